@@ -1,0 +1,5 @@
+"""``python -m rdbscan``: the same CLI as the ``rdbscan`` command."""
+
+from rdbscan.cli import main
+
+main()

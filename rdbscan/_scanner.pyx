@@ -1,0 +1,1426 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled RDB scanner: bytes in, per-key column buffers out.
+
+This is the fast twin of ``rdbscan.pyscanner`` (same class name, same
+methods, same results; the tests hold them to it).  It reads the stream
+through a refillable window, never holds a whole value (strings and
+hashtable elements are skipped as they pass; only listpack, ziplist,
+intset and zipmap blobs are held while they are walked), and fills plain
+C arrays that ``rdbscan.records`` wraps as Arrow buffers.
+"""
+
+include "_format.pxi"
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.string cimport memcpy, memmove, memchr
+from libc.stdlib cimport malloc, realloc, free
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytearray cimport PyByteArray_AS_STRING
+
+import struct
+
+from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
+from rdbscan.format import module_type_name, module_encver, OPCODE_NAMES
+from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, record_aux
+
+DEF WINDOW = 1 << 20          # bytes asked of the source per read
+DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
+
+cdef uint64_t CRC64[8][256]
+cdef uint16_t CRC16[256]
+
+
+cdef void _init_tables():
+    cdef int i, j
+    t64 = crc64_table()
+    for j in range(8):
+        for i in range(256):
+            CRC64[j][i] = t64[j][i]
+    t16 = crc16_table()
+    for i in range(256):
+        CRC16[i] = t16[i]
+
+
+_init_tables()
+
+
+cdef inline uint64_t crc64_update(uint64_t crc, const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # Slice-by-8 over the reflected Jones polynomial Redis uses (crc64.c).
+    cdef uint64_t v
+    while n >= 8:
+        v = crc ^ (<uint64_t>p[0] | (<uint64_t>p[1] << 8) | (<uint64_t>p[2] << 16) |
+                   (<uint64_t>p[3] << 24) | (<uint64_t>p[4] << 32) | (<uint64_t>p[5] << 40) |
+                   (<uint64_t>p[6] << 48) | (<uint64_t>p[7] << 56))
+        crc = (CRC64[7][v & 0xff] ^ CRC64[6][(v >> 8) & 0xff] ^
+               CRC64[5][(v >> 16) & 0xff] ^ CRC64[4][(v >> 24) & 0xff] ^
+               CRC64[3][(v >> 32) & 0xff] ^ CRC64[2][(v >> 40) & 0xff] ^
+               CRC64[1][(v >> 48) & 0xff] ^ CRC64[0][v >> 56])
+        p += 8
+        n -= 8
+    while n > 0:
+        crc = CRC64[0][(crc ^ p[0]) & 0xff] ^ (crc >> 8)
+        p += 1
+        n -= 1
+    return crc
+
+
+def crc64(data, uint64_t crc=0):
+    """CRC64 (Jones, reflected) of ``data`` continuing from ``crc``, as Redis computes it."""
+    cdef const uint8_t[:] view = data
+    if view.shape[0] == 0:
+        return crc
+    return crc64_update(crc, &view[0], view.shape[0])
+
+
+cdef inline uint16_t crc16(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    cdef uint16_t crc = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        crc = (crc << 8) ^ CRC16[((crc >> 8) ^ p[i]) & 0xff]
+    return crc
+
+
+cdef inline uint16_t key_slot(const uint8_t* key, Py_ssize_t n) noexcept nogil:
+    # Redis Cluster: hash only the part between the first '{' and the next '}'
+    # when it is not empty (cluster.c keyHashSlot).
+    cdef Py_ssize_t s, e
+    for s in range(n):
+        if key[s] == 123:  # '{'
+            for e in range(s + 1, n):
+                if key[e] == 125:  # '}'
+                    if e == s + 1:
+                        break
+                    return crc16(key + s + 1, e - s - 1) & 16383
+            break
+    return crc16(key, n) & 16383
+
+
+cdef inline int utf8_valid(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i = 0
+    cdef uint8_t c, c1
+    cdef int need
+    while i < n:
+        c = p[i]
+        if c < 0x80:
+            i += 1
+            continue
+        if c >= 0xC2 and c <= 0xDF:
+            need = 1
+        elif c >= 0xE0 and c <= 0xEF:
+            need = 2
+        elif c >= 0xF0 and c <= 0xF4:
+            need = 3
+        else:
+            return 0
+        if i + need >= n:
+            return 0
+        c1 = p[i + 1]
+        if (c1 & 0xC0) != 0x80:
+            return 0
+        if c == 0xE0 and c1 < 0xA0:
+            return 0
+        if c == 0xED and c1 > 0x9F:
+            return 0
+        if c == 0xF0 and c1 < 0x90:
+            return 0
+        if c == 0xF4 and c1 > 0x8F:
+            return 0
+        if need >= 2 and (p[i + 2] & 0xC0) != 0x80:
+            return 0
+        if need == 3 and (p[i + 3] & 0xC0) != 0x80:
+            return 0
+        i += need + 1
+    return 1
+
+
+cdef inline int64_t digits(int64_t v) noexcept nogil:
+    # Length of the decimal text of v (what Redis reports for int elements).
+    cdef int64_t n = 1
+    cdef uint64_t u
+    if v < 0:
+        n = 2
+        u = <uint64_t>(-(v + 1)) + 1
+    else:
+        u = <uint64_t>v
+    while u >= 10:
+        u //= 10
+        n += 1
+    return n
+
+
+cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # Redis string2ll: optional '-', no leading zero, no '+', fits in int64.
+    cdef Py_ssize_t i = 0
+    cdef uint64_t v = 0, limit
+    cdef int neg = 0
+    if n == 0 or n > SMALL_INT_LEN:
+        return 0
+    if n == 1 and p[0] == 48:
+        return 1
+    if p[0] == 45:  # '-'
+        neg = 1
+        i = 1
+        if n == 1:
+            return 0
+    if p[i] < 49 or p[i] > 57:
+        return 0
+    while i < n:
+        if p[i] < 48 or p[i] > 57:
+            return 0
+        if v > 1844674407370955161ULL:
+            return 0
+        v = v * 10
+        if v > 18446744073709551615ULL - (p[i] - 48):
+            return 0
+        v += p[i] - 48
+        i += 1
+    limit = 9223372036854775808ULL if neg else 9223372036854775807ULL
+    return 1 if v <= limit else 0
+
+
+cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
+    # Little-endian signed integer of n bytes (n = 1..8).
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(n):
+        v |= (<uint64_t>p[i]) << (8 * i)
+    if n < 8 and (v >> (8 * n - 1)) & 1:
+        v |= (~0ULL) << (8 * n)
+    return <int64_t>v
+
+
+cdef class Scanner:
+    """Scan an RDB stream into column buffers, one row per key.
+
+    ``source`` is a binary file object with ``readinto``; ``batch_size`` rows
+    are gathered per :meth:`next_batch`.  File-level facts accumulate in
+    :attr:`meta`; module type names (``type`` codes 6+) in
+    :attr:`module_names`.
+    """
+
+    # --- input window ---
+    cdef object src
+    cdef bytearray buf
+    cdef const uint8_t* p
+    cdef Py_ssize_t pos, end, cap
+    cdef int64_t base
+    cdef bint src_eof
+    cdef bint verify
+    cdef uint64_t crc
+    cdef Py_ssize_t crc_pos
+    # --- blob scratch (decompressed LZF blobs) ---
+    cdef uint8_t* scratch
+    cdef Py_ssize_t scratch_cap
+    cdef const uint8_t* blob
+    cdef Py_ssize_t blob_len
+    # --- file state ---
+    cdef public object meta
+    cdef public list module_names
+    cdef dict module_codes
+    cdef public int flavor
+    cdef public int version
+    cdef public bint done
+    cdef int db
+    cdef int64_t rec_start
+    cdef int64_t pend_expire, pend_idle
+    cdef int pend_freq
+    cdef bint has_expire, has_idle, has_freq
+    cdef object cur_key
+    cdef dict db_counts
+    # --- last string read ---
+    cdef int64_t s_len
+    cdef bint s_int
+    # --- per-value facts ---
+    cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
+    cdef bint v_len_valid, v_stream, v_hfe_valid
+    cdef int v_flags, v_kind
+    # --- blob walker results ---
+    cdef int64_t w_count, w_max, w_sum, w_ttl
+    cdef bint w_allint
+    # --- columns ---
+    cdef Py_ssize_t batch_size, rows
+    cdef uint16_t* c_db
+    cdef uint8_t* c_kind
+    cdef uint8_t* c_rdb_type
+    cdef int64_t* c_length
+    cdef uint8_t* c_length_valid
+    cdef int64_t* c_max
+    cdef int64_t* c_serialized
+    cdef int64_t* c_offset
+    cdef int64_t* c_expire
+    cdef uint8_t* c_expire_valid
+    cdef int64_t* c_idle
+    cdef uint8_t* c_idle_valid
+    cdef uint8_t* c_freq
+    cdef uint8_t* c_freq_valid
+    cdef uint16_t* c_slot
+    cdef int64_t* c_groups
+    cdef int64_t* c_consumers
+    cdef int64_t* c_pending
+    cdef uint8_t* c_stream_valid
+    cdef int64_t* c_hfe
+    cdef uint8_t* c_hfe_valid
+    cdef uint8_t* c_flags
+    cdef int64_t* c_nodes
+    cdef int64_t* c_blob
+    cdef int64_t* c_elem
+    cdef int32_t* c_key_off
+    cdef uint8_t* c_key_data
+    cdef Py_ssize_t key_cap
+    cdef int32_t* c_raw_off
+    cdef uint8_t* c_raw_valid
+    cdef list raw_keys
+
+    def __cinit__(self, source, Py_ssize_t batch_size=65536, bint verify=True):
+        self.src = source
+        self.cap = WINDOW
+        self.buf = bytearray(self.cap)
+        self.p = <const uint8_t*>PyByteArray_AS_STRING(self.buf)
+        self.pos = self.end = 0
+        self.base = 0
+        self.verify = verify
+        self.batch_size = batch_size
+        self.scratch = NULL
+        self.scratch_cap = 0
+        n = batch_size
+        self.c_db = <uint16_t*>malloc(n * 2)
+        self.c_kind = <uint8_t*>malloc(n)
+        self.c_rdb_type = <uint8_t*>malloc(n)
+        self.c_length = <int64_t*>malloc(n * 8)
+        self.c_length_valid = <uint8_t*>malloc(n)
+        self.c_max = <int64_t*>malloc(n * 8)
+        self.c_serialized = <int64_t*>malloc(n * 8)
+        self.c_offset = <int64_t*>malloc(n * 8)
+        self.c_expire = <int64_t*>malloc(n * 8)
+        self.c_expire_valid = <uint8_t*>malloc(n)
+        self.c_idle = <int64_t*>malloc(n * 8)
+        self.c_idle_valid = <uint8_t*>malloc(n)
+        self.c_freq = <uint8_t*>malloc(n)
+        self.c_freq_valid = <uint8_t*>malloc(n)
+        self.c_slot = <uint16_t*>malloc(n * 2)
+        self.c_groups = <int64_t*>malloc(n * 8)
+        self.c_consumers = <int64_t*>malloc(n * 8)
+        self.c_pending = <int64_t*>malloc(n * 8)
+        self.c_stream_valid = <uint8_t*>malloc(n)
+        self.c_hfe = <int64_t*>malloc(n * 8)
+        self.c_hfe_valid = <uint8_t*>malloc(n)
+        self.c_flags = <uint8_t*>malloc(n)
+        self.c_nodes = <int64_t*>malloc(n * 8)
+        self.c_blob = <int64_t*>malloc(n * 8)
+        self.c_elem = <int64_t*>malloc(n * 8)
+        self.c_key_off = <int32_t*>malloc((n + 1) * 4)
+        self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
+        self.c_raw_valid = <uint8_t*>malloc(n)
+        self.key_cap = 1 << 20
+        self.c_key_data = <uint8_t*>malloc(self.key_cap)
+        if (self.c_db == NULL or self.c_kind == NULL or self.c_rdb_type == NULL or
+                self.c_length == NULL or self.c_length_valid == NULL or self.c_max == NULL or
+                self.c_serialized == NULL or self.c_offset == NULL or self.c_expire == NULL or
+                self.c_expire_valid == NULL or self.c_idle == NULL or self.c_idle_valid == NULL or
+                self.c_freq == NULL or self.c_freq_valid == NULL or self.c_slot == NULL or
+                self.c_groups == NULL or self.c_consumers == NULL or self.c_pending == NULL or
+                self.c_stream_valid == NULL or self.c_hfe == NULL or self.c_hfe_valid == NULL or
+                self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
+                self.c_elem == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_raw_valid == NULL or self.c_key_data == NULL):
+            raise MemoryError()
+        self.c_key_off[0] = 0
+        self.c_raw_off[0] = 0
+        self.raw_keys = []
+        self.rows = 0
+
+    def __init__(self, source, Py_ssize_t batch_size=65536, bint verify=True):
+        self.meta = {"aux": {}, "functions": [], "module_aux": [], "dbs": {},
+                     "resizedb": {}, "slot_info": [], "crc": None, "notes": []}
+        self.module_names = []
+        self.module_codes = {}
+        self.db = 0
+        self.done = False
+        self.cur_key = None
+        self.db_counts = self.meta["dbs"]
+        self._clear_pending()
+        self._read_header()
+
+    def __dealloc__(self):
+        free(self.scratch)
+        free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
+        free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
+        free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
+        free(self.c_freq); free(self.c_freq_valid); free(self.c_slot); free(self.c_groups)
+        free(self.c_consumers); free(self.c_pending); free(self.c_stream_valid); free(self.c_hfe)
+        free(self.c_hfe_valid); free(self.c_flags); free(self.c_nodes); free(self.c_blob)
+        free(self.c_elem); free(self.c_key_off); free(self.c_raw_off); free(self.c_raw_valid)
+        free(self.c_key_data)
+
+    # ------------------------------------------------------------------ input
+    @property
+    def offset(self):
+        """Byte offset of the next unread byte in the (decompressed) stream."""
+        return self.base + self.pos
+
+    cdef int fail(self, str message, int64_t at=-1) except -1:
+        if at < 0:
+            at = self.base + self.pos
+        raise RDBFormatError(message, at, self.cur_key)
+
+    cdef int fill(self, Py_ssize_t n) except -1:
+        # Make n bytes available at pos: hash and drop what was consumed,
+        # grow the window only when one structure needs more than it holds.
+        cdef Py_ssize_t keep = self.end - self.pos
+        cdef Py_ssize_t r
+        if self.verify and self.pos > self.crc_pos:
+            self.crc = crc64_update(self.crc, self.p + self.crc_pos, self.pos - self.crc_pos)
+        if self.pos > 0:
+            memmove(<void*>self.p, self.p + self.pos, keep)
+            self.base += self.pos
+            self.pos = 0
+            self.end = keep
+        self.crc_pos = 0
+        if n > self.cap:
+            self.cap = n
+            self.buf.extend(bytes(n - len(self.buf)))
+            self.p = <const uint8_t*>PyByteArray_AS_STRING(self.buf)
+        while self.end < n and not self.src_eof:
+            r = self.src.readinto(memoryview(self.buf)[self.end:self.cap])
+            if not r:
+                self.src_eof = True
+            else:
+                self.end += r
+        if self.end < n:
+            raise RDBTruncatedError(
+                f"unexpected end of data: needed {n} more bytes, {self.end} remain",
+                self.base + self.end, self.cur_key)
+        return 0
+
+    cdef inline int need(self, Py_ssize_t n) except -1:
+        if self.end - self.pos < n:
+            self.fill(n)
+        return 0
+
+    cdef int skip(self, int64_t n) except -1:
+        # Consume n bytes without holding them (large strings stream past).
+        cdef Py_ssize_t take
+        while n > 0:
+            if self.end == self.pos:
+                self.fill(1)
+            take = self.end - self.pos
+            if take > n:
+                take = n
+            self.pos += take
+            n -= take
+        return 0
+
+    cdef inline int u8(self) except -1:
+        self.need(1)
+        self.pos += 1
+        return self.p[self.pos - 1]
+
+    cdef int64_t fixed(self, int n) except? -1:
+        # Little-endian signed integer of n bytes.
+        self.need(n)
+        self.pos += n
+        return le_int(self.p + self.pos - n, n)
+
+    cdef double read_double(self) except? -1:
+        cdef double d
+        self.need(8)
+        memcpy(&d, self.p + self.pos, 8)
+        self.pos += 8
+        return d
+
+    cdef int read_len_raw(self, uint64_t* out) except -1:
+        # RDB length encoding.  Returns 1 (and the 6-bit code in out) when
+        # the byte marks a special string encoding instead of a length.
+        cdef int c = self.u8()
+        cdef int t = (c & 0xC0) >> 6
+        cdef uint64_t v = 0
+        cdef int i, k
+        if t == LEN_6BIT:
+            out[0] = c & 0x3F
+        elif t == LEN_14BIT:
+            out[0] = ((c & 0x3F) << 8) | self.u8()
+        elif c == LEN_32BIT or c == LEN_64BIT:
+            k = 4 if c == LEN_32BIT else 8
+            self.need(k)
+            for i in range(k):
+                v = (v << 8) | self.p[self.pos + i]
+            self.pos += k
+            out[0] = v
+        elif t == LEN_ENCVAL:
+            out[0] = c & 0x3F
+            return 1
+        else:
+            self.fail(f"invalid length encoding byte 0x{c:02x}", self.base + self.pos - 1)
+        return 0
+
+    cdef int64_t read_len(self) except? -1:
+        # A length or string header; s_int is set for a special encoding.
+        cdef uint64_t v
+        cdef int64_t at = self.base + self.pos
+        self.s_int = self.read_len_raw(&v)
+        if v > 0x7FFFFFFFFFFFFFFFULL:
+            self.fail(f"length {v} is out of range", at)
+        return <int64_t>v
+
+    cdef uint64_t read_u64_len(self) except? 0xFFFFFFFFFFFFFFFF:
+        # A full-range unsigned number (module IDs, stream ID parts).
+        cdef uint64_t v
+        cdef int64_t at = self.base + self.pos
+        if self.read_len_raw(&v):
+            self.fail("expected a number, found a string encoding marker", at)
+        return v
+
+    cdef int64_t read_plain_len(self) except? -1:
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t n = self.read_len()
+        if self.s_int:
+            self.fail("expected a length, found a string encoding marker", at)
+        return n
+
+    cdef int read_string_header(self, int64_t* clen) except -1:
+        # Reads a string header.  Returns 0 raw (length in s_len, data next),
+        # 1 integer (value in clen[0], data consumed), 2 LZF (compressed
+        # length in clen[0], uncompressed in s_len, data next).
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t n = self.read_len()
+        cdef int64_t v
+        if not self.s_int:
+            self.s_len = n
+            return 0
+        if n == ENC_INT8:
+            v = self.fixed(1)
+        elif n == ENC_INT16:
+            v = self.fixed(2)
+        elif n == ENC_INT32:
+            v = self.fixed(4)
+        elif n == ENC_LZF:
+            clen[0] = self.read_plain_len()
+            self.s_len = self.read_plain_len()
+            return 2
+        else:
+            self.fail(f"unknown string encoding {n}", at)
+        clen[0] = v
+        self.s_len = digits(v)
+        return 1
+
+    cdef int64_t skip_string(self) except -1:
+        # Consume a string; returns its length.  s_int tells whether it is
+        # a canonical integer (int-encoded, or raw text that parses as one).
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            self.s_int = 1
+            return self.s_len
+        self.s_int = 0
+        if kind == 2:
+            self.skip(clen)
+            return self.s_len
+        if self.s_len <= SMALL_INT_LEN:
+            self.need(self.s_len)
+            self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            self.pos += self.s_len
+        else:
+            self.skip(self.s_len)
+        return self.s_len
+
+    cdef int ensure_scratch(self, Py_ssize_t n) except -1:
+        if n > self.scratch_cap:
+            newp = <uint8_t*>realloc(self.scratch, n)
+            if newp == NULL:
+                raise MemoryError()
+            self.scratch = newp
+            self.scratch_cap = n
+        return 0
+
+    cdef int load_blob(self) except -1:
+        # Load a whole string (a listpack, ziplist, intset or zipmap) into
+        # blob/blob_len; raw ones are used in place in the window.
+        cdef int64_t clen = 0
+        cdef int64_t at = self.base + self.pos
+        cdef int kind = self.read_string_header(&clen)
+        cdef bytes text
+        if kind == 1:
+            self.fail("expected an encoded blob, found an integer", at)
+        if kind == 0:
+            self.need(self.s_len)
+            self.blob = self.p + self.pos
+            self.blob_len = self.s_len
+            self.pos += self.s_len
+            return 0
+        self.lzf_into_scratch(clen, self.s_len)
+        self.blob = self.scratch
+        self.blob_len = self.s_len
+        return 0
+
+    cdef int lzf_into_scratch(self, int64_t clen, int64_t ulen) except -1:
+        cdef int64_t at = self.base + self.pos
+        cdef const uint8_t* ip
+        cdef const uint8_t* in_end
+        cdef uint8_t* op
+        cdef uint8_t* out_end
+        cdef uint8_t* ref
+        cdef unsigned int ctrl, ln
+        # An LZF back-reference expands 3 bytes into at most 264.
+        if ulen > clen * 88 + 64 or ulen < 0:
+            self.fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
+        self.need(clen)
+        self.ensure_scratch(ulen if ulen > 0 else 1)
+        ip = self.p + self.pos
+        in_end = ip + clen
+        op = self.scratch
+        out_end = op + ulen
+        while ip < in_end:
+            ctrl = ip[0]
+            ip += 1
+            if ctrl < 32:
+                ln = ctrl + 1
+                if ip + ln > in_end or op + ln > out_end:
+                    self.fail("corrupt LZF data: literal run overflows", at)
+                memcpy(op, ip, ln)
+                op += ln
+                ip += ln
+            else:
+                ln = ctrl >> 5
+                ref = op - ((ctrl & 0x1f) << 8) - 1
+                if ip >= in_end:
+                    self.fail("corrupt LZF data: truncated back-reference", at)
+                if ln == 7:
+                    ln += ip[0]
+                    ip += 1
+                    if ip >= in_end:
+                        self.fail("corrupt LZF data: truncated back-reference", at)
+                ref -= ip[0]
+                ip += 1
+                ln += 2
+                if op + ln > out_end or ref < self.scratch:
+                    self.fail("corrupt LZF data: back-reference out of range", at)
+                while ln > 0:
+                    op[0] = ref[0]
+                    op += 1
+                    ref += 1
+                    ln -= 1
+        if op != out_end:
+            self.fail(f"corrupt LZF data: decompressed {op - self.scratch} bytes, header says {ulen}", at)
+        self.pos += clen
+        return 0
+
+    cdef bytes read_bytes(self):
+        # A whole string as Python bytes (keys, aux fields, names).
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        cdef bytes out
+        if kind == 1:
+            return str(clen).encode()
+        if kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            return PyBytes_FromStringAndSize(<char*>self.scratch, self.s_len)
+        self.need(self.s_len)
+        out = PyBytes_FromStringAndSize(<char*>self.p + self.pos, self.s_len)
+        self.pos += self.s_len
+        return out
+
+    # ----------------------------------------------------------------- header
+    cdef int _read_header(self) except -1:
+        cdef bytes magic
+        self.need(MAGIC_LEN)
+        magic = PyBytes_FromStringAndSize(<char*>self.p, MAGIC_LEN)
+        info = header_info(magic)
+        if info is None:
+            raise RDBFormatError(
+                f"not an RDB file: expected 'REDIS' or 'VALKEY' and a version, found {magic[:9]!r}", 0)
+        self.flavor, self.version, note = info
+        self.meta["magic"] = magic.decode("ascii")
+        self.meta["rdb_version"] = self.version
+        self.meta["flavor"] = "valkey" if self.flavor == FLAVOR_VALKEY else "redis"
+        if note:
+            self.meta["notes"].append(note)
+        self.pos = MAGIC_LEN
+        return 0
+
+    cdef void _clear_pending(self):
+        self.has_expire = self.has_idle = self.has_freq = 0
+        self.rec_start = -1
+
+    # -------------------------------------------------------------- main loop
+    def next_batch(self):
+        """Scan until ``batch_size`` rows are gathered or the stream ends.
+
+        Returns ``(rows, columns)`` with raw little-endian buffers, or None
+        when nothing is left.  Raises RDBFormatError on malformed input; the
+        rows completed before the fault stay available through :meth:`flush`.
+        """
+        while self.rows < self.batch_size and not self.done:
+            self.step()
+        if self.rows == 0:
+            return None
+        return self.flush()
+
+    cdef int step(self) except -1:
+        cdef int64_t at = self.base + self.pos
+        cdef int op = self.u8()
+        cdef int64_t a, b, c
+        if op == OP_EXPIRETIME_MS:
+            self._start(at)
+            self.pend_expire = self.fixed(8)
+            self.has_expire = 1
+        elif op == OP_EXPIRETIME:
+            self._start(at)
+            self.pend_expire = self.fixed(4) * 1000
+            self.has_expire = 1
+        elif op == OP_IDLE:
+            self._start(at)
+            self.pend_idle = self.read_plain_len()
+            self.has_idle = 1
+        elif op == OP_FREQ:
+            self._start(at)
+            self.pend_freq = self.u8()
+            self.has_freq = 1
+        elif op == OP_SELECTDB:
+            self.db = self.read_plain_len()
+            if self.db > 65535:
+                self.fail(f"database number {self.db} is out of range", at)
+        elif op == OP_RESIZEDB:
+            a = self.read_plain_len()
+            b = self.read_plain_len()
+            self.meta["resizedb"][self.db] = {"keys": a, "expires": b}
+        elif op == OP_AUX:
+            k = self.read_bytes()
+            v = self.read_bytes()
+            record_aux(self.meta, k, v)
+        elif op == OP_SLOT_INFO and self.flavor == FLAVOR_REDIS:
+            a = self.read_plain_len()
+            b = self.read_plain_len()
+            c = self.read_plain_len()
+            self.meta["slot_info"].append([a, b, c])
+        elif op == OP_SLOT_INFO and self.flavor == FLAVOR_VALKEY:
+            # Valkey 9 reserves 244 for slot info from foreign RDBs and ignores it.
+            self.read_plain_len(); self.read_plain_len(); self.read_plain_len()
+        elif op == OP_FUNCTION2:
+            code = self.read_bytes()
+            self.meta["functions"].append(code.decode("utf-8", "backslashreplace"))
+        elif op == OP_MODULE_AUX:
+            self._module_aux(at)
+        elif op == OP_EOF:
+            self._eof(at)
+        elif op == OP_FUNCTION_PRE_GA:
+            self.fail("function library in the Redis 7.0 release-candidate format (opcode 246) is not supported", at)
+        elif op <= 7 or (9 <= op <= 21) or (op <= 25 and self.flavor == FLAVOR_REDIS) or \
+                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+            self._key_value(at, op)
+        else:
+            self._unknown(op, at)
+        return 0
+
+    cdef int _unknown(self, int op, int64_t at) except -1:
+        name = OPCODE_NAMES.get(op)
+        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
+        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
+        self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+
+    cdef inline void _start(self, int64_t at):
+        if self.rec_start < 0:
+            self.rec_start = at
+
+    cdef int _eof(self, int64_t at) except -1:
+        cdef uint64_t stored
+        cdef int i
+        if self.verify:
+            # The checksum covers everything up to and including the EOF byte.
+            self.crc = crc64_update(self.crc, self.p + self.crc_pos, self.pos - self.crc_pos)
+            self.crc_pos = self.pos
+        if self.version >= RDB_VERSION_CRC:
+            self.need(8)
+            stored = 0
+            for i in range(8):
+                stored |= (<uint64_t>self.p[self.pos + i]) << (8 * i)
+            self.pos += 8
+            self.crc_pos = self.pos
+            if stored == 0:
+                self.meta["crc"] = "absent"
+            elif not self.verify:
+                self.meta["crc"] = "not verified"
+            elif stored == self.crc:
+                self.meta["crc"] = "ok"
+            else:
+                self.meta["crc"] = "mismatch"
+                raise RDBChecksumError(
+                    f"CRC64 mismatch: the dump says {stored:016x}, its contents give {self.crc:016x}",
+                    self.base + self.pos - 8)
+        else:
+            self.meta["crc"] = "none before RDB 5"
+        self.meta["eof_offset"] = at
+        self.done = True
+        return 0
+
+    def trailing(self):
+        """Bytes after the EOF record that are already in the window."""
+        return bytes(self.buf[self.pos:self.end])
+
+    cdef int _module_aux(self, int64_t at) except -1:
+        cdef uint64_t mid = self.read_u64_len()
+        cdef int64_t when_op = self.read_plain_len()
+        cdef int64_t when = self.read_plain_len()
+        cdef int64_t start = self.base + self.pos
+        if when_op != MODULE_OP_UINT:
+            self.fail(f"module aux data: expected the 'when' opcode {MODULE_OP_UINT}, found {when_op}", at)
+        self._module_ops()
+        self.meta["module_aux"].append({
+            "module": module_type_name(mid), "encver": module_encver(mid),
+            "when": when, "bytes": self.base + self.pos - start})
+        return 0
+
+    cdef int _module_ops(self) except -1:
+        # Module values describe themselves: typed fields until EOF (module.c).
+        cdef int64_t at
+        cdef int64_t op
+        while True:
+            at = self.base + self.pos
+            op = self.read_plain_len()
+            if op == MODULE_OP_EOF:
+                return 0
+            if op == MODULE_OP_SINT or op == MODULE_OP_UINT:
+                self.read_u64_len()
+            elif op == MODULE_OP_FLOAT:
+                self.need(4)
+                self.pos += 4
+            elif op == MODULE_OP_DOUBLE:
+                self.need(8)
+                self.pos += 8
+            elif op == MODULE_OP_STRING:
+                self.skip_string()
+            else:
+                self.fail(f"unknown module value opcode {op}", at)
+
+    # ------------------------------------------------------------- key/value
+    cdef int _key_value(self, int64_t at, int rdb_type) except -1:
+        cdef int64_t clen = 0
+        cdef int kind
+        cdef const uint8_t* kp
+        cdef Py_ssize_t kn
+        cdef int64_t vstart
+        cdef bytes kb, raw, text
+        cdef Py_ssize_t kn2
+        cdef Py_ssize_t r = self.rows
+        cdef int32_t koff = self.c_key_off[r]
+        cdef uint16_t db = <uint16_t>self.db
+        self._start(at)
+        self.cur_key = None
+        kind = self.read_string_header(&clen)
+        if kind == 1:
+            kb = str(clen).encode()
+            kp = <const uint8_t*>(<char*>kb)
+            kn = len(kb)
+        elif kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            kb = PyBytes_FromStringAndSize(<char*>self.scratch, self.s_len)
+            kp = <const uint8_t*>(<char*>kb)
+            kn = self.s_len
+        else:
+            self.need(self.s_len)
+            kp = self.p + self.pos
+            kn = self.s_len
+            self.pos += kn
+        # Copy the key now: reading the value may move the window.
+        if koff + kn > self.key_cap:
+            self._grow_keys(koff + kn)
+        memcpy(self.c_key_data + koff, kp, kn)
+        self.c_slot[r] = key_slot(kp, kn)
+        self.cur_key = PyBytes_FromStringAndSize(<char*>kp, kn) if kn <= 256 else \
+            PyBytes_FromStringAndSize(<char*>kp, 256)
+
+        vstart = self.base + self.pos - 1
+        self.v_len_valid = 1
+        self.v_max = 0
+        self.v_nodes = 0
+        self.v_blob = 0
+        self.v_elem = 0
+        self.v_flags = 0
+        self.v_stream = 0
+        self.v_hfe_valid = 0
+        self._value(rdb_type)
+
+        # Only now is the row complete: commit it.
+        kn2 = kn
+        if utf8_valid(self.c_key_data + koff, kn):
+            self.c_raw_valid[r] = 0
+            self.c_raw_off[r + 1] = self.c_raw_off[r]
+        else:
+            raw = PyBytes_FromStringAndSize(<char*>self.c_key_data + koff, kn)
+            text = escape_key(raw).encode("utf-8")
+            kn2 = len(text)
+            if koff + kn2 > self.key_cap:
+                self._grow_keys(koff + kn2)
+            memcpy(self.c_key_data + koff, <char*>text, kn2)
+            self.raw_keys.append(raw)
+            self.c_raw_valid[r] = 1
+            self.c_raw_off[r + 1] = self.c_raw_off[r] + kn
+        self.c_key_off[r + 1] = koff + kn2
+        self.c_db[r] = db
+        self.c_kind[r] = self.v_kind
+        self.c_rdb_type[r] = rdb_type
+        self.c_length[r] = self.v_len
+        self.c_length_valid[r] = self.v_len_valid
+        self.c_max[r] = self.v_max
+        self.c_serialized[r] = self.base + self.pos - vstart
+        self.c_offset[r] = self.rec_start
+        self.c_expire[r] = self.pend_expire if self.has_expire else 0
+        self.c_expire_valid[r] = self.has_expire
+        self.c_idle[r] = self.pend_idle if self.has_idle else 0
+        self.c_idle_valid[r] = self.has_idle
+        self.c_freq[r] = self.pend_freq if self.has_freq else 0
+        self.c_freq_valid[r] = self.has_freq
+        self.c_stream_valid[r] = self.v_stream
+        self.c_groups[r] = self.v_groups if self.v_stream else 0
+        self.c_consumers[r] = self.v_consumers if self.v_stream else 0
+        self.c_pending[r] = self.v_pending if self.v_stream else 0
+        self.c_hfe_valid[r] = self.v_hfe_valid
+        self.c_hfe[r] = self.v_hfe if self.v_hfe_valid else 0
+        self.c_flags[r] = self.v_flags
+        self.c_nodes[r] = self.v_nodes
+        self.c_blob[r] = self.v_blob
+        self.c_elem[r] = self.v_elem
+        self.rows = r + 1
+        d = self.db_counts.get(db)
+        if d is None:
+            self.db_counts[db] = d = [0, 0]
+        d[0] += 1
+        if self.has_expire:
+            d[1] += 1
+        self.cur_key = None
+        self._clear_pending()
+        return 0
+
+    cdef int _grow_keys(self, Py_ssize_t n) except -1:
+        cdef Py_ssize_t cap = self.key_cap
+        while cap < n:
+            cap *= 2
+        if cap > 0x7FFFFFFF:
+            raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.cur_key)
+        newp = <uint8_t*>realloc(self.c_key_data, cap)
+        if newp == NULL:
+            raise MemoryError()
+        self.c_key_data = newp
+        self.key_cap = cap
+        return 0
+
+    cdef inline int _elem(self, int64_t n) except -1:
+        if n > self.v_max:
+            self.v_max = n
+        self.v_elem += n
+        return 0
+
+    cdef int _value(self, int t) except -1:
+        cdef int64_t n, i, nodes, container
+        cdef int64_t m
+        cdef bint allint
+        if t == TYPE_STRING:
+            self.v_kind = KIND_STRING
+            n = self.skip_string()
+            self.v_len = n
+            self.v_max = n
+            self.v_elem = n
+            if self.s_int:
+                self.v_flags |= FLAG_INTEGER
+        elif t == TYPE_LIST:
+            self.v_kind = KIND_LIST
+            n = self._count()
+            for i in range(n):
+                self._elem(self.skip_string())
+            self.v_len = n
+        elif t == TYPE_SET:
+            self.v_kind = KIND_SET
+            n = self._count()
+            allint = 1
+            for i in range(n):
+                self._elem(self.skip_string())
+                allint = allint and self.s_int
+            self.v_len = n
+            if allint:
+                self.v_flags |= FLAG_INTEGER
+        elif t == TYPE_ZSET or t == TYPE_ZSET_2:
+            self.v_kind = KIND_ZSET
+            n = self._count()
+            for i in range(n):
+                self._elem(self.skip_string())
+                if t == TYPE_ZSET_2:
+                    self.need(8)
+                    self.pos += 8
+                else:
+                    m = self.u8()
+                    if m < ZSET_SCORE_NAN:
+                        self.need(m)
+                        self.pos += m
+            self.v_len = n
+        elif t == TYPE_HASH:
+            self.v_kind = KIND_HASH
+            n = self._count()
+            for i in range(n):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+            self.v_len = n
+        elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
+            # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
+            self.v_kind = KIND_HASH
+            if t == TYPE_HASH_METADATA:
+                self.fixed(8)   # minimum field expiry, relative base of the TTLs
+            n = self._count()
+            self.v_hfe = 0
+            for i in range(n):
+                if self.read_plain_len() != 0:
+                    self.v_hfe += 1
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+            self.v_len = n
+            self.v_hfe_valid = 1
+            self.v_flags |= FLAG_HFE
+        elif t == VALKEY_TYPE_HASH_2:   # only reached for the VALKEY magic
+            self.v_kind = KIND_HASH
+            n = self._count()
+            self.v_hfe = 0
+            for i in range(n):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+                if self.fixed(8) != -1:
+                    self.v_hfe += 1
+            self.v_len = n
+            self.v_hfe_valid = 1
+            self.v_flags |= FLAG_HFE
+        elif t == TYPE_LIST_QUICKLIST or t == TYPE_LIST_QUICKLIST_2:
+            self.v_kind = KIND_LIST
+            nodes = self._count()
+            self.v_len = 0
+            for i in range(nodes):
+                container = QUICKLIST_NODE_PACKED
+                if t == TYPE_LIST_QUICKLIST_2:
+                    container = self.read_plain_len()
+                    if container != QUICKLIST_NODE_PACKED and container != QUICKLIST_NODE_PLAIN:
+                        self.fail(f"quicklist node container {container} is neither plain (1) nor packed (2)")
+                if container == QUICKLIST_NODE_PLAIN:
+                    n = self.skip_string()
+                    self.v_len += 1
+                    self.v_blob += n
+                    self._elem(n)
+                    self.v_flags |= FLAG_PLAIN_NODE
+                    continue
+                self.load_blob()
+                if t == TYPE_LIST_QUICKLIST:
+                    self.walk_ziplist(1, 0)
+                else:
+                    self.walk_listpack(1, 0, -1)
+                self._absorb()
+                self.v_len += self.w_count
+            self.v_nodes = nodes
+        elif t == TYPE_LIST_ZIPLIST or t == TYPE_ZSET_ZIPLIST or t == TYPE_HASH_ZIPLIST:
+            self.load_blob()
+            if t == TYPE_LIST_ZIPLIST:
+                self.v_kind = KIND_LIST
+                self.walk_ziplist(1, 0)
+                self.v_len = self.w_count
+            elif t == TYPE_ZSET_ZIPLIST:
+                self.v_kind = KIND_ZSET
+                self.walk_ziplist(2, 1)
+                self.v_len = self.w_count // 2
+            else:
+                self.v_kind = KIND_HASH
+                self.walk_ziplist(2, 3)
+                self.v_len = self.w_count // 2
+            self._absorb()
+        elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
+            self.load_blob()
+            if t == TYPE_SET_LISTPACK:
+                self.v_kind = KIND_SET
+                self.walk_listpack(1, 1, -1)
+                self.v_len = self.w_count
+                if self.w_allint:
+                    self.v_flags |= FLAG_INTEGER
+            elif t == TYPE_ZSET_LISTPACK:
+                self.v_kind = KIND_ZSET
+                self.walk_listpack(2, 1, -1)
+                self.v_len = self.w_count // 2
+            else:
+                self.v_kind = KIND_HASH
+                self.walk_listpack(2, 3, -1)
+                self.v_len = self.w_count // 2
+            self._absorb()
+        elif t == TYPE_HASH_LISTPACK_EX or t == TYPE_HASH_LISTPACK_EX_PRE_GA:
+            self.v_kind = KIND_HASH
+            if t == TYPE_HASH_LISTPACK_EX:
+                self.fixed(8)   # minimum field expiry
+            self.load_blob()
+            self.walk_listpack(3, 3, 2)
+            self.v_len = self.w_count // 3
+            self.v_hfe = self.w_ttl
+            self.v_hfe_valid = 1
+            self.v_flags |= FLAG_HFE
+            self._absorb()
+        elif t == TYPE_SET_INTSET:
+            self.v_kind = KIND_SET
+            self.load_blob()
+            self.walk_intset()
+            self.v_len = self.w_count
+            self.v_flags |= FLAG_INTEGER
+            self._absorb()
+        elif t == TYPE_HASH_ZIPMAP:
+            self.v_kind = KIND_HASH
+            self.load_blob()
+            self.walk_zipmap()
+            self.v_len = self.w_count // 2
+            self._absorb()
+        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
+            self.v_kind = KIND_STREAM
+            self._stream(t)
+        elif t == TYPE_MODULE_2:
+            self._module_value()
+        elif t == TYPE_MODULE_PRE_GA:
+            self.fail("module value in the Redis 4.0 release-candidate format (type 6) cannot be skipped without its module")
+        else:
+            self.fail(f"unknown value type {t}")
+        return 0
+
+    cdef int64_t _count(self) except -1:
+        # A collection length; each element takes at least one byte, so a
+        # count beyond what a 64-bit file could hold is corruption.
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t n = self.read_plain_len()
+        if n > (1LL << 56):
+            self.fail(f"element count {n} is implausibly large", at)
+        return n
+
+    cdef inline void _absorb(self):
+        if self.w_max > self.v_max:
+            self.v_max = self.w_max
+        self.v_elem += self.w_sum
+        self.v_blob += self.blob_len
+
+    cdef int _module_value(self) except -1:
+        cdef uint64_t mid = self.read_u64_len()
+        name = module_type_name(mid)
+        code = self.module_codes.get(name)
+        if code is None:
+            code = KIND_MODULE_BASE + len(self.module_names)
+            if code > 255:
+                self.fail("more than 250 module types in one dump")
+            self.module_names.append(name)
+            self.module_codes[name] = code
+        self.v_kind = code
+        self._module_ops()
+        self.v_len = 0
+        self.v_len_valid = 0
+        return 0
+
+    cdef int _stream(self, int t) except -1:
+        cdef int64_t nodes, i, j, groups, consumers, pel, cpel
+        nodes = self._count()
+        for i in range(nodes):
+            self.load_blob()            # master ID of the node (16 bytes)
+            if self.blob_len != STREAM_ID_BYTES:
+                self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
+            self.load_blob()
+            self.walk_listpack(1, 0, -1)
+            self._absorb()
+        self.v_nodes = nodes
+        self.v_len = self.read_plain_len()
+        self.read_u64_len(); self.read_u64_len()              # last ID
+        if t >= TYPE_STREAM_LISTPACKS_2:
+            self.read_u64_len(); self.read_u64_len()          # first ID
+            self.read_u64_len(); self.read_u64_len()          # max deleted ID
+            self.read_u64_len()                               # entries added
+        groups = self._count()
+        self.v_groups = groups
+        self.v_consumers = 0
+        self.v_pending = 0
+        for i in range(groups):
+            self.skip_string()                                # group name
+            self.read_u64_len(); self.read_u64_len()          # last delivered ID
+            if t >= TYPE_STREAM_LISTPACKS_2:
+                self.read_u64_len()                           # entries read
+            pel = self._count()
+            self.v_pending += pel
+            for j in range(pel):
+                self.need(STREAM_ID_BYTES + 8)
+                self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
+                self.read_u64_len()                           # delivery count
+            consumers = self._count()
+            self.v_consumers += consumers
+            for j in range(consumers):
+                self.skip_string()                            # consumer name
+                self.fixed(8)                                 # seen time
+                if t >= TYPE_STREAM_LISTPACKS_3:
+                    self.fixed(8)                             # active time
+                cpel = self._count()
+                self.skip(cpel * STREAM_ID_BYTES)
+        self.v_stream = 1
+        return 0
+
+    # ------------------------------------------------------------ blob walks
+    cdef int blob_fail(self, str what) except -1:
+        self.fail(f"corrupt blob ({self.blob_len} bytes): {what}", self.base + self.pos - self.blob_len)
+
+    cdef int walk_listpack(self, int stride, int mask, int ttl_at) except -1:
+        # Walk a listpack: count entries; entries at positions i % stride
+        # whose bit is set in mask feed max/sum; when ttl_at >= 0 count the
+        # nonzero integers at that position (listpackEx field TTLs).
+        cdef const uint8_t* p = self.blob
+        cdef const uint8_t* e
+        cdef Py_ssize_t n = self.blob_len
+        cdef int64_t count = 0, mx = 0, sm = 0, ttl = 0, ln, val
+        cdef int64_t slen
+        cdef uint8_t c
+        cdef bint isint, allint = 1
+        cdef int pos_in = 0
+        cdef int64_t total
+        if n < LISTPACK_HEADER + 1:
+            self.blob_fail("shorter than a listpack header")
+        total = <int64_t>le_int(p, 4) & 0xFFFFFFFF
+        if total != n:
+            self.blob_fail(f"listpack header says {total} bytes")
+        e = p + LISTPACK_HEADER
+        while True:
+            if e >= p + n:
+                self.blob_fail("listpack has no end marker")
+            c = e[0]
+            if c == LISTPACK_END:
+                break
+            isint = 1
+            val = 0
+            if c < 0x80:
+                val = c; ln = 1
+            elif (c & 0xC0) == 0x80:
+                slen = c & 0x3F; ln = 1 + slen; isint = 0
+            elif (c & 0xE0) == 0xC0:
+                if e + 2 > p + n: self.blob_fail("truncated listpack entry")
+                val = ((c & 0x1F) << 8) | e[1]
+                if val >= 4096: val -= 8192
+                ln = 2
+            elif (c & 0xF0) == 0xE0:
+                if e + 2 > p + n: self.blob_fail("truncated listpack entry")
+                slen = ((c & 0x0F) << 8) | e[1]; ln = 2 + slen; isint = 0
+            elif c == 0xF0:
+                if e + 5 > p + n: self.blob_fail("truncated listpack entry")
+                slen = le_int(e + 1, 4) & 0xFFFFFFFF; ln = 5 + slen; isint = 0
+            elif c == 0xF1:
+                ln = 3
+            elif c == 0xF2:
+                ln = 4
+            elif c == 0xF3:
+                ln = 5
+            elif c == 0xF4:
+                ln = 9
+            else:
+                self.blob_fail(f"listpack entry encoding 0x{c:02x}")
+            if e + ln > p + n:
+                self.blob_fail("listpack entry runs past the end")
+            if isint:
+                if c >= 0xF1:
+                    val = le_int(e + 1, ln - 1)
+                slen = digits(val)
+            else:
+                allint = 0
+            if (mask >> pos_in) & 1:
+                if slen > mx: mx = slen
+                sm += slen
+            if pos_in == ttl_at and val != 0:
+                ttl += 1
+            count += 1
+            pos_in += 1
+            if pos_in == stride:
+                pos_in = 0
+            # back-length: 1 byte per 7 bits of the entry length
+            if ln <= 127: e += ln + 1
+            elif ln < 16383: e += ln + 2
+            elif ln < 2097151: e += ln + 3
+            elif ln < 268435455: e += ln + 4
+            else: e += ln + 5
+        if e + 1 != p + n:
+            self.blob_fail("bytes after the listpack end marker")
+        self.w_count = count
+        self.w_max = mx
+        self.w_sum = sm
+        self.w_ttl = ttl
+        self.w_allint = allint
+        return 0
+
+    cdef int walk_ziplist(self, int stride, int mask) except -1:
+        cdef const uint8_t* p = self.blob
+        cdef const uint8_t* e
+        cdef const uint8_t* endp
+        cdef Py_ssize_t n = self.blob_len
+        cdef int64_t count = 0, mx = 0, sm = 0, slen, val
+        cdef uint8_t c
+        cdef int pos_in = 0
+        cdef int64_t total
+        if n < ZIPLIST_HEADER + 1:
+            self.blob_fail("shorter than a ziplist header")
+        total = le_int(p, 4) & 0xFFFFFFFF
+        if total != n:
+            self.blob_fail(f"ziplist header says {total} bytes")
+        e = p + ZIPLIST_HEADER
+        endp = p + n
+        while True:
+            if e >= endp:
+                self.blob_fail("ziplist has no end marker")
+            if e[0] == ZIPLIST_END:
+                break
+            # previous entry length: 1 byte, or 0xFE and 4 bytes
+            if e[0] == ZIPLIST_BIGLEN:
+                e += 5
+            else:
+                e += 1
+            if e >= endp:
+                self.blob_fail("truncated ziplist entry")
+            c = e[0]
+            if (c >> 6) == 0:
+                slen = c & 0x3F; e += 1 + slen
+            elif (c >> 6) == 1:
+                if e + 2 > endp: self.blob_fail("truncated ziplist entry")
+                slen = ((c & 0x3F) << 8) | e[1]; e += 2 + slen
+            elif c == 0x80:
+                if e + 5 > endp: self.blob_fail("truncated ziplist entry")
+                slen = (<int64_t>e[1] << 24) | (e[2] << 16) | (e[3] << 8) | e[4]; e += 5 + slen
+            else:
+                if c == 0xC0:
+                    if e + 3 > endp: self.blob_fail("truncated ziplist entry")
+                    val = le_int(e + 1, 2); e += 3
+                elif c == 0xD0:
+                    if e + 5 > endp: self.blob_fail("truncated ziplist entry")
+                    val = le_int(e + 1, 4); e += 5
+                elif c == 0xE0:
+                    if e + 9 > endp: self.blob_fail("truncated ziplist entry")
+                    val = le_int(e + 1, 8); e += 9
+                elif c == 0xF0:
+                    if e + 4 > endp: self.blob_fail("truncated ziplist entry")
+                    val = le_int(e + 1, 3); e += 4
+                elif c == 0xFE:
+                    if e + 2 > endp: self.blob_fail("truncated ziplist entry")
+                    val = le_int(e + 1, 1); e += 2
+                elif c >= 0xF1 and c <= 0xFD:
+                    val = (c & 0x0F) - 1; e += 1
+                else:
+                    self.blob_fail(f"ziplist entry encoding 0x{c:02x}")
+                slen = digits(val)
+            if e > endp:
+                self.blob_fail("ziplist entry runs past the end")
+            if (mask >> pos_in) & 1:
+                if slen > mx: mx = slen
+                sm += slen
+            count += 1
+            pos_in += 1
+            if pos_in == stride:
+                pos_in = 0
+        if e + 1 != endp:
+            self.blob_fail("bytes after the ziplist end marker")
+        self.w_count = count
+        self.w_max = mx
+        self.w_sum = sm
+        self.w_ttl = 0
+        self.w_allint = 0
+        return 0
+
+    cdef int walk_intset(self) except -1:
+        cdef const uint8_t* p = self.blob
+        cdef Py_ssize_t n = self.blob_len
+        cdef int64_t width, count, i, mx = 0, sm = 0, d
+        if n < INTSET_HEADER:
+            self.blob_fail("shorter than an intset header")
+        width = le_int(p, 4) & 0xFFFFFFFF
+        count = le_int(p + 4, 4) & 0xFFFFFFFF
+        if width != 2 and width != 4 and width != 8:
+            self.blob_fail(f"intset encoding {width}")
+        if INTSET_HEADER + width * count != n:
+            self.blob_fail(f"intset of {count} x {width}-byte members")
+        for i in range(count):
+            d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
+            if d > mx: mx = d
+            sm += d
+        self.w_count = count
+        self.w_max = mx
+        self.w_sum = sm
+        self.w_ttl = 0
+        self.w_allint = 1
+        return 0
+
+    cdef int walk_zipmap(self) except -1:
+        cdef const uint8_t* p = self.blob
+        cdef const uint8_t* e
+        cdef const uint8_t* endp = p + self.blob_len
+        cdef int64_t count = 0, mx = 0, sm = 0, ln
+        cdef int free_
+        if self.blob_len < 2:
+            self.blob_fail("shorter than a zipmap")
+        e = p + 1
+        while True:
+            if e >= endp:
+                self.blob_fail("zipmap has no end marker")
+            if e[0] == ZIPMAP_END:
+                break
+            if e[0] < ZIPMAP_BIGLEN:
+                ln = e[0]; e += 1
+            elif e[0] == ZIPMAP_BIGLEN:
+                if e + 5 > endp: self.blob_fail("truncated zipmap length")
+                ln = le_int(e + 1, 4) & 0xFFFFFFFF; e += 5
+            else:
+                self.blob_fail("bad zipmap length byte")
+            free_ = 0
+            if count % 2 == 1:
+                if e >= endp: self.blob_fail("truncated zipmap entry")
+                free_ = e[0]
+                e += 1
+            e += ln + free_
+            if e > endp:
+                self.blob_fail("zipmap entry runs past the end")
+            if ln > mx: mx = ln
+            sm += ln
+            count += 1
+        if count % 2:
+            self.blob_fail("zipmap has a field without a value")
+        self.w_count = count
+        self.w_max = mx
+        self.w_sum = sm
+        self.w_ttl = 0
+        self.w_allint = 0
+        return 0
+
+    # ------------------------------------------------------------------ flush
+    def flush(self):
+        """Hand over the rows gathered so far as raw buffers and start a new batch."""
+        cdef Py_ssize_t n = self.rows
+        cdef Py_ssize_t i
+        if n == 0:
+            return None
+        cols = {
+            "db": PyBytes_FromStringAndSize(<char*>self.c_db, n * 2),
+            "key_offsets": PyBytes_FromStringAndSize(<char*>self.c_key_off, (n + 1) * 4),
+            "key_data": PyBytes_FromStringAndSize(<char*>self.c_key_data, self.c_key_off[n]),
+            "key_raw_offsets": PyBytes_FromStringAndSize(<char*>self.c_raw_off, (n + 1) * 4),
+            "key_raw_data": b"".join(self.raw_keys),
+            "key_raw_valid": PyBytes_FromStringAndSize(<char*>self.c_raw_valid, n),
+            "kind": PyBytes_FromStringAndSize(<char*>self.c_kind, n),
+            "rdb_type": PyBytes_FromStringAndSize(<char*>self.c_rdb_type, n),
+            "length": PyBytes_FromStringAndSize(<char*>self.c_length, n * 8),
+            "length_valid": PyBytes_FromStringAndSize(<char*>self.c_length_valid, n),
+            "max_element_bytes": PyBytes_FromStringAndSize(<char*>self.c_max, n * 8),
+            "serialized_bytes": PyBytes_FromStringAndSize(<char*>self.c_serialized, n * 8),
+            "offset": PyBytes_FromStringAndSize(<char*>self.c_offset, n * 8),
+            "expire_at": PyBytes_FromStringAndSize(<char*>self.c_expire, n * 8),
+            "expire_valid": PyBytes_FromStringAndSize(<char*>self.c_expire_valid, n),
+            "idle": PyBytes_FromStringAndSize(<char*>self.c_idle, n * 8),
+            "idle_valid": PyBytes_FromStringAndSize(<char*>self.c_idle_valid, n),
+            "freq": PyBytes_FromStringAndSize(<char*>self.c_freq, n),
+            "freq_valid": PyBytes_FromStringAndSize(<char*>self.c_freq_valid, n),
+            "slot": PyBytes_FromStringAndSize(<char*>self.c_slot, n * 2),
+            "stream_groups": PyBytes_FromStringAndSize(<char*>self.c_groups, n * 8),
+            "stream_consumers": PyBytes_FromStringAndSize(<char*>self.c_consumers, n * 8),
+            "stream_pending": PyBytes_FromStringAndSize(<char*>self.c_pending, n * 8),
+            "stream_valid": PyBytes_FromStringAndSize(<char*>self.c_stream_valid, n),
+            "hash_fields_with_ttl": PyBytes_FromStringAndSize(<char*>self.c_hfe, n * 8),
+            "hfe_valid": PyBytes_FromStringAndSize(<char*>self.c_hfe_valid, n),
+            "flags": PyBytes_FromStringAndSize(<char*>self.c_flags, n),
+            "nodes": PyBytes_FromStringAndSize(<char*>self.c_nodes, n * 8),
+            "blob_bytes": PyBytes_FromStringAndSize(<char*>self.c_blob, n * 8),
+            "element_bytes": PyBytes_FromStringAndSize(<char*>self.c_elem, n * 8),
+        }
+        self.rows = 0
+        self.raw_keys = []
+        self.c_key_off[0] = 0
+        self.c_raw_off[0] = 0
+        return n, cols

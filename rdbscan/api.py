@@ -1,0 +1,300 @@
+"""The Python API: scan a dump into RecordBatches, a Table, or a Parquet file.
+
+The CLI is a thin layer over these functions::
+
+    import rdbscan
+    for batch in rdbscan.scan_batches("dump.rdb"):     # pyarrow RecordBatches
+        ...
+    table = rdbscan.read_table("dump.rdb", types=["hash"])
+    meta = rdbscan.scan("dump.rdb", "keys.parquet")   # file-level facts
+    facts = rdbscan.info("keys.parquet")
+"""
+
+import os
+import re
+import sys
+import time
+import warnings
+
+import pyarrow as pa
+
+from rdbscan import __version__
+from rdbscan._common import header_info
+from rdbscan.encoding import profile_from_meta
+from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
+from rdbscan.records import SCHEMA, build_batch, filter_batch
+from rdbscan.sink import ParquetSink, read_meta
+from rdbscan.source import not_rdb_error, open_source
+
+_warned = False
+
+
+def scanner_class(pure=False):
+    """The scanner to use: the compiled one unless ``pure`` (or RDBSCAN_PURE=1) asks otherwise.
+
+    When the compiled extension cannot be imported, warn once (naming the
+    cause) and fall back to the pure-Python twin.
+    """
+    global _warned
+    if not pure and os.environ.get("RDBSCAN_PURE") != "1":
+        try:
+            from rdbscan._scanner import Scanner
+            return Scanner
+        except ImportError as e:
+            if not _warned:
+                warnings.warn(f"rdbscan: compiled scanner unavailable ({e}); "
+                              "using the pure-Python scanner, which is much slower", stacklevel=2)
+                _warned = True
+    from rdbscan.pyscanner import Scanner
+    return Scanner
+
+
+class _Prefixed:
+    """A stream with bytes already read put back in front (for the magic check)."""
+
+    def __init__(self, head, stream):
+        self.head = memoryview(head)
+        self.stream = stream
+
+    def readinto(self, b):
+        if len(self.head):
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.stream.readinto(b)
+
+    def read(self, n=-1):
+        if len(self.head):
+            out = bytes(self.head[:n] if n >= 0 else self.head)
+            self.head = self.head[len(out):]
+            return out
+        return self.stream.read(n)
+
+
+def _read_head(stream, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _library_info(code):
+    first = code.split("\n", 1)[0]
+    m = re.match(r"#!(\w+)\s+name=(\S+)", first)
+    return {"name": m.group(2) if m else None, "engine": m.group(1) if m else None,
+            "bytes": len(code.encode("utf-8", "surrogateescape"))}
+
+
+class ScanBatches:
+    """Iterate over a dump as pyarrow RecordBatches of :data:`rdbscan.SCHEMA`.
+
+    After iteration, :attr:`meta` holds the file-level facts (magic,
+    version, aux fields, functions, per-db counts, CRC result, ...).
+    Filters: ``db`` (iterable of ints), ``types`` (iterable of type names),
+    ``match`` (Redis glob on the key), ``min_bytes``.  With ``keep_going``
+    the rows parsed before a fault are yielded before the error is raised,
+    and ``meta["partial"]`` describes the fault.
+    """
+
+    def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
+                 batch_size=65536, pure=False, verify=True, keep_going=False, progress=None):
+        self.source = source
+        self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
+                            match=match, min_bytes=min_bytes)
+        self.batch_size = batch_size
+        self.pure = pure
+        self.verify = verify
+        self.keep_going = keep_going
+        self.progress = progress
+        self.meta = None
+        self.schema = SCHEMA
+        self.rows_scanned = 0
+        self.rows_kept = 0
+        self.notes = []
+
+    def __iter__(self):
+        started = time.monotonic()
+        src = open_source(self.source)
+        self.source_name = src.name
+        scanner = None
+        try:
+            head = _read_head(src.stream, 9)
+            if header_info(head) is None:
+                raise not_rdb_error(src, head + _read_head(src.stream, 7))
+            cls = scanner_class(self.pure)
+            try:
+                scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
+            except RDBFormatError as e:
+                e.path = src.name
+                raise
+            for note in scanner.meta.get("notes", []):
+                self.notes.append(note)
+            profile = None
+            while True:
+                try:
+                    result = scanner.next_batch()
+                except RDBFormatError as e:
+                    e.path = src.name
+                    partial = scanner.flush() if self.keep_going else None
+                    self._finish(scanner, src, started, profile, error=e)
+                    if partial is not None:
+                        profile = profile or profile_from_meta(self.meta)
+                        yield self._batch(partial, scanner, profile)
+                        self.meta["rows"] = self.rows_scanned
+                        self.meta["rows_written"] = self.rows_kept
+                    raise
+                except OSError as e:
+                    raise RdbscanError(f"{src.name}: read failed: {e.strerror or e}") from None
+                except EOFError as e:  # decompressors report a cut-off stream this way
+                    raise RDBFormatError(f"compressed input ends early ({e})", scanner.offset,
+                                         path=src.name) from None
+                if result is None:
+                    break
+                if profile is None:
+                    profile = profile_from_meta(scanner.meta)
+                yield self._batch(result, scanner, profile)
+                if self.progress is not None:
+                    self.progress(scanner.offset, src.raw_position(), src.size, self.rows_scanned)
+            self._check_tail(scanner, src)
+            self._finish(scanner, src, started, profile)
+        finally:
+            src.close()
+
+    def _batch(self, result, scanner, profile):
+        n, cols = result
+        self.rows_scanned += n
+        batch = filter_batch(build_batch(n, cols, scanner.module_names, profile), **self.filters)
+        self.rows_kept += len(batch)
+        return batch
+
+    def _check_tail(self, scanner, src):
+        tail = scanner.trailing() or src.stream.read(1)
+        if not tail:
+            return
+        if tail[:1] == b"*":
+            self.notes.append("the file continues with AOF commands after its RDB preamble; "
+                              "read the RDB part only (stopped at its EOF opcode)")
+        else:
+            self.notes.append(f"bytes after the RDB EOF opcode at offset {scanner.meta.get('eof_offset')} "
+                              "were ignored")
+
+    def _finish(self, scanner, src, started, profile, error=None):
+        raw = dict(scanner.meta) if scanner is not None else {}
+        profile = profile or profile_from_meta(raw)
+        meta = {
+            "rdbscan_version": __version__,
+            "source": src.name,
+            "source_bytes": src.size,
+            "compression": src.compression,
+            "magic": raw.get("magic"),
+            "rdb_version": raw.get("rdb_version"),
+            "flavor": raw.get("flavor"),
+            "server": profile.label,
+            "server_from": profile.source,
+            "aux": raw.get("aux", {}),
+            "functions": [_library_info(code) for code in raw.get("functions", [])],
+            "module_aux": raw.get("module_aux", []),
+            "module_types": list(scanner.module_names) if scanner is not None else [],
+            "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
+            "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
+            "slot_info": raw.get("slot_info", []),
+            "crc": raw.get("crc"),
+            "rows": self.rows_scanned,
+            "rows_written": self.rows_kept,
+            "filters": {k: (sorted(v) if isinstance(v, set) else v) for k, v in self.filters.items()
+                        if v is not None},
+            "parse_seconds": round(time.monotonic() - started, 3),
+            "scanner": "pure-python" if type(scanner).__module__.endswith("pyscanner") else "compiled",
+            "notes": list(self.notes),
+        }
+        if error is not None:
+            meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
+        self.meta = meta
+
+
+def scan_batches(source, **options):
+    """Scan ``source`` (path, ``"-"`` or binary file object) lazily; see :class:`ScanBatches`."""
+    return ScanBatches(source, **options)
+
+
+def read_table(source, **options):
+    """Scan ``source`` into one pyarrow Table (file-level facts in ``table.schema.metadata``)."""
+    batches = ScanBatches(source, **options)
+    table = pa.Table.from_batches(list(batches), schema=SCHEMA)
+    import json
+    return table.replace_schema_metadata({b"rdbscan": json.dumps(batches.meta, default=str).encode()})
+
+
+def default_output(source):
+    """Where ``scan`` writes without ``-o``: ``NAME.parquet`` beside the dump (cwd for stdin)."""
+    if source == "-" or hasattr(source, "read"):
+        return "dump.parquet"
+    base = os.path.basename(str(source))
+    for ext in (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz"):
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    stem = base[:-4] if base.endswith((".rdb", ".aof")) else base
+    return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
+
+
+def scan(source, out=None, *, compression="zstd", keep_going=False, **options):
+    """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
+
+    The file appears only when complete (written under a temporary name and
+    renamed).  On a fault nothing is written, unless ``keep_going``: then
+    the rows before the fault are written, the metadata says ``partial``,
+    and the error is raised afterwards.
+    """
+    out = out or default_output(source)
+    if isinstance(source, (str, os.PathLike)) and source != "-" and os.path.exists(out) \
+            and os.path.exists(source) and os.path.samefile(out, source):
+        raise OutputError(f"{out}: refusing to overwrite the input with the output")
+    batches = ScanBatches(source, keep_going=keep_going, **options)
+    sink = ParquetSink(out, SCHEMA, compression=compression)
+    try:
+        for batch in batches:
+            sink.write(batch)
+    except RDBFormatError:
+        if keep_going and batches.meta is not None:
+            batches.meta["output"] = os.path.abspath(out)
+            sink.close(batches.meta)
+        else:
+            sink.abort()
+        raise
+    except BaseException:
+        sink.abort()
+        raise
+    batches.meta["output"] = os.path.abspath(out)
+    sink.close(batches.meta)
+    return batches.meta
+
+
+def is_parquet(path):
+    """True when ``path`` is a Parquet file (by its magic bytes)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def info(source, **options):
+    """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file."""
+    if isinstance(source, (str, os.PathLike)) and source != "-" and is_parquet(source):
+        meta = read_meta(source)
+        if meta is None:
+            raise RdbscanError(f"{source}: a Parquet file, but not one written by rdbscan")
+        return meta
+    batches = ScanBatches(source, **options)
+    for _ in batches:
+        pass
+    return batches.meta
+
+
+if sys.byteorder != "little":  # the column buffers are little-endian C arrays
+    raise ImportError("rdbscan supports little-endian machines only")

@@ -1,0 +1,230 @@
+"""The ``rdbscan`` command line: a thin layer over :mod:`rdbscan.api`."""
+
+import json
+import os
+import sys
+import time
+import traceback
+
+import click
+
+from rdbscan import api
+from rdbscan.errors import RdbscanError
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
+          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+
+
+def parse_size(text):
+    """``"10MB"`` -> 10000000, ``"64KiB"`` -> 65536, ``"512"`` -> 512."""
+    s = str(text).strip().lower().replace("_", "")
+    num = s.rstrip("kmgib")
+    unit = s[len(num):]
+    if not num or unit not in _UNITS:
+        raise click.BadParameter(f"not a size: {text!r} (examples: 512, 64KiB, 10MB)")
+    return int(float(num) * _UNITS[unit])
+
+
+class SizeType(click.ParamType):
+    """A byte size with an optional unit."""
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, int) else parse_size(value)
+
+
+def _human(n):
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+
+
+class Progress:
+    """A one-line progress display on a terminal: bytes, keys, keys/s, ETA."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, offset, raw_pos, size, keys):
+        now = time.monotonic()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-6)
+        done = raw_pos if raw_pos is not None else offset
+        parts = [_human(done) + (f" / {_human(size)}" if size else "")]
+        if size and done:
+            frac = min(done / size, 1.0)
+            parts.append(f"{frac * 100:5.1f}%")
+            if frac > 0.01:
+                eta = elapsed * (1 - frac) / frac
+                parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+        parts.append(f"{keys:,} keys")
+        parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
+        self.stream.write("\r" + "  ".join(parts) + "\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self):
+        """Clear the progress line."""
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _fail(e, debug):
+    if debug:
+        traceback.print_exc()
+    click.echo(f"rdbscan: {e}", err=True)
+    sys.exit(2)
+
+
+def _run(debug, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except RdbscanError as e:
+        _fail(e, debug)
+    except KeyboardInterrupt:
+        click.echo("rdbscan: interrupted; nothing was written", err=True)
+        sys.exit(130)
+    except Exception as e:  # a bug of ours: still one line unless --debug
+        if debug:
+            raise
+        click.echo(f"rdbscan: internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+        sys.exit(3)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(api.__version__, prog_name="rdbscan")
+def main():
+    """Offline analyzer for Redis and Valkey RDB snapshots.
+
+    \b
+    rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
+    rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
+    """
+
+
+_common_filters = [
+    click.option("--db", "dbs", type=int, multiple=True, help="Only this database (repeatable)."),
+    click.option("--type", "types", multiple=True,
+                 help="Only keys of this type: string, list, set, zset, hash, stream or a module type name (repeatable)."),
+    click.option("--match", help="Only keys matching this Redis glob, e.g. 'user:*'."),
+    click.option("--min-bytes", type=SizeType(),
+                 help="Only keys at least this big (memory_bytes when known, else serialized_bytes), e.g. 10KB."),
+]
+
+
+def _filters(f):
+    for opt in reversed(_common_filters):
+        f = opt(f)
+    return f
+
+
+@main.command()
+@click.argument("source")
+@click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
+@_filters
+@click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
+              show_default=True, help="Parquet compression.")
+@click.option("--keep-going", is_flag=True,
+              help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
+@click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
+@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
+def scan(source, output, dbs, types, match, min_bytes, compression, keep_going, no_verify, pure, quiet, debug):
+    """Stream a dump into Parquet: one row per key.
+
+    SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
+    with an RDB preamble), or - for stdin.
+
+    \b
+    Examples:
+      rdbscan scan dump.rdb -o keys.parquet
+      rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
+      ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
+    """
+    progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    try:
+        meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
+                    min_bytes=min_bytes, compression=None if compression == "none" else compression,
+                    keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress)
+    finally:
+        if progress:
+            progress.done()
+    if not quiet:
+        for note in meta.get("notes", []):
+            click.echo(f"rdbscan: note: {note}", err=True)
+        dbs_text = ", ".join(f"db{db} {c['keys']:,}" for db, c in meta["dbs"].items()) or "no keys"
+        click.echo(
+            f"{meta['output']}: {meta['rows_written']:,} keys written ({dbs_text}); "
+            f"{meta['server']}, RDB {meta['rdb_version']}, CRC {meta['crc']}, "
+            f"{meta['parse_seconds']:.2f} s", err=True)
+
+
+def _format_info(meta):
+    lines = []
+
+    def row(name, value):
+        lines.append(f"{name:<18}{value}")
+
+    row("source", f"{meta.get('source')}" + (f" ({_human(meta['source_bytes'])})" if meta.get("source_bytes") else "")
+        + (f", {meta['compression']}-compressed" if meta.get("compression") else ""))
+    row("magic", f"{meta.get('magic')}  (RDB version {meta.get('rdb_version')}, {meta.get('flavor')})")
+    row("server", f"{meta.get('server')}  (from {meta.get('server_from')})")
+    for k, v in meta.get("aux", {}).items():
+        row(f"aux {k}", v)
+    for db, c in meta.get("dbs", {}).items():
+        hint = meta.get("resizedb", {}).get(db)
+        hint_text = f"  (RESIZEDB hint {hint['keys']:,} / {hint['expires']:,})" if hint else ""
+        row(f"db {db}", f"{c['keys']:,} keys, {c['expires']:,} with expiry{hint_text}")
+    for lib in meta.get("functions", []):
+        row("function library", f"{lib['name']} ({lib['engine']}, {lib['bytes']:,} bytes)")
+    for mod in meta.get("module_aux", []):
+        row("module aux", f"{mod['module']} encver {mod['encver']}, {mod['bytes']:,} bytes")
+    if meta.get("module_types"):
+        row("module types", ", ".join(meta["module_types"]))
+    if meta.get("slot_info"):
+        slots = meta["slot_info"]
+        row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+    row("crc64", meta.get("crc"))
+    row("rows", f"{meta.get('rows', 0):,} scanned, {meta.get('rows_written', 0):,} written")
+    row("parse time", f"{meta.get('parse_seconds')} s ({meta.get('scanner')} scanner)")
+    if meta.get("partial"):
+        row("PARTIAL", f"stopped at byte {meta['partial']['offset']}: {meta['partial']['error']}")
+    for note in meta.get("notes", []):
+        row("note", note)
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
+def info(source, as_json, no_verify, debug):
+    """File-level facts of a dump or of a Parquet file written by rdbscan.
+
+    Magic and RDB version, the writing server, every aux field, function
+    libraries, module aux data, keys per db with RESIZEDB hints, cluster slot
+    info, the CRC result, rows and parse time.
+
+    \b
+    Examples:
+      rdbscan info dump.rdb
+      rdbscan info keys.parquet --json
+    """
+    meta = _run(debug, api.info, source, verify=not no_verify)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2, default=str))
+    else:
+        click.echo(_format_info(meta))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,175 @@
+"""What ``OBJECT ENCODING`` answers once the server that wrote a dump loads it.
+
+The RDB type byte says how a value was saved; the loading server may
+convert it (Redis ``rdbLoadObject``): small collections stay compact
+(ziplist/listpack/intset) under the ``*-max-*`` thresholds, old ziplists
+become listpacks from 7.0, one-node quicklists become listpacks from 7.2,
+strings become int/embstr/raw by ``tryObjectEncoding``.  The rules here are
+vectorised over a batch with pyarrow.compute.
+"""
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rdbscan import format as F
+
+ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
+             "listpackex", "intset", "hashtable", "skiplist", "zipmap", "stream", "unknown")
+_CODE = {name: i for i, name in enumerate(ENCODINGS)}
+_DICTIONARY = pa.array(ENCODINGS, pa.string())
+
+# RDB version -> the oldest release that writes it, for dumps without a
+# redis-ver aux field (RDB < 7) or with an unreadable one.
+_RELEASE_OF_RDB = {1: (2, 0), 2: (2, 4), 3: (2, 6), 4: (2, 6), 5: (2, 6), 6: (2, 8), 7: (3, 2),
+                   8: (4, 0), 9: (5, 0), 10: (7, 0), 11: (7, 2), 12: (7, 4)}
+
+
+@dataclass
+class Thresholds:
+    """The encoding limits in force (Redis defaults unless a config says otherwise)."""
+    hash_max_entries: int = 512         # hash-max-listpack-entries / hash-max-ziplist-entries
+    hash_max_value: int = 64
+    zset_max_entries: int = 128
+    zset_max_value: int = 64
+    set_max_intset_entries: int = 512
+    set_max_listpack_entries: int = 128  # 7.2+
+    set_max_listpack_value: int = 64
+    list_max_ziplist_entries: int = 512  # before 3.2 (linked lists)
+    list_max_ziplist_value: int = 64
+    list_max_listpack_bytes: int = 8192  # list-max-listpack-size -2 (7.2+ listpack lists)
+
+
+@dataclass
+class ServerProfile:
+    """Which server wrote the dump, and the rules its loader applies."""
+    flavor: str                 # "redis" or "valkey"
+    version: tuple              # (major, minor, patch)
+    source: str                 # where the version came from
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    @property
+    def label(self):
+        """Human-readable server name, e.g. ``redis 7.4.1``."""
+        return f"{self.flavor} {'.'.join(str(v) for v in self.version)}"
+
+    def redis_compat(self):
+        """The Redis release whose data-structure rules this server follows."""
+        if self.flavor == "valkey":
+            # Valkey 7.2 and 8.x keep Redis 7.2's encodings.
+            return (7, 2, 4)
+        return self.version
+
+
+def _parse_version(text):
+    parts = []
+    for piece in str(text).split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts)
+
+
+def profile_from_meta(meta):
+    """Work out the writing server from a scan's file-level facts."""
+    aux = meta.get("aux", {})
+    if "valkey-ver" in aux:
+        return ServerProfile("valkey", _parse_version(aux["valkey-ver"]), "aux valkey-ver")
+    if meta.get("flavor") == "valkey":
+        return ServerProfile("valkey", (9, 0, 0), "VALKEY magic")
+    if "redis-ver" in aux:
+        version = _parse_version(aux["redis-ver"])
+        if version == (255, 255, 255):
+            # Development builds of Redis report 255.255.255: the RDB version tells the era.
+            version = (7, 4, 0) if meta.get("rdb_version", 0) >= 12 else version
+        return ServerProfile("redis", version, "aux redis-ver")
+    rdb = meta.get("rdb_version", 0)
+    release = _RELEASE_OF_RDB.get(rdb, (7, 4) if rdb > 12 else (2, 0))
+    return ServerProfile("redis", release + (0,), f"RDB version {rdb}")
+
+
+def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem):
+    """The ``encoding`` column (dictionary array) for one batch of rows."""
+    v = profile.redis_compat()
+    t = profile.thresholds
+    n = len(kind)
+    listpack_era = v >= (7, 0)
+    compact_hash = "listpack" if listpack_era else "ziplist"
+    is_int = pc.not_equal(pc.bit_wise_and(flags, F.FLAG_INTEGER), 0)
+    has_plain = pc.not_equal(pc.bit_wise_and(flags, F.FLAG_PLAIN_NODE), 0)
+    length0 = pc.fill_null(length, 0)
+
+    def rt(*types):
+        return pc.is_in(rdb_type, value_set=pa.array(types, pa.uint8()))
+
+    def small(max_entries, max_value):
+        return pc.and_(pc.less_equal(length0, max_entries), pc.less_equal(max_elem, max_value))
+
+    cases = []   # (condition, encoding name), first match wins
+
+    # strings: tryObjectEncoding after load
+    is_string = pc.equal(kind, F.KIND_STRING)
+    embstr_limit = 44 if v >= (3, 2) else 39
+    cases.append((pc.and_(is_string, is_int), "int"))
+    if v >= (3, 0):
+        cases.append((pc.and_(is_string, pc.less_equal(length0, embstr_limit)), "embstr"))
+    cases.append((is_string, "raw"))
+
+    # lists
+    if v < (3, 2):
+        cases.append((pc.and_(rt(F.TYPE_LIST, F.TYPE_LIST_ZIPLIST),
+                              small(t.list_max_ziplist_entries, t.list_max_ziplist_value)), "ziplist"))
+        cases.append((pc.equal(kind, F.KIND_LIST), "linkedlist"))
+    else:
+        if v >= (7, 2):
+            one_node = pc.and_(pc.less_equal(nodes, 1), pc.invert(has_plain))
+            fits = pc.less_equal(blob, t.list_max_listpack_bytes)
+            # Linked lists are pushed into a listpack element by element:
+            # about two bytes of header and back-length per element.
+            pushed = pc.less_equal(pc.add(elem, pc.add(pc.multiply(length0, 2), 7)),
+                                   t.list_max_listpack_bytes)
+            cases.append((pc.and_(rt(F.TYPE_LIST_QUICKLIST, F.TYPE_LIST_QUICKLIST_2),
+                                  pc.and_(one_node, fits)), "listpack"))
+            cases.append((pc.and_(rt(F.TYPE_LIST_ZIPLIST), fits), "listpack"))
+            cases.append((pc.and_(rt(F.TYPE_LIST), pushed), "listpack"))
+        cases.append((pc.equal(kind, F.KIND_LIST), "quicklist"))
+
+    # sets
+    is_set = pc.equal(kind, F.KIND_SET)
+    cases.append((pc.and_(rt(F.TYPE_SET, F.TYPE_SET_INTSET),
+                          pc.and_(is_int, pc.less_equal(length0, t.set_max_intset_entries))), "intset"))
+    if v >= (7, 2):
+        cases.append((pc.and_(rt(F.TYPE_SET, F.TYPE_SET_LISTPACK),
+                              small(t.set_max_listpack_entries, t.set_max_listpack_value)), "listpack"))
+    cases.append((is_set, "hashtable"))
+
+    # sorted sets: converted after load when within the compact limits
+    is_zset = pc.equal(kind, F.KIND_ZSET)
+    cases.append((pc.and_(is_zset, small(t.zset_max_entries, t.zset_max_value)), compact_hash))
+    cases.append((is_zset, "skiplist"))
+
+    # hashes
+    is_hash = pc.equal(kind, F.KIND_HASH)
+    hash_small = small(t.hash_max_entries, t.hash_max_value)
+    if profile.flavor == "valkey" and profile.version >= (9, 0):
+        cases.append((rt(F.VALKEY_TYPE_HASH_2), "hashtable"))
+    else:
+        cases.append((pc.and_(rt(F.TYPE_HASH_METADATA, F.TYPE_HASH_METADATA_PRE_GA,
+                                 F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA),
+                              hash_small), "listpackex"))
+    cases.append((pc.and_(is_hash, hash_small), compact_hash))
+    cases.append((is_hash, "hashtable"))
+
+    # streams: Redis 5.0 answered "unknown" for them
+    cases.append((pc.equal(kind, F.KIND_STREAM), "stream" if v >= (6, 0) else "unknown"))
+
+    conds = [c for c, _ in cases]
+    codes = [pa.scalar(_CODE[name], pa.int8()) for _, name in cases]
+    struct = pc.make_struct(*conds, field_names=[str(i) for i in range(len(conds))])
+    # Anything left (module values) is what OBJECT ENCODING says for them: raw.
+    indices = pc.case_when(struct, *codes, pa.scalar(_CODE["raw"], pa.int8()))
+    if indices.null_count:
+        indices = pc.fill_null(indices, _CODE["raw"])
+    return pa.DictionaryArray.from_arrays(indices, _DICTIONARY)

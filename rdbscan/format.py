@@ -1,0 +1,152 @@
+"""RDB format constants: the one place both scanners take them from.
+
+Values come from Redis ``src/rdb.h`` and Valkey ``src/rdb.h``.  The build
+(``setup.py``) turns every ``UPPER_CASE = int`` line of this file into a C
+enum for the compiled scanner, so keep these plain integer assignments.
+Redis and Valkey reuse some numbers (types 22/23, opcodes 242-244): the
+scanner picks a meaning from the magic string and the version.
+"""
+
+# --- magic and versions -------------------------------------------------------
+MAGIC_LEN = 9                 # "REDIS" + 4 digits, or "VALKEY" + 3 digits
+FLAVOR_REDIS = 0              # REDISnnnn: Redis, and Valkey up to RDB 11
+FLAVOR_VALKEY = 1             # VALKEYnnn: Valkey 9.0+ (RDB 80+)
+RDB_VERSION_CRC = 5           # from this version on, EOF is followed by a CRC64
+REDIS_RDB_VERSION_MAX = 12    # newest Redis RDB version this scanner knows
+VALKEY_RDB_VERSION_MIN = 80   # first RDB version written with the VALKEY magic
+VALKEY_RDB_VERSION_MAX = 80   # newest Valkey RDB version this scanner knows
+
+# --- length encoding (first byte of a length, top two bits) --------------------
+LEN_6BIT = 0
+LEN_14BIT = 1
+LEN_32BIT = 0x80
+LEN_64BIT = 0x81
+LEN_ENCVAL = 3
+ENC_INT8 = 0
+ENC_INT16 = 1
+ENC_INT32 = 2
+ENC_LZF = 3
+
+# --- value types --------------------------------------------------------------
+TYPE_STRING = 0
+TYPE_LIST = 1
+TYPE_SET = 2
+TYPE_ZSET = 3
+TYPE_HASH = 4
+TYPE_ZSET_2 = 5
+TYPE_MODULE_PRE_GA = 6
+TYPE_MODULE_2 = 7
+TYPE_HASH_ZIPMAP = 9
+TYPE_LIST_ZIPLIST = 10
+TYPE_SET_INTSET = 11
+TYPE_ZSET_ZIPLIST = 12
+TYPE_HASH_ZIPLIST = 13
+TYPE_LIST_QUICKLIST = 14
+TYPE_STREAM_LISTPACKS = 15
+TYPE_HASH_LISTPACK = 16
+TYPE_ZSET_LISTPACK = 17
+TYPE_LIST_QUICKLIST_2 = 18
+TYPE_STREAM_LISTPACKS_2 = 19
+TYPE_SET_LISTPACK = 20
+TYPE_STREAM_LISTPACKS_3 = 21
+TYPE_HASH_METADATA_PRE_GA = 22      # Redis 7.4 release candidates
+TYPE_HASH_LISTPACK_EX_PRE_GA = 23   # Redis 7.4 release candidates
+TYPE_HASH_METADATA = 24             # Redis 7.4+: hash with field TTLs
+TYPE_HASH_LISTPACK_EX = 25          # Redis 7.4+: listpack hash with field TTLs
+VALKEY_TYPE_HASH_2 = 22             # Valkey 9.0: (field, value, ms) triples
+
+# --- opcodes --------------------------------------------------------------------
+OP_SLOT_IMPORT = 243                # Valkey 9.0 (Redis 8.6 uses 243 for KEY_META)
+OP_SLOT_INFO = 244                  # Redis 7.4 cluster; Valkey: foreign, ignored
+OP_FUNCTION2 = 245
+OP_FUNCTION_PRE_GA = 246
+OP_MODULE_AUX = 247
+OP_IDLE = 248
+OP_FREQ = 249
+OP_AUX = 250
+OP_RESIZEDB = 251
+OP_EXPIRETIME_MS = 252
+OP_EXPIRETIME = 253
+OP_SELECTDB = 254
+OP_EOF = 255
+
+# --- module value sub-opcodes ---------------------------------------------------
+MODULE_OP_EOF = 0
+MODULE_OP_SINT = 1
+MODULE_OP_UINT = 2
+MODULE_OP_FLOAT = 3
+MODULE_OP_DOUBLE = 4
+MODULE_OP_STRING = 5
+
+# --- quicklist 2 node containers ------------------------------------------------
+QUICKLIST_NODE_PLAIN = 1
+QUICKLIST_NODE_PACKED = 2
+
+# --- zset text scores (TYPE_ZSET): the length byte doubles as a marker ---------
+ZSET_SCORE_NAN = 253
+ZSET_SCORE_POS_INF = 254
+ZSET_SCORE_NEG_INF = 255
+
+# --- in-memory blob formats -----------------------------------------------------
+ZIPLIST_HEADER = 10            # zlbytes u32, zltail u32, zllen u16
+ZIPLIST_END = 0xFF
+ZIPLIST_BIGLEN = 254           # prevlen marker for a 4-byte previous length
+ZIPLIST_COUNT_UNKNOWN = 0xFFFF
+LISTPACK_HEADER = 6            # total bytes u32, count u16
+LISTPACK_END = 0xFF
+LISTPACK_COUNT_UNKNOWN = 0xFFFF
+INTSET_HEADER = 8              # encoding u32, length u32
+ZIPMAP_BIGLEN = 254
+ZIPMAP_END = 0xFF
+STREAM_ID_BYTES = 16           # raw 128-bit stream IDs in the PELs
+
+# --- row facts the scanners hand to the record layer (column "flags") ---------
+FLAG_INTEGER = 1               # string: canonical integer; set: every member is one
+FLAG_PLAIN_NODE = 2            # list: has a plain (unpacked) quicklist node
+FLAG_HFE = 4                   # hash stored with field expiration metadata
+
+# --- the "type" column: codes the scanners write, names users see -------------
+KIND_STRING = 0
+KIND_LIST = 1
+KIND_SET = 2
+KIND_ZSET = 3
+KIND_HASH = 4
+KIND_STREAM = 5
+KIND_MODULE_BASE = 6           # 6 + i: the i-th module type name met in the dump
+
+KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream")
+
+# Module type IDs pack a 9-character name in 6-bit symbols above a 10-bit
+# encoding version (Redis module.c, moduleTypeEncodeId).
+MODULE_NAME_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+RDB_TYPE_NAMES = {
+    0: "string", 1: "list", 2: "set", 3: "zset", 4: "hash", 5: "zset_2",
+    6: "module_pre_ga", 7: "module_2", 9: "hash_zipmap", 10: "list_ziplist",
+    11: "set_intset", 12: "zset_ziplist", 13: "hash_ziplist",
+    14: "list_quicklist", 15: "stream_listpacks", 16: "hash_listpack",
+    17: "zset_listpack", 18: "list_quicklist_2", 19: "stream_listpacks_2",
+    20: "set_listpack", 21: "stream_listpacks_3", 22: "hash_metadata_pre_ga",
+    23: "hash_listpack_ex_pre_ga", 24: "hash_metadata", 25: "hash_listpack_ex",
+}
+
+OPCODE_NAMES = {
+    242: "HASH_TEMPLATE/UPDATE", 243: "KEY_META/SLOT_IMPORT", 244: "SLOT_INFO",
+    245: "FUNCTION2", 246: "FUNCTION_PRE_GA", 247: "MODULE_AUX", 248: "IDLE",
+    249: "FREQ", 250: "AUX", 251: "RESIZEDB", 252: "EXPIRETIME_MS",
+    253: "EXPIRETIME", 254: "SELECTDB", 255: "EOF",
+}
+
+
+def module_type_name(module_id):
+    """Decode the 9-character module type name from a 64-bit module type ID."""
+    name = []
+    for i in range(9):
+        shift = 64 - 6 * (i + 1)
+        name.append(MODULE_NAME_CHARSET[(module_id >> shift) & 63])
+    return "".join(name)
+
+
+def module_encver(module_id):
+    """The module's encoding version: the low 10 bits of its type ID."""
+    return module_id & 1023

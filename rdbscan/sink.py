@@ -1,0 +1,112 @@
+"""Parquet sink: batches in, one complete file out, or nothing at all.
+
+Rows are written to a temporary file next to the target by a background
+thread (pyarrow releases the GIL while encoding, so the scanner keeps the
+other core busy) and renamed into place only when the file is complete.
+"""
+
+import json
+import os
+import queue
+import threading
+
+import pyarrow.parquet as pq
+
+from rdbscan.errors import OutputError
+
+META_KEY = b"rdbscan"
+
+
+class ParquetSink:
+    """Write RecordBatches to ``path`` atomically; call :meth:`close` or :meth:`abort`."""
+
+    def __init__(self, path, schema, compression="zstd", threaded=True):
+        self.path = os.path.abspath(path)
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
+        self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
+        try:
+            self.writer = pq.ParquetWriter(
+                self.tmp, schema, compression=compression,
+                use_dictionary=["db", "type", "encoding", "rdb_type"],
+                write_statistics=True)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        self.error = None
+        self.rows = 0
+        self.queue = queue.Queue(maxsize=2) if threaded else None
+        self.thread = None
+        if threaded:
+            self.thread = threading.Thread(target=self._drain, name="rdbscan-parquet", daemon=True)
+            self.thread.start()
+
+    def _drain(self):
+        while True:
+            batch = self.queue.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write_batch(batch, row_group_size=len(batch))
+                except Exception as e:  # reported on the scanning thread by _check
+                    self.error = e
+
+    def _check(self):
+        if self.error is not None:
+            e = self.error
+            msg = getattr(e, "strerror", None) or str(e)
+            raise OutputError(f"{self.path}: write failed: {msg}")
+
+    def write(self, batch):
+        """Queue one RecordBatch for writing."""
+        self._check()
+        self.rows += len(batch)
+        if self.queue is None:
+            try:
+                self.writer.write_batch(batch, row_group_size=len(batch))
+            except OSError as e:
+                self.error = e
+                self._check()
+        else:
+            self.queue.put(batch)
+
+    def _finish_thread(self):
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def close(self, meta):
+        """Finish the file with ``meta`` (JSON) in its key-value metadata and rename it into place."""
+        self._finish_thread()
+        try:
+            self._check()
+            self.writer.add_key_value_metadata({META_KEY: json.dumps(meta, default=str).encode()})
+            self.writer.close()
+            os.replace(self.tmp, self.path)
+        except OutputError:
+            self.abort()
+            raise
+        except OSError as e:
+            self.abort()
+            raise OutputError(f"{self.path}: write failed: {e.strerror or e}") from None
+
+    def abort(self):
+        """Drop the temporary file; the target is left as it was."""
+        self._finish_thread()
+        try:
+            self.writer.close()
+        except Exception:  # the file is being thrown away; a second failure adds nothing
+            pass
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+def read_meta(path):
+    """The file-level facts stored in an rdbscan Parquet file (None if it has none)."""
+    md = pq.read_metadata(path).metadata or {}
+    raw = md.get(META_KEY)
+    return json.loads(raw) if raw else None

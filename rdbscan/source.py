@@ -1,0 +1,133 @@
+"""Byte sources: a path or stdin, decompressed on the fly when compressed.
+
+Compression is recognised by magic bytes, not by file name.  Every source
+ends up as a binary file object with ``readinto``; nothing seeks and
+nothing reads the whole input.
+"""
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import sys
+from dataclasses import dataclass
+
+from rdbscan.errors import RDBFormatError, RdbscanError
+
+# (magic prefix, name); checked in order.
+COMPRESSION_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+)
+
+
+@dataclass
+class Source:
+    """An opened input: ``stream`` for the scanner plus what progress and errors need."""
+    name: str                 # path as given, or "<stdin>"
+    stream: object            # binary file object with readinto (decompressed)
+    raw: object               # the underlying file object (compressed bytes)
+    size: int = None          # bytes on disk, when known
+    compression: str = None   # "gzip", "zstd", ... or None
+
+    def raw_position(self):
+        """Bytes of the input consumed so far (compressed bytes for compressed input)."""
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def close(self):
+        """Close the decompressor and the file (never stdin itself)."""
+        if self.stream is not self.raw:
+            try:
+                self.stream.close()
+            except Exception:  # closing a half-read decompressor can complain; the data is gone anyway
+                pass
+        if self.raw is not getattr(sys.stdin, "buffer", None):
+            self.raw.close()
+
+
+def _decompressor(kind, raw):
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if kind == "bzip2":
+        return bz2.BZ2File(raw, mode="rb")
+    if kind == "xz":
+        return lzma.LZMAFile(raw, mode="rb")
+    if kind == "zstd":
+        import zstandard
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    if kind == "lz4":
+        import lz4.frame
+        return lz4.frame.LZ4FrameFile(raw, mode="rb")
+    raise ValueError(kind)
+
+
+def _peek(raw, n):
+    """The first n bytes without consuming them (pread for files, peek for pipes)."""
+    if isinstance(raw, io.FileIO):
+        try:
+            return os.pread(raw.fileno(), n, 0)
+        except OSError:
+            return None
+    return raw.peek(n)[:n]
+
+
+def open_source(source):
+    """Open ``source`` (a path, ``"-"`` for stdin, or a binary file object) for scanning."""
+    size = None
+    if hasattr(source, "read"):
+        raw = source if hasattr(source, "peek") else io.BufferedReader(source)
+        name = getattr(source, "name", "<stream>")
+    elif str(source) == "-":
+        raw, name = sys.stdin.buffer, "<stdin>"
+    else:
+        name = str(source)
+        try:
+            # Unbuffered: the scanner reads straight into its own window.
+            raw = open(name, "rb", buffering=0)
+            size = os.fstat(raw.fileno()).st_size
+        except IsADirectoryError:
+            raise RdbscanError(f"{name}: is a directory, expected an RDB file") from None
+        except OSError as e:
+            raise RdbscanError(f"{name}: cannot open: {e.strerror or e}") from None
+    head = _peek(raw, 8)
+    if head is None:                      # a pipe or device given by path
+        raw = io.BufferedReader(raw)
+        head = raw.peek(8)[:8]
+    kind = next((k for magic, k in COMPRESSION_MAGIC if head.startswith(magic)), None)
+    if kind is None:
+        return Source(name, raw, raw, size, None)
+    if isinstance(raw, io.FileIO):
+        raw = io.BufferedReader(raw, buffer_size=1 << 16)
+    return Source(name, _decompressor(kind, raw), raw, size, kind)
+
+
+def describe_non_rdb(head):
+    """A guess at what a non-RDB input is, for the error message."""
+    stripped = head.lstrip()
+    if stripped.startswith(b"*"):
+        return "looks like an AOF file without an RDB preamble (starts with '*')"
+    if stripped[:1] in (b"{", b"["):
+        return "looks like JSON"
+    if not head:
+        return "the input is empty"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
+        return "looks like text"
+    return None
+
+
+def not_rdb_error(source, head):
+    """The one-line error for an input whose first bytes are not an RDB magic."""
+    what = describe_non_rdb(head)
+    found = f"found {head[:9]!r}"
+    compressed = f" ({source.compression}-compressed)" if source.compression else ""
+    msg = f"not an RDB file{compressed}: expected 'REDIS' or 'VALKEY' and a version at the start, {found}"
+    if what:
+        msg += f"; {what}"
+    return RDBFormatError(msg, 0, path=source.name)
