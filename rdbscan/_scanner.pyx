@@ -1004,9 +1004,9 @@ cdef class Scanner:
                     continue
                 self.load_blob()
                 if t == TYPE_LIST_QUICKLIST:
-                    self.walk_ziplist(1, 0)
+                    self.walk_ziplist(1, 1)
                 else:
-                    self.walk_listpack(1, 0, -1)
+                    self.walk_listpack(1, 1, -1)
                 self._absorb()
                 self.v_len += self.w_count
             self.v_nodes = nodes
@@ -1014,7 +1014,7 @@ cdef class Scanner:
             self.load_blob()
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
-                self.walk_ziplist(1, 0)
+                self.walk_ziplist(1, 1)
                 self.v_len = self.w_count
             elif t == TYPE_ZSET_ZIPLIST:
                 self.v_kind = KIND_ZSET
@@ -1116,7 +1116,7 @@ cdef class Scanner:
             if self.blob_len != STREAM_ID_BYTES:
                 self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
             self.load_blob()
-            self.walk_listpack(1, 0, -1)
+            self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
         self.v_len = self.read_plain_len()
