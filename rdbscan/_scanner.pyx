@@ -958,6 +958,19 @@ cdef class Scanner:
                 self._elem(self.skip_string())
                 self._elem(self.skip_string())
             self.v_len = n
+        elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
+            # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
+            self.v_kind = KIND_HASH
+            n = self._count()
+            self.v_hfe = 0
+            for i in range(n):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+                if self.fixed(8) != -1:
+                    self.v_hfe += 1
+            self.v_len = n
+            self.v_hfe_valid = 1
+            self.v_flags |= FLAG_HFE
         elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
             # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
             self.v_kind = KIND_HASH
@@ -970,18 +983,6 @@ cdef class Scanner:
                     self.v_hfe += 1
                 self._elem(self.skip_string())
                 self._elem(self.skip_string())
-            self.v_len = n
-            self.v_hfe_valid = 1
-            self.v_flags |= FLAG_HFE
-        elif t == VALKEY_TYPE_HASH_2:   # only reached for the VALKEY magic
-            self.v_kind = KIND_HASH
-            n = self._count()
-            self.v_hfe = 0
-            for i in range(n):
-                self._elem(self.skip_string())
-                self._elem(self.skip_string())
-                if self.fixed(8) != -1:
-                    self.v_hfe += 1
             self.v_len = n
             self.v_hfe_valid = 1
             self.v_flags |= FLAG_HFE
