@@ -1,0 +1,71 @@
+"""The compiled scanner and its pure-Python twin must agree on everything.
+
+The twin is the differential oracle: same tables on every fixture, same
+error class, message, offset and partial rows on damaged input.
+"""
+
+import io
+
+import pytest
+
+import rdbscan
+from conftest import FIXTURE_NAMES, dump_path, third_party_dumps
+
+pytest.importorskip("rdbscan._scanner", reason="compiled scanner not built")
+from rdbscan._scanner import Scanner as CScanner  # noqa: E402
+from rdbscan.pyscanner import Scanner as PyScanner  # noqa: E402
+
+
+def _run(cls, data, batch_size=64, verify=True):
+    """Every batch (raw buffers), the meta, module names and the error, if any."""
+    batches, error = [], None
+    try:
+        sc = cls(io.BytesIO(data), batch_size, verify)
+    except rdbscan.RDBFormatError as e:
+        return [], None, None, (type(e), str(e), e.offset, e.key)
+    try:
+        while (b := sc.next_batch()) is not None:
+            batches.append(b)
+    except rdbscan.RDBFormatError as e:
+        error = (type(e), str(e), e.offset, e.key)
+        batches.append(sc.flush())
+    return batches, sc.meta, list(sc.module_names), error
+
+
+def _paths():
+    return [dump_path(n) for n in FIXTURE_NAMES] + third_party_dumps()
+
+
+@pytest.mark.parametrize("path", _paths(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_same_buffers_on_every_dump(path):
+    data = path.read_bytes()
+    assert _run(CScanner, data) == _run(PyScanner, data)
+    assert _run(CScanner, data, batch_size=100_000) == _run(PyScanner, data, batch_size=100_000)
+
+
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-5.0.14-lfu", "redis-7.4.1-cluster", "valkey-8.0.1"])
+def test_same_tables_through_the_api(name):
+    compiled = rdbscan.read_table(dump_path(name))
+    pure = rdbscan.read_table(dump_path(name), pure=True)
+    assert compiled.equals(pure)
+
+
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-7.0.15", "redis-7.4.1-lru"])
+def test_same_errors_and_partial_rows_on_truncation(name):
+    data = dump_path(name).read_bytes()
+    step = max(1, len(data) // 97)
+    for cut in range(0, len(data), step):
+        assert _run(CScanner, data[:cut]) == _run(PyScanner, data[:cut]), cut
+
+
+@pytest.mark.parametrize("name", ["redis-3.2.13", "redis-7.4.1", "valkey-8.0.1-lfu"])
+def test_same_errors_on_bit_flips(name):
+    import random
+    rng = random.Random(name)
+    data = dump_path(name).read_bytes()
+    for _ in range(150):
+        bad = bytearray(data)
+        pos = rng.randrange(9, len(data))
+        bad[pos] ^= 1 << rng.randrange(8)
+        for verify in (True, False):
+            assert _run(CScanner, bytes(bad), verify=verify) == _run(PyScanner, bytes(bad), verify=verify), pos
