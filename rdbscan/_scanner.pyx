@@ -11,9 +11,11 @@ C arrays that ``rdbscan.records`` wraps as Arrow buffers.
 
 include "_format.pxi"
 
+cimport cython
+
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
@@ -189,6 +191,7 @@ cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     return <int64_t>v
 
 
+@cython.final
 cdef class Scanner:
     """Scan an RDB stream into column buffers, one row per key.
 
@@ -225,8 +228,12 @@ cdef class Scanner:
     cdef int64_t pend_expire, pend_idle
     cdef int pend_freq
     cdef bint has_expire, has_idle, has_freq
-    cdef object cur_key
-    cdef dict db_counts
+    cdef bint in_key                 # a key has been read, its value not yet
+    cdef int32_t cur_koff            # where that key's bytes sit in c_key_data
+    cdef Py_ssize_t cur_klen
+    cdef list dbs_seen               # databases that have keys, in order of appearance
+    cdef int64_t* db_keys            # per-db key / expiry counts, folded into meta at flush
+    cdef int64_t* db_expires
     # --- last string read ---
     cdef int64_t s_len
     cdef bint s_int
@@ -313,6 +320,8 @@ cdef class Scanner:
         self.c_raw_valid = <uint8_t*>malloc(n)
         self.key_cap = 1 << 20
         self.c_key_data = <uint8_t*>malloc(self.key_cap)
+        self.db_keys = <int64_t*>calloc(65536, 8)
+        self.db_expires = <int64_t*>calloc(65536, 8)
         if (self.c_db == NULL or self.c_kind == NULL or self.c_rdb_type == NULL or
                 self.c_length == NULL or self.c_length_valid == NULL or self.c_max == NULL or
                 self.c_serialized == NULL or self.c_offset == NULL or self.c_expire == NULL or
@@ -322,7 +331,8 @@ cdef class Scanner:
                 self.c_stream_valid == NULL or self.c_hfe == NULL or self.c_hfe_valid == NULL or
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
-                self.c_raw_valid == NULL or self.c_key_data == NULL):
+                self.c_raw_valid == NULL or self.c_key_data == NULL or
+                self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
         self.c_key_off[0] = 0
         self.c_raw_off[0] = 0
@@ -336,8 +346,8 @@ cdef class Scanner:
         self.module_codes = {}
         self.db = 0
         self.done = False
-        self.cur_key = None
-        self.db_counts = self.meta["dbs"]
+        self.in_key = 0
+        self.dbs_seen = []
         self._clear_pending()
         self._read_header()
 
@@ -351,6 +361,8 @@ cdef class Scanner:
         free(self.c_hfe_valid); free(self.c_flags); free(self.c_nodes); free(self.c_blob)
         free(self.c_elem); free(self.c_key_off); free(self.c_raw_off); free(self.c_raw_valid)
         free(self.c_key_data)
+        free(self.db_keys)
+        free(self.db_expires)
 
     # ------------------------------------------------------------------ input
     @property
@@ -361,7 +373,14 @@ cdef class Scanner:
     cdef int fail(self, str message, int64_t at=-1) except -1:
         if at < 0:
             at = self.base + self.pos
-        raise RDBFormatError(message, at, self.cur_key)
+        raise RDBFormatError(message, at, self.current_key())
+
+    cdef object current_key(self):
+        # The key whose value is being read (first 256 bytes), for error messages.
+        if not self.in_key:
+            return None
+        return PyBytes_FromStringAndSize(<char*>self.c_key_data + self.cur_koff,
+                                         self.cur_klen if self.cur_klen <= 256 else 256)
 
     cdef int fill(self, Py_ssize_t n) except -1:
         # Make n bytes available at pos: hash and drop what was consumed,
@@ -389,7 +408,7 @@ cdef class Scanner:
         if self.end < n:
             raise RDBTruncatedError(
                 f"unexpected end of data: needed {n} more bytes, {self.end} remain",
-                self.base + self.end, self.cur_key)
+                self.base + self.end, self.current_key())
         return 0
 
     cdef inline int need(self, Py_ssize_t n) except -1:
@@ -804,7 +823,6 @@ cdef class Scanner:
         cdef int32_t koff = self.c_key_off[r]
         cdef uint16_t db = <uint16_t>self.db
         self._start(at)
-        self.cur_key = None
         kind = self.read_string_header(&clen)
         if kind == 1:
             kb = str(clen).encode()
@@ -825,8 +843,9 @@ cdef class Scanner:
             self._grow_keys(koff + kn)
         memcpy(self.c_key_data + koff, kp, kn)
         self.c_slot[r] = key_slot(kp, kn)
-        self.cur_key = PyBytes_FromStringAndSize(<char*>kp, kn) if kn <= 256 else \
-            PyBytes_FromStringAndSize(<char*>kp, 256)
+        self.in_key = 1
+        self.cur_koff = koff
+        self.cur_klen = kn
 
         vstart = self.base + self.pos - 1
         self.v_len_valid = 1
@@ -880,13 +899,11 @@ cdef class Scanner:
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
         self.rows = r + 1
-        d = self.db_counts.get(db)
-        if d is None:
-            self.db_counts[db] = d = [0, 0]
-        d[0] += 1
-        if self.has_expire:
-            d[1] += 1
-        self.cur_key = None
+        if self.db_keys[db] == 0:
+            self.dbs_seen.append(db)
+        self.db_keys[db] += 1
+        self.db_expires[db] += self.has_expire
+        self.in_key = 0
         self._clear_pending()
         return 0
 
@@ -895,7 +912,7 @@ cdef class Scanner:
         while cap < n:
             cap *= 2
         if cap > 0x7FFFFFFF:
-            raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.cur_key)
+            raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.current_key())
         newp = <uint8_t*>realloc(self.c_key_data, cap)
         if newp == NULL:
             raise MemoryError()
@@ -1383,45 +1400,75 @@ cdef class Scanner:
 
     # ------------------------------------------------------------------ flush
     def flush(self):
-        """Hand over the rows gathered so far as raw buffers and start a new batch."""
+        """Hand over the rows gathered so far and start a new batch.
+
+        Returns ``(rows, columns)``: raw little-endian buffers, validity as
+        Arrow bitmaps (``*_valid``; None when every row is valid), and None
+        for a nullable column no row of the batch has.
+        """
         cdef Py_ssize_t n = self.rows
-        cdef Py_ssize_t i
         if n == 0:
             return None
+        dbs = self.meta["dbs"]
+        for db in self.dbs_seen:
+            dbs[db] = [self.db_keys[<int>db], self.db_expires[<int>db]]
         cols = {
-            "db": PyBytes_FromStringAndSize(<char*>self.c_db, n * 2),
-            "key_offsets": PyBytes_FromStringAndSize(<char*>self.c_key_off, (n + 1) * 4),
-            "key_data": PyBytes_FromStringAndSize(<char*>self.c_key_data, self.c_key_off[n]),
-            "key_raw_offsets": PyBytes_FromStringAndSize(<char*>self.c_raw_off, (n + 1) * 4),
-            "key_raw_data": b"".join(self.raw_keys),
-            "key_raw_valid": PyBytes_FromStringAndSize(<char*>self.c_raw_valid, n),
-            "kind": PyBytes_FromStringAndSize(<char*>self.c_kind, n),
-            "rdb_type": PyBytes_FromStringAndSize(<char*>self.c_rdb_type, n),
-            "length": PyBytes_FromStringAndSize(<char*>self.c_length, n * 8),
-            "length_valid": PyBytes_FromStringAndSize(<char*>self.c_length_valid, n),
-            "max_element_bytes": PyBytes_FromStringAndSize(<char*>self.c_max, n * 8),
-            "serialized_bytes": PyBytes_FromStringAndSize(<char*>self.c_serialized, n * 8),
-            "offset": PyBytes_FromStringAndSize(<char*>self.c_offset, n * 8),
-            "expire_at": PyBytes_FromStringAndSize(<char*>self.c_expire, n * 8),
-            "expire_valid": PyBytes_FromStringAndSize(<char*>self.c_expire_valid, n),
-            "idle": PyBytes_FromStringAndSize(<char*>self.c_idle, n * 8),
-            "idle_valid": PyBytes_FromStringAndSize(<char*>self.c_idle_valid, n),
-            "freq": PyBytes_FromStringAndSize(<char*>self.c_freq, n),
-            "freq_valid": PyBytes_FromStringAndSize(<char*>self.c_freq_valid, n),
-            "slot": PyBytes_FromStringAndSize(<char*>self.c_slot, n * 2),
-            "stream_groups": PyBytes_FromStringAndSize(<char*>self.c_groups, n * 8),
-            "stream_consumers": PyBytes_FromStringAndSize(<char*>self.c_consumers, n * 8),
-            "stream_pending": PyBytes_FromStringAndSize(<char*>self.c_pending, n * 8),
-            "stream_valid": PyBytes_FromStringAndSize(<char*>self.c_stream_valid, n),
-            "hash_fields_with_ttl": PyBytes_FromStringAndSize(<char*>self.c_hfe, n * 8),
-            "hfe_valid": PyBytes_FromStringAndSize(<char*>self.c_hfe_valid, n),
-            "flags": PyBytes_FromStringAndSize(<char*>self.c_flags, n),
-            "nodes": PyBytes_FromStringAndSize(<char*>self.c_nodes, n * 8),
-            "blob_bytes": PyBytes_FromStringAndSize(<char*>self.c_blob, n * 8),
-            "element_bytes": PyBytes_FromStringAndSize(<char*>self.c_elem, n * 8),
+            "db": _bytes(self.c_db, n * 2),
+            "key_offsets": _bytes(self.c_key_off, (n + 1) * 4),
+            "key_data": _bytes(self.c_key_data, self.c_key_off[n]),
+            "kind": _bytes(self.c_kind, n),
+            "rdb_type": _bytes(self.c_rdb_type, n),
+            "length": _bytes(self.c_length, n * 8),
+            "length_valid": _bitmap(self.c_length_valid, n),
+            "max_element_bytes": _bytes(self.c_max, n * 8),
+            "serialized_bytes": _bytes(self.c_serialized, n * 8),
+            "offset": _bytes(self.c_offset, n * 8),
+            "slot": _bytes(self.c_slot, n * 2),
+            "flags": _bytes(self.c_flags, n),
+            "nodes": _bytes(self.c_nodes, n * 8),
+            "blob_bytes": _bytes(self.c_blob, n * 8),
+            "element_bytes": _bytes(self.c_elem, n * 8),
         }
+        # Nullable groups: the bitmap, and values only when some row has them.
+        v = cols["key_raw_valid"] = _bitmap(self.c_raw_valid, n)
+        cols["key_raw_offsets"] = None if v is False else _bytes(self.c_raw_off, (n + 1) * 4)
+        cols["key_raw_data"] = None if v is False else b"".join(self.raw_keys)
+        v = cols["expire_valid"] = _bitmap(self.c_expire_valid, n)
+        cols["expire_at"] = None if v is False else _bytes(self.c_expire, n * 8)
+        v = cols["idle_valid"] = _bitmap(self.c_idle_valid, n)
+        cols["idle"] = None if v is False else _bytes(self.c_idle, n * 8)
+        v = cols["freq_valid"] = _bitmap(self.c_freq_valid, n)
+        cols["freq"] = None if v is False else _bytes(self.c_freq, n)
+        v = cols["stream_valid"] = _bitmap(self.c_stream_valid, n)
+        cols["stream_groups"] = None if v is False else _bytes(self.c_groups, n * 8)
+        cols["stream_consumers"] = None if v is False else _bytes(self.c_consumers, n * 8)
+        cols["stream_pending"] = None if v is False else _bytes(self.c_pending, n * 8)
+        v = cols["hfe_valid"] = _bitmap(self.c_hfe_valid, n)
+        cols["hash_fields_with_ttl"] = None if v is False else _bytes(self.c_hfe, n * 8)
         self.rows = 0
         self.raw_keys = []
         self.c_key_off[0] = 0
         self.c_raw_off[0] = 0
         return n, cols
+
+
+cdef inline bytes _bytes(const void* p, Py_ssize_t n):
+    return PyBytes_FromStringAndSize(<const char*>p, n)
+
+
+cdef object _bitmap(const uint8_t* valid, Py_ssize_t n):
+    # Pack one-byte-per-row flags into an Arrow validity bitmap (LSB first);
+    # None when every row is valid, False when none is.
+    cdef Py_ssize_t i
+    cdef bytearray out
+    cdef uint8_t* o
+    if memchr(valid, 0, n) == NULL:
+        return None
+    if memchr(valid, 1, n) == NULL:
+        return False
+    out = bytearray((n + 7) // 8)
+    o = <uint8_t*>PyByteArray_AS_STRING(out)
+    for i in range(n):
+        if valid[i]:
+            o[i >> 3] |= 1 << (i & 7)
+    return bytes(out)

@@ -98,6 +98,16 @@ def _run(debug, fn, *args, **kwargs):
         sys.exit(3)
 
 
+def _lean_memory_pool():
+    # pyarrow's default mimalloc pool keeps freed batches around; jemalloc
+    # (or the system allocator) hands them back, keeping peak RSS down.
+    import pyarrow as pa
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, AttributeError):
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(api.__version__, prog_name="rdbscan")
 def main():
@@ -107,6 +117,7 @@ def main():
     rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
     rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
     """
+    _lean_memory_pool()
 
 
 _common_filters = [

@@ -38,55 +38,42 @@ SCHEMA = pa.schema([
 COLUMNS = tuple(SCHEMA.names)
 
 
-def _validity(cols, name, n):
-    """A validity bitmap from a byte-per-row 0/1 buffer (None when all valid)."""
-    flags = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cols[name])])
-    if pc.all(pc.equal(flags, 1)).as_py():
-        return None, 0
-    mask = pc.not_equal(flags, 0)
-    return mask.buffers()[1], n - pc.sum(mask).as_py()
+def _fixed(cols, name, typ, n):
+    """A fixed-width column from its raw little-endian buffer."""
+    return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(cols[name])])
 
 
-def _fixed(cols, name, typ, n, valid=None):
-    """A fixed-width column, nullable through the ``valid`` byte buffer."""
-    bitmap, nulls = (None, 0) if valid is None else _validity(cols, valid, n)
-    return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(cols[name])], null_count=nulls)
-
-
-def _all_null(typ, n):
-    return pa.nulls(n, typ)
+def _nullable(cols, name, valid, typ, n):
+    """A nullable column: ``cols[valid]`` is a bitmap, None (all valid) or False (none)."""
+    bitmap = cols[valid]
+    if bitmap is False:
+        return pa.nulls(n, typ)
+    return pa.Array.from_buffers(typ, n, [None if bitmap is None else pa.py_buffer(bitmap),
+                                          pa.py_buffer(cols[name])])
 
 
 def build_batch(n, cols, module_names, profile):
     """Turn one scanner batch (``n`` rows of raw buffers) into a RecordBatch of :data:`SCHEMA`."""
     key = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(cols["key_offsets"]),
                                                  pa.py_buffer(cols["key_data"])])
-    raw_bitmap, raw_nulls = _validity(cols, "key_raw_valid", n)
-    # key_bytes is null where the key is plain UTF-8: invert the "raw" flags.
-    raw_flags = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cols["key_raw_valid"])])
-    raw_mask = pc.not_equal(raw_flags, 0)
-    raw_count = pc.sum(raw_mask).as_py() or 0
-    key_bytes = pa.Array.from_buffers(
-        pa.binary(), n,
-        [raw_mask.buffers()[1] if raw_count else None, pa.py_buffer(cols["key_raw_offsets"]),
-         pa.py_buffer(cols["key_raw_data"])],
-        null_count=n - raw_count) if raw_count else _all_null(pa.binary(), n)
+    raw = cols["key_raw_valid"]
+    key_bytes = pa.nulls(n, pa.binary()) if raw is False else pa.Array.from_buffers(
+        pa.binary(), n, [None if raw is None else pa.py_buffer(raw),
+                         pa.py_buffer(cols["key_raw_offsets"]), pa.py_buffer(cols["key_raw_data"])])
 
-    kind = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cols["kind"])])
+    kind = _fixed(cols, "kind", pa.uint8(), n)
     type_names = list(KIND_NAMES) + list(module_names)
     type_col = pa.DictionaryArray.from_arrays(pc.cast(kind, pa.int16()), pa.array(type_names, pa.string()))
 
-    rdb_type = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cols["rdb_type"])])
-    length = _fixed(cols, "length", pa.int64(), n, "length_valid")
+    rdb_type = _fixed(cols, "rdb_type", pa.uint8(), n)
+    length = _nullable(cols, "length", "length_valid", pa.int64(), n)
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
-    flags = pa.Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(cols["flags"])])
-    nodes = _fixed(cols, "nodes", pa.int64(), n)
-    blob = _fixed(cols, "blob_bytes", pa.int64(), n)
-    elem = _fixed(cols, "element_bytes", pa.int64(), n)
-    encoding_col = enc.encoding_column(profile, kind, rdb_type, length, max_elem, flags,
-                                       nodes, blob, elem)
+    encoding_col = enc.encoding_column(
+        profile, kind, rdb_type, length, max_elem, _fixed(cols, "flags", pa.uint8(), n),
+        _fixed(cols, "nodes", pa.int64(), n), _fixed(cols, "blob_bytes", pa.int64(), n),
+        _fixed(cols, "element_bytes", pa.int64(), n))
 
-    expire = _fixed(cols, "expire_at", pa.int64(), n, "expire_valid").view(pa.timestamp("ms", tz="UTC"))
+    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = [
         _fixed(cols, "db", pa.uint16(), n),
         key,
@@ -97,16 +84,16 @@ def build_batch(n, cols, module_names, profile):
         length,
         max_elem,
         _fixed(cols, "serialized_bytes", pa.int64(), n),
-        _all_null(pa.int64(), n),
+        pa.nulls(n, pa.int64()),
         expire,
-        _fixed(cols, "idle", pa.int64(), n, "idle_valid"),
-        _fixed(cols, "freq", pa.uint8(), n, "freq_valid"),
+        _nullable(cols, "idle", "idle_valid", pa.int64(), n),
+        _nullable(cols, "freq", "freq_valid", pa.uint8(), n),
         _fixed(cols, "slot", pa.uint16(), n),
         _fixed(cols, "offset", pa.int64(), n),
-        _fixed(cols, "stream_groups", pa.int64(), n, "stream_valid"),
-        _fixed(cols, "stream_consumers", pa.int64(), n, "stream_valid"),
-        _fixed(cols, "stream_pending", pa.int64(), n, "stream_valid"),
-        _fixed(cols, "hash_fields_with_ttl", pa.int64(), n, "hfe_valid"),
+        _nullable(cols, "stream_groups", "stream_valid", pa.int64(), n),
+        _nullable(cols, "stream_consumers", "stream_valid", pa.int64(), n),
+        _nullable(cols, "stream_pending", "stream_valid", pa.int64(), n),
+        _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from rdbscan.errors import OutputError
 
 META_KEY = b"rdbscan"
+DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type"]
 
 
 class ParquetSink:
@@ -27,10 +28,14 @@ class ParquetSink:
             raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
         self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
         try:
+            # Dictionary-encode only low-cardinality columns; no min/max
+            # statistics on the key text (costly, and useless for pruning);
+            # offsets grow monotonically, which delta encoding packs tightly.
             self.writer = pq.ParquetWriter(
                 self.tmp, schema, compression=compression,
-                use_dictionary=["db", "type", "encoding", "rdb_type"],
-                write_statistics=True)
+                use_dictionary=DICTIONARY_COLUMNS,
+                write_statistics=[n for n in schema.names if n not in ("key", "key_bytes")],
+                column_encoding={"offset": "DELTA_BINARY_PACKED"})
         except OSError as e:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         self.error = None
