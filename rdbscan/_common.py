@@ -89,3 +89,4 @@ def record_aux(meta, key, value):
             meta["slot_info"].append([int(p) for p in parts])
             return
     meta["aux"][name] = aux_value(value)
+
