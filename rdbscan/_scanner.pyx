@@ -15,6 +15,7 @@ cimport cython
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr
+from libc.stdio cimport snprintf
 from libc.stdlib cimport malloc, calloc, realloc, free
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
@@ -430,11 +431,10 @@ cdef class Scanner:
         return PyBytes_FromStringAndSize(<char*>self.c_key_data + self.cur_koff,
                                          self.cur_klen if self.cur_klen <= 256 else 256)
 
-    cdef int fill(self, Py_ssize_t n) except -1:
+    cdef int fill(self, Py_ssize_t n) except -1 nogil:
         # Make n bytes available at pos: hash and drop what was consumed,
         # grow the window only when one structure needs more than it holds.
         cdef Py_ssize_t keep = self.end - self.pos
-        cdef Py_ssize_t r
         if self.verify and self.pos > self.crc_pos:
             self.crc = crc64_update(self.crc, self.p + self.crc_pos, self.pos - self.crc_pos)
         if self.pos > 0:
@@ -443,6 +443,19 @@ cdef class Scanner:
             self.pos = 0
             self.end = keep
         self.crc_pos = 0
+        if n > self.cap or (self.end < n and not self.src_eof):
+            with gil:
+                self._read_more(n)
+        if self.end < n:
+            with gil:
+                raise RDBTruncatedError(
+                    f"unexpected end of data: needed {n} more bytes, {self.end} remain",
+                    self.base + self.end, self.current_key())
+        return 0
+
+    cdef int _read_more(self, Py_ssize_t n) except -1:
+        # The only place the scanner asks Python for bytes (once per window).
+        cdef Py_ssize_t r
         if n > self.cap:
             self.cap = n
             self.buf.extend(bytes(n - len(self.buf)))
@@ -453,18 +466,14 @@ cdef class Scanner:
                 self.src_eof = True
             else:
                 self.end += r
-        if self.end < n:
-            raise RDBTruncatedError(
-                f"unexpected end of data: needed {n} more bytes, {self.end} remain",
-                self.base + self.end, self.current_key())
         return 0
 
-    cdef inline int need(self, Py_ssize_t n) except -1:
+    cdef inline int need(self, Py_ssize_t n) except -1 nogil:
         if self.end - self.pos < n:
             self.fill(n)
         return 0
 
-    cdef int skip(self, int64_t n) except -1:
+    cdef int skip(self, int64_t n) except -1 nogil:
         # Consume n bytes without holding them (large strings stream past).
         cdef Py_ssize_t take
         while n > 0:
@@ -477,25 +486,25 @@ cdef class Scanner:
             n -= take
         return 0
 
-    cdef inline int u8(self) except -1:
+    cdef inline int u8(self) except -1 nogil:
         self.need(1)
         self.pos += 1
         return self.p[self.pos - 1]
 
-    cdef int64_t fixed(self, int n) except? -1:
+    cdef int64_t fixed(self, int n) except? -1 nogil:
         # Little-endian signed integer of n bytes.
         self.need(n)
         self.pos += n
         return le_int(self.p + self.pos - n, n)
 
-    cdef double read_double(self) except? -1:
+    cdef double read_double(self) except? -1 nogil:
         cdef double d
         self.need(8)
         memcpy(&d, self.p + self.pos, 8)
         self.pos += 8
         return d
 
-    cdef int read_len_raw(self, uint64_t* out) except -1:
+    cdef int read_len_raw(self, uint64_t* out) except -1 nogil:
         # RDB length encoding.  Returns 1 (and the 6-bit code in out) when
         # the byte marks a special string encoding instead of a length.
         cdef int c = self.u8()
@@ -517,34 +526,34 @@ cdef class Scanner:
             out[0] = c & 0x3F
             return 1
         else:
-            self.fail(f"invalid length encoding byte 0x{c:02x}", self.base + self.pos - 1)
+            with gil: self.fail(f"invalid length encoding byte 0x{c:02x}", self.base + self.pos - 1)
         return 0
 
-    cdef int64_t read_len(self) except? -1:
+    cdef int64_t read_len(self) except? -1 nogil:
         # A length or string header; s_int is set for a special encoding.
         cdef uint64_t v
         cdef int64_t at = self.base + self.pos
         self.s_int = self.read_len_raw(&v)
         if v > 0x7FFFFFFFFFFFFFFFULL:
-            self.fail(f"length {v} is out of range", at)
+            with gil: self.fail(f"length {v} is out of range", at)
         return <int64_t>v
 
-    cdef uint64_t read_u64_len(self) except? 0xFFFFFFFFFFFFFFFF:
+    cdef uint64_t read_u64_len(self) except? 0xFFFFFFFFFFFFFFFF nogil:
         # A full-range unsigned number (module IDs, stream ID parts).
         cdef uint64_t v
         cdef int64_t at = self.base + self.pos
         if self.read_len_raw(&v):
-            self.fail("expected a number, found a string encoding marker", at)
+            with gil: self.fail("expected a number, found a string encoding marker", at)
         return v
 
-    cdef int64_t read_plain_len(self) except? -1:
+    cdef int64_t read_plain_len(self) except? -1 nogil:
         cdef int64_t at = self.base + self.pos
         cdef int64_t n = self.read_len()
         if self.s_int:
-            self.fail("expected a length, found a string encoding marker", at)
+            with gil: self.fail("expected a length, found a string encoding marker", at)
         return n
 
-    cdef int read_string_header(self, int64_t* clen) except -1:
+    cdef int read_string_header(self, int64_t* clen) except -1 nogil:
         # Reads a string header.  Returns 0 raw (length in s_len, data next),
         # 1 integer (value in clen[0], data consumed), 2 LZF (compressed
         # length in clen[0], uncompressed in s_len, data next).
@@ -565,12 +574,12 @@ cdef class Scanner:
             self.s_len = self.read_plain_len()
             return 2
         else:
-            self.fail(f"unknown string encoding {n}", at)
+            with gil: self.fail(f"unknown string encoding {n}", at)
         clen[0] = v
         self.s_len = digits(v)
         return 1
 
-    cdef int64_t skip_string(self) except -1:
+    cdef int64_t skip_string(self) except -1 nogil:
         # Consume a string; returns its length.  s_int tells whether it is
         # a canonical integer (int-encoded, or raw text that parses as one).
         cdef int64_t clen = 0
@@ -590,24 +599,24 @@ cdef class Scanner:
             self.skip(self.s_len)
         return self.s_len
 
-    cdef int ensure_scratch(self, Py_ssize_t n) except -1:
+    cdef int ensure_scratch(self, Py_ssize_t n) except -1 nogil:
+        cdef uint8_t* newp
         if n > self.scratch_cap:
             newp = <uint8_t*>realloc(self.scratch, n)
             if newp == NULL:
-                raise MemoryError()
+                with gil: raise MemoryError()
             self.scratch = newp
             self.scratch_cap = n
         return 0
 
-    cdef int load_blob(self) except -1:
+    cdef int load_blob(self) except -1 nogil:
         # Load a whole string (a listpack, ziplist, intset or zipmap) into
         # blob/blob_len; raw ones are used in place in the window.
         cdef int64_t clen = 0
         cdef int64_t at = self.base + self.pos
         cdef int kind = self.read_string_header(&clen)
-        cdef bytes text
         if kind == 1:
-            self.fail("expected an encoded blob, found an integer", at)
+            with gil: self.fail("expected an encoded blob, found an integer", at)
         if kind == 0:
             self.need(self.s_len)
             self.blob = self.p + self.pos
@@ -619,7 +628,7 @@ cdef class Scanner:
         self.blob_len = self.s_len
         return 0
 
-    cdef int lzf_into_scratch(self, int64_t clen, int64_t ulen) except -1:
+    cdef int lzf_into_scratch(self, int64_t clen, int64_t ulen) except -1 nogil:
         cdef int64_t at = self.base + self.pos
         cdef const uint8_t* ip
         cdef const uint8_t* in_end
@@ -629,7 +638,7 @@ cdef class Scanner:
         cdef unsigned int ctrl, ln
         # An LZF back-reference expands 3 bytes into at most 264.
         if ulen > clen * 88 + 64 or ulen < 0:
-            self.fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
+            with gil: self.fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
         self.need(clen)
         self.ensure_scratch(ulen if ulen > 0 else 1)
         ip = self.p + self.pos
@@ -642,7 +651,7 @@ cdef class Scanner:
             if ctrl < 32:
                 ln = ctrl + 1
                 if ip + ln > in_end or op + ln > out_end:
-                    self.fail("corrupt LZF data: literal run overflows", at)
+                    with gil: self.fail("corrupt LZF data: literal run overflows", at)
                 memcpy(op, ip, ln)
                 op += ln
                 ip += ln
@@ -650,24 +659,29 @@ cdef class Scanner:
                 ln = ctrl >> 5
                 ref = op - ((ctrl & 0x1f) << 8) - 1
                 if ip >= in_end:
-                    self.fail("corrupt LZF data: truncated back-reference", at)
+                    with gil: self.fail("corrupt LZF data: truncated back-reference", at)
                 if ln == 7:
                     ln += ip[0]
                     ip += 1
                     if ip >= in_end:
-                        self.fail("corrupt LZF data: truncated back-reference", at)
+                        with gil: self.fail("corrupt LZF data: truncated back-reference", at)
                 ref -= ip[0]
                 ip += 1
                 ln += 2
                 if op + ln > out_end or ref < self.scratch:
-                    self.fail("corrupt LZF data: back-reference out of range", at)
-                while ln > 0:
-                    op[0] = ref[0]
-                    op += 1
-                    ref += 1
-                    ln -= 1
+                    with gil: self.fail("corrupt LZF data: back-reference out of range", at)
+                if op - ref >= ln:
+                    memcpy(op, ref, ln)
+                    op += ln
+                else:
+                    # Overlapping run (a repeated pattern): byte by byte.
+                    while ln > 0:
+                        op[0] = ref[0]
+                        op += 1
+                        ref += 1
+                        ln -= 1
         if op != out_end:
-            self.fail(f"corrupt LZF data: decompressed {op - self.scratch} bytes, header says {ulen}", at)
+            with gil: self.fail(f"corrupt LZF data: decompressed {op - self.scratch} bytes, header says {ulen}", at)
         self.pos += clen
         return 0
 
@@ -704,7 +718,7 @@ cdef class Scanner:
         self.pos = MAGIC_LEN
         return 0
 
-    cdef void _clear_pending(self):
+    cdef void _clear_pending(self) nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
         self.rec_start = -1
 
@@ -716,16 +730,19 @@ cdef class Scanner:
         when nothing is left.  Raises RDBFormatError on malformed input; the
         rows completed before the fault stay available through :meth:`flush`.
         """
-        while self.rows < self.batch_size and not self.done:
-            self.step()
+        with nogil:
+            # No Python objects are touched here except through 'with gil'
+            # blocks (window refills, file opcodes, rare keys), so the Parquet
+            # writer thread runs alongside.
+            while self.rows < self.batch_size and not self.done:
+                self.step()
         if self.rows == 0:
             return None
         return self.flush()
 
-    cdef int step(self) except -1:
+    cdef int step(self) except -1 nogil:
         cdef int64_t at = self.base + self.pos
         cdef int op = self.u8()
-        cdef int64_t a, b, c
         if op == OP_EXPIRETIME_MS:
             self._start(at)
             self.pend_expire = self.fixed(8)
@@ -745,8 +762,19 @@ cdef class Scanner:
         elif op == OP_SELECTDB:
             self.db = self.read_plain_len()
             if self.db > 65535:
-                self.fail(f"database number {self.db} is out of range", at)
-        elif op == OP_RESIZEDB:
+                with gil: self.fail(f"database number {self.db} is out of range", at)
+        elif op <= 7 or (9 <= op <= 21) or (op <= 25 and self.flavor == FLAVOR_REDIS) or \
+                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+            self._key_value(at, op)
+        else:
+            with gil:
+                self._file_opcode(op, at)
+        return 0
+
+    cdef int _file_opcode(self, int op, int64_t at) except -1:
+        # Opcodes about the file rather than a key: they update meta (Python).
+        cdef int64_t a, b, c
+        if op == OP_RESIZEDB:
             a = self.read_plain_len()
             b = self.read_plain_len()
             self.meta["resizedb"][self.db] = {"keys": a, "expires": b}
@@ -771,9 +799,6 @@ cdef class Scanner:
             self._eof(at)
         elif op == OP_FUNCTION_PRE_GA:
             self.fail("function library in the Redis 7.0 release-candidate format (opcode 246) is not supported", at)
-        elif op <= 7 or (9 <= op <= 21) or (op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
-            self._key_value(at, op)
         else:
             self._unknown(op, at)
         return 0
@@ -784,7 +809,7 @@ cdef class Scanner:
         flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
         self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
 
-    cdef inline void _start(self, int64_t at):
+    cdef inline void _start(self, int64_t at) nogil:
         if self.rec_start < 0:
             self.rec_start = at
 
@@ -836,7 +861,7 @@ cdef class Scanner:
             "when": when, "bytes": self.base + self.pos - start})
         return 0
 
-    cdef int _module_ops(self) except -1:
+    cdef int _module_ops(self) except -1 nogil:
         # Module values describe themselves: typed fields until EOF (module.c).
         cdef int64_t at
         cdef int64_t op
@@ -856,30 +881,28 @@ cdef class Scanner:
             elif op == MODULE_OP_STRING:
                 self.skip_string()
             else:
-                self.fail(f"unknown module value opcode {op}", at)
+                with gil: self.fail(f"unknown module value opcode {op}", at)
 
     # ------------------------------------------------------------- key/value
-    cdef int _key_value(self, int64_t at, int rdb_type) except -1:
+    cdef int _key_value(self, int64_t at, int rdb_type) except -1 nogil:
         cdef int64_t clen = 0
         cdef int kind
         cdef const uint8_t* kp
         cdef Py_ssize_t kn
         cdef int64_t vstart
-        cdef bytes kb, raw, text
         cdef Py_ssize_t kn2
+        cdef char digits_buf[24]
         cdef Py_ssize_t r = self.rows
         cdef int32_t koff = self.c_key_off[r]
         cdef uint16_t db = <uint16_t>self.db
         self._start(at)
         kind = self.read_string_header(&clen)
         if kind == 1:
-            kb = str(clen).encode()
-            kp = <const uint8_t*>(<char*>kb)
-            kn = len(kb)
+            kn = snprintf(digits_buf, sizeof(digits_buf), "%lld", <long long>clen)
+            kp = <const uint8_t*>digits_buf
         elif kind == 2:
             self.lzf_into_scratch(clen, self.s_len)
-            kb = PyBytes_FromStringAndSize(<char*>self.scratch, self.s_len)
-            kp = <const uint8_t*>(<char*>kb)
+            kp = self.scratch
             kn = self.s_len
         else:
             self.need(self.s_len)
@@ -912,15 +935,8 @@ cdef class Scanner:
             self.c_raw_valid[r] = 0
             self.c_raw_off[r + 1] = self.c_raw_off[r]
         else:
-            raw = PyBytes_FromStringAndSize(<char*>self.c_key_data + koff, kn)
-            text = escape_key(raw).encode("utf-8")
-            kn2 = len(text)
-            if koff + kn2 > self.key_cap:
-                self._grow_keys(koff + kn2)
-            memcpy(self.c_key_data + koff, <char*>text, kn2)
-            self.raw_keys.append(raw)
-            self.c_raw_valid[r] = 1
-            self.c_raw_off[r + 1] = self.c_raw_off[r] + kn
+            with gil:
+                kn2 = self._escape_key(r, koff, kn)
         self.c_key_off[r + 1] = koff + kn2
         self.c_db[r] = db
         self.c_kind[r] = self.v_kind
@@ -948,33 +964,49 @@ cdef class Scanner:
         self.c_elem[r] = self.v_elem
         self.rows = r + 1
         if self.db_keys[db] == 0:
-            self.dbs_seen.append(db)
+            with gil:
+                self.dbs_seen.append(db)
         self.db_keys[db] += 1
         self.db_expires[db] += self.has_expire
         self.in_key = 0
         self._clear_pending()
         return 0
 
-    cdef int _grow_keys(self, Py_ssize_t n) except -1:
+    cdef Py_ssize_t _escape_key(self, Py_ssize_t r, int32_t koff, Py_ssize_t kn) except -1:
+        # A key that is not UTF-8: keep its bytes aside, store its \xNN text.
+        cdef bytes raw = PyBytes_FromStringAndSize(<char*>self.c_key_data + koff, kn)
+        cdef bytes text = escape_key(raw).encode("utf-8")
+        cdef Py_ssize_t kn2 = len(text)
+        if koff + kn2 > self.key_cap:
+            self._grow_keys(koff + kn2)
+        memcpy(self.c_key_data + koff, <char*>text, kn2)
+        self.raw_keys.append(raw)
+        self.c_raw_valid[r] = 1
+        self.c_raw_off[r + 1] = self.c_raw_off[r] + kn
+        return kn2
+
+    cdef int _grow_keys(self, Py_ssize_t n) except -1 nogil:
+        cdef uint8_t* newp
         cdef Py_ssize_t cap = self.key_cap
         while cap < n:
             cap *= 2
         if cap > 0x7FFFFFFF:
-            raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.current_key())
+            with gil:
+                raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.current_key())
         newp = <uint8_t*>realloc(self.c_key_data, cap)
         if newp == NULL:
-            raise MemoryError()
+            with gil: raise MemoryError()
         self.c_key_data = newp
         self.key_cap = cap
         return 0
 
-    cdef inline int _elem(self, int64_t n) except -1:
+    cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
             self.v_max = n
         self.v_elem += n
         return 0
 
-    cdef int _value(self, int t) except -1:
+    cdef int _value(self, int t) except -1 nogil:
         cdef int64_t n, i, nodes, container
         cdef int64_t m
         cdef bint allint
@@ -1060,7 +1092,7 @@ cdef class Scanner:
                 if t == TYPE_LIST_QUICKLIST_2:
                     container = self.read_plain_len()
                     if container != QUICKLIST_NODE_PACKED and container != QUICKLIST_NODE_PLAIN:
-                        self.fail(f"quicklist node container {container} is neither plain (1) nor packed (2)")
+                        with gil: self.fail(f"quicklist node container {container} is neither plain (1) nor packed (2)")
                 if container == QUICKLIST_NODE_PLAIN:
                     n = self.skip_string()
                     self.v_len += 1
@@ -1136,23 +1168,24 @@ cdef class Scanner:
             self.v_kind = KIND_STREAM
             self._stream(t)
         elif t == TYPE_MODULE_2:
-            self._module_value()
+            with gil:
+                self._module_value()
         elif t == TYPE_MODULE_PRE_GA:
-            self.fail("module value in the Redis 4.0 release-candidate format (type 6) cannot be skipped without its module")
+            with gil: self.fail("module value in the Redis 4.0 release-candidate format (type 6) cannot be skipped without its module")
         else:
-            self.fail(f"unknown value type {t}")
+            with gil: self.fail(f"unknown value type {t}")
         return 0
 
-    cdef int64_t _count(self) except -1:
+    cdef int64_t _count(self) except -1 nogil:
         # A collection length; each element takes at least one byte, so a
         # count beyond what a 64-bit file could hold is corruption.
         cdef int64_t at = self.base + self.pos
         cdef int64_t n = self.read_plain_len()
         if n > (1LL << 56):
-            self.fail(f"element count {n} is implausibly large", at)
+            with gil: self.fail(f"element count {n} is implausibly large", at)
         return n
 
-    cdef inline void _absorb(self):
+    cdef inline void _absorb(self) nogil:
         if self.w_max > self.v_max:
             self.v_max = self.w_max
         self.v_elem += self.w_sum
@@ -1174,13 +1207,13 @@ cdef class Scanner:
         self.v_len_valid = 0
         return 0
 
-    cdef int _stream(self, int t) except -1:
+    cdef int _stream(self, int t) except -1 nogil:
         cdef int64_t nodes, i, j, groups, consumers, pel, cpel
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
-                self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
+                with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
@@ -1222,7 +1255,7 @@ cdef class Scanner:
     cdef int blob_fail(self, str what) except -1:
         self.fail(f"corrupt blob ({self.blob_len} bytes): {what}", self.base + self.pos - self.blob_len)
 
-    cdef int walk_listpack(self, int stride, int mask, int ttl_at) except -1:
+    cdef int walk_listpack(self, int stride, int mask, int ttl_at) except -1 nogil:
         # Walk a listpack: count entries; entries at positions i % stride
         # whose bit is set in mask feed max/sum; when ttl_at >= 0 count the
         # nonzero integers at that position (listpackEx field TTLs).
@@ -1236,14 +1269,14 @@ cdef class Scanner:
         cdef int pos_in = 0
         cdef int64_t total
         if n < LISTPACK_HEADER + 1:
-            self.blob_fail("shorter than a listpack header")
-        total = <int64_t>le_int(p, 4) & 0xFFFFFFFF
+            with gil: self.blob_fail("shorter than a listpack header")
+        total = <int64_t>le_int(p, 4) & 0xFFFFFFFFLL
         if total != n:
-            self.blob_fail(f"listpack header says {total} bytes")
+            with gil: self.blob_fail(f"listpack header says {total} bytes")
         e = p + LISTPACK_HEADER
         while True:
             if e >= p + n:
-                self.blob_fail("listpack has no end marker")
+                with gil: self.blob_fail("listpack has no end marker")
             c = e[0]
             if c == LISTPACK_END:
                 break
@@ -1254,16 +1287,19 @@ cdef class Scanner:
             elif (c & 0xC0) == 0x80:
                 slen = c & 0x3F; ln = 1 + slen; isint = 0
             elif (c & 0xE0) == 0xC0:
-                if e + 2 > p + n: self.blob_fail("truncated listpack entry")
+                if e + 2 > p + n:
+                    with gil: self.blob_fail("truncated listpack entry")
                 val = ((c & 0x1F) << 8) | e[1]
                 if val >= 4096: val -= 8192
                 ln = 2
             elif (c & 0xF0) == 0xE0:
-                if e + 2 > p + n: self.blob_fail("truncated listpack entry")
+                if e + 2 > p + n:
+                    with gil: self.blob_fail("truncated listpack entry")
                 slen = ((c & 0x0F) << 8) | e[1]; ln = 2 + slen; isint = 0
             elif c == 0xF0:
-                if e + 5 > p + n: self.blob_fail("truncated listpack entry")
-                slen = le_int(e + 1, 4) & 0xFFFFFFFF; ln = 5 + slen; isint = 0
+                if e + 5 > p + n:
+                    with gil: self.blob_fail("truncated listpack entry")
+                slen = le_int(e + 1, 4) & 0xFFFFFFFFLL; ln = 5 + slen; isint = 0
             elif c == 0xF1:
                 ln = 3
             elif c == 0xF2:
@@ -1273,9 +1309,9 @@ cdef class Scanner:
             elif c == 0xF4:
                 ln = 9
             else:
-                self.blob_fail(f"listpack entry encoding 0x{c:02x}")
+                with gil: self.blob_fail(f"listpack entry encoding 0x{c:02x}")
             if e + ln > p + n:
-                self.blob_fail("listpack entry runs past the end")
+                with gil: self.blob_fail("listpack entry runs past the end")
             if isint:
                 if c >= 0xF1:
                     val = le_int(e + 1, ln - 1)
@@ -1298,7 +1334,7 @@ cdef class Scanner:
             elif ln < 268435455: e += ln + 4
             else: e += ln + 5
         if e + 1 != p + n:
-            self.blob_fail("bytes after the listpack end marker")
+            with gil: self.blob_fail("bytes after the listpack end marker")
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
@@ -1306,7 +1342,7 @@ cdef class Scanner:
         self.w_allint = allint
         return 0
 
-    cdef int walk_ziplist(self, int stride, int mask) except -1:
+    cdef int walk_ziplist(self, int stride, int mask) except -1 nogil:
         cdef const uint8_t* p = self.blob
         cdef const uint8_t* e
         cdef const uint8_t* endp
@@ -1316,15 +1352,15 @@ cdef class Scanner:
         cdef int pos_in = 0
         cdef int64_t total
         if n < ZIPLIST_HEADER + 1:
-            self.blob_fail("shorter than a ziplist header")
-        total = le_int(p, 4) & 0xFFFFFFFF
+            with gil: self.blob_fail("shorter than a ziplist header")
+        total = le_int(p, 4) & 0xFFFFFFFFLL
         if total != n:
-            self.blob_fail(f"ziplist header says {total} bytes")
+            with gil: self.blob_fail(f"ziplist header says {total} bytes")
         e = p + ZIPLIST_HEADER
         endp = p + n
         while True:
             if e >= endp:
-                self.blob_fail("ziplist has no end marker")
+                with gil: self.blob_fail("ziplist has no end marker")
             if e[0] == ZIPLIST_END:
                 break
             # previous entry length: 1 byte, or 0xFE and 4 bytes
@@ -1333,39 +1369,46 @@ cdef class Scanner:
             else:
                 e += 1
             if e >= endp:
-                self.blob_fail("truncated ziplist entry")
+                with gil: self.blob_fail("truncated ziplist entry")
             c = e[0]
             if (c >> 6) == 0:
                 slen = c & 0x3F; e += 1 + slen
             elif (c >> 6) == 1:
-                if e + 2 > endp: self.blob_fail("truncated ziplist entry")
+                if e + 2 > endp:
+                    with gil: self.blob_fail("truncated ziplist entry")
                 slen = ((c & 0x3F) << 8) | e[1]; e += 2 + slen
             elif c == 0x80:
-                if e + 5 > endp: self.blob_fail("truncated ziplist entry")
+                if e + 5 > endp:
+                    with gil: self.blob_fail("truncated ziplist entry")
                 slen = (<int64_t>e[1] << 24) | (e[2] << 16) | (e[3] << 8) | e[4]; e += 5 + slen
             else:
                 if c == 0xC0:
-                    if e + 3 > endp: self.blob_fail("truncated ziplist entry")
+                    if e + 3 > endp:
+                        with gil: self.blob_fail("truncated ziplist entry")
                     val = le_int(e + 1, 2); e += 3
                 elif c == 0xD0:
-                    if e + 5 > endp: self.blob_fail("truncated ziplist entry")
+                    if e + 5 > endp:
+                        with gil: self.blob_fail("truncated ziplist entry")
                     val = le_int(e + 1, 4); e += 5
                 elif c == 0xE0:
-                    if e + 9 > endp: self.blob_fail("truncated ziplist entry")
+                    if e + 9 > endp:
+                        with gil: self.blob_fail("truncated ziplist entry")
                     val = le_int(e + 1, 8); e += 9
                 elif c == 0xF0:
-                    if e + 4 > endp: self.blob_fail("truncated ziplist entry")
+                    if e + 4 > endp:
+                        with gil: self.blob_fail("truncated ziplist entry")
                     val = le_int(e + 1, 3); e += 4
                 elif c == 0xFE:
-                    if e + 2 > endp: self.blob_fail("truncated ziplist entry")
+                    if e + 2 > endp:
+                        with gil: self.blob_fail("truncated ziplist entry")
                     val = le_int(e + 1, 1); e += 2
                 elif c >= 0xF1 and c <= 0xFD:
                     val = (c & 0x0F) - 1; e += 1
                 else:
-                    self.blob_fail(f"ziplist entry encoding 0x{c:02x}")
+                    with gil: self.blob_fail(f"ziplist entry encoding 0x{c:02x}")
                 slen = digits(val)
             if e > endp:
-                self.blob_fail("ziplist entry runs past the end")
+                with gil: self.blob_fail("ziplist entry runs past the end")
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
@@ -1374,7 +1417,7 @@ cdef class Scanner:
             if pos_in == stride:
                 pos_in = 0
         if e + 1 != endp:
-            self.blob_fail("bytes after the ziplist end marker")
+            with gil: self.blob_fail("bytes after the ziplist end marker")
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
@@ -1382,18 +1425,18 @@ cdef class Scanner:
         self.w_allint = 0
         return 0
 
-    cdef int walk_intset(self) except -1:
+    cdef int walk_intset(self) except -1 nogil:
         cdef const uint8_t* p = self.blob
         cdef Py_ssize_t n = self.blob_len
         cdef int64_t width, count, i, mx = 0, sm = 0, d
         if n < INTSET_HEADER:
-            self.blob_fail("shorter than an intset header")
-        width = le_int(p, 4) & 0xFFFFFFFF
-        count = le_int(p + 4, 4) & 0xFFFFFFFF
+            with gil: self.blob_fail("shorter than an intset header")
+        width = le_int(p, 4) & 0xFFFFFFFFLL
+        count = le_int(p + 4, 4) & 0xFFFFFFFFLL
         if width != 2 and width != 4 and width != 8:
-            self.blob_fail(f"intset encoding {width}")
+            with gil: self.blob_fail(f"intset encoding {width}")
         if INTSET_HEADER + width * count != n:
-            self.blob_fail(f"intset of {count} x {width}-byte members")
+            with gil: self.blob_fail(f"intset of {count} x {width}-byte members")
         for i in range(count):
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
@@ -1405,40 +1448,42 @@ cdef class Scanner:
         self.w_allint = 1
         return 0
 
-    cdef int walk_zipmap(self) except -1:
+    cdef int walk_zipmap(self) except -1 nogil:
         cdef const uint8_t* p = self.blob
         cdef const uint8_t* e
         cdef const uint8_t* endp = p + self.blob_len
         cdef int64_t count = 0, mx = 0, sm = 0, ln
         cdef int free_
         if self.blob_len < 2:
-            self.blob_fail("shorter than a zipmap")
+            with gil: self.blob_fail("shorter than a zipmap")
         e = p + 1
         while True:
             if e >= endp:
-                self.blob_fail("zipmap has no end marker")
+                with gil: self.blob_fail("zipmap has no end marker")
             if e[0] == ZIPMAP_END:
                 break
             if e[0] < ZIPMAP_BIGLEN:
                 ln = e[0]; e += 1
             elif e[0] == ZIPMAP_BIGLEN:
-                if e + 5 > endp: self.blob_fail("truncated zipmap length")
-                ln = le_int(e + 1, 4) & 0xFFFFFFFF; e += 5
+                if e + 5 > endp:
+                    with gil: self.blob_fail("truncated zipmap length")
+                ln = le_int(e + 1, 4) & 0xFFFFFFFFLL; e += 5
             else:
-                self.blob_fail("bad zipmap length byte")
+                with gil: self.blob_fail("bad zipmap length byte")
             free_ = 0
             if count % 2 == 1:
-                if e >= endp: self.blob_fail("truncated zipmap entry")
+                if e >= endp:
+                    with gil: self.blob_fail("truncated zipmap entry")
                 free_ = e[0]
                 e += 1
             e += ln + free_
             if e > endp:
-                self.blob_fail("zipmap entry runs past the end")
+                with gil: self.blob_fail("zipmap entry runs past the end")
             if ln > mx: mx = ln
             sm += ln
             count += 1
         if count % 2:
-            self.blob_fail("zipmap has a field without a value")
+            with gil: self.blob_fail("zipmap has a field without a value")
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
