@@ -90,3 +90,30 @@ def record_aux(meta, key, value):
             return
     meta["aux"][name] = aux_value(value)
 
+
+
+def jemalloc_size(n, quantum16=False):
+    """Usable size of a jemalloc allocation of ``n`` bytes (8- or 16-byte quantum).
+
+    With the 8-byte quantum Redis bundles: multiples of 8 up to 64, then
+    four classes per power of two; with the 16-byte quantum of distribution
+    builds: multiples of 16 up to 128, then the same.
+    """
+    if n <= 8:
+        return 8
+    if quantum16:
+        if n <= 128:
+            return (n + 15) & ~15
+    elif n <= 64:
+        return (n + 7) & ~7
+    delta = 1 << ((n - 1).bit_length() - 1 - 2)
+    return (n + delta - 1) & ~(delta - 1)
+
+
+def rax_nodes(keys):
+    """Estimated nodes of a radix tree of ``keys`` stream IDs (fitted on real servers' trees)."""
+    if keys == 0:
+        return 1
+    if keys == 1:
+        return 2
+    return 2 * keys + (keys - 2) // 2

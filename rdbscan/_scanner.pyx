@@ -13,6 +13,9 @@ include "_format.pxi"
 
 cimport cython
 
+cdef extern from *:
+    int __builtin_clzll(unsigned long long) nogil
+
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr
 from libc.stdio cimport snprintf
@@ -28,6 +31,7 @@ from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, r
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
+DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -184,6 +188,41 @@ cdef inline int utf8_valid(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1
 
 
+cdef inline int64_t jemalloc_size(int64_t n, bint q16=0) noexcept nogil:
+    # Usable size of a jemalloc allocation of n bytes.  With the 8-byte
+    # quantum Redis bundles: multiples of 8 up to 64, then four classes per
+    # power of two; with the 16-byte quantum of distribution builds:
+    # multiples of 16 up to 128, then the same.
+    cdef int64_t delta
+    cdef int lg
+    if n <= 8:
+        return 8
+    if q16:
+        if n <= 128:
+            return (n + 15) & ~15
+    elif n <= 64:
+        return (n + 7) & ~7
+    lg = 63 - __builtin_clzll(<unsigned long long>(n - 1))
+    delta = (<int64_t>1) << (lg - 2)
+    return (n + delta - 1) & ~(delta - 1)
+
+
+def allocation_size(int64_t n, bint quantum16=False):
+    """jemalloc's usable size for an allocation of ``n`` bytes (8- or 16-byte quantum)."""
+    return jemalloc_size(n, quantum16)
+
+
+cdef inline int64_t rax_nodes(int64_t keys) noexcept nogil:
+    # Nodes of a radix tree of k stream IDs (16-byte keys that share long
+    # prefixes): an empty tree has its root; then about two nodes per key
+    # (a branch and a leaf), plus splits.  Fitted on real servers' trees.
+    if keys == 0:
+        return 1
+    if keys == 1:
+        return 2
+    return 2 * keys + (keys - 2) // 2
+
+
 cdef inline int64_t digits(int64_t v) noexcept nogil:
     # Length of the decimal text of v (what Redis reports for int elements).
     cdef int64_t n = 1
@@ -288,6 +327,13 @@ cdef class Scanner:
     cdef bint s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
+    cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
+    cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
+    # --- sizing tables (set_sizing): allocation size by element length ---
+    cdef int32_t* lut[3]
+    cdef int64_t big_hdr[3]
+    cdef bint big_rounded
+    cdef bint q16                    # allocator with a 16-byte quantum
     cdef bint v_len_valid, v_stream, v_hfe_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
@@ -320,6 +366,9 @@ cdef class Scanner:
     cdef int64_t* c_nodes
     cdef int64_t* c_blob
     cdef int64_t* c_elem
+    cdef int64_t* c_mem_elems
+    cdef int64_t* c_mem_values
+    cdef int64_t* c_mem_blobs
     cdef int32_t* c_key_off
     cdef uint8_t* c_key_data
     cdef Py_ssize_t key_cap
@@ -364,6 +413,12 @@ cdef class Scanner:
         self.c_nodes = <int64_t*>malloc(n * 8)
         self.c_blob = <int64_t*>malloc(n * 8)
         self.c_elem = <int64_t*>malloc(n * 8)
+        self.c_mem_elems = <int64_t*>malloc(n * 8)
+        self.c_mem_values = <int64_t*>malloc(n * 8)
+        self.c_mem_blobs = <int64_t*>malloc(n * 8)
+        for i in range(3):
+            self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
+            self.big_hdr[i] = 0
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -379,7 +434,9 @@ cdef class Scanner:
                 self.c_groups == NULL or self.c_consumers == NULL or self.c_pending == NULL or
                 self.c_stream_valid == NULL or self.c_hfe == NULL or self.c_hfe_valid == NULL or
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
-                self.c_elem == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
+                self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
+                self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -411,6 +468,8 @@ cdef class Scanner:
         free(self.c_elem); free(self.c_key_off); free(self.c_raw_off); free(self.c_raw_valid)
         free(self.c_key_data)
         free(self.db_keys)
+        free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
         free(self.db_expires)
 
     # ------------------------------------------------------------------ input
@@ -718,9 +777,39 @@ cdef class Scanner:
         self.pos = MAGIC_LEN
         return 0
 
-    cdef void _clear_pending(self) nogil:
+    cdef void _clear_pending(self) noexcept nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
         self.rec_start = -1
+
+    # ----------------------------------------------------------------- sizing
+    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
+        """Allocation size by element length, for three roles of hashtable elements.
+
+        ``tables``: three sequences of 4,096 ints (members/fields, values,
+        fields with TTL metadata); ``big_headers``: for longer elements, the
+        bytes added to the length (header, terminator); ``rounded``: whether
+        the server measures them in jemalloc size classes.
+        """
+        cdef int role, i
+        for role in range(3):
+            table = tables[role]
+            for i in range(SIZING_LUT):
+                self.lut[role][i] = table[i]
+            self.big_hdr[role] = big_headers[role]
+        self.big_rounded = rounded
+        self.q16 = quantum16
+
+    def preamble(self):
+        """Read the file-level records that precede the keys (AUX, module aux, functions).
+
+        Stops before the first database selector or key, so that the caller
+        can look at ``meta`` (the writing server) before keys are read.
+        """
+        while not self.done:
+            self.need(1)
+            if self.p[self.pos] not in (OP_AUX, OP_MODULE_AUX, OP_FUNCTION2):
+                return
+            self.step()
 
     # -------------------------------------------------------------- main loop
     def next_batch(self):
@@ -809,7 +898,7 @@ cdef class Scanner:
         flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
         self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
 
-    cdef inline void _start(self, int64_t at) nogil:
+    cdef inline void _start(self, int64_t at) noexcept nogil:
         if self.rec_start < 0:
             self.rec_start = at
 
@@ -924,6 +1013,8 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
+        self.v_mem_blobs = 0
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
@@ -962,6 +1053,9 @@ cdef class Scanner:
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
+        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
+        self.c_mem_values[r] = self.v_mem[1]
+        self.c_mem_blobs[r] = self.v_mem_blobs
         self.rows = r + 1
         if self.db_keys[db] == 0:
             with gil:
@@ -1000,6 +1094,19 @@ cdef class Scanner:
         self.key_cap = cap
         return 0
 
+    cdef inline int _ht(self, int64_t n, int role) except -1 nogil:
+        # An element that the loader keeps as its own allocation (hashtable,
+        # skiplist): add what that allocation costs, by the sizing tables.
+        self._elem(n)
+        cdef int64_t size
+        if n < SIZING_LUT:
+            self.v_mem[role] += self.lut[role][n]
+        else:
+            # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
+            size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
+            self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+        return 0
+
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
             self.v_max = n
@@ -1008,6 +1115,7 @@ cdef class Scanner:
 
     cdef int _value(self, int t) except -1 nogil:
         cdef int64_t n, i, nodes, container
+        cdef int role
         cdef int64_t m
         cdef bint allint
         if t == TYPE_STRING:
@@ -1029,7 +1137,7 @@ cdef class Scanner:
             n = self._count()
             allint = 1
             for i in range(n):
-                self._elem(self.skip_string())
+                self._ht(self.skip_string(), 0)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
@@ -1038,7 +1146,7 @@ cdef class Scanner:
             self.v_kind = KIND_ZSET
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_string())
+                self._ht(self.skip_string(), 0)
                 if t == TYPE_ZSET_2:
                     self.need(8)
                     self.pos += 8
@@ -1052,8 +1160,8 @@ cdef class Scanner:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_string())
-                self._elem(self.skip_string())
+                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), 1)
             self.v_len = n
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
             # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
@@ -1061,8 +1169,8 @@ cdef class Scanner:
             n = self._count()
             self.v_hfe = 0
             for i in range(n):
-                self._elem(self.skip_string())
-                self._elem(self.skip_string())
+                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), 1)
                 if self.fixed(8) != -1:
                     self.v_hfe += 1
             self.v_len = n
@@ -1076,10 +1184,12 @@ cdef class Scanner:
             n = self._count()
             self.v_hfe = 0
             for i in range(n):
+                role = 0
                 if self.read_plain_len() != 0:
                     self.v_hfe += 1
-                self._elem(self.skip_string())
-                self._elem(self.skip_string())
+                    role = 2
+                self._ht(self.skip_string(), role)
+                self._ht(self.skip_string(), 1)
             self.v_len = n
             self.v_hfe_valid = 1
             self.v_flags |= FLAG_HFE
@@ -1097,6 +1207,7 @@ cdef class Scanner:
                     n = self.skip_string()
                     self.v_len += 1
                     self.v_blob += n
+                    self.v_mem_blobs += jemalloc_size(n, self.q16)
                     self._elem(n)
                     self.v_flags |= FLAG_PLAIN_NODE
                     continue
@@ -1185,11 +1296,12 @@ cdef class Scanner:
             with gil: self.fail(f"element count {n} is implausibly large", at)
         return n
 
-    cdef inline void _absorb(self) nogil:
+    cdef inline void _absorb(self) noexcept nogil:
         if self.w_max > self.v_max:
             self.v_max = self.w_max
         self.v_elem += self.w_sum
         self.v_blob += self.blob_len
+        self.v_mem_blobs += jemalloc_size(self.blob_len, self.q16)
 
     cdef int _module_value(self) except -1:
         cdef uint64_t mid = self.read_u64_len()
@@ -1218,6 +1330,10 @@ cdef class Scanner:
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
+        # For streams the sized sums carry what MEMORY USAGE needs of the
+        # radix trees: estimated nodes (main tree and every PEL) and the
+        # bytes of consumer names.
+        self.v_mem[0] = rax_nodes(nodes)
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1235,6 +1351,7 @@ cdef class Scanner:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
+            self.v_mem[0] += rax_nodes(pel)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
@@ -1242,11 +1359,12 @@ cdef class Scanner:
             consumers = self._count()
             self.v_consumers += consumers
             for j in range(consumers):
-                self.skip_string()                            # consumer name
+                self.v_mem[1] += self.skip_string()           # consumer name
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
+                self.v_mem[0] += rax_nodes(cpel)
                 self.skip(cpel * STREAM_ID_BYTES)
         self.v_stream = 1
         return 0
@@ -1521,6 +1639,9 @@ cdef class Scanner:
             "nodes": _bytes(self.c_nodes, n * 8),
             "blob_bytes": _bytes(self.c_blob, n * 8),
             "element_bytes": _bytes(self.c_elem, n * 8),
+            "mem_elements": _bytes(self.c_mem_elems, n * 8),
+            "mem_values": _bytes(self.c_mem_values, n * 8),
+            "mem_blobs": _bytes(self.c_mem_blobs, n * 8),
         }
         # Nullable groups: the bitmap, and values only when some row has them.
         v = cols["key_raw_valid"] = _bitmap(self.c_raw_valid, n)

@@ -21,6 +21,7 @@ import pyarrow as pa
 from rdbscan import __version__
 from rdbscan._common import header_info
 from rdbscan.encoding import profile_from_meta
+from rdbscan.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
 from rdbscan.records import SCHEMA, build_batch, filter_batch
 from rdbscan.sink import ParquetSink, read_meta
@@ -96,13 +97,19 @@ class ScanBatches:
     After iteration, :attr:`meta` holds the file-level facts (magic,
     version, aux fields, functions, per-db counts, CRC result, ...).
     Filters: ``db`` (iterable of ints), ``types`` (iterable of type names),
-    ``match`` (Redis glob on the key), ``min_bytes``.  With ``keep_going``
+    ``match`` (Redis glob on the key), ``min_bytes``.  The memory model
+    follows the server named by the dump unless ``server`` (``"7.2.4"``,
+    ``"valkey-8.0"``) says otherwise; ``allocator`` (``"jemalloc"``, the
+    bundled 8-byte-quantum build, or ``"jemalloc-16"`` for distribution
+    packages) and ``cluster`` (default: when the dump has slot info) cover
+    what a dump cannot tell.  With ``keep_going``
     the rows parsed before a fault are yielded before the error is raised,
     and ``meta["partial"]`` describes the fault.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
-                 batch_size=65536, pure=False, verify=True, keep_going=False, progress=None):
+                 batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
+                 server=None, allocator=None, cluster=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -111,6 +118,9 @@ class ScanBatches:
         self.verify = verify
         self.keep_going = keep_going
         self.progress = progress
+        self.server = server
+        self.allocator = allocator
+        self.cluster = cluster
         self.meta = None
         self.schema = SCHEMA
         self.rows_scanned = 0
@@ -129,12 +139,18 @@ class ScanBatches:
             cls = scanner_class(self.pure)
             try:
                 scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
+                # The file-level records before the first key name the writing
+                # server; the scanner needs its allocation sizes before keys.
+                scanner.preamble()
             except RDBFormatError as e:
                 e.path = src.name
+                if scanner is not None and self.keep_going:
+                    self._finish(scanner, src, started, None, error=e)
                 raise
             for note in scanner.meta.get("notes", []):
                 self.notes.append(note)
-            profile = None
+            profile = profile_from_meta(scanner.meta, self.server, self.allocator, self.cluster)
+            scanner.set_sizing(*sizing_tables(profile))
             while True:
                 try:
                     result = scanner.next_batch()
@@ -143,7 +159,6 @@ class ScanBatches:
                     partial = scanner.flush() if self.keep_going else None
                     self._finish(scanner, src, started, profile, error=e)
                     if partial is not None:
-                        profile = profile or profile_from_meta(self.meta)
                         yield self._batch(partial, scanner, profile)
                         self.meta["rows"] = self.rows_scanned
                         self.meta["rows_written"] = self.rows_kept
@@ -155,8 +170,6 @@ class ScanBatches:
                                          path=src.name) from None
                 if result is None:
                     break
-                if profile is None:
-                    profile = profile_from_meta(scanner.meta)
                 yield self._batch(result, scanner, profile)
                 if self.progress is not None:
                     self.progress(scanner.offset, src.raw_position(), src.size, self.rows_scanned)
@@ -185,7 +198,7 @@ class ScanBatches:
 
     def _finish(self, scanner, src, started, profile, error=None):
         raw = dict(scanner.meta) if scanner is not None else {}
-        profile = profile or profile_from_meta(raw)
+        profile = profile or profile_from_meta(raw, self.server, self.allocator, self.cluster)
         meta = {
             "rdbscan_version": __version__,
             "source": src.name,
@@ -196,6 +209,8 @@ class ScanBatches:
             "flavor": raw.get("flavor"),
             "server": profile.label,
             "server_from": profile.source,
+            "allocator": profile.allocator,
+            "cluster": profile.cluster,
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),

@@ -48,6 +48,8 @@ class ServerProfile:
     version: tuple              # (major, minor, patch)
     source: str                 # where the version came from
     thresholds: Thresholds = field(default_factory=Thresholds)
+    allocator: str = "jemalloc"  # "jemalloc" (bundled, 8-byte quantum) or "jemalloc-16" (distro builds)
+    cluster: bool = False        # cluster mode (7.0-7.2 keep per-key slot links)
 
     @property
     def label(self):
@@ -72,8 +74,36 @@ def _parse_version(text):
     return tuple(parts)
 
 
-def profile_from_meta(meta):
-    """Work out the writing server from a scan's file-level facts."""
+def profile_from_meta(meta, server=None, allocator=None, cluster=None):
+    """Work out the writing server from a scan's file-level facts.
+
+    ``server`` overrides the version (``"7.0.15"``, ``"redis-7.2"``,
+    ``"valkey-8.0"``); ``allocator`` and ``cluster`` override what the dump
+    cannot tell (cluster mode is assumed when it carries slot info).
+    """
+    profile = _profile_from_meta(meta, server)
+    if allocator:
+        profile.allocator = allocator
+    profile.cluster = bool(meta.get("slot_info")) if cluster is None else cluster
+    return profile
+
+
+def parse_server(text):
+    """``"valkey-8.0.1"`` / ``"redis-7.2"`` / ``"7.4"`` -> (flavor, version tuple)."""
+    text = str(text).strip().lower()
+    flavor = "redis"
+    for name in ("valkey", "redis"):
+        if text.startswith(name):
+            flavor, text = name, text[len(name):].lstrip("-_ ")
+    if not text or not text[0].isdigit():
+        raise ValueError(f"not a server version: {text!r} (examples: 7.4.1, redis-7.2, valkey-8.0)")
+    return flavor, _parse_version(text)
+
+
+def _profile_from_meta(meta, server):
+    if server:
+        flavor, version = parse_server(server)
+        return ServerProfile(flavor, version, "given")
     aux = meta.get("aux", {})
     if "valkey-ver" in aux:
         return ServerProfile("valkey", _parse_version(aux["valkey-ver"]), "aux valkey-ver")

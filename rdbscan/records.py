@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan import encoding as enc
+from rdbscan import memory as mem
 from rdbscan.format import KIND_NAMES
 
 SCHEMA = pa.schema([
@@ -68,10 +69,16 @@ def build_batch(n, cols, module_names, profile):
     rdb_type = _fixed(cols, "rdb_type", pa.uint8(), n)
     length = _nullable(cols, "length", "length_valid", pa.int64(), n)
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
+    extra = {name: _fixed(cols, name, pa.int64(), n)
+             for name in ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")}
     encoding_col = enc.encoding_column(
         profile, kind, rdb_type, length, max_elem, _fixed(cols, "flags", pa.uint8(), n),
-        _fixed(cols, "nodes", pa.int64(), n), _fixed(cols, "blob_bytes", pa.int64(), n),
-        _fixed(cols, "element_bytes", pa.int64(), n))
+        extra["nodes"], extra["blob_bytes"], extra["element_bytes"])
+    streams = {name: _nullable(cols, name, "stream_valid", pa.int64(), n)
+               for name in ("stream_groups", "stream_consumers", "stream_pending")}
+    memory = mem.memory_column(profile, {"key": key, "key_bytes": key_bytes, "encoding": encoding_col,
+                                         "type": type_col, "rdb_type": rdb_type, "length": length, **streams},
+                               extra)
 
     expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = [
@@ -84,15 +91,15 @@ def build_batch(n, cols, module_names, profile):
         length,
         max_elem,
         _fixed(cols, "serialized_bytes", pa.int64(), n),
-        pa.nulls(n, pa.int64()),
+        memory,
         expire,
         _nullable(cols, "idle", "idle_valid", pa.int64(), n),
         _nullable(cols, "freq", "freq_valid", pa.uint8(), n),
         _fixed(cols, "slot", pa.uint16(), n),
         _fixed(cols, "offset", pa.int64(), n),
-        _nullable(cols, "stream_groups", "stream_valid", pa.int64(), n),
-        _nullable(cols, "stream_consumers", "stream_valid", pa.int64(), n),
-        _nullable(cols, "stream_pending", "stream_valid", pa.int64(), n),
+        streams["stream_groups"],
+        streams["stream_consumers"],
+        streams["stream_pending"],
         _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)

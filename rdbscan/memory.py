@@ -1,0 +1,267 @@
+"""What ``MEMORY USAGE key SAMPLES 0`` answers once the writing server has loaded the dump.
+
+The model follows the server's own ``objectComputeSize`` and
+``memoryCommand`` (Redis ``object.c``), release by release:
+
+- jemalloc size classes (8-byte quantum) wherever the server asks the
+  allocator (``zmalloc_size`` / ``sdsZmallocSize``), exact header + length
+  where it does not (``sdsAllocSize``, ``ziplistBlobLen`` before 6.0/7.0);
+- sds headers of 1/3/5/9 bytes by length (type 5 only for 1..31 bytes);
+- per key: the key's sds plus a 24-byte dictEntry (Valkey 8: one embedded
+  entry holding both);
+- listpack/ziplist/intset blobs at their uncompressed length, quicklist
+  nodes as stored, hashtables with power-of-two bucket arrays sized to the
+  element count (how the loader creates them), skiplist nodes at their
+  expected size (level p = 1/4, the average Redis' random levels give).
+
+The scanner supplies, per key, the sized sums that need every element
+(``mem_elements``, ``mem_values``, ``mem_blobs``) using the tables from
+:func:`sizing_tables`; everything else is vectorised here.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rdbscan._common import jemalloc_size
+
+SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
+
+
+def sds_header(n, empty_type8=True):
+    """sds header bytes for a string of ``n`` bytes (Redis 3.2+ sds types)."""
+    if n == 0 and empty_type8:
+        return 3
+    if n < 32:
+        return 1
+    if n < 256:
+        return 3
+    if n < 65536:
+        return 5
+    return 9 if n < 2**32 else 17
+
+
+def _J(arr, quantum16=False):
+    """Vectorised :func:`jemalloc_size` over an int64 array."""
+    n = pc.max_element_wise(arr, 1)
+    q, limit = (16, 128) if quantum16 else (8, 64)
+    small = pc.multiply(pc.divide(pc.add(n, q - 1), q), q)
+    lg = pc.cast(pc.floor(pc.log2(pc.cast(pc.subtract(pc.max_element_wise(n, 2), 1), pa.float64()))), pa.int64())
+    delta = pc.shift_left(1, pc.subtract(pc.max_element_wise(lg, 2), 2))
+    big = pc.multiply(pc.divide(pc.subtract(pc.add(n, delta), 1), delta), delta)
+    return pc.if_else(pc.less_equal(n, 8), 8, pc.if_else(pc.less_equal(n, limit), small, big))
+
+
+def _sds_hdr(length):
+    """Vectorised :func:`sds_header` (type 5 for 1..31 bytes, type 8 when empty)."""
+    return pc.case_when(
+        pc.make_struct(pc.equal(length, 0), pc.less(length, 32), pc.less(length, 256),
+                       pc.less(length, 65536), field_names=["a", "b", "c", "d"]),
+        3, 1, 3, 5, 9)
+
+
+def _buckets(n):
+    """Bucket count of a dict the loader expanded to ``n`` entries: next power of two, at least 4."""
+    n = pc.max_element_wise(n, 4)
+    lg = pc.cast(pc.ceil(pc.log2(pc.cast(n, pa.float64()))), pa.int64())
+    return pc.shift_left(1, lg)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The sizes and accounting rules of one family of server releases."""
+    zmalloc_strings: bool      # raw strings / keys / elements measured with zmalloc_size (6.0+)
+    zmalloc_embstr: bool       # embstr measured with zmalloc_size (7.0+)
+    zmalloc_blobs: bool        # listpack/ziplist/intset/quicklist nodes with zmalloc_size (7.0+)
+    embedded_key: bool         # Valkey 8: key embedded in the dictEntry
+    dict_struct: int           # sizeof(dict)
+    quicklist_struct: int
+    quicklist_node: int
+    listpack_ex_struct: int    # sizeof(listpackEx), 7.4+: ExpireMeta, key, listpack pointer
+    hfield_header_extra: int   # 7.4 hash fields are mstr: bytes beyond an sds header
+    hfield_ttl_extra: int      # and with TTL metadata attached
+    quantum16: bool = False    # jemalloc with a 16-byte quantum (distribution builds)
+    key_entry_extra: int = 0   # bytes of dictEntry metadata per key (7.0-7.2 cluster mode)
+    argv_key: bool = False     # 4.0 measures the key as the command argument, not the stored key
+    bare_skiplist: bool = False    # 4.0 counts neither the zskiplist, its header node nor the dict struct
+    set_entries_on_collision: bool = False  # Valkey 8: set members own no entry unless they collide
+    skiplist_max_level: int = 32   # ZSKIPLIST_MAXLEVEL: the header node's levels (64 in 5.x)
+    hfe_dict_grows: bool = False   # 7.4 builds field-TTL hashtables by inserts, no pre-sizing
+    hash_dict_grows: bool = False  # so does 4.0 for every hashtable-encoded hash
+    stream_struct: int = 80        # sizeof(stream)
+    stream_cg: int = 40            # sizeof(streamCG)
+    stream_consumer: int = 32      # sizeof(streamConsumer)
+    zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
+
+
+HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
+
+
+def layout_for(profile):
+    """The :class:`Layout` of the release a :class:`~rdbscan.encoding.ServerProfile` names."""
+    v = profile.version
+    q16 = profile.allocator == "jemalloc-16"
+    old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
+    if profile.flavor == "valkey":
+        return Layout(True, True, True, v >= (8, 0), 56, 40, 40, 0, 0, 0, q16,
+                      key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
+                      set_entries_on_collision=v >= (8, 0))
+    if v >= (7, 4):
+        return Layout(True, True, True, False, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
+    if v >= (7, 0):
+        return Layout(True, True, True, False, 56, 40, 40, 0, 0, 0, q16,
+                      key_entry_extra=16 if profile.cluster else 0,
+                      stream_consumer=32 if v >= (7, 2) else 24)
+    if v < (6, 2):
+        old_stream["stream_struct"] = 0    # 5.0 and 6.0 leave the stream struct out
+    if v >= (6, 0):
+        return Layout(True, False, False, False, 96, 40, 32, 0, 0, 0, q16,
+                      zmalloc_stream_lp=v >= (6, 2), **old_stream)
+    if v >= (5, 0):
+        return Layout(False, False, False, False, 96, 40, 32, 0, 0, 0, q16,
+                      zmalloc_stream_lp=False, skiplist_max_level=64, **old_stream)
+    return Layout(False, False, False, False, 96, 40, 32, 0, 0, 0, q16, argv_key=True, bare_skiplist=True,
+                  hash_dict_grows=True, zmalloc_stream_lp=False, **old_stream)
+
+
+def sizing_tables(profile):
+    """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
+
+    Three roles: set members / zset members / hash fields, hash values, and
+    hash fields carrying a TTL (Redis 7.4 metadata).  Returns
+    ``(tables, big_headers, rounded)``.
+    """
+    return _sizing_tables(layout_for(profile))
+
+
+@lru_cache(maxsize=8)
+def _sizing_tables(lay):
+    if lay.zmalloc_strings:
+        def element(n, extra=0):
+            return jemalloc_size(sds_header(n) + extra + n + 1, lay.quantum16)
+    else:
+        def element(n, extra=0):
+            return sds_header(n) + extra + n + 1
+    plain = [element(n) for n in range(SIZING_LUT)]
+    field = [element(n, lay.hfield_header_extra) for n in range(SIZING_LUT)] \
+        if lay.hfield_header_extra else plain
+    field_ttl = [element(n, lay.hfield_ttl_extra) for n in range(SIZING_LUT)]
+    # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
+    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra)
+    return (field if lay.hfield_header_extra else plain, plain, field_ttl), big, lay.zmalloc_strings, \
+        lay.quantum16
+
+
+@lru_cache(maxsize=4)
+def skiplist_node_expected(quantum16=False):
+    """E[J(24 + 16 * level)]: levels >= 1 with P(level = k) = (3/4)(1/4)^(k-1), capped at 32."""
+    total = 0.0
+    for level in range(1, 33):
+        prob = 0.75 * 0.25 ** (level - 1) if level < 32 else 0.25 ** 31
+        total += prob * jemalloc_size(24 + 16 * level, quantum16)
+    return total
+
+
+def memory_column(profile, batch, extra):
+    """The ``memory_bytes`` column for one batch.
+
+    ``batch`` holds the public columns (key, key_bytes, encoding, length...),
+    ``extra`` the scanner's private sums (mem_elements, mem_values,
+    mem_blobs, nodes, blob_bytes) as int64 arrays.
+    """
+    lay = layout_for(profile)
+    q16 = lay.quantum16
+    key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
+    key_len = pc.cast(key_len, pa.int64())
+    key_hdr = _sds_hdr(key_len)
+    if lay.argv_key:
+        # The command argument: an embstr (sds type 8) up to 44 bytes.
+        key_hdr = pc.if_else(pc.less_equal(key_len, 44), 3, key_hdr)
+    key_sds = pc.add(pc.add(key_hdr, key_len), 1)
+    if lay.embedded_key:
+        # Valkey 8: one allocation holds value pointer, next pointer, a
+        # header-size byte and the key's sds.
+        key_part = _J(pc.add(key_sds, 17), q16)
+    elif lay.zmalloc_strings:
+        key_part = pc.add(_J(key_sds, q16), 24 + lay.key_entry_extra)
+    else:
+        key_part = pc.add(key_sds, 24 + lay.key_entry_extra)
+
+    encoding = pc.cast(batch["encoding"], pa.string())
+    n = pc.fill_null(batch["length"], 0)
+    mem_el, mem_val, mem_blobs = extra["mem_elements"], extra["mem_values"], extra["mem_blobs"]
+    nodes, blob_bytes = extra["nodes"], extra["blob_bytes"]
+    robj = 16
+
+    if lay.zmalloc_embstr:
+        embstr = _J(pc.add(n, robj + 3 + 1), q16)
+    else:
+        embstr = pc.add(n, robj + 2)
+    raw_sds = pc.add(pc.add(_sds_hdr(n), n), 1)
+    raw = pc.add(_J(raw_sds, q16) if lay.zmalloc_strings else raw_sds, robj)
+    blobs = mem_blobs if lay.zmalloc_blobs else blob_bytes
+    compact = pc.add(blobs, robj)
+    quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, lay.quicklist_node)), robj + lay.quicklist_struct)
+    buckets = _buckets(n)
+    if lay.hfe_dict_grows or lay.hash_dict_grows:
+        # Grown by doubling while loading: the last doubling's incremental
+        # rehash (one bucket per insert, skipping empty ones) is still under
+        # way unless enough inserts followed it, and then both tables count.
+        half = pc.divide(buckets, 2)
+        rehashing = pc.and_(pc.greater(n, 4), pc.less(pc.multiply(pc.subtract(n, half), 16),
+                                                       pc.multiply(half, 10)))
+        grown = pc.if_else(rehashing, pc.add(buckets, half), buckets)
+        if lay.hash_dict_grows:
+            grows = pc.equal(pc.cast(batch["type"], pa.string()), "hash")
+        else:
+            grows = pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8()))
+        buckets = pc.if_else(grows, grown, buckets)
+    table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
+    entries = pc.multiply(n, 24)
+    hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
+    if lay.set_entries_on_collision:
+        # Valkey 8 stores a set member in its bucket unless the bucket is
+        # taken; only the colliding ones get a 16-byte entry.  Expected
+        # occupied buckets: m * (1 - (1 - 1/m)^n).
+        m_f = pc.cast(buckets, pa.float64())
+        occupied = pc.multiply(m_f, pc.subtract(1.0, pc.power(pc.subtract(1.0, pc.divide(1.0, m_f)),
+                                                              pc.cast(n, pa.float64()))))
+        colliding = pc.cast(pc.round(pc.subtract(pc.cast(n, pa.float64()), occupied)), pa.int64())
+        set_table = pc.add(pc.add(table, pc.multiply(colliding, 16)), mem_el)
+        hashtable = pc.if_else(pc.equal(pc.cast(batch["type"], pa.string()), "set"), set_table, hashtable)
+    node = pc.cast(pc.round(pc.multiply(pc.cast(n, pa.float64()), skiplist_node_expected(q16))), pa.int64())
+    if lay.bare_skiplist:
+        skiplist = pc.add(pc.add(pc.add(pc.multiply(buckets, 8), robj + 16), entries), pc.add(mem_el, node))
+    else:
+        skiplist = pc.add(pc.add(pc.add(table, entries), mem_el),
+                          pc.add(node, 16 + 32 + jemalloc_size(24 + 16 * lay.skiplist_max_level, q16)))
+    listpackex = pc.add(compact, jemalloc_size(lay.listpack_ex_struct, q16) if lay.listpack_ex_struct else 0)
+
+    # Streams: the struct, radix trees as MEMORY USAGE counts them (16 bytes
+    # per element, 244 per node; node counts estimated by the scanner), the
+    # listpacks, groups with their NACKs, consumers with their names.
+    groups = pc.fill_null(batch["stream_groups"], 0)
+    consumers = pc.fill_null(batch["stream_consumers"], 0)
+    pending = pc.fill_null(batch["stream_pending"], 0)
+    rax_elements = pc.add(nodes, pc.multiply(pending, 2))
+    stream = pc.add_checked(
+        pc.add(pc.multiply(rax_elements, 16), pc.multiply(mem_el, 244)),
+        pc.add(pc.add(mem_blobs if lay.zmalloc_stream_lp else blob_bytes, robj + lay.stream_struct),
+               pc.add(pc.add(pc.multiply(groups, lay.stream_cg), pc.multiply(pending, 24)),
+                      pc.add(pc.multiply(consumers, lay.stream_consumer), mem_val))))
+
+    cases = [
+        ("int", pa.array([robj] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())),
+        ("embstr", embstr), ("raw", raw),
+        ("listpack", compact), ("ziplist", compact), ("intset", compact),
+        ("listpackex", listpackex), ("quicklist", quicklist),
+        ("hashtable", hashtable), ("skiplist", skiplist),
+        ("stream", stream), ("unknown", stream),
+    ]
+    conds = pc.make_struct(*[pc.equal(encoding, name) for name, _ in cases],
+                           field_names=[name for name, _ in cases])
+    value_part = pc.case_when(conds, *[arr for _, arr in cases])
+    # Module values: no estimate (null) rather than a wrong number.
+    return pc.cast(pc.add(key_part, value_part), pa.int64())
