@@ -92,4 +92,7 @@ def test_compiled_model_equals_pyarrow_reference(name, allocator):
     compiled = build_batch(n, cols, sc.module_names, profile)
     reference = build_batch(n, cols, sc.module_names, profile, compiled_model=False)
     assert compiled.equals(reference)
-    assert compiled.column("memory_bytes").null_count == 0
+    # Every key gets an estimate, but linked lists (Redis < 3.2: no MEMORY USAGE to match).
+    unestimated = {e for e, m in zip(compiled.column("encoding").to_pylist(),
+                                     compiled.column("memory_bytes").to_pylist()) if m is None}
+    assert unestimated <= {"linkedlist"}
