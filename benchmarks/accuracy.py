@@ -20,18 +20,8 @@ sys.path.insert(0, str(ROOT))
 import rdbscan  # noqa: E402
 
 
-# What a dump cannot tell, taken from the fixture's server.json: cluster mode,
-# and the allocator of Debian's redis-server package (the 7.0.15 fixtures),
-# whose system jemalloc has a 16-byte quantum instead of the bundled 8.
-DEBIAN_BUILD_IDS = {"ae4d7c971a948f0"}
-
-
-def server_facts(fixture):
-    """``(allocator, cluster)`` options for a fixture, from its server.json."""
-    meta = json.loads(open(fixture / "server.json", encoding="utf-8").read())
-    build = (meta.get("info_server") or {}).get("redis_build_id")
-    allocator = "jemalloc-16" if build in DEBIAN_BUILD_IDS else "jemalloc"
-    return allocator, bool(meta.get("cluster_enabled"))
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import model_options  # noqa: E402  (the fixtures' allocator and cluster mode)
 
 
 def truth_of(fixture):
@@ -97,8 +87,7 @@ def main():
         truth = truth_of(fixture)
         if all(t["memory_usage"] is None for t in truth.values()):
             continue
-        allocator, cluster = server_facts(fixture)
-        rows = rdbscan.read_table(fixture / "dump.rdb", allocator=allocator, cluster=cluster).to_pylist()
+        rows = rdbscan.read_table(fixture / "dump.rdb", **model_options(fixture.name)).to_pylist()
         groups = {}
         pairs = []
         for r in rows:

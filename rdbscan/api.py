@@ -17,10 +17,11 @@ import time
 import warnings
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from rdbscan import __version__
 from rdbscan._common import header_info
-from rdbscan.encoding import profile_from_meta
+from rdbscan.encoding import parse_server, profile_from_meta, thresholds_from_config
 from rdbscan.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
 from rdbscan.records import SCHEMA, build_batch, filter_batch
@@ -109,7 +110,7 @@ class ScanBatches:
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, allocator=None, cluster=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -119,8 +120,23 @@ class ScanBatches:
         self.keep_going = keep_going
         self.progress = progress
         self.server = server
+        self.target = target
         self.allocator = allocator
         self.cluster = cluster
+        self.thresholds = None
+        if config is not None:
+            try:
+                self.thresholds = thresholds_from_config(config)
+            except ValueError as e:
+                raise RdbscanError(str(e)) from None
+        for name, value in (("server", server), ("target", target)):
+            if value is not None:
+                try:
+                    parse_server(value)
+                except ValueError as e:
+                    raise RdbscanError(f"--{'redis-version' if name == 'server' else 'target-version'}: {e}") \
+                        from None
+        self.memory_total = 0
         self.meta = None
         self.schema = SCHEMA
         self.rows_scanned = 0
@@ -149,7 +165,7 @@ class ScanBatches:
                 raise
             for note in scanner.meta.get("notes", []):
                 self.notes.append(note)
-            profile = profile_from_meta(scanner.meta, self.server, self.allocator, self.cluster)
+            profile = self._profile(scanner.meta)
             scanner.set_sizing(*sizing_tables(profile))
             while True:
                 try:
@@ -178,12 +194,19 @@ class ScanBatches:
         finally:
             src.close()
 
+    def _profile(self, meta):
+        # The rules of the release that loads the dump: the writer, or the
+        # what-if target.
+        return profile_from_meta(meta, self.target or self.server, self.allocator, self.cluster,
+                                 self.thresholds)
+
     def _batch(self, result, scanner, profile):
         n, cols = result
         self.rows_scanned += n
         batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
                                          compiled_model=not self.pure), **self.filters)
         self.rows_kept += len(batch)
+        self.memory_total += pc.sum(batch.column("memory_bytes")).as_py() or 0
         return batch
 
     def _check_tail(self, scanner, src):
@@ -199,7 +222,8 @@ class ScanBatches:
 
     def _finish(self, scanner, src, started, profile, error=None):
         raw = dict(scanner.meta) if scanner is not None else {}
-        profile = profile or profile_from_meta(raw, self.server, self.allocator, self.cluster)
+        profile = profile or self._profile(raw)
+        writer = profile_from_meta(raw, self.server)
         meta = {
             "rdbscan_version": __version__,
             "source": src.name,
@@ -208,10 +232,12 @@ class ScanBatches:
             "magic": raw.get("magic"),
             "rdb_version": raw.get("rdb_version"),
             "flavor": raw.get("flavor"),
-            "server": profile.label,
-            "server_from": profile.source,
-            "allocator": profile.allocator,
-            "cluster": profile.cluster,
+            "server": writer.label,
+            "server_from": writer.source,
+            "model": {"server": profile.label, "what_if": self.target is not None,
+                      "allocator": profile.allocator, "cluster": profile.cluster,
+                      "thresholds": vars(profile.thresholds)},
+            "memory": memory_summary(raw, self.memory_total),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -231,6 +257,24 @@ class ScanBatches:
         if error is not None:
             meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
         self.meta = meta
+
+
+def _pow2(n):
+    return 1 << max(2, (n - 1).bit_length()) if n else 0
+
+
+def memory_summary(meta, keys_total):
+    """The dataset's estimated memory next to the dump's ``used-mem``.
+
+    ``MEMORY USAGE`` leaves out what the keyspace itself costs: the main
+    dict's bucket array (8 bytes per bucket, a power of two per db) and the
+    expires dict (a 24-byte entry per key with a TTL, plus its buckets).
+    """
+    main = sum(8 * _pow2(c[0]) for c in meta.get("dbs", {}).values())
+    expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in meta.get("dbs", {}).values())
+    return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
+            "estimated_total": keys_total + main + expires,
+            "used_mem_aux": meta.get("aux", {}).get("used-mem")}
 
 
 def scan_batches(source, **options):
@@ -302,7 +346,7 @@ def is_parquet(path):
 def info(source, **options):
     """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file."""
     if isinstance(source, (str, os.PathLike)) and source != "-" and is_parquet(source):
-        meta = read_meta(source)
+        meta = read_meta(source)   # the facts as scanned; model options apply to dumps only
         if meta is None:
             raise RdbscanError(f"{source}: a Parquet file, but not one written by rdbscan")
         return meta

@@ -136,10 +136,32 @@ def _filters(f):
     return f
 
 
+_model_options = [
+    click.option("--redis-version", "server",
+                 help="The server that wrote the dump, when its aux fields are wrong or missing (7.2.4, valkey-8.0)."),
+    click.option("--target-version", "target",
+                 help="What-if: estimate memory_bytes and encoding as this release would load the dump (8.0, valkey-8.0)."),
+    click.option("--config", type=click.Path(dir_okay=False),
+                 help="redis.conf / valkey.conf whose *-max-listpack-* / set-max-intset-entries settings apply."),
+    click.option("--allocator", type=click.Choice(["jemalloc", "jemalloc-16"]),
+                 help="jemalloc: the allocator Redis bundles (default); jemalloc-16: distribution packages "
+                      "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum."),
+    click.option("--cluster/--no-cluster", default=None,
+                 help="Whether the server ran in cluster mode (default: when the dump carries slot info)."),
+]
+
+
+def _model(f):
+    for opt in reversed(_model_options):
+        f = opt(f)
+    return f
+
+
 @main.command()
 @click.argument("source")
 @click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
 @_filters
+@_model
 @click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
               show_default=True, help="Parquet compression.")
 @click.option("--keep-going", is_flag=True,
@@ -148,7 +170,8 @@ def _filters(f):
 @click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def scan(source, output, dbs, types, match, min_bytes, compression, keep_going, no_verify, pure, quiet, debug):
+def scan(source, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
+         compression, keep_going, no_verify, pure, quiet, debug):
     """Stream a dump into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
@@ -164,7 +187,8 @@ def scan(source, output, dbs, types, match, min_bytes, compression, keep_going, 
     try:
         meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
                     min_bytes=min_bytes, compression=None if compression == "none" else compression,
-                    keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress)
+                    keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
+                    server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     finally:
         if progress:
             progress.done()
@@ -175,6 +199,7 @@ def scan(source, output, dbs, types, match, min_bytes, compression, keep_going, 
         click.echo(
             f"{meta['output']}: {meta['rows_written']:,} keys written ({dbs_text}); "
             f"{meta['server']}, RDB {meta['rdb_version']}, CRC {meta['crc']}, "
+            f"{_human(meta['memory']['keys_total'])} estimated, "
             f"{meta['parse_seconds']:.2f} s", err=True)
 
 
@@ -203,6 +228,15 @@ def _format_info(meta):
     if meta.get("slot_info"):
         slots = meta["slot_info"]
         row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+    memory = meta.get("memory")
+    if memory:
+        model = meta.get("model", {})
+        what_if = " (what-if)" if model.get("what_if") else ""
+        row("memory", f"{_human(memory['keys_total'])} in keys by MEMORY USAGE as {model.get('server')}{what_if}, "
+                      f"allocator {model.get('allocator')}")
+        row("", f"+ {_human(memory['main_dict_buckets'])} main-dict buckets + {_human(memory['expires'])} "
+                f"expires = {_human(memory['estimated_total'])}"
+            + (f"; the dump's used-mem: {_human(memory['used_mem_aux'])}" if memory.get("used_mem_aux") else ""))
     row("crc64", meta.get("crc"))
     row("rows", f"{meta.get('rows', 0):,} scanned, {meta.get('rows_written', 0):,} written")
     row("parse time", f"{meta.get('parse_seconds')} s ({meta.get('scanner')} scanner)")
@@ -215,10 +249,11 @@ def _format_info(meta):
 
 @main.command()
 @click.argument("source")
+@_model
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def info(source, as_json, no_verify, debug):
+def info(source, server, target, config, allocator, cluster, as_json, no_verify, debug):
     """File-level facts of a dump or of a Parquet file written by rdbscan.
 
     Magic and RDB version, the writing server, every aux field, function
@@ -230,7 +265,8 @@ def info(source, as_json, no_verify, debug):
       rdbscan info dump.rdb
       rdbscan info keys.parquet --json
     """
-    meta = _run(debug, api.info, source, verify=not no_verify)
+    meta = _run(debug, api.info, source, verify=not no_verify, server=server, target=target,
+                config=config, allocator=allocator, cluster=cluster)
     if as_json:
         click.echo(json.dumps(meta, indent=2, default=str))
     else:

@@ -74,16 +74,61 @@ def _parse_version(text):
     return tuple(parts)
 
 
-def profile_from_meta(meta, server=None, allocator=None, cluster=None):
+# redis.conf settings that move the encoding thresholds; the ziplist names
+# are the pre-7.0 aliases of the listpack ones.
+CONFIG_THRESHOLDS = {
+    "hash-max-listpack-entries": "hash_max_entries", "hash-max-ziplist-entries": "hash_max_entries",
+    "hash-max-listpack-value": "hash_max_value", "hash-max-ziplist-value": "hash_max_value",
+    "zset-max-listpack-entries": "zset_max_entries", "zset-max-ziplist-entries": "zset_max_entries",
+    "zset-max-listpack-value": "zset_max_value", "zset-max-ziplist-value": "zset_max_value",
+    "set-max-intset-entries": "set_max_intset_entries",
+    "set-max-listpack-entries": "set_max_listpack_entries",
+    "set-max-listpack-value": "set_max_listpack_value",
+    "list-max-ziplist-entries": "list_max_ziplist_entries",
+    "list-max-ziplist-value": "list_max_ziplist_value",
+}
+# list-max-listpack-size / list-max-ziplist-size: negative values name a node size.
+LIST_SIZE_BYTES = {-1: 4096, -2: 8192, -3: 16384, -4: 32768, -5: 65536}
+
+
+def thresholds_from_config(path):
+    """The encoding thresholds a redis.conf / valkey.conf sets (defaults for the rest)."""
+    t = Thresholds()
+    try:
+        lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read: {e.strerror or e}") from None
+    for number, line in enumerate(lines, 1):
+        parts = line.split()
+        if len(parts) < 2 or parts[0].startswith("#"):
+            continue
+        name, value = parts[0].lower(), parts[1].strip("\"'")
+        if name in CONFIG_THRESHOLDS or name in ("list-max-listpack-size", "list-max-ziplist-size"):
+            try:
+                number_value = int(value)
+            except ValueError:
+                raise ValueError(f"{path}:{number}: {name} expects an integer, found {value!r}") from None
+            if name in CONFIG_THRESHOLDS:
+                setattr(t, CONFIG_THRESHOLDS[name], number_value)
+            else:
+                # A positive size counts entries per node; 8 KiB stays the byte limit.
+                t.list_max_listpack_bytes = LIST_SIZE_BYTES.get(number_value, 8192)
+    return t
+
+
+def profile_from_meta(meta, server=None, allocator=None, cluster=None, thresholds=None):
     """Work out the writing server from a scan's file-level facts.
 
     ``server`` overrides the version (``"7.0.15"``, ``"redis-7.2"``,
     ``"valkey-8.0"``); ``allocator`` and ``cluster`` override what the dump
-    cannot tell (cluster mode is assumed when it carries slot info).
+    cannot tell (cluster mode is assumed when it carries slot info);
+    ``thresholds`` replaces the default encoding limits.
     """
     profile = _profile_from_meta(meta, server)
     if allocator:
         profile.allocator = allocator
+    if thresholds is not None:
+        profile.thresholds = thresholds
     profile.cluster = bool(meta.get("slot_info")) if cluster is None else cluster
     return profile
 

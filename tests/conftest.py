@@ -50,3 +50,16 @@ def third_party_dumps():
 requires_third_party = pytest.mark.skipif(
     not THIRD_PARTY.is_dir(),
     reason=f"third-party dumps not found at {THIRD_PARTY} (set RDBSCAN_THIRD_PARTY)")
+
+
+# Debian's redis-server package (the 7.0.15 fixtures) links the system
+# jemalloc, whose size classes have a 16-byte quantum, not the bundled 8.
+DEBIAN_BUILD_IDS = {"ae4d7c971a948f0"}
+
+
+def model_options(name):
+    """What the dump cannot tell about its server, from the fixture's server.json."""
+    server = load_server(name)
+    build = (server.get("info_server") or {}).get("redis_build_id")
+    return {"allocator": "jemalloc-16" if build in DEBIAN_BUILD_IDS else "jemalloc",
+            "cluster": bool(server.get("cluster_enabled"))}
