@@ -110,10 +110,51 @@ def jemalloc_size(n, quantum16=False):
     return (n + delta - 1) & ~(delta - 1)
 
 
-def rax_nodes(keys):
-    """Estimated nodes of a radix tree of ``keys`` stream IDs (fitted on real servers' trees)."""
-    if keys == 0:
-        return 1
-    if keys == 1:
-        return 2
-    return 2 * keys + (keys - 2) // 2
+class RaxCounter:
+    """Nodes of a Redis radix tree built by inserting 16-byte stream IDs in ascending order.
+
+    How the loader rebuilds a stream's tree and its PELs.  Only the rightmost
+    path matters: each new key branches off it at its common prefix with the
+    previous key, splitting a compressed node there or adding a child to a
+    branch node (rax.c ``raxGenericInsert``).  The compiled scanner has the
+    same walk in C.
+    """
+
+    WIDTH = 16
+
+    def __init__(self):
+        self.nodes = 1          # an empty tree still has its root
+        self._path = []         # (start, end, compressed) segments of the rightmost path
+        self._prev = None
+
+    def add(self, key):
+        """Insert the next (greater) key."""
+        width = self.WIDTH
+        if self._prev is None:
+            self.nodes = 2      # the root becomes one compressed node, plus the leaf
+            self._path = [(0, width, True)]
+            self._prev = key
+            return
+        j = 0
+        while j < width - 1 and key[j] == self._prev[j]:
+            j += 1
+        i = 0
+        while i < len(self._path) - 1 and not (self._path[i][0] <= j < self._path[i][1]):
+            i += 1
+        start, end, compressed = self._path[i]
+        path = self._path[:i]
+        if compressed and end - start >= 2:
+            if j > start:                   # trimmed prefix keeps the chars before j
+                path.append((start, j, j - start >= 2))
+                self.nodes += 1
+            if end - j - 1 > 0:             # postfix after the split char
+                self.nodes += 1
+        path.append((j, j + 1, False))      # the branch node at j
+        rest = width - j - 1
+        if rest >= 1:                       # new child holding the rest, then the leaf
+            path.append((j + 1, width, rest >= 2))
+            self.nodes += 2
+        else:
+            self.nodes += 1
+        self._path = path
+        self._prev = key

@@ -212,15 +212,67 @@ def allocation_size(int64_t n, bint quantum16=False):
     return jemalloc_size(n, quantum16)
 
 
-cdef inline int64_t rax_nodes(int64_t keys) noexcept nogil:
-    # Nodes of a radix tree of k stream IDs (16-byte keys that share long
-    # prefixes): an empty tree has its root; then about two nodes per key
-    # (a branch and a leaf), plus splits.  Fitted on real servers' trees.
-    if keys == 0:
-        return 1
-    if keys == 1:
-        return 2
-    return 2 * keys + (keys - 2) // 2
+cdef struct RaxCount:
+    # Nodes of a Redis radix tree built by inserting 16-byte stream IDs in
+    # ascending order (how the loader rebuilds a stream and its PELs).  Only
+    # the rightmost path matters: each new key branches off it at its common
+    # prefix with the previous key, splitting a compressed node there or
+    # adding a child to a branch node (rax.c raxGenericInsert).
+    int64_t nodes
+    int nseg
+    int seg_start[STREAM_ID_BYTES + 1]
+    int seg_end[STREAM_ID_BYTES + 1]
+    bint seg_compressed[STREAM_ID_BYTES + 1]
+    uint8_t prev[STREAM_ID_BYTES]
+
+
+cdef inline void rax_reset(RaxCount* r) noexcept nogil:
+    r.nodes = 1          # an empty tree still has its root
+    r.nseg = 0
+
+
+cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
+    cdef int j = 0, i, s, e, rem
+    if r.nseg == 0:
+        # The root becomes one compressed node of 16 chars, plus the leaf.
+        r.nodes = 2
+        r.nseg = 1
+        r.seg_start[0] = 0
+        r.seg_end[0] = STREAM_ID_BYTES
+        r.seg_compressed[0] = 1
+        memcpy(r.prev, key, STREAM_ID_BYTES)
+        return
+    while j < STREAM_ID_BYTES - 1 and key[j] == r.prev[j]:
+        j += 1
+    i = 0
+    while i < r.nseg - 1 and not (r.seg_start[i] <= j < r.seg_end[i]):
+        i += 1
+    s = r.seg_start[i]
+    e = r.seg_end[i]
+    r.nseg = i
+    if r.seg_compressed[i] and e - s >= 2:
+        if j > s:                       # trimmed prefix keeps the chars before j
+            r.seg_start[r.nseg] = s
+            r.seg_end[r.nseg] = j
+            r.seg_compressed[r.nseg] = j - s >= 2
+            r.nseg += 1
+            r.nodes += 1
+        if e - j - 1 > 0:               # postfix after the split char
+            r.nodes += 1
+    r.seg_start[r.nseg] = j             # the branch node at j
+    r.seg_end[r.nseg] = j + 1
+    r.seg_compressed[r.nseg] = 0
+    r.nseg += 1
+    rem = STREAM_ID_BYTES - j - 1
+    if rem >= 1:                        # new child holding the rest, then the leaf
+        r.seg_start[r.nseg] = j + 1
+        r.seg_end[r.nseg] = STREAM_ID_BYTES
+        r.seg_compressed[r.nseg] = rem >= 2
+        r.nseg += 1
+        r.nodes += 2
+    else:
+        r.nodes += 1
+    memcpy(r.prev, key, STREAM_ID_BYTES)
 
 
 cdef inline int64_t digits(int64_t v) noexcept nogil:
@@ -1320,20 +1372,23 @@ cdef class Scanner:
         return 0
 
     cdef int _stream(self, int t) except -1 nogil:
-        cdef int64_t nodes, i, j, groups, consumers, pel, cpel
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
+        cdef RaxCount tree
+        # For streams the sized sums carry what MEMORY USAGE needs of the
+        # radix trees: their nodes (main tree and every PEL), and the bytes
+        # of consumer names.
+        rax_reset(&tree)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
+            rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: estimated nodes (main tree and every PEL) and the
-        # bytes of consumer names.
-        self.v_mem[0] = rax_nodes(nodes)
+        self.v_mem[0] = tree.nodes
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1351,11 +1406,13 @@ cdef class Scanner:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
-            self.v_mem[0] += rax_nodes(pel)
+            rax_reset(&tree)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
+                rax_add(&tree, self.p + self.pos)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
+            self.v_mem[0] += tree.nodes
             consumers = self._count()
             self.v_consumers += consumers
             for j in range(consumers):
@@ -1364,8 +1421,12 @@ cdef class Scanner:
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
-                self.v_mem[0] += rax_nodes(cpel)
-                self.skip(cpel * STREAM_ID_BYTES)
+                rax_reset(&tree)
+                for i2 in range(cpel):
+                    self.need(STREAM_ID_BYTES)
+                    rax_add(&tree, self.p + self.pos)
+                    self.pos += STREAM_ID_BYTES
+                self.v_mem[0] += tree.nodes
         self.v_stream = 1
         return 0
 

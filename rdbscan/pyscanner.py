@@ -21,7 +21,7 @@ import sys
 from array import array
 from operator import index
 
-from rdbscan._common import crc64_table, escape_key, header_info, jemalloc_size, rax_nodes, record_aux
+from rdbscan._common import RaxCounter, crc64_table, escape_key, header_info, jemalloc_size, record_aux
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.format import (
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
@@ -1152,20 +1152,22 @@ class Scanner:
         self._v_len_valid = 0
 
     def _stream(self, t):
+        # For streams the sized sums carry what MEMORY USAGE needs of the
+        # radix trees: their nodes (main tree and every PEL), and the bytes
+        # of consumer names.
+        mem = self._v_mem
+        tree = RaxCounter()
         nodes = self._count()
         for _ in range(nodes):
-            self._load_blob()                          # master ID of the node
+            data, start, _ = self._load_blob()         # master ID of the node
             if self._blob_len != STREAM_ID_BYTES:
                 self._fail(f"stream node key must be {STREAM_ID_BYTES} bytes, "
                            f"found {self._blob_len}")
+            tree.add(bytes(data[start:start + STREAM_ID_BYTES]))
             data, start, size = self._load_blob()
             _, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
             self._absorb(longest, total, size)
-        # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: estimated nodes (main tree and every PEL) and the
-        # bytes of consumer names.
-        mem = self._v_mem
-        mem[0] = rax_nodes(nodes)
+        mem[0] = tree.nodes
         length = self._read_plain_len()
         number = self._read_u64_len
         number(); number()                             # last ID
@@ -1182,10 +1184,13 @@ class Scanner:
                 number()                               # entries read
             pel = self._count()
             pending += pel
-            mem[0] += rax_nodes(pel)
+            tree = RaxCounter()
             for _ in range(pel):
-                self._advance(STREAM_ID_BYTES + 8)     # ID, delivery time
+                self._need(STREAM_ID_BYTES + 8)
+                tree.add(self._take(STREAM_ID_BYTES))  # ID
+                self._advance(8)                       # delivery time
                 number()                               # delivery count
+            mem[0] += tree.nodes
             n = self._count()
             consumers += n
             for _ in range(n):
@@ -1193,9 +1198,10 @@ class Scanner:
                 self._advance(8)                       # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self._advance(8)                   # active time
-                cpel = self._count()
-                mem[0] += rax_nodes(cpel)
-                self._skip(cpel * STREAM_ID_BYTES)     # consumer PEL IDs
+                tree = RaxCounter()
+                for _ in range(self._count()):
+                    tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
+                mem[0] += tree.nodes
         self._v_kind = KIND_STREAM
         self._v_len = length
         self._v_nodes = nodes
