@@ -566,12 +566,15 @@ cdef class Scanner:
 
     cdef int _read_more(self, Py_ssize_t n) except -1:
         # The only place the scanner asks Python for bytes (once per window).
-        cdef Py_ssize_t r
-        if n > self.cap:
-            self.cap = n
-            self.buf.extend(bytes(n - len(self.buf)))
-            self.p = <const uint8_t*>PyByteArray_AS_STRING(self.buf)
+        # A structure longer than the window grows it step by step, as its
+        # bytes actually arrive: a corrupt length never allocates what it claims.
+        cdef Py_ssize_t r, grow
         while self.end < n and not self.src_eof:
+            if self.end == self.cap:
+                grow = min(n, self.cap * 2) - self.cap
+                self.buf.extend(bytes(grow))
+                self.cap += grow
+                self.p = <const uint8_t*>PyByteArray_AS_STRING(self.buf)
             r = self.src.readinto(memoryview(self.buf)[self.end:self.cap])
             if not r:
                 self.src_eof = True
@@ -683,6 +686,11 @@ cdef class Scanner:
         elif n == ENC_LZF:
             clen[0] = self.read_plain_len()
             self.s_len = self.read_plain_len()
+            # Checked here too, so that string values (never decompressed)
+            # cannot claim more than their compressed bytes could expand to.
+            if self.s_len > clen[0] * 88 + 64:
+                with gil:
+                    self.fail(f"LZF header claims {self.s_len} bytes from {clen[0]} compressed bytes")
             return 2
         else:
             with gil: self.fail(f"unknown string encoding {n}", at)

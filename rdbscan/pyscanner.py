@@ -374,10 +374,13 @@ class Scanner:
             self._pos = 0
             self._end = end = end - pos
         self._crc_pos = 0
-        if n > self._cap:
-            self._cap = n
-            buf.extend(bytes(n - len(buf)))
+        # A structure longer than the window grows it step by step, as its
+        # bytes actually arrive: a corrupt length never allocates what it claims.
         while end < n and not self._src_eof:
+            if end == self._cap:
+                grow = min(n, self._cap * 2) - self._cap
+                buf.extend(bytes(grow))
+                self._cap += grow
             got = self._src.readinto(memoryview(buf)[end:self._cap])
             if not got:
                 self._src_eof = True
@@ -510,7 +513,12 @@ class Scanner:
             v = self._fixed(4)
         elif n == ENC_LZF:
             clen = self._read_plain_len()
-            return _LZF, clen, self._read_plain_len()
+            ulen = self._read_plain_len()
+            # Checked here too, so that string values (never decompressed)
+            # cannot claim more than their compressed bytes could expand to.
+            if ulen > _wrap_int64(clen * LZF_MAX_RATIO + LZF_SLACK):
+                self._fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes")
+            return _LZF, clen, ulen
         else:
             self._fail(f"unknown string encoding {n}", at)
         return _INT, v, len(str(v))

@@ -1,0 +1,104 @@
+"""Mutation fuzzing of both scanners: every input either scans or fails with RDBFormatError.
+
+Run directly for a bounded time and a count of executions::
+
+    python tests/fuzz_harness.py --seconds 60
+
+The pytest suite (tests/test_fuzz.py) runs the same check through
+hypothesis for a bounded number of examples.
+"""
+
+import argparse
+import io
+import pathlib
+import random
+import resource
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rdbscan.errors import RDBFormatError  # noqa: E402
+from rdbscan.encoding import profile_from_meta  # noqa: E402
+from rdbscan.memory import sizing_tables  # noqa: E402
+
+SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
+
+
+def outcome(cls, data, verify):
+    """Scan ``data`` with one twin: (batches, meta, error) where error is (class, message, offset)."""
+    try:
+        sc = cls(io.BytesIO(data), 97, verify)
+        sc.preamble()
+        sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
+        batches = []
+        while (b := sc.next_batch()) is not None:
+            batches.append(b)
+        return batches, sc.meta, None
+    except RDBFormatError as e:
+        return None, None, (type(e).__name__, str(e), e.offset)
+
+
+def mutate(data, rng):
+    """One random damage: bit flips, a cut, an overwritten length, inserted or deleted bytes."""
+    data = bytearray(data)
+    kind = rng.randrange(6)
+    if kind == 0:
+        for _ in range(rng.randrange(1, 4)):
+            pos = rng.randrange(len(data))
+            data[pos] ^= 1 << rng.randrange(8)
+    elif kind == 1:
+        del data[rng.randrange(len(data)):]
+    elif kind == 2:
+        # An absurd length in RDB encoding: 32- or 64-bit big-endian.
+        pos = rng.randrange(9, len(data))
+        big = rng.choice([b"\x80" + rng.randbytes(4), b"\x81" + rng.randbytes(8),
+                          b"\x81\x7f" + b"\xff" * 7, b"\x80\xff\xff\xff\xff"])
+        data[pos:pos + len(big)] = big
+    elif kind == 3:
+        pos = rng.randrange(len(data))
+        data[pos:pos] = rng.randbytes(rng.randrange(1, 16))
+    elif kind == 4:
+        pos = rng.randrange(len(data))
+        del data[pos:pos + rng.randrange(1, 16)]
+    else:
+        pos = rng.randrange(len(data))
+        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07])
+    return bytes(data)
+
+
+def check(data, twins):
+    """Both twins agree and neither raises anything but RDBFormatError."""
+    compiled, pure = twins
+    for verify in (True, False):
+        a = outcome(compiled, data, verify)
+        if pure is not None:
+            b = outcome(pure, data, verify)
+            assert a == b, "the twins disagree"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--compiled-only", action="store_true", help="skip the (slow) pure-Python twin")
+    args = parser.parse_args()
+    from rdbscan._scanner import Scanner as compiled
+    pure = None
+    if not args.compiled_only:
+        from rdbscan.pyscanner import Scanner as pure
+    rng = random.Random(args.seed)
+    seeds = [p.read_bytes() for p in SEEDS]
+    started, runs = time.monotonic(), 0
+    while time.monotonic() - started < args.seconds:
+        data = mutate(rng.choice(seeds), rng)
+        check(data, (compiled, pure))
+        runs += 1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{runs} mutated inputs in {args.seconds:.0f} s, both twins, no crash, no disagreement; "
+          f"peak RSS {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

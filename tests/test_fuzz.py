@@ -1,0 +1,81 @@
+"""Hostile input: absurd lengths, impossible LZF claims, random damage.
+
+Every input either scans or fails with one RDBFormatError naming an offset;
+both twins give the same answer; nothing allocates what a length claims.
+"""
+
+import io
+import random
+import resource
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import rdbscan
+from conftest import ROOT, dump_path
+from fuzz_harness import SEEDS, check, mutate, outcome
+
+pytest.importorskip("rdbscan._scanner", reason="compiled scanner not built")
+from rdbscan._scanner import Scanner as CScanner  # noqa: E402
+from rdbscan.pyscanner import Scanner as PyScanner  # noqa: E402
+
+
+def dump(body):
+    """A minimal RDB 9 file around one key record, zero CRC (not checked)."""
+    return b"REDIS0009\xfe\x00" + body + b"\xff" + b"\x00" * 8
+
+
+ABSURD = {
+    "string of 2^40 bytes": b"\x00\x03key\x81" + (1 << 40).to_bytes(8, "big") + b"abc",
+    "string of 2^32-1 bytes": b"\x00\x03key\x80\xff\xff\xff\xff" + b"abc",
+    "listpack of 2^62 bytes": b"\x10\x03key\x81" + (1 << 62).to_bytes(8, "big") + b"abc",
+    "LZF claiming 2^40 bytes from 5": b"\x00\x03key\xc3\x05\x81" + (1 << 40).to_bytes(8, "big") + b"abcde",
+    "set of 2^50 members": b"\x02\x03key\x81" + (1 << 50).to_bytes(8, "big") + b"\x01a",
+    "length of 2^63": b"\x00\x03key\x81" + (1 << 63).to_bytes(8, "big"),
+    "LZF back-reference before the start": b"\x0e\x03key\x01\xc3\x04\x0c\xe0\x00\x20",
+    "quicklist node container 7": b"\x12\x03key\x01\x07\x01a",
+    "module type 6": b"\x06\x03key\x01",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ABSURD))
+def test_absurd_input_is_one_clear_error(name):
+    data = dump(ABSURD[name])
+    a = outcome(CScanner, data, True)
+    assert a == outcome(PyScanner, data, True)
+    assert a[2] is not None, "accepted"
+    cls, message, offset = a[2]
+    assert "\n" not in message and f"byte {offset}" in message and 9 <= offset <= len(data)
+
+
+def test_absurd_lengths_allocate_nothing_big(tmp_path):
+    # A subprocess scans each absurd dump through the CLI; its peak RSS stays
+    # at the scanner's usual size, far below what the lengths claim.
+    for i, body in enumerate(ABSURD.values()):
+        (tmp_path / f"{i}.rdb").write_bytes(dump(body))
+    code = ("import resource, subprocess, sys, glob\n"
+            "for p in sorted(glob.glob(sys.argv[1] + '/*.rdb')):\n"
+            "    r = subprocess.run([sys.executable, '-m', 'rdbscan', 'scan', p, '-o', p + '.parquet'],"
+            " capture_output=True)\n"
+            "    assert r.returncode == 2 and b'Traceback' not in r.stderr, (p, r.stderr)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.strip()) < 200 * 1024      # KiB
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False), st.integers(0, len(SEEDS) - 1))
+def test_mutated_fixtures(rng, which):
+    data = mutate(SEEDS[which].read_bytes(), rng)
+    check(data, (CScanner, PyScanner))
+
+
+def test_harness_runs_and_reports():
+    out = subprocess.run([sys.executable, "tests/fuzz_harness.py", "--seconds", "3", "--compiled-only"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "no crash" in out.stdout and int(out.stdout.split()[0]) > 10
