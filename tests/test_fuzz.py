@@ -79,3 +79,39 @@ def test_harness_runs_and_reports():
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "no crash" in out.stdout and int(out.stdout.split()[0]) > 10
+
+
+def _keep_going(data):
+    """Rows (keys) written before the fault and the error, through the API with keep_going."""
+    batches = rdbscan.scan_batches(io.BytesIO(data), keep_going=True, verify=False)
+    keys = []
+    try:
+        for b in batches:
+            keys += b.column("key").to_pylist()
+    except rdbscan.RDBFormatError as e:
+        return keys, e
+    return keys, None
+
+
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-7.0.15-lfu", "redis-7.4.1-cluster", "valkey-8.0.1"])
+def test_truncation_at_every_record_keeps_exactly_the_keys_before(name):
+    data = dump_path(name).read_bytes()
+    rows = rdbscan.read_table(dump_path(name)).to_pylist()
+    for i, row in enumerate(rows):
+        start = row["offset"]
+        # At the record's first byte, one byte in, and inside its value
+        # (its last byte is at least serialized_bytes past the start).
+        for cut in (start, start + 1, start + row["serialized_bytes"] - 1):
+            keys, error = _keep_going(data[:cut])
+            assert isinstance(error, rdbscan.RDBTruncatedError), (cut, error)
+            assert keys == [r["key"] for r in rows[:i]], cut
+
+
+def test_every_fixture_truncated_at_random_offsets():
+    rng = random.Random(7)
+    for path in SEEDS:
+        data = path.read_bytes()
+        for cut in sorted(rng.sample(range(len(data) - 1), 12)):
+            keys, error = _keep_going(data[:cut])
+            assert isinstance(error, rdbscan.RDBFormatError), (path, cut)
+            assert error.offset <= cut
