@@ -15,8 +15,8 @@ from libc.math cimport pow, nearbyint
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
-cdef extern from *:
-    int __builtin_clzll(unsigned long long) nogil
+include "_alloc.pxi"
+
 
 # Codes of rdbscan.encoding.ENCODINGS (checked at import by rdbscan.model).
 DEF E_RAW = 0
@@ -62,18 +62,7 @@ cdef struct Params:
 
 
 cdef inline int64_t J(int64_t n, bint q16) noexcept nogil:
-    cdef int64_t delta
-    cdef int lg
-    if n <= 8:
-        return 8
-    if q16:
-        if n <= 128:
-            return (n + 15) & ~15
-    elif n <= 64:
-        return (n + 7) & ~7
-    lg = 63 - __builtin_clzll(<unsigned long long>(n - 1))
-    delta = (<int64_t>1) << (lg - 2)
-    return (n + delta - 1) & ~(delta - 1)
+    return jemalloc_size(n, q16)
 
 
 cdef inline int64_t sds_hdr(int64_t n) noexcept nogil:

@@ -13,12 +13,12 @@ include "_format.pxi"
 
 cimport cython
 
-cdef extern from *:
-    int __builtin_clzll(unsigned long long) nogil
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr
 from libc.stdio cimport snprintf
+
+include "_alloc.pxi"
 from libc.stdlib cimport malloc, calloc, realloc, free
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
@@ -186,25 +186,6 @@ cdef inline int utf8_valid(const uint8_t* p, Py_ssize_t n) noexcept nogil:
             return 0
         i += need + 1
     return 1
-
-
-cdef inline int64_t jemalloc_size(int64_t n, bint q16=0) noexcept nogil:
-    # Usable size of a jemalloc allocation of n bytes.  With the 8-byte
-    # quantum Redis bundles: multiples of 8 up to 64, then four classes per
-    # power of two; with the 16-byte quantum of distribution builds:
-    # multiples of 16 up to 128, then the same.
-    cdef int64_t delta
-    cdef int lg
-    if n <= 8:
-        return 8
-    if q16:
-        if n <= 128:
-            return (n + 15) & ~15
-    elif n <= 64:
-        return (n + 7) & ~7
-    lg = 63 - __builtin_clzll(<unsigned long long>(n - 1))
-    delta = (<int64_t>1) << (lg - 2)
-    return (n + delta - 1) & ~(delta - 1)
 
 
 def allocation_size(int64_t n, bint quantum16=False):

@@ -1,5 +1,6 @@
 """Shared test helpers: the bundled real-server fixtures and their truth."""
 
+import binascii
 import json
 import os
 import pathlib
@@ -63,3 +64,13 @@ def model_options(name):
     build = (server.get("info_server") or {}).get("redis_build_id")
     return {"allocator": "jemalloc-16" if build in DEBIAN_BUILD_IDS else "jemalloc",
             "cluster": bool(server.get("cluster_enabled"))}
+
+
+def reference_slot(key):
+    """Redis Cluster keyHashSlot, with binascii's CRC-CCITT (XMODEM) as an independent CRC16."""
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return binascii.crc_hqx(key, 0) & 16383

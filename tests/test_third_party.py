@@ -13,7 +13,6 @@ here is skipped, with the reason, when that folder is absent.  Checked:
   from a server: only what they state unambiguously is compared.
 """
 
-import binascii
 import collections
 import csv
 import datetime
@@ -24,7 +23,7 @@ import re
 import pytest
 
 import rdbscan
-from conftest import THIRD_PARTY, key_bytes_of, requires_third_party, third_party_dumps
+from conftest import THIRD_PARTY, key_bytes_of, reference_slot, requires_third_party, third_party_dumps
 
 pytestmark = requires_third_party
 
@@ -155,16 +154,6 @@ def rows_by_key(name):
 def ms(ts):
     """Milliseconds since the epoch of an aware datetime (None stays None)."""
     return None if ts is None else (ts - EPOCH) // datetime.timedelta(milliseconds=1)
-
-
-def reference_slot(key):
-    """Redis Cluster keyHashSlot, with binascii's CRC-CCITT (XMODEM) as the CRC16."""
-    start = key.find(b"{")
-    if start >= 0:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    return binascii.crc_hqx(key, 0) & 16383
 
 
 def _crc64_table():

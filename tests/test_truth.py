@@ -1,11 +1,10 @@
 """Every bundled fixture against the truth its own server recorded."""
 
-import binascii
 
 import pytest
 
 import rdbscan
-from conftest import FIXTURE_NAMES, dump_path, key_bytes_of, load_server, load_truth
+from conftest import FIXTURE_NAMES, dump_path, key_bytes_of, load_server, load_truth, reference_slot
 
 HFE_TYPES = {22, 23, 24, 25}
 
@@ -74,21 +73,11 @@ def test_idle_and_freq(scanned):
         assert checked == len(rows)
 
 
-def _reference_slot(key):
-    # Redis Cluster keyHashSlot, with binascii's CRC-CCITT (XMODEM) as an independent CRC16.
-    start = key.find(b"{")
-    if start >= 0:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    return binascii.crc_hqx(key, 0) & 16383
-
-
 def test_slot(scanned):
     name, rows, truth, _ = scanned
     for r in rows:
         t = truth[(r["db"], key_bytes_of(r))]
-        assert r["slot"] == _reference_slot(key_bytes_of(r)), r["key"]
+        assert r["slot"] == reference_slot(key_bytes_of(r)), r["key"]
         if name.endswith("-cluster"):
             assert r["slot"] == t["slot"], r["key"]
 

@@ -1,0 +1,24 @@
+# Shared by the compiled scanner and the compiled model (included, not imported,
+# so both keep these inline).
+
+cdef extern from *:
+    int __builtin_clzll(unsigned long long) nogil
+
+
+cdef inline int64_t jemalloc_size(int64_t n, bint q16=0) noexcept nogil:
+    # Usable size of a jemalloc allocation of n bytes.  With the 8-byte
+    # quantum Redis bundles: multiples of 8 up to 64, then four classes per
+    # power of two; with the 16-byte quantum of distribution builds:
+    # multiples of 16 up to 128, then the same.
+    cdef int64_t delta
+    cdef int lg
+    if n <= 8:
+        return 8
+    if q16:
+        if n <= 128:
+            return (n + 15) & ~15
+    elif n <= 64:
+        return (n + 7) & ~7
+    lg = 63 - __builtin_clzll(<unsigned long long>(n - 1))
+    delta = (<int64_t>1) << (lg - 2)
+    return (n + delta - 1) & ~(delta - 1)
