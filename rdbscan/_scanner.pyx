@@ -256,6 +256,12 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
     memcpy(r.prev, key, STREAM_ID_BYTES)
 
 
+cdef inline bint lzf_claim_impossible(int64_t clen, int64_t ulen) noexcept nogil:
+    # An LZF back-reference expands 3 bytes into at most 264: ulen may not
+    # exceed clen * 88 + 64 (compared without overflowing).
+    return ulen < 0 or (ulen > 64 and (ulen - 65) // 88 >= clen)
+
+
 cdef inline int64_t digits(int64_t v) noexcept nogil:
     # Length of the decimal text of v (what Redis reports for int elements).
     cdef int64_t n = 1
@@ -669,7 +675,7 @@ cdef class Scanner:
             self.s_len = self.read_plain_len()
             # Checked here too, so that string values (never decompressed)
             # cannot claim more than their compressed bytes could expand to.
-            if self.s_len > clen[0] * 88 + 64:
+            if lzf_claim_impossible(clen[0], self.s_len):
                 with gil:
                     self.fail(f"LZF header claims {self.s_len} bytes from {clen[0]} compressed bytes")
             return 2
@@ -737,7 +743,7 @@ cdef class Scanner:
         cdef uint8_t* ref
         cdef unsigned int ctrl, ln
         # An LZF back-reference expands 3 bytes into at most 264.
-        if ulen > clen * 88 + 64 or ulen < 0:
+        if lzf_claim_impossible(clen, ulen):
             with gil: self.fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
         self.need(clen)
         self.ensure_scratch(ulen if ulen > 0 else 1)
@@ -873,6 +879,7 @@ cdef class Scanner:
     cdef int step(self) except -1 nogil:
         cdef int64_t at = self.base + self.pos
         cdef int op = self.u8()
+        cdef int64_t db
         if op == OP_EXPIRETIME_MS:
             self._start(at)
             self.pend_expire = self.fixed(8)
@@ -890,10 +897,11 @@ cdef class Scanner:
             self.pend_freq = self.u8()
             self.has_freq = 1
         elif op == OP_SELECTDB:
-            self.db = self.read_plain_len()
-            if self.db > 65535:
-                with gil: self.fail(f"database number {self.db} is out of range", at)
-        elif op <= 7 or (9 <= op <= 21) or (op <= 25 and self.flavor == FLAVOR_REDIS) or \
+            db = self.read_plain_len()
+            if db > 65535:
+                with gil: self.fail(f"database number {db} is out of range", at)
+            self.db = <int>db
+        elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
                 (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
             self._key_value(at, op)
         else:

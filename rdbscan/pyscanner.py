@@ -160,6 +160,12 @@ def lzf_decompress(data, start, stop, size):
     return out
 
 
+def _lzf_claim_impossible(clen, ulen):
+    # An LZF back-reference expands 3 bytes into at most 264: ulen may not
+    # exceed clen * LZF_MAX_RATIO + LZF_SLACK.
+    return ulen < 0 or ulen > clen * LZF_MAX_RATIO + LZF_SLACK
+
+
 def _is_canonical_int(text):
     # Redis string2ll: optional '-', no leading zero, no '+', fits in int64.
     if text == b"0":
@@ -195,12 +201,6 @@ def _wrap_int64(v):
     # C parity: the compiled twin's int64 sums wrap around.
     v &= 0xFFFFFFFFFFFFFFFF
     return v - (1 << 64) if v > INT64_MAX else v
-
-
-def _c_int(v):
-    # C parity: the compiled twin keeps the database number in a 32-bit int.
-    v &= 0xFFFFFFFF
-    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 def _bitmap(valid):
@@ -516,7 +516,7 @@ class Scanner:
             ulen = self._read_plain_len()
             # Checked here too, so that string values (never decompressed)
             # cannot claim more than their compressed bytes could expand to.
-            if ulen > _wrap_int64(clen * LZF_MAX_RATIO + LZF_SLACK):
+            if _lzf_claim_impossible(clen, ulen):
                 self._fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes")
             return _LZF, clen, ulen
         else:
@@ -589,7 +589,7 @@ class Scanner:
 
     def _lzf(self, clen, ulen):
         at = self._base + self._pos
-        if ulen > _wrap_int64(clen * LZF_MAX_RATIO + LZF_SLACK) or ulen < 0:
+        if _lzf_claim_impossible(clen, ulen):
             self._fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
         self._need(clen)
         start = self._pos
@@ -636,9 +636,6 @@ class Scanner:
         if flavor == FLAVOR_VALKEY:
             readers[VALKEY_TYPE_HASH_2] = self._valkey_hash_2
         else:
-            # C parity: the compiled twin's test ``op <= 25`` also lets the
-            # unused type 8 through for Redis; it fails after reading the key.
-            readers[TYPE_MODULE_2 + 1] = self._unknown_type
             readers[TYPE_HASH_METADATA_PRE_GA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX_PRE_GA] = self._hash_listpack_ex
             readers[TYPE_HASH_METADATA] = self._hash_metadata
@@ -751,9 +748,10 @@ class Scanner:
         self._freq = self._u8()
 
     def _select_db(self, at):
-        self._db = _c_int(self._read_plain_len())     # C parity: a 32-bit int
-        if self._db > MAX_DB:
-            self._fail(f"database number {self._db} is out of range", at)
+        db = self._read_plain_len()
+        if db > MAX_DB:
+            self._fail(f"database number {db} is out of range", at)
+        self._db = db
 
     def _resize_db(self, at):
         keys = self._read_plain_len()
@@ -1137,9 +1135,6 @@ class Scanner:
         self._v_kind = KIND_HASH
         self._v_len = count // 2
         self._absorb(longest, total, size)
-
-    def _unknown_type(self, t):
-        self._fail(f"unknown value type {t}")
 
     def _module_pre_ga(self, t):
         self._fail("module value in the Redis 4.0 release-candidate format (type 6) cannot be "

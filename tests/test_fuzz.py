@@ -37,7 +37,18 @@ ABSURD = {
     "LZF back-reference before the start": b"\x0e\x03key\x01\xc3\x04\x0c\xe0\x00\x20",
     "quicklist node container 7": b"\x12\x03key\x01\x07\x01a",
     "module type 6": b"\x06\x03key\x01",
+    "unused type 8": b"\x08\x03key\x01",
+    "LZF claim past 64 bits of arithmetic": b"\x00\x03key\xc3\x81" + (1 << 60).to_bytes(8, "big") + b"\x81"
+                                          + (1 << 62).to_bytes(8, "big"),
 }
+
+
+@pytest.mark.parametrize("db", [1 << 31, (1 << 32) + 5, 65536])
+def test_database_numbers_do_not_wrap(db):
+    data = b"REDIS0009\xfe\x81" + db.to_bytes(8, "big") + b"\x00\x01k\x01v\xff" + b"\x00" * 8
+    a = outcome(CScanner, data, True)
+    assert a == outcome(PyScanner, data, True)
+    assert a[2] is not None and f"database number {db} is out of range" in a[2][1]
 
 
 @pytest.mark.parametrize("name", sorted(ABSURD))
