@@ -75,6 +75,17 @@ def aux_value(value):
     return text
 
 
+def pre_ga_library(name, engine, code):
+    """A Redis 7.0 release-candidate function library as the text FUNCTION2 would carry.
+
+    The release candidates stored name and engine beside the code; GA
+    releases keep them in the code's first line (``#!lua name=lib``), which
+    is what ``meta["functions"]`` holds for both.
+    """
+    text = lambda b: b.decode("utf-8", "backslashreplace")  # noqa: E731
+    return f"#!{text(engine).lower()} name={text(name)}\n{text(code)}"
+
+
 def record_aux(meta, key, value):
     """Store one AUX field in ``meta``.
 

@@ -27,7 +27,7 @@ import struct
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.format import module_type_name, module_encver, OPCODE_NAMES
-from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, record_aux
+from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
@@ -854,7 +854,7 @@ cdef class Scanner:
         """
         while not self.done:
             self.need(1)
-            if self.p[self.pos] not in (OP_AUX, OP_MODULE_AUX, OP_FUNCTION2):
+            if self.p[self.pos] not in (OP_AUX, OP_MODULE_AUX, OP_FUNCTION2, OP_FUNCTION_PRE_GA):
                 return
             self.step()
 
@@ -936,7 +936,13 @@ cdef class Scanner:
         elif op == OP_EOF:
             self._eof(at)
         elif op == OP_FUNCTION_PRE_GA:
-            self.fail("function library in the Redis 7.0 release-candidate format (opcode 246) is not supported", at)
+            # Redis 7.0 RC1/RC2: name, engine, optional description, code.
+            name = self.read_bytes()
+            engine = self.read_bytes()
+            if self.read_plain_len():
+                self.read_bytes()                             # description
+            code = self.read_bytes()
+            self.meta["functions"].append(pre_ga_library(name, engine, code))
         else:
             self._unknown(op, at)
         return 0

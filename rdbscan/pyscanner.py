@@ -21,7 +21,9 @@ import sys
 from array import array
 from operator import index
 
-from rdbscan._common import RaxCounter, crc64_table, escape_key, header_info, jemalloc_size, record_aux
+from rdbscan._common import (
+    RaxCounter, crc64_table, escape_key, header_info, jemalloc_size, pre_ga_library, record_aux,
+)
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.format import (
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
@@ -688,7 +690,7 @@ class Scanner:
         """
         while not self.done:
             self._need(1)
-            if self._buf[self._pos] not in (OP_AUX, OP_MODULE_AUX, OP_FUNCTION2):
+            if self._buf[self._pos] not in (OP_AUX, OP_MODULE_AUX, OP_FUNCTION2, OP_FUNCTION_PRE_GA):
                 return
             self._step()
 
@@ -780,8 +782,13 @@ class Scanner:
         self.meta["functions"].append(code.decode("utf-8", "backslashreplace"))
 
     def _function_pre_ga(self, at):
-        self._fail("function library in the Redis 7.0 release-candidate format (opcode 246) "
-                   "is not supported", at)
+        # Redis 7.0 RC1/RC2: name, engine, optional description, code.
+        name = self._read_bytes()
+        engine = self._read_bytes()
+        if self._read_plain_len():
+            self._read_bytes()                         # description
+        code = self._read_bytes()
+        self.meta["functions"].append(pre_ga_library(name, engine, code))
 
     def _eof(self, at):
         if self._verify:
