@@ -1,5 +1,5 @@
 """``python -m rdbscan``: the same CLI as the ``rdbscan`` command."""
 
-from rdbscan.cli import main
+from rdbscan.cli import run
 
-main()
+run()

@@ -547,7 +547,8 @@ cdef class Scanner:
         if self.end < n:
             with gil:
                 raise RDBTruncatedError(
-                    f"unexpected end of data: needed {n} more bytes, {self.end} remain",
+                    f"unexpected end of data: {n} bytes needed from byte {self.base + self.pos}, "
+                    f"only {self.end - self.pos} there",
                     self.base + self.end, self.current_key())
         return 0
 

@@ -10,6 +10,7 @@ The CLI is a thin layer over these functions::
     facts = rdbscan.info("keys.parquet")
 """
 
+import json
 import os
 import re
 import sys
@@ -59,6 +60,7 @@ class _Prefixed:
         self.stream = stream
 
     def readinto(self, b):
+        """Fill ``b``: the put-back bytes first, then the stream's."""
         if len(self.head):
             n = min(len(b), len(self.head))
             b[:n] = self.head[:n]
@@ -67,6 +69,7 @@ class _Prefixed:
         return self.stream.readinto(b)
 
     def read(self, n=-1):
+        """Up to ``n`` bytes: the put-back bytes first, then the stream's."""
         if len(self.head):
             out = bytes(self.head[:n] if n >= 0 else self.head)
             self.head = self.head[len(out):]
@@ -159,7 +162,7 @@ class ScanBatches:
                 # server; the scanner needs its allocation sizes before keys.
                 scanner.preamble()
             except RDBFormatError as e:
-                e.path = src.name
+                self._fault(e, src)
                 if scanner is not None and self.keep_going:
                     self._finish(scanner, src, started, None, error=e)
                 raise
@@ -171,19 +174,15 @@ class ScanBatches:
                 try:
                     result = scanner.next_batch()
                 except RDBFormatError as e:
-                    e.path = src.name
+                    self._fault(e, src)
                     partial = scanner.flush() if self.keep_going else None
+                    batch = None if partial is None else self._batch(partial, scanner, profile)
                     self._finish(scanner, src, started, profile, error=e)
-                    if partial is not None:
-                        yield self._batch(partial, scanner, profile)
-                        self.meta["rows"] = self.rows_scanned
-                        self.meta["rows_written"] = self.rows_kept
+                    if batch is not None:
+                        yield batch
                     raise
                 except OSError as e:
                     raise RdbscanError(f"{src.name}: read failed: {e.strerror or e}") from None
-                except EOFError as e:  # decompressors report a cut-off stream this way
-                    raise RDBFormatError(f"compressed input ends early ({e})", scanner.offset,
-                                         path=src.name) from None
                 if result is None:
                     break
                 yield self._batch(result, scanner, profile)
@@ -193,6 +192,13 @@ class ScanBatches:
             self._finish(scanner, src, started, profile)
         finally:
             src.close()
+
+    @staticmethod
+    def _fault(error, src):
+        # Name the file; say when a compressed input was cut off.
+        error.path = src.name
+        if getattr(src.stream, "ended_early", False) and "compressed input" not in error.message:
+            error.message += f" (the {src.compression} input is cut off)"
 
     def _profile(self, meta):
         # The rules of the release that loads the dump: the writer, or the
@@ -245,7 +251,7 @@ class ScanBatches:
             "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
             "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
             "slot_info": raw.get("slot_info", []),
-            "crc": raw.get("crc"),
+            "crc": raw.get("crc") or ("not reached" if error is not None else None),
             "rows": self.rows_scanned,
             "rows_written": self.rows_kept,
             "filters": {k: (sorted(v) if isinstance(v, set) else v) for k, v in self.filters.items()
@@ -286,7 +292,6 @@ def read_table(source, **options):
     """Scan ``source`` into one pyarrow Table (file-level facts in ``table.schema.metadata``)."""
     batches = ScanBatches(source, **options)
     table = pa.Table.from_batches(list(batches), schema=SCHEMA)
-    import json
     return table.replace_schema_metadata({b"rdbscan": json.dumps(batches.meta, default=str).encode()})
 
 
@@ -319,10 +324,11 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, **options):
     try:
         for batch in batches:
             sink.write(batch)
-    except RDBFormatError:
+    except RDBFormatError as e:
         if keep_going and batches.meta is not None:
             batches.meta["output"] = os.path.abspath(out)
             sink.close(batches.meta)
+            e.partial_output = (batches.meta["output"], batches.meta["rows_written"])
         else:
             sink.abort()
         raise

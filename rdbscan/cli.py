@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 import sys
 import time
 import traceback
@@ -15,14 +17,15 @@ _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb":
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
 
 
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?i?b?)$")
+
+
 def parse_size(text):
     """``"10MB"`` -> 10000000, ``"64KiB"`` -> 65536, ``"512"`` -> 512."""
-    s = str(text).strip().lower().replace("_", "")
-    num = s.rstrip("kmgib")
-    unit = s[len(num):]
-    if not num or unit not in _UNITS:
+    m = _SIZE.match(str(text).strip().lower().replace("_", ""))
+    if not m or m.group(2) not in _UNITS:
         raise click.BadParameter(f"not a size: {text!r} (examples: 512, 64KiB, 10MB)")
-    return int(float(num) * _UNITS[unit])
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
 class SizeType(click.ParamType):
@@ -30,6 +33,7 @@ class SizeType(click.ParamType):
     name = "size"
 
     def convert(self, value, param, ctx):
+        """Parse the option's text into bytes."""
         return value if isinstance(value, int) else parse_size(value)
 
 
@@ -65,7 +69,8 @@ class Progress:
                 parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
         parts.append(f"{keys:,} keys")
         parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
-        self.stream.write("\r" + "  ".join(parts) + "\033[K")
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
         self.stream.flush()
         self.shown = True
 
@@ -74,12 +79,25 @@ class Progress:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
+            self.shown = False
+
+
+_progress = None   # the progress line on screen, cleared before any message
+
+
+def _say(message):
+    if _progress is not None:
+        _progress.done()
+    click.echo(f"rdbscan: {message}", err=True)
 
 
 def _fail(e, debug):
     if debug:
         traceback.print_exc()
-    click.echo(f"rdbscan: {e}", err=True)
+    kept = getattr(e, "partial_output", None)
+    if kept:
+        _say(f"kept the {kept[1]:,} keys before the fault in {kept[0]} (marked partial)")
+    _say(e)
     sys.exit(2)
 
 
@@ -89,12 +107,12 @@ def _run(debug, fn, *args, **kwargs):
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        click.echo("rdbscan: interrupted; nothing was written", err=True)
+        _say("interrupted" + ("; nothing was written" if fn is api.scan else ""))
         sys.exit(130)
     except Exception as e:  # a bug of ours: still one line unless --debug
         if debug:
             raise
-        click.echo(f"rdbscan: internal error: {type(e).__name__}: {e} (run with --debug for details)", err=True)
+        _say(f"internal error: {type(e).__name__}: {e} (run with --debug for details)")
         sys.exit(3)
 
 
@@ -121,7 +139,8 @@ def main():
 
 
 _common_filters = [
-    click.option("--db", "dbs", type=int, multiple=True, help="Only this database (repeatable)."),
+    click.option("--db", "dbs", type=click.IntRange(0, 65535), multiple=True,
+                 help="Only this database (repeatable)."),
     click.option("--type", "types", multiple=True,
                  help="Only keys of this type: string, list, set, zset, hash, stream or a module type name (repeatable)."),
     click.option("--match", help="Only keys matching this Redis glob, e.g. 'user:*'."),
@@ -183,7 +202,8 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
     """
-    progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    global _progress
+    progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
     try:
         meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
                     min_bytes=min_bytes, compression=None if compression == "none" else compression,
@@ -199,7 +219,8 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
         click.echo(
             f"{meta['output']}: {meta['rows_written']:,} keys written ({dbs_text}); "
             f"{meta['server']}, RDB {meta['rdb_version']}, CRC {meta['crc']}, "
-            f"{_human(meta['memory']['keys_total'])} estimated, "
+            f"{_human(meta['memory']['keys_total'])} estimated"
+            f"{' as ' + meta['model']['server'] + ' (what-if)' if meta['model']['what_if'] else ''}, "
             f"{meta['parse_seconds']:.2f} s", err=True)
 
 
@@ -273,5 +294,18 @@ def info(source, server, target, config, allocator, cluster, as_json, no_verify,
         click.echo(_format_info(meta))
 
 
+def run():
+    """The console entry point: click's usage errors as one line, exit status 2."""
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.UsageError as e:
+        command = e.ctx.command_path if e.ctx is not None else "rdbscan"
+        click.echo(f"rdbscan: {e.format_message()} (see '{command} --help')", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("rdbscan: interrupted", err=True)
+        sys.exit(130)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -390,7 +390,8 @@ class Scanner:
                 self._end = end = end + got
         if end < n:
             raise RDBTruncatedError(
-                f"unexpected end of data: needed {n} more bytes, {end} remain",
+                f"unexpected end of data: {n} bytes needed from byte {self._base + self._pos}, "
+                f"only {end - self._pos} there",
                 self._base + end, self._current_key())
 
     def _need(self, n):

@@ -167,6 +167,7 @@ def filter_batch(batch, db=None, types=None, match=None, min_bytes=None):
     mask = None
 
     def add(m):
+        """AND one more condition into the mask."""
         nonlocal mask
         mask = m if mask is None else pc.and_(mask, m)
 
@@ -174,7 +175,7 @@ def filter_batch(batch, db=None, types=None, match=None, min_bytes=None):
         add(pc.is_in(batch.column("db"), value_set=pa.array(sorted(db), pa.uint16())))
     if types:
         add(pc.is_in(pc.cast(batch.column("type"), pa.string()), value_set=pa.array(sorted(types), pa.string())))
-    if match:
+    if match is not None:
         add(pc.match_substring_regex(batch.column("key"), redis_glob_to_regex(match)))
     if min_bytes is not None:
         size = pc.coalesce(batch.column("memory_bytes"), batch.column("serialized_bytes"))

@@ -25,6 +25,8 @@ class ParquetSink:
 
     def __init__(self, path, schema, compression="zstd", threaded=True):
         self.path = os.path.abspath(path)
+        if os.path.isdir(self.path):
+            raise OutputError(f"{path}: cannot write: is a directory")
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
@@ -67,8 +69,10 @@ class ParquetSink:
             raise OutputError(f"{self.path}: write failed: {msg}")
 
     def write(self, batch):
-        """Queue one RecordBatch for writing."""
+        """Queue one RecordBatch for writing (empty ones, left by filters, are skipped)."""
         self._check()
+        if len(batch) == 0:
+            return
         self.rows += len(batch)
         if self.queue is None:
             try:

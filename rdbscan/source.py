@@ -52,6 +52,46 @@ class Source:
             self.raw.close()
 
 
+class Decompressed:
+    """A decompressing stream that reports a cut-off input as its end, noting it.
+
+    Decompressors raise EOFError when the compressed data stops early; the
+    scanner should see a plain end of data (and say where) instead.  Corrupt
+    compressed data becomes one clear error.
+    """
+
+    def __init__(self, stream, kind):
+        self.stream = stream
+        self.kind = kind
+        self.ended_early = False
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except EOFError:
+            self.ended_early = True
+            return None
+        except Exception as e:  # each library has its own error classes
+            raise RdbscanError(f"the {self.kind} data is corrupt: {e}") from None
+
+    def readinto(self, b):
+        """Fill ``b`` with decompressed bytes; 0 at the end (or where the input stops)."""
+        # One underlying read at a time (readinto1): when the input is cut
+        # off, only that read's bytes are lost, not a whole window's.
+        reader = getattr(self.stream, "readinto1", None) or self.stream.readinto
+        n = self._guard(reader, b)
+        return 0 if n is None else n
+
+    def read(self, n=-1):
+        """Up to ``n`` decompressed bytes; b"" at the end (or where the input stops)."""
+        data = self._guard(self.stream.read, n)
+        return b"" if data is None else data
+
+    def close(self):
+        """Close the decompressor."""
+        self.stream.close()
+
+
 def _decompressor(kind, raw):
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb")
@@ -105,7 +145,7 @@ def open_source(source):
         return Source(name, raw, raw, size, None)
     if isinstance(raw, io.FileIO):
         raw = io.BufferedReader(raw, buffer_size=1 << 16)
-    return Source(name, _decompressor(kind, raw), raw, size, kind)
+    return Source(name, Decompressed(_decompressor(kind, raw), kind), raw, size, kind)
 
 
 def describe_non_rdb(head):
@@ -127,6 +167,9 @@ def not_rdb_error(source, head):
     what = describe_non_rdb(head)
     found = f"found {head[:9]!r}"
     compressed = f" ({source.compression}-compressed)" if source.compression else ""
+    if getattr(source.stream, "ended_early", False) or (source.compression and not head):
+        return RDBFormatError(f"the {source.compression} input ends before any RDB data could be "
+                              "decompressed (cut off?)", 0, path=source.name)
     msg = f"not an RDB file{compressed}: expected 'REDIS' or 'VALKEY' and a version at the start, {found}"
     if what:
         msg += f"; {what}"

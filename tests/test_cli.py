@@ -215,3 +215,41 @@ def test_python_api_scan_batches():
     sizes = [len(b) for b in batches]
     assert max(sizes) <= 50 and sum(sizes) == len(load_truth(FIXTURE))
     assert batches.meta["rows"] == sum(sizes)
+
+
+def test_filter_that_matches_nothing_writes_an_empty_file(tmp_path):
+    out = tmp_path / "none.parquet"
+    r = run("scan", dump_path(FIXTURE), "-o", out, "--type", "nosuch", "-q")
+    assert r.returncode == 0, r.stderr
+    assert pq.read_table(out).num_rows == 0 and read_meta(out)["rows"] == len(load_truth(FIXTURE))
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, lzma.compress], ids=["gzip", "xz"])
+def test_cut_off_compressed_dump_keeps_going(tmp_path, compress):
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(compress(dump_path(FIXTURE).read_bytes())[:60_000])
+    out = tmp_path / "k.parquet"
+    r = run("scan", cut, "-o", out, "--keep-going")
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err and "input is cut off" in err
+    table = pq.read_table(out)
+    meta = read_meta(out)
+    assert table.num_rows > 0 and meta["partial"] and meta["crc"] == "not reached"
+    assert meta["memory"]["keys_total"] == sum(table.column("memory_bytes").to_pylist())
+    assert f"kept the {table.num_rows} keys" in err
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["--min-bytes", "abc"], "not a size"),
+    (["--db", "-1"], "--db"),
+    (["--allocator", "tcmalloc"], "--allocator"),
+])
+def test_bad_option_values_are_one_line(args, expect):
+    r = run("scan", dump_path(FIXTURE), *args)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.count("\n") == 1 and expect in err and "Traceback" not in err
+
+
+def test_output_into_a_directory_fails_before_scanning(tmp_path):
+    r = run("scan", dump_path(FIXTURE), "-o", tmp_path)
+    assert r.returncode == 2 and "is a directory" in r.stderr.decode()
