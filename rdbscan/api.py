@@ -132,13 +132,15 @@ class ScanBatches:
                 self.thresholds = thresholds_from_config(config)
             except ValueError as e:
                 raise RdbscanError(str(e)) from None
-        for name, value in (("server", server), ("target", target)):
+        for name, value in (("redis-version", server), ("target-version", target)):
             if value is not None:
                 try:
-                    parse_server(value)
+                    flavor, version = parse_server(value)
                 except ValueError as e:
-                    raise RdbscanError(f"--{'redis-version' if name == 'server' else 'target-version'}: {e}") \
-                        from None
+                    raise RdbscanError(f"--{name}: {e}") from None
+                if name == "target-version" and flavor == "redis" and version < (4, 0):
+                    raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
+                                       "the first release with MEMORY USAGE")
         self.memory_total = 0
         self.meta = None
         self.schema = SCHEMA

@@ -177,9 +177,11 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     length0 = pc.fill_null(length, 0)
 
     def rt(*types):
+        """Rows whose RDB type byte is one of ``types``."""
         return pc.is_in(rdb_type, value_set=pa.array(types, pa.uint8()))
 
     def small(max_entries, max_value):
+        """Rows within a compact encoding's entry and value limits."""
         return pc.and_(pc.less_equal(length0, max_entries), pc.less_equal(max_elem, max_value))
 
     cases = []   # (condition, encoding name), first match wins

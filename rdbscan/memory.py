@@ -139,12 +139,10 @@ def sizing_tables(profile):
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
-    if lay.zmalloc_strings:
-        def element(n, extra=0):
-            return jemalloc_size(sds_header(n) + extra + n + 1, lay.quantum16)
-    else:
-        def element(n, extra=0):
-            return sds_header(n) + extra + n + 1
+    def element(n, extra=0):
+        """Bytes of one element's own allocation (header, string, terminator)."""
+        size = sds_header(n) + extra + n + 1
+        return jemalloc_size(size, lay.quantum16) if lay.zmalloc_strings else size
     plain = [element(n) for n in range(SIZING_LUT)]
     field = [element(n, lay.hfield_header_extra) for n in range(SIZING_LUT)] \
         if lay.hfield_header_extra else plain
