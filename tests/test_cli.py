@@ -253,3 +253,19 @@ def test_bad_option_values_are_one_line(args, expect):
 def test_output_into_a_directory_fails_before_scanning(tmp_path):
     r = run("scan", dump_path(FIXTURE), "-o", tmp_path)
     assert r.returncode == 2 and "is a directory" in r.stderr.decode()
+
+
+def test_full_disk_is_one_line_and_leaves_nothing(tmp_path):
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(tiny)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        r = run("scan", dump_path(FIXTURE), "-o", tiny / "k.parquet")
+        err = r.stderr.decode()
+        assert r.returncode == 2 and err.count("\n") == 1 and "No space left on device" in err
+        assert os.listdir(tiny) == []
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)
