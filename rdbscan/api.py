@@ -103,12 +103,14 @@ class ScanBatches:
     Filters: ``db`` (iterable of ints), ``types`` (iterable of type names),
     ``match`` (Redis glob on the key), ``min_bytes``.  The memory model
     follows the server named by the dump unless ``server`` (``"7.2.4"``,
-    ``"valkey-8.0"``) says otherwise; ``allocator`` (``"jemalloc"``, the
-    bundled 8-byte-quantum build, or ``"jemalloc-16"`` for distribution
-    packages) and ``cluster`` (default: when the dump has slot info) cover
-    what a dump cannot tell.  With ``keep_going``
-    the rows parsed before a fault are yielded before the error is raised,
-    and ``meta["partial"]`` describes the fault.
+    ``"valkey-8.0"``) says otherwise; ``target`` estimates for another
+    release instead (what-if); ``config`` is a redis.conf whose encoding
+    thresholds apply; ``allocator`` (``"jemalloc"``, the bundled
+    8-byte-quantum build, or ``"jemalloc-16"`` for distribution packages)
+    and ``cluster`` (default: when the dump has slot info) cover what a dump
+    cannot tell.  With ``keep_going`` the rows parsed before a fault are
+    yielded before the error is raised, and ``meta["partial"]`` describes
+    the fault.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
