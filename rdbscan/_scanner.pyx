@@ -378,7 +378,7 @@ cdef class Scanner:
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef bint w_allint
-    # --- columns ---
+    cdef bint w_sized                # walks also size elements as hashtable entries    # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
     cdef uint8_t* c_kind
@@ -1071,6 +1071,7 @@ cdef class Scanner:
         self.v_elem = 0
         self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
         self.v_mem_blobs = 0
+        self.w_sized = 0
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
@@ -1154,6 +1155,10 @@ cdef class Scanner:
         # An element that the loader keeps as its own allocation (hashtable,
         # skiplist): add what that allocation costs, by the sizing tables.
         self._elem(n)
+        self._size(n, role)
+        return 0
+
+    cdef inline void _size(self, int64_t n, int role) noexcept nogil:
         cdef int64_t size
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
@@ -1161,7 +1166,6 @@ cdef class Scanner:
             # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
             self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
-        return 0
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1277,6 +1281,9 @@ cdef class Scanner:
             self.v_nodes = nodes
         elif t == TYPE_LIST_ZIPLIST or t == TYPE_ZSET_ZIPLIST or t == TYPE_HASH_ZIPLIST:
             self.load_blob()
+            # Compact sets, zsets and hashes: also size their elements as a
+            # hashtable would hold them, in case the loader converts them.
+            self.w_sized = t != TYPE_LIST_ZIPLIST
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
                 self.walk_ziplist(1, 1)
@@ -1292,6 +1299,7 @@ cdef class Scanner:
             self._absorb()
         elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
             self.load_blob()
+            self.w_sized = 1
             if t == TYPE_SET_LISTPACK:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
@@ -1312,6 +1320,7 @@ cdef class Scanner:
             if t == TYPE_HASH_LISTPACK_EX:
                 self.fixed(8)   # minimum field expiry
             self.load_blob()
+            self.w_sized = 1
             self.walk_listpack(3, 3, 2)
             self.v_len = self.w_count // 3
             self.v_hfe = self.w_ttl
@@ -1321,6 +1330,7 @@ cdef class Scanner:
         elif t == TYPE_SET_INTSET:
             self.v_kind = KIND_SET
             self.load_blob()
+            self.w_sized = 1
             self.walk_intset()
             self.v_len = self.w_count
             self.v_flags |= FLAG_INTEGER
@@ -1328,6 +1338,7 @@ cdef class Scanner:
         elif t == TYPE_HASH_ZIPMAP:
             self.v_kind = KIND_HASH
             self.load_blob()
+            self.w_sized = 1
             self.walk_zipmap()
             self.v_len = self.w_count // 2
             self._absorb()
@@ -1504,6 +1515,8 @@ cdef class Scanner:
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
+                if self.w_sized:
+                    self._size(slen, pos_in & 1)
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -1595,6 +1608,8 @@ cdef class Scanner:
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
+                if self.w_sized:
+                    self._size(slen, pos_in & 1)
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -1624,6 +1639,7 @@ cdef class Scanner:
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
             sm += d
+            self._size(d, 0)
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
@@ -1664,6 +1680,7 @@ cdef class Scanner:
                 with gil: self.blob_fail("zipmap entry runs past the end")
             if ln > mx: mx = ln
             sm += ln
+            self._size(ln, count & 1)
             count += 1
         if count % 2:
             with gil: self.blob_fail("zipmap has a field without a value")

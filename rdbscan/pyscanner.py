@@ -1091,11 +1091,11 @@ class Scanner:
             self._v_len = count
         elif t == TYPE_ZSET_ZIPLIST:
             self._v_kind = KIND_ZSET
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 1)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 1, sized=True)
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 3)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 3, sized=True)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1103,17 +1103,17 @@ class Scanner:
         data, start, size = self._load_blob()
         if t == TYPE_SET_LISTPACK:
             self._v_kind = KIND_SET
-            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1)
+            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, True)
             self._v_len = count
             if all_int:
                 self._v_flags |= FLAG_INTEGER
         elif t == TYPE_ZSET_LISTPACK:
             self._v_kind = KIND_ZSET
-            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 1, -1)
+            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 1, -1, True)
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1)
+            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1, True)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1122,7 +1122,7 @@ class Scanner:
         if t == TYPE_HASH_LISTPACK_EX:
             self._advance(8)        # minimum field expiry
         data, start, size = self._load_blob()
-        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2)
+        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2, True)
         self._v_kind = KIND_HASH
         self._v_len = count // 3
         self._v_hfe = with_ttl
@@ -1223,10 +1223,11 @@ class Scanner:
         self._fail(f"corrupt blob ({self._blob_len} bytes): {what}",
                    self._base + self._pos - self._blob_len)
 
-    def _walk_listpack(self, data, start, n, stride, mask, ttl_at):
+    def _walk_listpack(self, data, start, n, stride, mask, ttl_at, sized=False):
         # Walk a listpack: (count, longest, total, ttls, all_int).  Entries
         # at positions i % stride whose bit is set in mask feed longest and
-        # total; when ttl_at >= 0 count the nonzero integers at that
+        # total (and, when sized, the hashtable sizing: position 1 is a
+        # value); when ttl_at >= 0 count the nonzero integers at that
         # position (listpackEx field TTLs).
         if n < LISTPACK_HEADER + 1:
             self._blob_fail("shorter than a listpack header")
@@ -1294,6 +1295,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
+                if sized:
+                    self._sized(size, at & 1)
             if at == ttl_at and value != 0:
                 ttls += 1
             count += 1
@@ -1315,7 +1318,7 @@ class Scanner:
             self._blob_fail("bytes after the listpack end marker")
         return count, longest, total, ttls, all_int
 
-    def _walk_ziplist(self, data, start, n, stride, mask):
+    def _walk_ziplist(self, data, start, n, stride, mask, sized=False):
         # Walk a ziplist: (count, longest, total), as _walk_listpack.
         if n < ZIPLIST_HEADER + 1:
             self._blob_fail("shorter than a ziplist header")
@@ -1368,6 +1371,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
+                if sized:
+                    self._sized(size, at & 1)
             count += 1
             at += 1
             if at == stride:
@@ -1387,6 +1392,8 @@ class Scanner:
             self._blob_fail(f"intset of {count} x {width}-byte members")
         members = array(_INTSET_MEMBER[width], data[start + INTSET_HEADER:start + n])
         sizes = [len(str(m)) for m in members]
+        for size in sizes:                  # as hashtable members, should the loader convert
+            self._sized(size, 0)
         return count, max(sizes, default=0), sum(sizes)
 
     def _walk_zipmap(self, data, start, n):
@@ -1422,6 +1429,7 @@ class Scanner:
             if size > longest:
                 longest = size
             total += size
+            self._sized(size, count & 1)
             count += 1
         if count % 2:
             self._blob_fail("zipmap has a field without a value")

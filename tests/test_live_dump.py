@@ -124,3 +124,57 @@ def test_twins_agree_on_the_big_dump(big_dump):
                 out.append(b)
             results.append((out, sc.meta))
     assert results[0] == results[1]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """A dump of small listpack/intset collections, and what a server with zero
+    listpack/intset limits answers after loading it (it converts them all)."""
+    d = tmp_path_factory.mktemp("convert")
+    port = _free_port()
+    limits = ["--hash-max-listpack-entries", "0", "--zset-max-listpack-entries", "0",
+              "--set-max-intset-entries", "0"]
+    truth = {}
+    for phase, extra in (("write", []), ("load", limits)):
+        proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
+                                 "--save", "", "--appendonly", "no", *extra],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                time.sleep(0.05)
+        try:
+            if phase == "write":
+                for i in range(40):
+                    client.hset(f"h:{i}", mapping={f"field-{j}": "v" * (j * 7 % 50) for j in range(i % 9 + 1)})
+                    client.zadd(f"z:{i}", {f"member-{j}-" + "m" * (j * 5 % 40): j for j in range(i % 7 + 1)})
+                    client.sadd(f"s:{i}", *range(i * 10, i * 10 + i % 11 + 1))
+                client.save()
+            else:
+                for key in client.keys("*"):
+                    truth[key.decode()] = (client.object("encoding", key).decode(),
+                                           client.memory_usage(key, samples=0))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    conf = d / "redis.conf"
+    conf.write_text("hash-max-listpack-entries 0\nzset-max-listpack-entries 0\nset-max-intset-entries 0\n")
+    return d / "dump.rdb", conf, truth
+
+
+def test_config_conversions_match_a_converting_server(converted):
+    # Listpacks and intsets that a lower threshold turns into hashtables and
+    # skiplists on load: the scanner sizes their elements from the blobs.
+    path, conf, truth = converted
+    rows = rdbscan.read_table(path, config=conf, allocator="jemalloc-16").to_pylist()
+    assert {r["key"] for r in rows} == set(truth)
+    for r in rows:
+        encoding, usage = truth[r["key"]]
+        assert r["encoding"] == encoding, r["key"]
+        if encoding == "skiplist":
+            assert abs(r["memory_bytes"] - usage) <= 0.15 * usage, (r["key"], r["memory_bytes"], usage)
+        else:
+            assert r["memory_bytes"] == usage, (r["key"], r["memory_bytes"], usage)
