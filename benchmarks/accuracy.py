@@ -54,7 +54,7 @@ def rdbtools_sizes(path):
     """rdbtools' size_in_bytes per (db, key bytes), or None when it cannot run."""
     try:
         from rdbtools import RdbParser
-        from rdbtools.memprofiler import MemoryCallback, StatsAggregator  # noqa: F401
+        from rdbtools.memprofiler import MemoryCallback
     except ImportError:
         return None
     sizes = {}

@@ -23,8 +23,6 @@ from libc.stdlib cimport malloc, calloc, realloc, free
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
-import struct
-
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.format import module_type_name, module_encver, OPCODE_NAMES
 from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
@@ -598,13 +596,6 @@ cdef class Scanner:
         self.need(n)
         self.pos += n
         return le_int(self.p + self.pos - n, n)
-
-    cdef double read_double(self) except? -1 nogil:
-        cdef double d
-        self.need(8)
-        memcpy(&d, self.p + self.pos, 8)
-        self.pos += 8
-        return d
 
     cdef int read_len_raw(self, uint64_t* out) except -1 nogil:
         # RDB length encoding.  Returns 1 (and the 6-bit code in out) when

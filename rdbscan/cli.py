@@ -1,7 +1,6 @@
 """The ``rdbscan`` command line: a thin layer over :mod:`rdbscan.api`."""
 
 import json
-import os
 import re
 import shutil
 import sys

@@ -169,7 +169,6 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     """The ``encoding`` column (dictionary array) for one batch of rows."""
     v = profile.redis_compat()
     t = profile.thresholds
-    n = len(kind)
     listpack_era = v >= (7, 0)
     compact_hash = "listpack" if listpack_era else "ziplist"
     is_int = pc.not_equal(pc.bit_wise_and(flags, F.FLAG_INTEGER), 0)

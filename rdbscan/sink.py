@@ -23,7 +23,7 @@ STATISTICS_COLUMNS = ["db", "type", "encoding", "length", "memory_bytes", "seria
 class ParquetSink:
     """Write RecordBatches to ``path`` atomically; call :meth:`close` or :meth:`abort`."""
 
-    def __init__(self, path, schema, compression="zstd", threaded=True):
+    def __init__(self, path, schema, compression="zstd"):
         self.path = os.path.abspath(path)
         if os.path.isdir(self.path):
             raise OutputError(f"{path}: cannot write: is a directory")
@@ -45,11 +45,9 @@ class ParquetSink:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         self.error = None
         self.rows = 0
-        self.queue = queue.Queue(maxsize=2) if threaded else None
-        self.thread = None
-        if threaded:
-            self.thread = threading.Thread(target=self._drain, name="rdbscan-parquet", daemon=True)
-            self.thread.start()
+        self.queue = queue.Queue(maxsize=2)
+        self.thread = threading.Thread(target=self._drain, name="rdbscan-parquet", daemon=True)
+        self.thread.start()
 
     def _drain(self):
         while True:
@@ -74,14 +72,7 @@ class ParquetSink:
         if len(batch) == 0:
             return
         self.rows += len(batch)
-        if self.queue is None:
-            try:
-                self.writer.write_batch(batch, row_group_size=len(batch))
-            except OSError as e:
-                self.error = e
-                self._check()
-        else:
-            self.queue.put(batch)
+        self.queue.put(batch)
 
     def _finish_thread(self):
         if self.thread is not None:

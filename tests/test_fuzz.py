@@ -6,7 +6,6 @@ both twins give the same answer; nothing allocates what a length claims.
 
 import io
 import random
-import resource
 import subprocess
 import sys
 

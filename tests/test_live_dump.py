@@ -5,6 +5,7 @@ far past every listpack threshold and one value of tens of megabytes, saves,
 and the scan is checked against what that server answers about each key.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -26,24 +27,33 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A throwaway redis-server on loopback, saving into a temp dir."""
-    d = tmp_path_factory.mktemp("redis")
+@contextlib.contextmanager
+def running_server(directory, *options):
+    """A throwaway redis-server on loopback, saving into (and loading from) ``directory``."""
     port = _free_port()
-    proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
-                             "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+                             "--save", "", "--appendonly", "no", "--protected-mode", "no", *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     for _ in range(100):
         try:
             client.ping()
             break
-        except redis.ConnectionError:
+        except (redis.ConnectionError, redis.BusyLoadingError):
             time.sleep(0.05)
-    yield client, d
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield client
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server for the big-value dump."""
+    d = tmp_path_factory.mktemp("redis")
+    with running_server(d) as client:
+        yield client, d
 
 
 @pytest.fixture(scope="module")
@@ -131,35 +141,17 @@ def converted(tmp_path_factory):
     """A dump of small listpack/intset collections, and what a server with zero
     listpack/intset limits answers after loading it (it converts them all)."""
     d = tmp_path_factory.mktemp("convert")
-    port = _free_port()
     limits = ["--hash-max-listpack-entries", "0", "--zset-max-listpack-entries", "0",
               "--set-max-intset-entries", "0"]
-    truth = {}
-    for phase, extra in (("write", []), ("load", limits)):
-        proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(d),
-                                 "--save", "", "--appendonly", "no", *extra],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except (redis.ConnectionError, redis.BusyLoadingError):
-                time.sleep(0.05)
-        try:
-            if phase == "write":
-                for i in range(40):
-                    client.hset(f"h:{i}", mapping={f"field-{j}": "v" * (j * 7 % 50) for j in range(i % 9 + 1)})
-                    client.zadd(f"z:{i}", {f"member-{j}-" + "m" * (j * 5 % 40): j for j in range(i % 7 + 1)})
-                    client.sadd(f"s:{i}", *range(i * 10, i * 10 + i % 11 + 1))
-                client.save()
-            else:
-                for key in client.keys("*"):
-                    truth[key.decode()] = (client.object("encoding", key).decode(),
-                                           client.memory_usage(key, samples=0))
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with running_server(d) as client:
+        for i in range(40):
+            client.hset(f"h:{i}", mapping={f"field-{j}": "v" * (j * 7 % 50) for j in range(i % 9 + 1)})
+            client.zadd(f"z:{i}", {f"member-{j}-" + "m" * (j * 5 % 40): j for j in range(i % 7 + 1)})
+            client.sadd(f"s:{i}", *range(i * 10, i * 10 + i % 11 + 1))
+        client.save()
+    with running_server(d, *limits) as client:
+        truth = {key.decode(): (client.object("encoding", key).decode(), client.memory_usage(key, samples=0))
+                 for key in client.keys("*")}
     conf = d / "redis.conf"
     conf.write_text("hash-max-listpack-entries 0\nzset-max-listpack-entries 0\nset-max-intset-entries 0\n")
     return d / "dump.rdb", conf, truth
