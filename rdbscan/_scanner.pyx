@@ -15,7 +15,7 @@ cimport cython
 
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
-from libc.string cimport memcpy, memmove, memchr
+from libc.string cimport memcpy, memmove, memchr, memcmp
 from libc.stdio cimport snprintf
 
 include "_alloc.pxi"
@@ -273,6 +273,74 @@ cdef inline int64_t digits(int64_t v) noexcept nogil:
         u //= 10
         n += 1
     return n
+
+
+cdef inline bint is_ws(uint8_t c) noexcept nogil:
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+cdef bint starts(const uint8_t* h, Py_ssize_t n, const char* magic, Py_ssize_t m) noexcept nogil:
+    return n >= m and memcmp(h, magic, m) == 0
+
+
+cdef bint starts_lower(const uint8_t* h, Py_ssize_t n, const char* magic, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint8_t c
+    if n < m:
+        return False
+    for i in range(m):
+        c = h[i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != <uint8_t>magic[i]:
+            return False
+    return True
+
+
+cdef int sniff_format(const uint8_t* h, Py_ssize_t n) noexcept nogil:
+    # The pure twin's sniff_format, over the first (at most SNIFF_BYTES) bytes.
+    cdef Py_ssize_t i = 0, j
+    cdef int nxt
+    cdef uint8_t c
+    if n == 0:
+        return FORMAT_EMPTY
+    if starts(h, n, b"\x1f\x8b", 2):
+        return FORMAT_GZIP
+    if starts(h, n, b"\x28\xb5\x2f\xfd", 4):
+        return FORMAT_ZSTD
+    if starts(h, n, b"\x04\x22\x4d\x18", 4):
+        return FORMAT_LZ4
+    if n >= 2 and h[0] == 0x78 and (h[1] == 0x01 or h[1] == 0x9C or h[1] == 0xDA):
+        return FORMAT_ZLIB
+    if starts(h, n, b"\xff\x06\x00\x00sNaPpY", 10):
+        return FORMAT_SNAPPY
+    if n >= 2 and h[0] == 0x80 and 2 <= h[1] <= 5:
+        return FORMAT_PICKLE
+    if starts(h, n, b"\xac\xed\x00\x05", 4):
+        return FORMAT_JAVA
+    while i < n and is_ws(h[i]):
+        i += 1
+    if i < n:
+        j = i + 1
+        while j < n and is_ws(h[j]):
+            j += 1
+        nxt = h[j] if j < n else -1
+        c = h[i]
+        if c == 0x7B and (nxt == -1 or nxt == 34 or nxt == 125):
+            return FORMAT_JSON
+        if c == 0x5B and (nxt == -1 or nxt == 123 or nxt == 91 or nxt == 34 or nxt == 45 or
+                          (48 <= nxt <= 57) or nxt == 93 or nxt == 116 or nxt == 102 or nxt == 110):
+            return FORMAT_JSON
+        if c == 0x3C:
+            if starts_lower(h + i, n - i, b"<?xml", 5):
+                return FORMAT_XML
+            if starts_lower(h + i, n - i, b"<!doctype html", 14) or starts_lower(h + i, n - i, b"<html", 5):
+                return FORMAT_HTML
+    for i in range(n):
+        c = h[i]
+        if (c < 0x20 and not is_ws(c)) or c == 0x7F:
+            return FORMAT_BINARY
+    return FORMAT_TEXT
 
 
 cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
@@ -692,6 +760,44 @@ cdef class Scanner:
         if self.s_len <= SMALL_INT_LEN:
             self.need(self.s_len)
             self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            self.pos += self.s_len
+        else:
+            self.skip(self.s_len)
+        return self.s_len
+
+    cdef int64_t skip_value_string(self, int* fmt) except -1 nogil:
+        # skip_string for a string value, also sniffing its format from the
+        # first bytes (an LZF one from its first literal run).
+        cdef int64_t clen = 0, k
+        cdef int ctrl
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            fmt[0] = FORMAT_INT
+            self.s_int = 1
+            return self.s_len
+        self.s_int = 0
+        if kind == 2:
+            self.need(clen if clen < SNIFF_BYTES + 1 else SNIFF_BYTES + 1)
+            ctrl = self.p[self.pos] if clen else 0xFF
+            if ctrl < 32:
+                k = ctrl + 1
+                if k > SNIFF_BYTES:
+                    k = SNIFF_BYTES
+                if k > clen - 1:
+                    k = clen - 1
+                fmt[0] = sniff_format(self.p + self.pos + 1, k)
+            else:
+                fmt[0] = FORMAT_BINARY
+            self.skip(clen)
+            return self.s_len
+        k = self.s_len if self.s_len < SNIFF_BYTES else SNIFF_BYTES
+        self.need(k)
+        fmt[0] = sniff_format(self.p + self.pos, k)
+        if self.s_len <= SMALL_INT_LEN:
+            self.need(self.s_len)
+            self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            if self.s_int:
+                fmt[0] = FORMAT_INT
             self.pos += self.s_len
         else:
             self.skip(self.s_len)
@@ -1166,17 +1272,19 @@ cdef class Scanner:
 
     cdef int _value(self, int t) except -1 nogil:
         cdef int64_t n, i, nodes, container
+        cdef int fmt = 0
         cdef int role
         cdef int64_t m
         cdef bint allint
         if t == TYPE_STRING:
             self.v_kind = KIND_STRING
-            n = self.skip_string()
+            n = self.skip_value_string(&fmt)
             self.v_len = n
             self.v_max = n
             self.v_elem = n
             if self.s_int:
                 self.v_flags |= FLAG_INTEGER
+            self.v_flags |= fmt << FORMAT_SHIFT
         elif t == TYPE_LIST:
             self.v_kind = KIND_LIST
             n = self._count()

@@ -104,6 +104,27 @@ STREAM_ID_BYTES = 16           # raw 128-bit stream IDs in the PELs
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one
 FLAG_PLAIN_NODE = 2            # list: has a plain (unpacked) quicklist node
 FLAG_HFE = 4                   # hash stored with field expiration metadata
+FORMAT_SHIFT = 4               # strings: the value's sniffed format code, flags >> FORMAT_SHIFT
+
+# --- string values: what their first bytes look like (column "value_format") --
+FORMAT_NONE = 0                # not a string value
+FORMAT_INT = 1
+FORMAT_TEXT = 2
+FORMAT_BINARY = 3
+FORMAT_JSON = 4
+FORMAT_XML = 5
+FORMAT_HTML = 6
+FORMAT_GZIP = 7
+FORMAT_ZSTD = 8
+FORMAT_LZ4 = 9
+FORMAT_ZLIB = 10
+FORMAT_SNAPPY = 11
+FORMAT_PICKLE = 12
+FORMAT_JAVA = 13
+FORMAT_EMPTY = 14
+FORMAT_NAMES = (None, "int", "text", "binary", "json", "xml", "html", "gzip", "zstd", "lz4", "zlib",
+                "snappy", "pickle", "java-serialized", "empty")
+SNIFF_BYTES = 16               # how many leading bytes of a string value are looked at
 
 # --- the "type" column: codes the scanners write, names users see -------------
 KIND_STRING = 0

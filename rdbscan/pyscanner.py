@@ -26,6 +26,9 @@ from rdbscan._common import (
 )
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.format import (
+    FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
+    FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
+    FORMAT_ZSTD, SNIFF_BYTES,
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
     FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE,
     KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT, LEN_14BIT, LEN_32BIT,
@@ -177,6 +180,52 @@ def _is_canonical_int(text):
     if not digits or not digits.isdigit() or digits[0] == 0x30:
         return False
     return int(digits) <= (INT64_MAX + 1 if negative else INT64_MAX)
+
+
+_WS = b" \t\n\r"
+
+
+def sniff_format(head):
+    """The format code of a string value from its first bytes (at most SNIFF_BYTES of them)."""
+    if not head:
+        return FORMAT_EMPTY
+    if head.startswith(b"\x1f\x8b"):
+        return FORMAT_GZIP
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return FORMAT_ZSTD
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return FORMAT_LZ4
+    if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x9C, 0xDA):
+        return FORMAT_ZLIB
+    if head.startswith(b"\xff\x06\x00\x00sNaPpY"):
+        return FORMAT_SNAPPY
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return FORMAT_PICKLE
+    if head.startswith(b"\xac\xed\x00\x05"):
+        return FORMAT_JAVA
+    i, n = 0, len(head)
+    while i < n and head[i] in _WS:
+        i += 1
+    if i < n:
+        j = i + 1
+        while j < n and head[j] in _WS:
+            j += 1
+        nxt = head[j] if j < n else None
+        c = head[i]
+        if c == 0x7B and (nxt is None or nxt in b'"}'):
+            return FORMAT_JSON
+        if c == 0x5B and (nxt is None or nxt in b'{["-0123456789]tfn'):
+            return FORMAT_JSON
+        if c == 0x3C:
+            low = head[i:].lower()
+            if low.startswith(b"<?xml"):
+                return FORMAT_XML
+            if low.startswith((b"<!doctype html", b"<html")):
+                return FORMAT_HTML
+    for b in head:
+        if (b < 0x20 and b not in _WS) or b == 0x7F:
+            return FORMAT_BINARY
+    return FORMAT_TEXT
 
 
 def _is_utf8(raw):
@@ -945,12 +994,39 @@ class Scanner:
         self._v_mem_blobs += jemalloc_size(blob_len, self._q16)
 
     # ----------------------------------------------------------- values
+    def _skip_value_string(self):
+        # Like _skip_string_int, for a string value: (length, format code
+        # sniffed from its first bytes; an LZF one from its first literal run).
+        kind, value, n = self._string_header()
+        if kind == _INT:
+            return n, FORMAT_INT
+        if kind == _LZF:
+            self._need(min(value, SNIFF_BYTES + 1))
+            ctrl = self._buf[self._pos] if value else 0xFF
+            if ctrl < 32:
+                k = min(ctrl + 1, SNIFF_BYTES, value - 1)
+                fmt = sniff_format(bytes(self._buf[self._pos + 1:self._pos + 1 + k]))
+            else:
+                fmt = FORMAT_BINARY
+            self._skip(value)
+            return n, fmt
+        k = min(n, SNIFF_BYTES)
+        self._need(k)
+        fmt = sniff_format(bytes(self._buf[self._pos:self._pos + k]))
+        if n <= SMALL_INT_LEN:
+            if _is_canonical_int(self._take(n)):
+                fmt = FORMAT_INT
+        else:
+            self._skip(n)
+        return n, fmt
+
     def _string(self, t):
-        n, is_int = self._skip_string_int()
+        n, fmt = self._skip_value_string()
         self._v_kind = KIND_STRING
         self._v_len = self._v_max = self._v_elem = n
-        if is_int:
+        if fmt == FORMAT_INT:
             self._v_flags |= FLAG_INTEGER
+        self._v_flags |= fmt << FORMAT_SHIFT
 
     def _list(self, t):
         n = self._count()

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan import model
-from rdbscan.format import KIND_NAMES
+from rdbscan.format import FORMAT_NAMES, FORMAT_SHIFT, KIND_NAMES
 
 SCHEMA = pa.schema([
     pa.field("db", pa.uint16(), nullable=False),
@@ -32,6 +32,7 @@ SCHEMA = pa.schema([
     pa.field("stream_consumers", pa.int64()),
     pa.field("stream_pending", pa.int64()),
     pa.field("hash_fields_with_ttl", pa.int64()),
+    pa.field("value_format", pa.dictionary(pa.int8(), pa.string())),
 ])
 """The scan output schema: one row per key.  Later layers and users rely on these names."""
 
@@ -50,6 +51,16 @@ def _nullable(cols, name, valid, typ, n):
         return pa.nulls(n, typ)
     return pa.Array.from_buffers(typ, n, [None if bitmap is None else pa.py_buffer(bitmap),
                                           pa.py_buffer(cols[name])])
+
+
+_FORMATS = pa.array(FORMAT_NAMES[1:], pa.string())
+
+
+def _value_format(flags):
+    """String values' sniffed format (flags' high bits); null for other types."""
+    code = pc.shift_right(flags, FORMAT_SHIFT)
+    index = pc.if_else(pc.equal(code, 0), pa.scalar(None, pa.int8()), pc.cast(pc.subtract(code, 1), pa.int8()))
+    return pa.DictionaryArray.from_arrays(index, _FORMATS)
 
 
 def build_batch(n, cols, module_names, profile, compiled_model=True):
@@ -103,6 +114,7 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
         streams["stream_consumers"],
         streams["stream_pending"],
         _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n),
+        _value_format(arrays["flags"]),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
