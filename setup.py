@@ -40,7 +40,8 @@ def extensions():
     from Cython.Build import cythonize
     args = ["-O3"] if sys.platform != "win32" else []
     exts = [Extension("rdbscan._scanner", ["rdbscan/_scanner.pyx"], extra_compile_args=args),
-            Extension("rdbscan._model", ["rdbscan/_model.pyx"], extra_compile_args=args)]
+            Extension("rdbscan._model", ["rdbscan/_model.pyx"], extra_compile_args=args),
+            Extension("rdbscan._patterns", ["rdbscan/_patterns.pyx"], extra_compile_args=args)]
     return cythonize(exts, compiler_directives={"language_level": 3}, quiet=True)
 
 
