@@ -311,13 +311,14 @@ def default_output(source):
     return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
 
 
-def scan(source, out=None, *, compression="zstd", keep_going=False, **options):
+def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
     """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
 
     The file appears only when complete (written under a temporary name and
     renamed).  On a fault nothing is written, unless ``keep_going``: then
     the rows before the fault are written, the metadata says ``partial``,
-    and the error is raised afterwards.
+    and the error is raised afterwards.  ``extra_meta`` is merged into the
+    file-level facts stored in the file.
     """
     out = out or default_output(source)
     if isinstance(source, (str, os.PathLike)) and source != "-" and os.path.exists(out) \
@@ -340,6 +341,7 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, **options):
         sink.abort()
         raise
     batches.meta["output"] = os.path.abspath(out)
+    batches.meta.update(extra_meta or {})
     sink.close(batches.meta)
     return batches.meta
 

@@ -293,6 +293,159 @@ def info(source, server, target, config, allocator, cluster, as_json, no_verify,
         click.echo(_format_info(meta))
 
 
+_dataset_options = [
+    click.option("--db", "dbs", type=click.IntRange(0, 65535), multiple=True, help="Only this database (repeatable)."),
+    click.option("--type", "types", multiple=True, help="Only keys of this type (repeatable)."),
+    click.option("--match", help="Only keys matching this Redis glob, e.g. 'user:*'."),
+    click.option("--delimiters", default=":/|.-_", show_default=True,
+                 help="Characters that separate key segments when inferring patterns."),
+    click.option("--depth", type=click.IntRange(0), default=0,
+                 help="Fold patterns into their first N segments (user:{id}:profile at 1 is user:*); 0: no folding."),
+    click.option("--pattern-rules", "pattern_rules", multiple=True,
+                 help="A file of pattern rules (globs or re:REGEX, '=> name'), or one rule; tried before inference."),
+    click.option("--cache-dir", type=click.Path(file_okay=False),
+                 help="Where scans of dumps are cached (default: beside the dump, else ~/.cache/rdbscan)."),
+    click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+                 show_default=True, help="Output format."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to this file."),
+    click.option("--debug", is_flag=True, help="Show Python tracebacks on errors."),
+]
+
+
+def _dataset(f):
+    f = _model(f)
+    for opt in reversed(_dataset_options):
+        f = opt(f)
+    return f
+
+
+def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug, materialize):
+    from rdbscan import dataset
+
+    def said(r):
+        if r.cached:
+            _say(f"using the cached scan of {r.dump}: {r.parquet}")
+        else:
+            _say(f"scanned {r.dump} ({r.meta.get('rows_written', 0):,} keys) into {r.parquet} "
+                 "(reused while the dump is unchanged)")
+    if not sources:
+        _fail(RdbscanError("give a SOURCE: a dump, a Parquet file from rdbscan scan, a directory or a glob"), debug)
+    return _run(debug, dataset.open_dataset, list(sources), cache_dir=cache_dir, on_scan=said, db=dbs,
+                types=types, match=match, delimiters=delimiters, depth=depth, rules=list(pattern_rules),
+                materialize=materialize, **model)
+
+
+def _emit(text, output, debug):
+    if output:
+        from rdbscan.sink import write_text_atomic
+        _run(debug, write_text_atomic, output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, metavar="[SECTION] SOURCE...")
+@_dataset
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
+@click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
+@click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
+              help="idle, eviction: seconds without access that make a key cold.")
+@click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
+def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
+           server, target, config, allocator, cluster, top, maxmemory, idle, list_sections):
+    """Reports over one or more scans: every section, or the one named.
+
+    SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
+    eviction, advice, streams, slots (default: all).  SOURCE is a dump
+    (scanned once and cached), a Parquet file from 'rdbscan scan', a
+    directory or a glob; several add up.  Each section's SQL is a file in
+    the package: 'rdbscan sql --show SECTION' prints it.
+
+    \b
+    Examples:
+      rdbscan report dump.rdb
+      rdbscan report bigkeys dump.rdb --top 20 --type hash
+      rdbscan report patterns 'shards/*.parquet' --depth 2 --format markdown
+      rdbscan report eviction dump.rdb --maxmemory 4GB
+      rdbscan report nottl dump.rdb --format json -o nottl.json
+    """
+    from rdbscan import output as out, reports
+    if list_sections:
+        for name in reports.SECTIONS:
+            description, _ = reports.parse(reports.sql_text(name))
+            click.echo(f"{name:<10}{reports._title(description)}")
+        return
+    sections = list(reports.SECTIONS)
+    args = list(args)
+    if args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
+        chosen = args.pop(0)
+        sections = list(reports.SECTIONS) if chosen == "all" else [chosen]
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
+               materialize=False)
+    with ds:
+        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle)
+        _emit(out.render(result, fmt, ds.files), output, debug)
+
+
+def _exists(path):
+    import os
+    return os.path.exists(path)
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.argument("sources", nargs=-1)
+@_dataset
+@click.option("--show", "show", metavar="SECTION", help="Print the SQL of a report section and exit.")
+def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
+        server, target, config, allocator, cluster, show):
+    """Run a SQL query (DuckDB) over scans, with the report views.
+
+    \b
+    Views:
+      keys           one row per key: the scan columns, plus file and pattern
+      meta           one row per file: server, RDB version, snapshot_time, used_mem, ...
+      pattern_stats  keys and memory per (db, type, pattern), with and without TTL
+
+    \b
+    Examples:
+      rdbscan sql "SELECT type, sum(memory_bytes) FROM keys GROUP BY ALL" dump.rdb
+      rdbscan sql "SELECT key, memory_bytes FROM keys WHERE pattern = 'session:{uuid}'" keys.parquet
+      rdbscan sql "SELECT server, snapshot_time, used_mem FROM meta" 'backups/*.rdb' --format csv
+      rdbscan sql --show bigkeys
+    """
+    from rdbscan import output as out, reports
+    if show:
+        if show not in reports.SECTIONS:
+            _fail(RdbscanError(f"no section {show!r}; sections: {', '.join(reports.SECTIONS)}"), debug)
+        click.echo(reports.sql_text(show), nl=False)
+        return
+    if not query:
+        _fail(RdbscanError("give a QUERY and a SOURCE (or --show SECTION)"), debug)
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    ds = _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
+               materialize=False)
+    with ds:
+        table = _run(debug, _query, ds, query)
+        result = {"query": reports.Section("query", query, query, tables={"rows": table})}
+        _emit(out.render(result, fmt, ds.files), output, debug)
+
+
+def _query(ds, query):
+    import duckdb
+    try:
+        rel = ds.sql(query)
+    except duckdb.Error as e:
+        raise RdbscanError(f"SQL: {str(e).splitlines()[0]}") from None
+    if rel is None:
+        raise RdbscanError("SQL: the statement returned no rows (give a SELECT)")
+    try:
+        return rel.to_arrow_table()
+    except duckdb.Error as e:
+        raise RdbscanError(f"SQL: {str(e).splitlines()[0]}") from None
+
+
 def run():
     """The console entry point: click's usage errors as one line, exit status 2."""
     try:

@@ -113,3 +113,18 @@ def read_meta(path):
     md = pq.read_metadata(path).metadata or {}
     raw = md.get(META_KEY)
     return json.loads(raw) if raw else None
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary name, renamed when complete."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: write failed: {e.strerror or e}") from None

@@ -1,0 +1,284 @@
+"""Scan outputs opened in DuckDB: the ``keys``, ``meta`` and ``pattern_stats`` views.
+
+A *source* is a dump (scanned once into a cached Parquet file, reused while
+the dump is unchanged), an rdbscan Parquet file, a directory holding either,
+or a glob.  :func:`open_dataset` resolves sources, then defines, on one DuckDB
+connection:
+
+``keys``
+    one row per key: the scan schema, plus ``file`` (the Parquet file the row
+    came from) and ``pattern`` (the key's inferred pattern, see
+    :mod:`rdbscan.patterns`); the ``--db`` / ``--type`` / ``--match`` filters
+    are applied here, so every report sees the same keys.
+``meta``
+    one row per file: the file-level facts the scan recorded (server, RDB
+    version, snapshot time, the dump's ``used-mem``, ...).
+``pattern_stats``
+    keys and memory per (db, type, pattern), with and without TTL: what the
+    pattern reports and ``diff`` add up.  Computed once per connection when
+    ``materialize`` is set (the key patterns are the costly part).
+"""
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from rdbscan import api, patterns
+from rdbscan.errors import RdbscanError
+from rdbscan.records import SCHEMA, redis_glob_to_regex
+from rdbscan.sink import read_meta
+
+MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
+
+META_SCHEMA = pa.schema([
+    ("file", pa.string()), ("source", pa.string()), ("source_bytes", pa.int64()),
+    ("magic", pa.string()), ("rdb_version", pa.int32()), ("flavor", pa.string()),
+    ("server", pa.string()), ("model_server", pa.string()), ("what_if", pa.bool_()),
+    ("allocator", pa.string()), ("cluster", pa.bool_()),
+    ("snapshot_time", pa.timestamp("s", tz="UTC")), ("used_mem", pa.int64()),
+    ("keys", pa.int64()), ("keys_memory", pa.int64()), ("main_dict_buckets", pa.int64()),
+    ("expires_overhead", pa.int64()), ("estimated_total", pa.int64()),
+    ("partial", pa.bool_()), ("crc", pa.string()), ("scanned_filters", pa.string()),
+    ("thresholds", pa.string()), ("aux", pa.string()),
+])
+"""Columns of the ``meta`` view."""
+
+
+def is_dump(path):
+    """True when ``path`` starts like an RDB dump, a compressed file or an AOF with an RDB preamble."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return head.startswith((b"REDIS", b"VALKEY", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18",
+                            b"BZh", b"\xfd7zXZ"))
+
+
+def default_cache_dir():
+    """Where cached scans go when the dump's own directory is not writable."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "rdbscan")
+
+
+def cache_path(dump, cache_dir=None):
+    """The cached scan of ``dump``: ``DUMP.rdbscan.parquet`` beside it, else in the cache dir."""
+    dump = os.path.abspath(dump)
+    if cache_dir is None and os.access(os.path.dirname(dump), os.W_OK):
+        return dump + ".rdbscan.parquet"
+    digest = hashlib.sha1(dump.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return os.path.join(cache_dir or default_cache_dir(), f"{os.path.basename(dump)}.{digest}.parquet")
+
+
+def _fingerprint(dump, options):
+    st = os.stat(dump)
+    return {"source": os.path.abspath(dump), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "options": {k: options.get(k) for k in MODEL_OPTIONS},
+            "rdbscan": api.__version__, "columns": list(SCHEMA.names)}
+
+
+@dataclass
+class Resolved:
+    """One Parquet file to read, and how it was obtained."""
+    parquet: str
+    dump: str = None        # the dump it caches, when it is a cache
+    cached: bool = False    # True when an up-to-date cache was reused
+    meta: dict = field(default=None, repr=False)
+
+
+def scan_cached(dump, cache_dir=None, **options):
+    """The Parquet scan of ``dump``: a cache still valid for its size, mtime and model options, or a new scan."""
+    want = _fingerprint(dump, options)
+    path = cache_path(dump, cache_dir)
+    if os.path.exists(path):
+        try:
+            meta = read_meta(path)
+        except Exception:   # a damaged cache is rebuilt, not trusted
+            meta = None
+        if meta and meta.get("cache") == want and not meta.get("partial"):
+            return Resolved(path, dump, True, meta)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    meta = api.scan(dump, path, extra_meta={"cache": want}, **{k: options.get(k) for k in MODEL_OPTIONS})
+    return Resolved(path, dump, False, meta)
+
+
+def _expand(source):
+    """The files one SOURCE argument names: itself, a directory's dumps and Parquet files, or a glob."""
+    if os.path.isdir(source):
+        names = sorted(os.path.join(source, n) for n in os.listdir(source))
+        found = [p for p in names if os.path.isfile(p) and (api.is_parquet(p) or is_dump(p))]
+        if not found:
+            raise RdbscanError(f"{source}: a directory with no dump or Parquet file in it")
+        return found
+    if os.path.exists(source):
+        return [source]
+    if any(c in source for c in "*?["):
+        found = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
+        if not found:
+            raise RdbscanError(f"{source}: no file matches")
+        return found
+    raise RdbscanError(f"{source}: no such file or directory")
+
+
+def resolve(sources, cache_dir=None, on_scan=None, **options):
+    """Resolve SOURCE arguments to Parquet files, scanning (or reusing the caches of) dumps.
+
+    A Parquet file whose recorded source is a dump also given (a cache or
+    ``rdbscan scan`` output lying beside it) is skipped, so no key is
+    counted twice.  ``on_scan(resolved)`` is called for every dump.
+    """
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    files = []
+    for s in sources:
+        for p in _expand(os.fspath(s)):
+            if p not in files:
+                files.append(p)
+    dumps, parquets = [], []
+    for p in files:
+        if api.is_parquet(p):
+            meta = read_meta(p)
+            if meta is None:
+                raise RdbscanError(f"{p}: a Parquet file, but not one written by rdbscan scan")
+            parquets.append(Resolved(p, meta=meta))
+        elif is_dump(p):
+            dumps.append(p)
+        else:
+            raise RdbscanError(f"{p}: neither an RDB dump nor a Parquet file written by rdbscan")
+    dump_paths = {os.path.abspath(d) for d in dumps}
+    out = []
+    for d in dumps:
+        r = scan_cached(d, cache_dir, **options)
+        if on_scan:
+            on_scan(r)
+        out.append(r)
+    for r in parquets:
+        src = r.meta.get("cache", {}).get("source") or r.meta.get("source") or ""
+        if os.path.abspath(src) in dump_paths:
+            continue
+        out.append(r)
+    if not out:
+        raise RdbscanError("no input: name a dump, a Parquet file, a directory or a glob")
+    return out
+
+
+def _meta_row(r):
+    m = r.meta or {}
+    aux = m.get("aux", {})
+    memory = m.get("memory") or {}
+    model = m.get("model") or {}
+
+    def num(v):
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            return None
+
+    return {
+        "file": os.path.abspath(r.parquet), "source": m.get("source"), "source_bytes": m.get("source_bytes"),
+        "magic": m.get("magic"), "rdb_version": m.get("rdb_version"), "flavor": m.get("flavor"),
+        "server": m.get("server"), "model_server": model.get("server"), "what_if": model.get("what_if"),
+        "allocator": model.get("allocator"), "cluster": model.get("cluster"),
+        "snapshot_time": num(aux.get("ctime")), "used_mem": num(aux.get("used-mem")),
+        "keys": m.get("rows_written"), "keys_memory": memory.get("keys_total"),
+        "main_dict_buckets": memory.get("main_dict_buckets"), "expires_overhead": memory.get("expires"),
+        "estimated_total": memory.get("estimated_total"), "partial": bool(m.get("partial")),
+        "crc": m.get("crc"), "scanned_filters": json.dumps(m.get("filters") or {}),
+        "thresholds": json.dumps(model.get("thresholds") or {}), "aux": json.dumps(aux, default=str),
+    }
+
+
+def _sql_str(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+class Dataset:
+    """Resolved scan outputs on a DuckDB connection with ``keys``, ``meta`` and ``pattern_stats``.
+
+    Use :meth:`sql` for ad-hoc queries (a DuckDB relation), or
+    :func:`rdbscan.reports.run` for the reports.
+    """
+
+    def __init__(self, resolved, *, db=None, types=None, match=None, delimiters=patterns.DEFAULT_DELIMITERS,
+                 depth=0, rules=None, materialize=False, threads=None):
+        self.resolved = resolved
+        self.files = [os.path.abspath(r.parquet) for r in resolved]
+        self.con = duckdb.connect()
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.pattern_rules = patterns.PatternRules(delimiters=delimiters, depth=depth, rules=rules)
+        self.pattern_rules.register(self.con)
+        self.con.register("meta_rows", pa.Table.from_pylist([_meta_row(r) for r in resolved], schema=META_SCHEMA))
+        self.con.execute("CREATE VIEW meta AS SELECT * FROM meta_rows")
+        where = []
+        if db:
+            where.append(f"db IN ({', '.join(str(int(d)) for d in sorted(db))})")
+        if types:
+            where.append(f"type IN ({', '.join(_sql_str(t) for t in sorted(types))})")
+        if match is not None:
+            where.append(f"regexp_full_match(key, {_sql_str(redis_glob_to_regex(match))}, 's')")
+        file_list = "[" + ", ".join(_sql_str(f) for f in self.files) + "]"
+        self.con.execute(
+            f"CREATE VIEW keys AS SELECT * EXCLUDE (filename), filename AS file, "
+            f"{self.pattern_rules.sql('key')} AS pattern "
+            f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
+            + (" WHERE " + " AND ".join(where) if where else ""))
+        self.con.execute("CREATE VIEW pattern_stats AS " + PATTERN_STATS)
+        self.materialized = False
+        if materialize:
+            self.materialize_pattern_stats()
+
+    def materialize_pattern_stats(self):
+        """Compute ``pattern_stats`` once into a table: later queries reuse it instead of re-inferring patterns."""
+        if not self.materialized:
+            self.con.execute("CREATE TEMP TABLE pattern_stats_table AS SELECT * FROM pattern_stats")
+            self.con.execute("DROP VIEW pattern_stats")
+            self.con.execute("CREATE VIEW pattern_stats AS SELECT * FROM pattern_stats_table")
+            self.materialized = True
+
+    def sql(self, query, params=None):
+        """Run ``query`` on the connection; returns a DuckDB relation (``.to_arrow_table()`` for a Table)."""
+        return self.con.sql(query, params=params)
+
+    def meta(self):
+        """The file-level facts, one dict per file."""
+        return self.con.sql("SELECT * FROM meta").to_arrow_table().to_pylist()
+
+    def close(self):
+        """Close the DuckDB connection."""
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+PATTERN_STATS = """
+SELECT db, type, pattern,
+       count(*)                                                   AS keys,
+       sum(memory_bytes)::BIGINT                                  AS memory_bytes,
+       count(*) FILTER (WHERE expire_at IS NULL)                  AS keys_no_ttl,
+       coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS memory_no_ttl,
+       sum(length)::BIGINT                                        AS length,
+       sum(strlen(key))::BIGINT                                   AS key_chars,
+       arg_max(key, memory_bytes)                                 AS biggest_key,
+       max(memory_bytes)                                          AS biggest_bytes
+FROM keys
+GROUP BY db, type, pattern
+"""
+
+
+def open_dataset(sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
+                 delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False,
+                 **model_options):
+    """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`."""
+    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
+    return Dataset(resolved, db=db, types=types, match=match, delimiters=delimiters, depth=depth,
+                   rules=rules, materialize=materialize)

@@ -1,0 +1,123 @@
+"""The reports: SQL files run by DuckDB over a :class:`rdbscan.dataset.Dataset`.
+
+Each section is one ``NAME.sql`` file in this package.  Its leading comment
+describes it; then statements follow, each introduced by a marker line:
+
+``-- table: NAME``
+    a result table of the section (``notes`` is special: one text column
+    whose rows are remarks printed with the section);
+``-- view: NAME``
+    a helper view the later statements of the section use.
+
+Statements may use the parameters ``$top``, ``$maxmemory``, ``$idle``,
+``$big_value``, ``$tiny_keys`` and ``$pending`` (see :data:`DEFAULTS`).
+Read or copy the files: ``rdbscan sql`` runs the same SQL with the same
+views (``keys``, ``meta``, ``pattern_stats``).
+"""
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import pyarrow as pa
+
+SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "advice",
+            "streams", "slots")
+"""Every section, in the order ``rdbscan report`` prints them."""
+
+DEFAULTS = {
+    "top": 10,               # rows per ranked table
+    "maxmemory": None,       # eviction: the limit to test (None: the dump's used-mem)
+    "idle": 86400,           # idle / eviction: seconds without access that make a key cold
+    "big_value": 10_000,     # advice: string values at least this long are worth compressing
+    "tiny_keys": 1000,       # advice: patterns with this many small strings are worth bucketing
+    "pending": 1000,         # advice: streams with this many unacknowledged entries
+}
+
+_MARKER = re.compile(r"^--\s*(table|view):\s*(\w+)\s*$", re.M)
+_PARAM = re.compile(r"\$(\w+)")
+
+
+@dataclass
+class Statement:
+    """One statement of a section's SQL file."""
+    kind: str        # "table" or "view"
+    name: str
+    sql: str
+
+    def inlined(self, values):
+        """The SQL with its parameters written in as literals (views cannot take parameters)."""
+        def literal(m):
+            v = values[m.group(1)]
+            return "NULL" if v is None else repr(int(v) if float(v).is_integer() else float(v))
+        return _PARAM.sub(literal, self.sql)
+
+    def params(self, values):
+        """The parameter values this statement uses."""
+        return {p: values[p] for p in dict.fromkeys(_PARAM.findall(self.sql))}
+
+
+@dataclass
+class Section:
+    """One report section's results: its tables (pyarrow) and notes."""
+    name: str
+    title: str
+    description: str
+    tables: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def sql_text(section):
+    """The SQL file of a section, as text."""
+    if section not in SECTIONS:
+        raise KeyError(section)
+    return resources.files(__package__).joinpath(f"{section}.sql").read_text(encoding="utf-8")
+
+
+def parse(text):
+    """(description, statements) of a section's SQL text."""
+    parts = _MARKER.split(text)
+    head = parts[0]
+    description = " ".join(line[2:].strip() for line in head.splitlines() if line.startswith("--")).strip()
+    statements = []
+    for kind, name, body in zip(parts[1::3], parts[2::3], parts[3::3]):
+        statements.append(Statement(kind, name, body.strip().rstrip(";").strip()))
+    return description, statements
+
+
+def _title(description):
+    first = description.split(":", 1)
+    return first[1].split(".")[0].strip() if len(first) == 2 else description
+
+
+def run_section(dataset, section, **params):
+    """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables."""
+    values = dict(DEFAULTS)
+    values.update({k: v for k, v in params.items() if v is not None})
+    unknown = set(values) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown report parameters: {', '.join(sorted(unknown))}")
+    description, statements = parse(sql_text(section))
+    if any("pattern_stats" in st.sql for st in statements):
+        dataset.materialize_pattern_stats()
+    result = Section(section, _title(description), description)
+    con = dataset.con
+    for st in statements:
+        if st.kind == "view":
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.inlined(values)}")
+            continue
+        table = con.sql(st.sql, params=st.params(values)).to_arrow_table()
+        if st.name == "notes":
+            result.notes.extend(n for n in table.column(0).to_pylist() if n)
+        else:
+            result.tables[st.name] = table
+    return result
+
+
+def run(dataset, sections=None, **params):
+    """Run ``sections`` (default: all) on ``dataset``; returns ``{name: Section}`` in order."""
+    names = SECTIONS if not sections else sections
+    for name in names:
+        if name not in SECTIONS:
+            raise KeyError(name)
+    return {name: run_section(dataset, name, **params) for name in names}

@@ -1,0 +1,71 @@
+-- advice: changes that would shrink the dataset, each with the memory at
+-- stake (the memory of the keys concerned) and, where the saving can be
+-- estimated from the scan, an estimated saving.
+
+-- table: advice
+WITH t AS (
+    SELECT coalesce(max(json_extract(thresholds, '$.hash_max_entries')::BIGINT), 128) AS hash_entries,
+           coalesce(max(json_extract(thresholds, '$.hash_max_value')::BIGINT), 64) AS hash_value,
+           coalesce(max(json_extract(thresholds, '$.zset_max_entries')::BIGINT), 128) AS zset_entries,
+           coalesce(max(json_extract(thresholds, '$.zset_max_value')::BIGINT), 64) AS zset_value,
+           coalesce(max(json_extract(thresholds, '$.set_max_listpack_entries')::BIGINT), 128) AS set_entries,
+           coalesce(max(json_extract(thresholds, '$.set_max_listpack_value')::BIGINT), 64) AS set_value
+    FROM meta
+), json_docs AS (
+    SELECT 'json-strings' AS advice, pattern AS subject, count(*) AS keys,
+           sum(memory_bytes)::BIGINT AS memory_at_stake, NULL::BIGINT AS estimated_saving,
+           'JSON documents stored as strings: a hash per document (HSET field value) lets clients read and '
+           || 'update single fields, and small hashes are listpack-encoded' AS detail
+    FROM keys
+    WHERE type = 'string' AND value_format = 'json'
+    GROUP BY pattern
+), near_threshold AS (
+    SELECT 'above-listpack-threshold' AS advice, type || ' ' || pattern AS subject, count(*) AS keys,
+           sum(memory_bytes)::BIGINT AS memory_at_stake,
+           greatest(sum(memory_bytes - serialized_bytes - 64), 0)::BIGINT AS estimated_saving,
+           'collections just above the listpack limit (' || any_value(setting) || ' ' || any_value(lim)
+           || '): raising it to ' || max(length) || ' keeps them compact' AS detail
+    FROM (SELECT k.*, CASE k.type WHEN 'hash' THEN t.hash_entries WHEN 'zset' THEN t.zset_entries
+                                  ELSE t.set_entries END AS lim,
+                 CASE k.type WHEN 'hash' THEN 'hash-max-listpack-entries' WHEN 'zset' THEN 'zset-max-listpack-entries'
+                             ELSE 'set-max-listpack-entries' END AS setting,
+                 CASE k.type WHEN 'hash' THEN t.hash_value WHEN 'zset' THEN t.zset_value
+                             ELSE t.set_value END AS vlim
+          FROM keys k, t
+          WHERE k.type IN ('hash', 'zset', 'set') AND k.encoding IN ('hashtable', 'skiplist'))
+    WHERE length > lim AND length <= 2 * lim AND max_element_bytes <= vlim
+    GROUP BY type, pattern
+), tiny AS (
+    SELECT 'bucket-tiny-keys' AS advice, pattern AS subject, sum(keys)::BIGINT AS keys,
+           sum(memory_bytes)::BIGINT AS memory_at_stake,
+           greatest(sum(memory_bytes) - sum(length) - sum(key_chars) - 4 * sum(keys), 0)::BIGINT AS estimated_saving,
+           'many small string keys: stored as fields of hashes holding a few hundred each (HSET '
+           || 'bucket field value), each key''s own overhead goes' AS detail
+    FROM pattern_stats
+    WHERE type = 'string'
+    GROUP BY pattern
+    HAVING sum(keys) >= $tiny_keys AND sum(memory_bytes) / sum(keys) <= 128
+), big_values AS (
+    SELECT 'compress-big-values' AS advice, pattern AS subject, count(*) AS keys,
+           sum(memory_bytes)::BIGINT AS memory_at_stake,
+           sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE serialized_bytes < length)::BIGINT
+               AS estimated_saving,
+           'big ' || string_agg(DISTINCT coalesce(value_format, 'text'), '/') || ' values: compress them in the '
+           || 'client (the dump''s LZF shows how well they shrink)' AS detail
+    FROM keys
+    WHERE type = 'string' AND length >= $big_value
+          AND coalesce(value_format, 'text') IN ('json', 'text', 'xml', 'html')
+    GROUP BY pattern
+), pel AS (
+    SELECT 'stream-pending' AS advice, key AS subject, 1 AS keys, memory_bytes AS memory_at_stake,
+           NULL::BIGINT AS estimated_saving,
+           stream_pending || ' entries read but never acknowledged (XACK) in ' || stream_groups
+           || ' groups: the pending list keeps growing' AS detail
+    FROM keys
+    WHERE type = 'stream' AND stream_pending >= $pending
+)
+SELECT advice, subject, keys, memory_at_stake, estimated_saving, detail
+FROM (SELECT * FROM json_docs UNION ALL SELECT * FROM near_threshold UNION ALL SELECT * FROM tiny
+      UNION ALL SELECT * FROM big_values UNION ALL SELECT * FROM pel)
+ORDER BY memory_at_stake DESC NULLS LAST, advice, subject
+LIMIT $top;

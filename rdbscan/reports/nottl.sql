@@ -1,0 +1,37 @@
+-- nottl: keys that never expire, grouped by pattern -- where leaks hide.
+-- A pattern whose keys mostly have a TTL but some do not is a missed EXPIRE.
+
+-- table: totals
+SELECT count(*) FILTER (WHERE expire_at IS NULL) AS keys_no_ttl,
+       round(count(*) FILTER (WHERE expire_at IS NULL) / nullif(count(*), 0), 4) AS keys_no_ttl_share,
+       coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS memory_no_ttl,
+       round(coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0) / nullif(sum(memory_bytes), 0), 4)
+           AS memory_no_ttl_share
+FROM keys;
+
+-- table: by_pattern
+WITH p AS (
+    SELECT pattern,
+           sum(keys_no_ttl)::BIGINT AS keys_no_ttl,
+           sum(memory_no_ttl)::BIGINT AS memory_no_ttl,
+           sum(keys)::BIGINT AS keys,
+           sum(memory_bytes)::BIGINT AS memory_bytes
+    FROM pattern_stats
+    GROUP BY pattern
+    HAVING sum(keys_no_ttl) > 0
+)
+SELECT pattern, keys_no_ttl, memory_no_ttl,
+       round(memory_no_ttl / nullif(sum(memory_no_ttl) OVER (), 0), 4) AS share_of_no_ttl_memory,
+       round(keys_no_ttl / keys, 4) AS keys_no_ttl_share_in_pattern,
+       CASE WHEN keys_no_ttl < keys THEN 'mixed: ' || (keys - keys_no_ttl) || ' keys of this pattern have a TTL'
+       END AS hint
+FROM p
+ORDER BY memory_no_ttl DESC, pattern
+LIMIT $top;
+
+-- table: biggest
+SELECT db, key, type, memory_bytes, length, pattern
+FROM keys
+WHERE expire_at IS NULL
+ORDER BY memory_bytes DESC NULLS LAST, db, key
+LIMIT $top;
