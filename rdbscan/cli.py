@@ -432,6 +432,148 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
         _emit(out.render(result, fmt, ds.files), output, debug)
 
 
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@_dataset
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
+def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
+         server, target, config, allocator, cluster, top):
+    """Compare two snapshots: what grew, what is new, what lost its TTL.
+
+    OLD and NEW are dumps or Parquet scans (either side either; a directory
+    or a glob adds its files up).  Keys are joined on (db, key).
+
+    \b
+    Examples:
+      rdbscan diff yesterday.rdb today.rdb
+      rdbscan diff yesterday.parquet today.rdb --top 20 --format markdown
+      rdbscan diff old.rdb new.rdb --match 'session:*' --format json -o diff.json
+    """
+    from rdbscan import diff as diffing, output as out
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    pair = _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug)
+    with pair:
+        result = _run(debug, diffing.diff, pair, top=top)
+        _emit(out.render(result, fmt, [f for side in pair.files for f in side]), output, debug)
+
+
+def _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug):
+    from rdbscan import diff as diffing
+
+    def said(r):
+        _say(f"using the cached scan of {r.dump}: {r.parquet}" if r.cached else
+             f"scanned {r.dump} ({r.meta.get('rows_written', 0):,} keys) into {r.parquet} "
+             "(reused while the dump is unchanged)")
+    return _run(debug, diffing.open_pair, [old], [new], cache_dir=cache_dir, on_scan=said, db=dbs, types=types,
+                match=match, delimiters=delimiters, depth=depth, rules=list(pattern_rules), **model)
+
+
+class GrowthType(click.ParamType):
+    """A growth limit: a share ("10%") or a size ("1GB")."""
+    name = "growth"
+
+    def convert(self, value, param, ctx):
+        """Parse into ("share", f) or ("bytes", n)."""
+        from rdbscan import check as checking
+        try:
+            return checking.parse_growth(value, f"--{param.name.replace('_', '-')}")
+        except RdbscanError as e:
+            self.fail(str(e), param, ctx)
+
+
+class ShareType(click.ParamType):
+    """A share: "20%" or 0.2."""
+    name = "share"
+
+    def convert(self, value, param, ctx):
+        """Parse into a fraction."""
+        from rdbscan import check as checking
+        try:
+            v = float(value) if not str(value).strip().endswith("%") else value
+            return checking.parse_share(v, f"--{param.name.replace('_', '-')}")
+        except (RdbscanError, ValueError) as e:
+            self.fail(str(e), param, ctx)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--baseline", help="An older dump or scan to measure growth against.")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False),
+              help="TOML rules (default: ./rdbscan.toml, else [tool.rdbscan] in ./pyproject.toml).")
+@click.option("--max-total-memory", type=SizeType(), help="Fail when all keys together use more, e.g. 8GB.")
+@click.option("--max-keys", type=click.IntRange(0), help="Fail when there are more keys.")
+@click.option("--max-key-bytes", type=SizeType(), help="Fail when any key uses more memory, e.g. 10MB.")
+@click.option("--max-key-length", type=click.IntRange(0), help="Fail when any key has more elements.")
+@click.option("--max-no-ttl-share", type=ShareType(), help="Fail when more memory than this has no TTL, e.g. 20%.")
+@click.option("--require-ttl", multiple=True, metavar="GLOB", help="Keys matching GLOB must have a TTL (repeatable).")
+@click.option("--forbid", multiple=True, metavar="GLOB", help="No key may match GLOB (repeatable).")
+@click.option("--max-stream-pending", type=click.IntRange(0), help="Fail when a stream has more pending entries.")
+@click.option("--max-growth", type=GrowthType(), help="Total memory growth vs --baseline: 10% or 1GB.")
+@click.option("--max-pattern-growth", type=GrowthType(), help="Any pattern's memory growth vs --baseline.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Also write JUnit XML here (one test case per rule).")
+@_dataset
+def check(source, baseline, rules_file, max_total_memory, max_keys, max_key_bytes, max_key_length,
+          max_no_ttl_share, require_ttl, forbid, max_stream_pending, max_growth, max_pattern_growth, junit,
+          dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
+          server, target, config, allocator, cluster):
+    """Gate a snapshot on rules: exit 0 when all hold, 1 when any fails, 2 on bad input or rules.
+
+    Rules come from a TOML file and/or the flags below (see the README for
+    every rule).  Growth rules need --baseline (they are skipped without
+    one).  With $GITHUB_STEP_SUMMARY set, a Markdown summary is appended to it.
+
+    \b
+    Examples:
+      rdbscan check dump.rdb --max-key-bytes 10MB --require-ttl 'cache:*'
+      rdbscan check today.rdb --baseline yesterday.parquet --max-growth 10% --junit rdbscan.xml
+      rdbscan check dump.rdb --rules ci/rdbscan.toml --format json
+    """
+    import os
+    from rdbscan import check as checking, dataset
+    rules = _run(debug, checking.load_rules, rules_file)
+    rules.merge_flags(max_total_memory=max_total_memory, max_keys=max_keys, max_key_bytes=max_key_bytes,
+                      max_key_length=max_key_length, max_no_ttl_share=max_no_ttl_share, require_ttl=require_ttl,
+                      forbid=forbid, max_stream_pending=max_stream_pending, max_growth=max_growth,
+                      max_pattern_growth=max_pattern_growth)
+    if rules.empty():
+        _fail(RdbscanError("no rules: give --rules FILE, an rdbscan.toml here, or flags such as --max-key-bytes"),
+              debug)
+    pat = rules.patterns
+    delimiters = pat.get("delimiters", delimiters)
+    depth = pat.get("depth", depth)
+    pattern_rules = list(pat.get("rules", [])) + list(pattern_rules)
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    if baseline:
+        conn = _open_pair(baseline, source, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
+                          model, debug)
+        keys, base = "new_keys", "old_keys"
+    else:
+        conn = _open([source], dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
+                     materialize=False)
+        keys, base = "keys", None
+    with conn:
+        results = _run(debug, checking.Checker(conn.con, rules, keys, base).run)
+    if fmt == "json":
+        text = json.dumps(checking.as_json(results, source, baseline), indent=2, default=str) + "\n"
+    elif fmt == "markdown":
+        text = checking.render_markdown(results, source)
+    else:
+        text = checking.render_text(results)
+    _emit(text, output, debug)
+    if junit:
+        from rdbscan.sink import write_text_atomic
+        _run(debug, write_text_atomic, junit, checking.junit_xml(results))
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        try:
+            with open(summary_path, "a", encoding="utf-8") as f:
+                f.write(checking.render_markdown(results, source))
+        except OSError as e:
+            _say(f"{summary_path}: cannot append the step summary: {e.strerror or e}")
+    sys.exit(1 if any(r.status == "failed" for r in results) else 0)
+
+
 def _query(ds, query):
     import duckdb
     try:

@@ -57,7 +57,7 @@ def _cell(name, v):
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, (int, float)) and "share" in name:
+    if isinstance(v, (int, float)) and ("share" in name or name == "growth"):
         return f"{100 * v:.1f} %"
     if isinstance(v, int) and _is_bytes_column(name):
         return human_bytes(v)
