@@ -11,7 +11,7 @@ than a hundred whole-column passes.  Parameters come from
 include "_format.pxi"
 
 from libc.stdint cimport uint8_t, int8_t, int32_t, int64_t
-from libc.math cimport pow, nearbyint
+from libc.math cimport pow, nearbyint, fmax
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
@@ -53,7 +53,8 @@ cdef struct Params:
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
     # memory layout
-    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs, embedded_key, quantum16
+    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs, quantum16
+    int embedded_key                 # rdbscan.memory KEY_* code: where the key lives
     int64_t dict_struct, quicklist_struct, quicklist_node, listpackex_alloc, key_entry_extra
     bint argv_key, bare_skiplist, set_entries_on_collision, zmalloc_stream_lp
     bint hfe_dict_grows, hash_dict_grows
@@ -75,6 +76,46 @@ cdef inline int64_t sds_hdr(int64_t n) noexcept nogil:
     if n < 65536:
         return 5
     return 9
+
+
+# rdbscan.memory KEY_* codes and the constants of the embedded-key layouts
+DEF KEY_IN_ENTRY = 1
+DEF KEY_IN_KVOBJ = 2
+DEF KEY_IN_ROBJ = 3
+DEF ROBJ = 16
+DEF HASHTABLE_STRUCT = 72
+DEF HT_BUCKET = 64
+DEF HT_SLOTS = 7
+DEF CHILD_TERMS = 64
+DEF ZSET_NOVALUE_ENTRY = 16
+DEF EMBED_STRING_LIMIT = 64
+DEF EXPIRE_KEY_THRESHOLD = 128
+
+
+cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
+    """rdbscan.memory._ht_buckets: Valkey 8.1 top-level plus expected child buckets."""
+    cdef int64_t min_buckets, top = 1
+    cdef double nf, bf, q, ratio, pm, acc
+    cdef int x
+    if n <= 0:
+        return 0
+    min_buckets = (n * 5 - 1) // 32 + 1
+    while top < min_buckets:
+        top <<= 1
+    if top <= 1:
+        return top
+    nf = <double>n
+    bf = <double>top
+    q = 1.0 / bf
+    ratio = q / (1.0 - q)
+    pm = pow(1.0 - q, nf)
+    acc = pm * 0.0
+    for x in range(CHILD_TERMS):
+        pm = pm * (nf - <double>x) / <double>(x + 1) * ratio
+        pm = fmax(pm, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
+    return top + <int64_t>nearbyint(bf * acc)
 
 
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
@@ -143,14 +184,22 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
                               int64_t pending) noexcept nogil:
     cdef bint q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
-    cdef int64_t key_part, value, blobs, buckets, half, table, m
+    cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
     cdef double mf, occupied
     if kind >= KIND_MODULE_BASE:
         return -1                    # module values: no estimate rather than a wrong one
+    cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3
-    if P.embedded_key:
+    ksds = khdr + klen + 1
+    if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
+        ksds = (1 if klen < 32 else khdr) + klen + 1
+    if P.embedded_key == KEY_IN_ENTRY:
         key_part = J(khdr + klen + 1 + 17, q16)
+    elif P.embedded_key == KEY_IN_KVOBJ:
+        key_part = J(ksds + ROBJ + 1 + (8 if klen >= EXPIRE_KEY_THRESHOLD else 0), q16) - ROBJ
+    elif P.embedded_key == KEY_IN_ROBJ:
+        key_part = 0
     elif P.zmalloc_strings:
         key_part = J(khdr + klen + 1, q16) + 24 + P.key_entry_extra
     else:
@@ -160,6 +209,15 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         value = 16
     elif enc == E_EMBSTR:
         value = J(n + 20, q16) if P.zmalloc_embstr else n + 18
+        if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
+            together = ksds + ROBJ + 1 + n + 4
+            decide = (klen + ROBJ + 3 + n + 4) if P.embedded_key == KEY_IN_KVOBJ else together
+            if decide <= EMBED_STRING_LIMIT:
+                value = J(together, q16)
+                if P.embedded_key == KEY_IN_KVOBJ:
+                    value -= key_part
+            else:
+                value = J(sds_hdr(n) + n + 1, q16) + ROBJ
     elif enc == E_RAW:
         value = sds_hdr(n) + n + 1
         value = (J(value, q16) if P.zmalloc_strings else value) + 16
@@ -177,18 +235,24 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
         table = buckets * 8 + 16 + P.dict_struct
+        entry = 24
+        if P.embedded_key == KEY_IN_ROBJ:
+            table = ht_buckets(n) * HT_BUCKET + ROBJ + HASHTABLE_STRUCT
+            entry = 0
         if enc == E_HASHTABLE:
-            value = table + n * 24 + mem_el + mem_val
+            value = table + n * entry + mem_el + mem_val
             if P.set_entries_on_collision and kind == KIND_SET:
                 mf = <double>buckets
                 occupied = mf * (1.0 - pow(1.0 - 1.0 / mf, <double>n))
                 value = table + (<int64_t>nearbyint(<double>n - occupied)) * 16 + mem_el
         else:
             m = <int64_t>nearbyint(<double>n * P.skiplist_node)
+            if P.embedded_key == KEY_IN_KVOBJ:
+                entry = ZSET_NOVALUE_ENTRY
             if P.bare_skiplist:
                 value = buckets * 8 + 16 + 16 + n * 24 + mem_el + m
             else:
-                value = table + n * 24 + mem_el + m + 16 + 32 + P.skiplist_header_alloc
+                value = table + n * entry + mem_el + m + 16 + 32 + P.skiplist_header_alloc
     elif enc == E_STREAM or enc == E_UNKNOWN:
         value = ((nodes + pending * 2) * 16 + mem_el * 244
                  + (mem_blobs if P.zmalloc_stream_lp else blob_bytes) + 16 + P.stream_struct

@@ -30,6 +30,7 @@ from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, p
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
+DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -436,6 +437,8 @@ cdef class Scanner:
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[3]
+    cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
+    cdef int64_t last_field          # length of the last member/field sized, for the pair table
     cdef int64_t big_hdr[3]
     cdef bint big_rounded
     cdef bint q16                    # allocator with a 16-byte quantum
@@ -524,6 +527,8 @@ cdef class Scanner:
         for i in range(3):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
+        self.pair = NULL
+        self.last_field = PAIR_FIELDS
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -575,6 +580,7 @@ cdef class Scanner:
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
         free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
+        free(self.pair)
         free(self.db_expires)
 
     # ------------------------------------------------------------------ input
@@ -933,9 +939,21 @@ cdef class Scanner:
         ``tables``: three sequences of 4,096 ints (members/fields, values,
         fields with TTL metadata); ``big_headers``: for longer elements, the
         bytes added to the length (header, terminator); ``rounded``: whether
-        the server measures them in jemalloc size classes.
+        the server measures them in jemalloc size classes.  An optional
+        fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
+        value what its pairing with the field before it changes (Valkey 8.1
+        embeds small field-value pairs in one allocation).
         """
         cdef int role, i
+        free(self.pair)
+        self.pair = NULL
+        if len(tables) > 3 and tables[3] is not None:
+            pair = tables[3]
+            self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+            if self.pair == NULL:
+                raise MemoryError()
+            for i in range(PAIR_FIELDS * 129):
+                self.pair[i] = pair[i]
         for role in range(3):
             table = tables[role]
             for i in range(SIZING_LUT):
@@ -1257,6 +1275,11 @@ cdef class Scanner:
 
     cdef inline void _size(self, int64_t n, int role) noexcept nogil:
         cdef int64_t size
+        if self.pair != NULL:
+            if role != 1:
+                self.last_field = n
+            elif self.last_field < PAIR_FIELDS:
+                self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
         else:

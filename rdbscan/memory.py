@@ -7,12 +7,17 @@ The model follows the server's own ``objectComputeSize`` and
   allocator (``zmalloc_size`` / ``sdsZmallocSize``), exact header + length
   where it does not (``sdsAllocSize``, ``ziplistBlobLen`` before 6.0/7.0);
 - sds headers of 1/3/5/9 bytes by length (type 5 only for 1..31 bytes);
-- per key: the key's sds plus a 24-byte dictEntry (Valkey 8: one embedded
-  entry holding both);
+- per key: the key's sds plus a 24-byte dictEntry (Valkey 8.0: one embedded
+  entry holding both; Redis 8.0: the key embedded in the value's robj, the
+  "kvobj", counted with it and no dictEntry; Valkey 8.1: the key embedded in
+  the robj but not counted at all);
 - listpack/ziplist/intset blobs at their uncompressed length, quicklist
   nodes as stored, hashtables with power-of-two bucket arrays sized to the
   element count (how the loader creates them), skiplist nodes at their
-  expected size (level p = 1/4, the average Redis' random levels give).
+  expected size (level p = 1/4, the average Redis' random levels give);
+- Valkey 8.1's ``hashtable`` (sets, hashes, sorted sets): 64-byte buckets of
+  7 slots, as many as the loader pre-sizes for the element count, plus the
+  child buckets that full buckets chain (their expected number).
 
 The scanner supplies, per key, the sized sums that need every element
 (``mem_elements``, ``mem_values``, ``mem_blobs``) using the tables from
@@ -70,13 +75,50 @@ def _buckets(n):
     return pc.shift_left(1, lg)
 
 
+def ht_bucket_exp(n):
+    """Valkey 8.1 ``nextBucketExp``: buckets for ``n`` entries at most 32/5 per bucket (91 % fill)."""
+    if n <= 0:
+        return -1
+    min_buckets = (n * 5 - 1) // 32 + 1
+    return 0 if min_buckets == 1 else (min_buckets - 1).bit_length()
+
+
+def _ht_buckets(n):
+    """Top-level plus expected child buckets of a Valkey 8.1 hashtable pre-sized for ``n`` entries.
+
+    The loader expands the table for the element count before inserting
+    (``hashtableTryExpand``); with a uniform hash a bucket gets
+    Binomial(n, 1/B) entries, and a chain holding ``x > 7`` of them needs
+    ``ceil((x - 7) / 6)`` children (a full bucket gives up its last slot to
+    the child pointer).  The expected count is summed term by term in the
+    same order as the compiled model, so both round alike.
+    """
+    nf = pc.cast(pc.max_element_wise(n, 0), pa.float64())
+    min_buckets = pc.add(pc.divide(pc.subtract(pc.multiply(pc.max_element_wise(n, 1), 5), 1), 32), 1)
+    exp = pc.cast(pc.ceil(pc.log2(pc.cast(min_buckets, pa.float64()))), pa.int64())
+    top = pc.if_else(pc.less_equal(n, 0), 0, pc.shift_left(1, exp))
+    bf = pc.cast(pc.max_element_wise(top, 2), pa.float64())
+    q = pc.divide(1.0, bf)
+    ratio = pc.divide(q, pc.subtract(1.0, q))
+    pm = pc.power(pc.subtract(1.0, q), nf)          # P(X = 0)
+    acc = pc.multiply(pm, 0.0)
+    for x in range(CHILD_TERMS):
+        # P(X = x + 1) from P(X = x); x + 1 entries need ceil((x + 1 - 7) / 6) children
+        pm = pc.multiply(pc.divide(pc.multiply(pm, pc.subtract(nf, float(x))), float(x + 1)), ratio)
+        pm = pc.max_element_wise(pm, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = pc.add(acc, pc.multiply(pm, float((x + 1 - HT_SLOTS + 5) // 6)))
+    child = pc.cast(pc.round(pc.multiply(bf, acc)), pa.int64())
+    return pc.add(top, pc.if_else(pc.less_equal(top, 1), 0, child))
+
+
 @dataclass(frozen=True)
 class Layout:
     """The sizes and accounting rules of one family of server releases."""
     zmalloc_strings: bool      # raw strings / keys / elements measured with zmalloc_size (6.0+)
     zmalloc_embstr: bool       # embstr measured with zmalloc_size (7.0+)
     zmalloc_blobs: bool        # listpack/ziplist/intset/quicklist nodes with zmalloc_size (7.0+)
-    embedded_key: bool         # Valkey 8: key embedded in the dictEntry
+    embedded_key: int          # where the key lives: one of the KEY_* constants below
     dict_struct: int           # sizeof(dict)
     quicklist_struct: int
     quicklist_node: int
@@ -99,6 +141,27 @@ class Layout:
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
 
+# Where the key lives (Layout.embedded_key; the compiled model gets the same code).
+KEY_SDS = 0       # its own sds plus a dictEntry (up to Redis 7.4 / Valkey 7.2)
+KEY_IN_ENTRY = 1  # Valkey 8.0: embedded in the dictEntry (objectComputeSize + dictEntryMemUsage)
+KEY_IN_KVOBJ = 2  # Redis 8.0: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
+                  # zmalloc_size(kv)); no dictEntry counted
+KEY_IN_ROBJ = 3   # Valkey 8.1: embedded in the robj, but objectComputeSize counts sizeof(robj)
+                  # only (the key is uncounted unless an embstr shares the allocation)
+
+ROBJ = 16                # sizeof(robj)
+HASHTABLE_STRUCT = 72    # Valkey 8.1 sizeof(hashtable): type, rehash_idx, tables[2], used[2],
+                         # bucket_exp[2] + pause fields (padded to 8), child_buckets[2]
+HT_BUCKET = 64           # Valkey 8.1 bucket: one cache line
+HT_SLOTS = 7             # entries per bucket (the last one becomes the child pointer when full)
+CHILD_TERMS = 64         # binomial terms summed for the expected child buckets
+ZSET_NOVALUE_ENTRY = 16  # Redis 8.0 zset element dict entry: dictEntryMemUsage(1) (key, next)
+EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
+                         # key and value share one allocation up to this many bytes
+EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
+HASH_EMBED_LIMIT = 128   # Valkey 8.1 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
+PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
+
 
 def layout_for(profile):
     """The :class:`Layout` of the release a :class:`~rdbscan.encoding.ServerProfile` names."""
@@ -106,24 +169,28 @@ def layout_for(profile):
     q16 = profile.allocator == "jemalloc-16"
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
     if profile.flavor == "valkey":
-        return Layout(True, True, True, v >= (8, 0), 56, 40, 40, 0, 0, 0, q16,
+        if v >= (8, 1):
+            return Layout(True, True, True, KEY_IN_ROBJ, HASHTABLE_STRUCT, 40, 40, 0, 0, 0, q16)
+        return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
+    if v >= (8, 0):
+        return Layout(True, True, True, KEY_IN_KVOBJ, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 4):
-        return Layout(True, True, True, False, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
+        return Layout(True, True, True, KEY_SDS, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 0):
-        return Layout(True, True, True, False, 56, 40, 40, 0, 0, 0, q16,
+        return Layout(True, True, True, KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster else 0,
                       stream_consumer=32 if v >= (7, 2) else 24)
     if v < (6, 2):
         old_stream["stream_struct"] = 0    # 5.0 and 6.0 leave the stream struct out
     if v >= (6, 0):
-        return Layout(True, False, False, False, 96, 40, 32, 0, 0, 0, q16,
+        return Layout(True, False, False, KEY_SDS, 96, 40, 32, 0, 0, 0, q16,
                       zmalloc_stream_lp=v >= (6, 2), **old_stream)
     if v >= (5, 0):
-        return Layout(False, False, False, False, 96, 40, 32, 0, 0, 0, q16,
+        return Layout(False, False, False, KEY_SDS, 96, 40, 32, 0, 0, 0, q16,
                       zmalloc_stream_lp=False, skiplist_max_level=64, **old_stream)
-    return Layout(False, False, False, False, 96, 40, 32, 0, 0, 0, q16, argv_key=True, bare_skiplist=True,
+    return Layout(False, False, False, KEY_SDS, 96, 40, 32, 0, 0, 0, q16, argv_key=True, bare_skiplist=True,
                   hash_dict_grows=True, zmalloc_stream_lp=False, **old_stream)
 
 
@@ -149,8 +216,35 @@ def _sizing_tables(lay):
     field_ttl = [element(n, lay.hfield_ttl_extra) for n in range(SIZING_LUT)]
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
     big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra)
-    return (field if lay.hfield_header_extra else plain, plain, field_ttl), big, lay.zmalloc_strings, \
-        lay.quantum16
+    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl)
+    if lay.embedded_key == KEY_IN_ROBJ:
+        tables += (_hash_pair_table(lay.quantum16, plain),)
+    return tables, big, lay.zmalloc_strings, lay.quantum16
+
+
+def _hash_pair_table(q16, plain):
+    """Valkey 8.1 hash entries (t_hash.c ``hashTypeCreateEntry``, ``hashTypeEntryMemUsage``).
+
+    A field and a value are one allocation when ``field_size + value_size``
+    fits 128 bytes (field sds of its own type, value as sds type 8); else the
+    allocation is a value pointer plus the field (sds type 8 at least), and
+    the value its own sds.  The scanner sizes a field as a plain member
+    (``plain``) and a value as a plain sds; this table holds what to add to
+    that, for fields shorter than :data:`PAIR_FIELDS`, by value length
+    (column 128: values of 128 bytes and more, never embedded).  Flat,
+    row-major, ``PAIR_FIELDS * 129`` ints.
+    """
+    out = []
+    for f in range(PAIR_FIELDS):
+        field_size = (1 if f < 32 else 3) + f + 1          # sdsReqType: type 5 below 32 bytes
+        pointer_entry = jemalloc_size(8 + 3 + f + 1, q16)   # value pointer + field as sds type 8
+        for v in range(PAIR_FIELDS + 1):
+            if v < PAIR_FIELDS and field_size + v + 4 <= HASH_EMBED_LIMIT:
+                cost = jemalloc_size(field_size + v + 4, q16)
+            else:
+                cost = pointer_entry + (plain[v] if v < PAIR_FIELDS else 0)
+            out.append(cost - plain[f] - (plain[v] if v < PAIR_FIELDS else 0))
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -179,10 +273,25 @@ def memory_column(profile, batch, extra):
         # The command argument: an embstr (sds type 8) up to 44 bytes.
         key_hdr = pc.if_else(pc.less_equal(key_len, 44), 3, key_hdr)
     key_sds = pc.add(pc.add(key_hdr, key_len), 1)
-    if lay.embedded_key:
-        # Valkey 8: one allocation holds value pointer, next pointer, a
+    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+        # An embedded key takes sdsReqType's header: type 5 even when empty.
+        key_sds = pc.add(pc.add(pc.if_else(pc.less(key_len, 32), 1, key_hdr), key_len), 1)
+    if lay.embedded_key == KEY_IN_ENTRY:
+        # Valkey 8.0: one allocation holds value pointer, next pointer, a
         # header-size byte and the key's sds.
         key_part = _J(pc.add(key_sds, 17), q16)
+    elif lay.embedded_key == KEY_IN_KVOBJ:
+        # Redis 8.0 kvobjCreate: robj, [expire field for long keys], a
+        # header-size byte and the key's sds, one allocation counted in full
+        # (kvobjComputeSize starts from zmalloc_size(kv)); the robj's 16 bytes
+        # are in the value parts below, so the key adds the rest.
+        kv = pc.add(pc.add(key_sds, ROBJ + 1),
+                    pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), 8, 0))
+        key_part = pc.subtract(_J(kv, q16), ROBJ)
+    elif lay.embedded_key == KEY_IN_ROBJ:
+        # Valkey 8.1: objectComputeSize counts sizeof(robj) and nothing of
+        # the key embedded after it; MEMORY USAGE adds nothing more.
+        key_part = pa.array([0] * len(key_len), pa.int64()) if len(key_len) else pa.array([], pa.int64())
     elif lay.zmalloc_strings:
         key_part = pc.add(_J(key_sds, q16), 24 + lay.key_entry_extra)
     else:
@@ -200,6 +309,22 @@ def memory_column(profile, batch, extra):
         embstr = pc.add(n, robj + 2)
     raw_sds = pc.add(pc.add(_sds_hdr(n), n), 1)
     raw = pc.add(_J(raw_sds, q16) if lay.zmalloc_strings else raw_sds, robj)
+    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+        # The loader re-creates an embstr value with the key: robj, key
+        # (header-size byte + sds), value as sds type 8, one allocation when
+        # the sum is within a cache line, else the value becomes a raw sds
+        # (OBJECT ENCODING then says raw).  Redis 8.0 kvobjSet estimates the
+        # key as len + 3 whatever its sds type; Valkey 8.1
+        # createStringObjectWithKeyAndExpire uses its real size.
+        together = pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4))
+        decide = pc.add(pc.add(key_len, robj + 3), pc.add(n, 4)) \
+            if lay.embedded_key == KEY_IN_KVOBJ else together
+        fits = pc.less_equal(decide, EMBED_STRING_LIMIT)
+        # Redis counts the kvobj's key with key_part: take it back out when embedded.
+        shared = _J(together, q16)
+        if lay.embedded_key == KEY_IN_KVOBJ:
+            shared = pc.subtract(shared, key_part)
+        embstr = pc.if_else(fits, shared, pc.add(_J(raw_sds, q16), robj))
     blobs = mem_blobs if lay.zmalloc_blobs else blob_bytes
     compact = pc.add(blobs, robj)
     quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, lay.quicklist_node)), robj + lay.quicklist_struct)
@@ -219,6 +344,11 @@ def memory_column(profile, batch, extra):
         buckets = pc.if_else(grows, grown, buckets)
     table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
     entries = pc.multiply(n, 24)
+    if lay.embedded_key == KEY_IN_ROBJ:
+        # Valkey 8.1 hashtableMemUsage: the struct and every bucket, child
+        # buckets included; elements sit in the buckets, no entries.
+        table = pc.add(pc.multiply(_ht_buckets(n), HT_BUCKET), robj + HASHTABLE_STRUCT)
+        entries = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
     hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
     if lay.set_entries_on_collision:
         # Valkey 8 stores a set member in its bucket unless the bucket is
@@ -231,6 +361,8 @@ def memory_column(profile, batch, extra):
         set_table = pc.add(pc.add(table, pc.multiply(colliding, 16)), mem_el)
         hashtable = pc.if_else(pc.equal(pc.cast(batch["type"], pa.string()), "set"), set_table, hashtable)
     node = pc.cast(pc.round(pc.multiply(pc.cast(n, pa.float64()), skiplist_node_expected(q16))), pa.int64())
+    if lay.embedded_key == KEY_IN_KVOBJ:
+        entries = pc.multiply(n, ZSET_NOVALUE_ENTRY)    # the zset dict is a no-value dict in 8.0
     if lay.bare_skiplist:
         skiplist = pc.add(pc.add(pc.add(pc.multiply(buckets, 8), robj + 16), entries), pc.add(mem_el, node))
     else:

@@ -56,6 +56,7 @@ if sys.byteorder != "little" or array("i").itemsize != 4 or array("q").itemsize 
 WINDOW = 1 << 20              # bytes asked of the source per read
 SMALL_INT_LEN = 20            # longest string that can parse as a 64-bit integer
 SIZING_LUT = 4096             # element lengths covered by the sizing tables
+PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
 KEY_BUFFER_START = 1 << 20    # first size of the per-batch key bytes buffer
 KEY_BUFFER_MAX = 0x7FFFFFFF   # key offsets are int32
 MAX_COUNT = 1 << 56           # an element count beyond this is corruption
@@ -357,7 +358,7 @@ class Scanner:
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16",
+        "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -392,6 +393,8 @@ class Scanner:
         self._lut = ([0] * SIZING_LUT,) * 3
         self._big_hdr = (0, 0, 0)
         self._big_rounded = False
+        self._pair = None
+        self._last_field = PAIR_FIELDS
         self._q16 = False
         self._v_mem = [0, 0, 0]
         self._v_mem_blobs = 0
@@ -716,8 +719,13 @@ class Scanner:
         4,096 ints (members/fields, values, fields with TTL metadata),
         ``big_headers`` the bytes added to longer elements, ``rounded``
         whether they are measured in jemalloc size classes, ``quantum16``
-        whether those classes have a 16-byte quantum.
+        whether those classes have a 16-byte quantum.  An optional fourth
+        table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash value
+        what its pairing with the field before it changes (Valkey 8.1 embeds
+        small field-value pairs in one allocation).
         """
+        self._pair = [int(v) for v in tables[3][:PAIR_FIELDS * 129]] \
+            if len(tables) > 3 and tables[3] is not None else None
         self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(3))
         self._big_hdr = tuple(big_headers[:3])
         self._big_rounded = bool(rounded)
@@ -725,6 +733,11 @@ class Scanner:
 
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
+        if self._pair is not None:
+            if role != 1:
+                self._last_field = n
+            elif self._last_field < PAIR_FIELDS:
+                self._v_mem[1] += self._pair[self._last_field * 129 + min(n, PAIR_FIELDS)]
         if n < SIZING_LUT:
             self._v_mem[role] += self._lut[role][n]
         else:
