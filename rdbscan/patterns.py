@@ -106,7 +106,7 @@ class PatternRules:
 
         for rx, _, where in self.rules:
             try:
-                con.execute("SELECT regexp_full_match('', $1)", [rx])
+                con.execute("SELECT regexp_full_match('', $1)", [rx]).fetchall()   # DuckDB 2 wants it fetched
             except Exception as e:
                 raise RdbscanError(f"{where}: bad regular expression {rx!r}: {str(e).splitlines()[0]}") from None
         con.create_function(self.udf_name(), infer, ["VARCHAR"], "VARCHAR", type="arrow",
