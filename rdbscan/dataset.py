@@ -213,6 +213,8 @@ class Dataset:
             self.con.execute(f"SET threads = {int(threads)}")
         self.pattern_rules = patterns.PatternRules(delimiters=delimiters, depth=depth, rules=rules)
         self.pattern_rules.register(self.con)
+        # key_pattern(text): the pattern of any key text, for queries that want it on a few rows only
+        self.con.execute(f"CREATE MACRO key_pattern(k) AS {self.pattern_rules.sql('k')}")
         self.con.register("meta_rows", pa.Table.from_pylist([_meta_row(r) for r in resolved], schema=META_SCHEMA))
         self.con.execute("CREATE VIEW meta AS SELECT * FROM meta_rows")
         where = []

@@ -15,15 +15,27 @@ ORDER BY length DESC, db, key
 LIMIT $top;
 
 -- table: by_type_memory
+WITH floor AS (    -- each type's Nth biggest: only keys at or above it are ranked (a window over every key is slow)
+    SELECT type, CASE WHEN count(memory_bytes) >= $top THEN list_min(max(memory_bytes, $top)) END AS floor
+    FROM keys GROUP BY type
+)
 SELECT type, rank, db, key, encoding, memory_bytes, length, expire_at
-FROM (SELECT *, row_number() OVER (PARTITION BY type ORDER BY memory_bytes DESC NULLS LAST, db, key) AS rank
-      FROM keys)
+FROM (SELECT k.type, k.db, k.key, k.encoding, k.memory_bytes, k.length, k.expire_at,
+             row_number() OVER (PARTITION BY k.type ORDER BY k.memory_bytes DESC NULLS LAST, k.db, k.key) AS rank
+      FROM keys k JOIN floor f ON k.type = f.type
+      WHERE f.floor IS NULL OR k.memory_bytes >= f.floor)
 WHERE rank <= $top
 ORDER BY type, rank;
 
 -- table: by_type_length
+WITH floor AS (
+    SELECT type, CASE WHEN count(length) >= $top THEN list_min(max(length, $top)) END AS floor
+    FROM keys GROUP BY type
+)
 SELECT type, rank, db, key, encoding, memory_bytes, length, expire_at
-FROM (SELECT *, row_number() OVER (PARTITION BY type ORDER BY length DESC, db, key) AS rank
-      FROM keys WHERE length IS NOT NULL)
+FROM (SELECT k.type, k.db, k.key, k.encoding, k.memory_bytes, k.length, k.expire_at,
+             row_number() OVER (PARTITION BY k.type ORDER BY k.length DESC, k.db, k.key) AS rank
+      FROM keys k JOIN floor f ON k.type = f.type
+      WHERE k.length IS NOT NULL AND (f.floor IS NULL OR k.length >= f.floor))
 WHERE rank <= $top
 ORDER BY type, rank;

@@ -30,8 +30,10 @@ ORDER BY memory_no_ttl DESC, pattern
 LIMIT $top;
 
 -- table: biggest
-SELECT db, key, type, memory_bytes, length, pattern
-FROM keys
-WHERE expire_at IS NULL
-ORDER BY memory_bytes DESC NULLS LAST, db, key
-LIMIT $top;
+SELECT db, key, type, memory_bytes, length, key_pattern(key) AS pattern   -- inferred for these rows only
+FROM (SELECT db, key, type, memory_bytes, length
+      FROM keys
+      WHERE expire_at IS NULL
+      ORDER BY memory_bytes DESC NULLS LAST, db, key
+      LIMIT $top)
+ORDER BY memory_bytes DESC NULLS LAST, db, key;
