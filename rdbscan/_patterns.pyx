@@ -6,11 +6,19 @@ the patterns into new buffers; the tests hold it to the pure-Python twin.
 """
 
 from libc.stdint cimport uint8_t, int32_t, int64_t
-from libc.string cimport memcpy, memcmp
+from libc.string cimport memcpy, memcmp, memchr
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_FromStringAndSize
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+# Character classes, one lookup per byte (the delimiter bits are set per call).
+DEF C_DIGIT = 1
+DEF C_HEX = 2
+DEF C_ALNUM = 4
+DEF C_HARD = 8
+DEF C_SOFT = 16
 
 
 cdef inline bint is_digit(uint8_t c) noexcept nogil:
@@ -95,7 +103,7 @@ cdef bint is_email(const uint8_t* s, Py_ssize_t n) noexcept nogil:
     return dot > at + 1 and dot < n - 1
 
 
-cdef Py_ssize_t datetime_length(const uint8_t* s, Py_ssize_t n, const bint* hard) noexcept nogil:
+cdef Py_ssize_t datetime_length(const uint8_t* s, Py_ssize_t n, const uint8_t* cls) noexcept nogil:
     # greedy, no backtracking: the pure twin's datetime_length
     cdef Py_ssize_t i = 0
     if n < 10 or not (digits(s, n, 0, 4) and s[4] == 45 and digits(s, n, 5, 2) and s[7] == 45
@@ -120,7 +128,7 @@ cdef Py_ssize_t datetime_length(const uint8_t* s, Py_ssize_t n, const bint* hard
                 i += 3
             elif digits(s, n, i, 2):
                 i += 2
-    return i if (i == n or hard[s[i]]) else 0
+    return i if (i == n or (cls[s[i]] & C_HARD)) else 0
 
 
 cdef struct Out:
@@ -143,65 +151,64 @@ cdef const uint8_t* P_DATE = b"{date}"
 cdef const uint8_t* P_EMAIL = b"{email}"
 
 
-cdef void token(Out* o, const uint8_t* t, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i, ndig = 0
-    cdef bint hexy = True, alnum = True
+cdef void token(Out* o, const uint8_t* t, Py_ssize_t n, uint8_t all_of, uint8_t any_of) noexcept nogil:
+    # all_of / any_of: the AND / OR of the token's character classes
     if n == 0:
         return
-    for i in range(n):
-        if is_digit(t[i]):
-            ndig += 1
-        else:
-            if not is_hex(t[i]):
-                hexy = False
-            if not is_alnum(t[i]):
-                alnum = False
-    if ndig == n:
+    if all_of & C_DIGIT:
         if n == 10 and memcmp(t, b"1000000000", 10) >= 0 and memcmp(t, b"2000000000", 10) < 0:
             put(o, P_TS, 4)
         elif n == 13 and memcmp(t, b"1000000000000", 13) >= 0 and memcmp(t, b"2000000000000", 13) < 0:
             put(o, P_TS, 4)
         else:
             put(o, P_ID, 4)
-    elif n >= 8 and ndig and hexy:
+    elif n >= 8 and (any_of & C_DIGIT) and (all_of & C_HEX):
         put(o, P_HEX, 5)
-    elif n >= 16 and ndig and alnum:
+    elif n >= 16 and (any_of & C_DIGIT) and (all_of & C_ALNUM):
         put(o, P_TOKEN, 7)
     else:
         put(o, t, n)
 
 
-cdef void segment(Out* o, const uint8_t* s, Py_ssize_t n, const bint* soft) noexcept nogil:
+cdef void segment(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls) noexcept nogil:
     cdef Py_ssize_t i, start = 0
-    if is_uuid(s, n):
+    cdef uint8_t c, all_of = 0xFF, any_of = 0
+    if n == 36 and s[8] == 45 and is_uuid(s, n):
         put(o, P_UUID, 6)
-    elif is_ipv4(s, n):
+        return
+    if n >= 7 and is_digit(s[0]) and is_ipv4(s, n):
         put(o, P_IP, 4)
-    elif is_email(s, n):
+        return
+    if n >= 5 and memchr(s, 64, n) != NULL and is_email(s, n):
         put(o, P_EMAIL, 7)
-    else:
-        for i in range(n):
-            if soft[s[i]]:
-                token(o, s + start, i - start)
-                put(o, s + i, 1)
-                start = i + 1
-        token(o, s + start, n - start)
+        return
+    for i in range(n):                          # one pass: split at soft delimiters, classify tokens
+        c = cls[s[i]]
+        if c & C_SOFT:
+            token(o, s + start, i - start, all_of, any_of)
+            put(o, s + i, 1)
+            start = i + 1
+            all_of = 0xFF
+            any_of = 0
+        else:
+            all_of &= c
+            any_of |= c
+    token(o, s + start, n - start, all_of, any_of)
 
 
-cdef void pattern(Out* o, const uint8_t* s, Py_ssize_t n, const bint* hard, const bint* soft,
-                  int depth) noexcept nogil:
+cdef void pattern(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls, int depth) noexcept nogil:
     cdef Py_ssize_t i = 0, j, span
     cdef int segments = 0
     while True:                                 # one segment starts at i
-        span = datetime_length(s + i, n - i, hard)
+        span = datetime_length(s + i, n - i, cls) if (n - i >= 10 and is_digit(s[i])) else 0
         if span:
             put(o, P_DATE, 6)
             j = i + span
         else:
             j = i
-            while j < n and not hard[s[j]]:
+            while j < n and not (cls[s[j]] & C_HARD):
                 j += 1
-            segment(o, s + i, j - i, soft)
+            segment(o, s + i, j - i, cls)
         if j == n:
             return
         segments += 1
@@ -214,16 +221,13 @@ cdef void pattern(Out* o, const uint8_t* s, Py_ssize_t n, const bint* hard, cons
 
 def key_patterns(keys, str delimiters=":/|.-_", int depth=0):
     """Patterns of a pyarrow string array (see :mod:`rdbscan.pypatterns`); nulls stay null."""
-    cdef bint hard[256]
-    cdef bint soft[256]
+    cdef uint8_t cls[256]
     cdef int i
     for i in range(256):
-        hard[i] = soft[i] = False
+        cls[i] = ((C_DIGIT if 48 <= i <= 57 else 0) | (C_HEX if is_hex(i) else 0)
+                  | (C_ALNUM if is_alnum(i) else 0))
     for ch in delimiters.encode("ascii"):
-        if ch in b".-_":
-            soft[ch] = True
-        else:
-            hard[ch] = True
+        cls[ch] |= C_SOFT if ch in b".-_" else C_HARD
     if isinstance(keys, pa.ChunkedArray):
         keys = keys.combine_chunks() if keys.num_chunks != 1 else keys.chunk(0)
     if keys.type != pa.string():
@@ -255,7 +259,7 @@ def key_patterns(keys, str delimiters=":/|.-_", int depth=0):
         for r in range(n):
             a = offsets[off0 + r]
             b = offsets[off0 + r + 1]
-            pattern(&o, base + a, b - a, hard, soft, depth)
+            pattern(&o, base + a, b - a, cls, depth)
             oo[r + 1] = <int32_t>o.pos
     validity = None
     if keys.null_count:

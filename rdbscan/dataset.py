@@ -224,21 +224,21 @@ class Dataset:
             where.append(f"type IN ({', '.join(_sql_str(t) for t in sorted(types))})")
         if match is not None:
             where.append(f"regexp_full_match(key, {_sql_str(redis_glob_to_regex(match))}, 's')")
-        file_list = "[" + ", ".join(_sql_str(f) for f in self.files) + "]"
-        self.con.execute(
-            f"CREATE VIEW keys AS SELECT * EXCLUDE (filename), filename AS file, "
-            f"{self.pattern_rules.sql('key')} AS pattern "
-            f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
-            + (" WHERE " + " AND ".join(where) if where else ""))
-        self.con.execute("CREATE VIEW pattern_stats AS " + PATTERN_STATS)
+        self.con.execute("CREATE VIEW keys AS " + keys_sql(resolved, self.pattern_rules.sql("key"), where))
+        self.con.execute("CREATE VIEW pattern_stats AS " + pattern_stats_sql("keys"))
         self.materialized = False
         if materialize:
             self.materialize_pattern_stats()
 
-    def materialize_pattern_stats(self):
-        """Compute ``pattern_stats`` once into a table: later queries reuse it instead of re-inferring patterns."""
+    def materialize_pattern_stats(self, idle=86400, big_value=10_000):
+        """Compute ``pattern_stats`` once into a table: later queries reuse it instead of re-inferring patterns.
+
+        ``idle`` and ``big_value`` set what its ``idle_*`` and ``big_text_*``
+        columns count (the reports pass their own parameters).
+        """
         if not self.materialized:
-            self.con.execute("CREATE TEMP TABLE pattern_stats_table AS SELECT * FROM pattern_stats")
+            self.con.execute("CREATE TEMP TABLE pattern_stats_table AS "
+                             + pattern_stats_sql("keys", idle=idle, big_value=big_value))
             self.con.execute("DROP VIEW pattern_stats")
             self.con.execute("CREATE VIEW pattern_stats AS SELECT * FROM pattern_stats_table")
             self.materialized = True
@@ -262,7 +262,41 @@ class Dataset:
         self.close()
 
 
-PATTERN_STATS = """
+def keys_sql(resolved, pattern_sql, where=()):
+    """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
+
+    One ``read_parquet`` over the file list keeps DuckDB's top-N and column
+    pruning working (a UNION of per-file scans reads every key's text for a
+    top 10); ``snapshot_time`` is each file's dump ctime, so the ttl report
+    needs no join.
+    """
+    files = [os.path.abspath(r.parquet) for r in resolved]
+    times = []
+    for r in resolved:
+        ctime = _meta_row(r)["snapshot_time"]
+        times.append(f"to_timestamp({int(ctime)})" if ctime is not None else "NULL::TIMESTAMPTZ")
+    if len(set(times)) == 1:
+        snapshot = times[0]
+    else:
+        snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
+    file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    return (f"SELECT * EXCLUDE (filename), filename AS file, {snapshot} AS snapshot_time, {pattern_sql} AS pattern "
+            f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
+            + (" WHERE " + " AND ".join(where) if where else ""))
+
+
+def pattern_stats_sql(keys, idle=86400, big_value=10_000):
+    """``pattern_stats`` over the view ``keys``: one row per (db, type, pattern).
+
+    Besides keys and memory with and without TTL, it carries what the idle
+    and advice reports group by pattern (keys idle longer than ``idle``
+    seconds; JSON strings; text strings of ``big_value`` bytes or more), so
+    patterns are inferred once for all reports.
+    """
+    idle, big_value = int(idle), int(big_value)
+    big = (f"type = 'string' AND length >= {big_value} "
+           "AND coalesce(CAST(value_format AS VARCHAR), 'text') IN ('json', 'text', 'xml', 'html')")
+    return f"""
 SELECT db, type, pattern,
        count(*)                                                   AS keys,
        sum(memory_bytes)::BIGINT                                  AS memory_bytes,
@@ -271,8 +305,19 @@ SELECT db, type, pattern,
        sum(length)::BIGINT                                        AS length,
        sum(strlen(key))::BIGINT                                   AS key_chars,
        arg_max(key, memory_bytes)                                 AS biggest_key,
-       max(memory_bytes)                                          AS biggest_bytes
-FROM keys
+       max(memory_bytes)                                          AS biggest_bytes,
+       count(idle_seconds)                                        AS keys_with_idle,
+       count(*) FILTER (WHERE idle_seconds > {idle})              AS idle_keys,
+       coalesce(sum(memory_bytes) FILTER (WHERE idle_seconds > {idle}), 0)::BIGINT AS idle_memory,
+       max(idle_seconds)                                          AS max_idle_seconds,
+       count(*) FILTER (WHERE type = 'string' AND CAST(value_format AS VARCHAR) = 'json') AS json_keys,
+       coalesce(sum(memory_bytes) FILTER (WHERE type = 'string' AND CAST(value_format AS VARCHAR) = 'json'), 0)::BIGINT
+                                                                  AS json_memory,
+       count(*) FILTER (WHERE {big})                              AS big_text_keys,
+       coalesce(sum(memory_bytes) FILTER (WHERE {big}), 0)::BIGINT AS big_text_memory,
+       coalesce(sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE {big}), 0)::BIGINT AS big_text_saving,
+       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json
+FROM {keys}
 GROUP BY db, type, pattern
 """
 

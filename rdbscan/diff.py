@@ -48,13 +48,9 @@ class Pair:
             self.con.register(f"{side}_meta_rows", pa.Table.from_pylist(
                 [dataset._meta_row(r) for r in resolved], schema=dataset.META_SCHEMA))
             self.con.execute(f"CREATE VIEW {side}_meta AS SELECT * FROM {side}_meta_rows")
-            files = "[" + ", ".join(_q(os.path.abspath(r.parquet)) for r in resolved) + "]"
-            self.con.execute(
-                f"CREATE VIEW {side}_keys AS SELECT * EXCLUDE (filename), filename AS file, "
-                f"key_pattern_of(key) AS pattern FROM read_parquet({files}, filename = true, union_by_name = true)"
-                + (" WHERE " + " AND ".join(where) if where else ""))
-            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS "
-                             + dataset.PATTERN_STATS.replace("FROM keys", f"FROM {side}_keys"))
+            self.con.execute(f"CREATE VIEW {side}_keys AS "
+                             + dataset.keys_sql(resolved, "key_pattern_of(key)", where))
+            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS " + dataset.pattern_stats_sql(f"{side}_keys"))
 
     @property
     def files(self):
@@ -91,7 +87,7 @@ def diff(pair, top=10):
     section = reports.Section("diff", reports._title(description), description)
     values = {"top": top}
     for st in statements:
-        if st.kind == "view":   # joins used by several tables: computed once
+        if st.kind in ("view", "temp"):   # joins used by several tables: computed once
             pair.con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.inlined(values)}")
         else:
             section.tables[st.name] = pair.con.sql(st.sql, params=st.params(values)).to_arrow_table()

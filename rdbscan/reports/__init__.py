@@ -7,7 +7,9 @@ describes it; then statements follow, each introduced by a marker line:
     a result table of the section (``notes`` is special: one text column
     whose rows are remarks printed with the section);
 ``-- view: NAME``
-    a helper view the later statements of the section use.
+    a helper view the later statements of the section use;
+``-- temp: NAME``
+    a helper table computed once (a small aggregate several statements read).
 
 Statements may use the parameters ``$top``, ``$maxmemory``, ``$idle``,
 ``$big_value``, ``$tiny_keys`` and ``$pending`` (see :data:`DEFAULTS`).
@@ -34,7 +36,7 @@ DEFAULTS = {
     "pending": 1000,         # advice: streams with this many unacknowledged entries
 }
 
-_MARKER = re.compile(r"^--\s*(table|view):\s*(\w+)\s*$", re.M)
+_MARKER = re.compile(r"^--\s*(table|view|temp):\s*(\w+)\s*$", re.M)
 _PARAM = re.compile(r"\$(\w+)")
 
 
@@ -99,12 +101,13 @@ def run_section(dataset, section, **params):
         raise TypeError(f"unknown report parameters: {', '.join(sorted(unknown))}")
     description, statements = parse(sql_text(section))
     if any("pattern_stats" in st.sql for st in statements):
-        dataset.materialize_pattern_stats()
+        dataset.materialize_pattern_stats(idle=values["idle"], big_value=values["big_value"])
     result = Section(section, _title(description), description)
     con = dataset.con
     for st in statements:
-        if st.kind == "view":
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.inlined(values)}")
+        if st.kind in ("view", "temp"):
+            what = "VIEW" if st.kind == "view" else "TABLE"
+            con.execute(f"CREATE OR REPLACE TEMP {what} {st.name} AS {st.inlined(values)}")
             continue
         table = con.sql(st.sql, params=st.params(values)).to_arrow_table()
         if st.name == "notes":

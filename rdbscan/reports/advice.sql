@@ -12,20 +12,21 @@ WITH t AS (
            coalesce(max(json_extract(thresholds, '$.set_max_listpack_value')::BIGINT), 64) AS set_value
     FROM meta
 ), json_docs AS (
-    SELECT 'json-strings' AS advice, pattern AS subject, count(*) AS keys,
-           sum(memory_bytes)::BIGINT AS memory_at_stake, NULL::BIGINT AS estimated_saving,
+    SELECT 'json-strings' AS advice, pattern AS subject, sum(json_keys)::BIGINT AS keys,
+           sum(json_memory)::BIGINT AS memory_at_stake, NULL::BIGINT AS estimated_saving,
            'JSON documents stored as strings: a hash per document (HSET field value) lets clients read and '
            || 'update single fields, and small hashes are listpack-encoded' AS detail
-    FROM keys
-    WHERE type = 'string' AND value_format = 'json'
+    FROM pattern_stats
+    WHERE json_keys > 0
     GROUP BY pattern
 ), near_threshold AS (
-    SELECT 'above-listpack-threshold' AS advice, type || ' ' || pattern AS subject, count(*) AS keys,
+    SELECT 'above-listpack-threshold' AS advice, type || ' ' || key_pattern(key) AS subject, count(*) AS keys,
            sum(memory_bytes)::BIGINT AS memory_at_stake,
            greatest(sum(memory_bytes - serialized_bytes - 64), 0)::BIGINT AS estimated_saving,
            'collections just above the listpack limit (' || any_value(setting) || ' ' || any_value(lim)
            || '): raising it to ' || max(length) || ' keeps them compact' AS detail
-    FROM (SELECT k.*, CASE k.type WHEN 'hash' THEN t.hash_entries WHEN 'zset' THEN t.zset_entries
+    FROM (SELECT k.key, k.type, k.length, k.max_element_bytes, k.memory_bytes, k.serialized_bytes,
+                 CASE k.type WHEN 'hash' THEN t.hash_entries WHEN 'zset' THEN t.zset_entries
                                   ELSE t.set_entries END AS lim,
                  CASE k.type WHEN 'hash' THEN 'hash-max-listpack-entries' WHEN 'zset' THEN 'zset-max-listpack-entries'
                              ELSE 'set-max-listpack-entries' END AS setting,
@@ -34,7 +35,7 @@ WITH t AS (
           FROM keys k, t
           WHERE k.type IN ('hash', 'zset', 'set') AND k.encoding IN ('hashtable', 'skiplist'))
     WHERE length > lim AND length <= 2 * lim AND max_element_bytes <= vlim
-    GROUP BY type, pattern
+    GROUP BY type, key_pattern(key)
 ), tiny AS (
     SELECT 'bucket-tiny-keys' AS advice, pattern AS subject, sum(keys)::BIGINT AS keys,
            sum(memory_bytes)::BIGINT AS memory_at_stake,
@@ -46,15 +47,13 @@ WITH t AS (
     GROUP BY pattern
     HAVING sum(keys) >= $tiny_keys AND sum(memory_bytes) / sum(keys) <= 128
 ), big_values AS (
-    SELECT 'compress-big-values' AS advice, pattern AS subject, count(*) AS keys,
-           sum(memory_bytes)::BIGINT AS memory_at_stake,
-           sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE serialized_bytes < length)::BIGINT
-               AS estimated_saving,
-           'big ' || string_agg(DISTINCT coalesce(value_format, 'text'), '/') || ' values: compress them in the '
-           || 'client (the dump''s LZF shows how well they shrink)' AS detail
-    FROM keys
-    WHERE type = 'string' AND length >= $big_value
-          AND coalesce(value_format, 'text') IN ('json', 'text', 'xml', 'html')
+    SELECT 'compress-big-values' AS advice, pattern AS subject, sum(big_text_keys)::BIGINT AS keys,
+           sum(big_text_memory)::BIGINT AS memory_at_stake,
+           sum(big_text_saving)::BIGINT AS estimated_saving,
+           'big ' || CASE WHEN bool_or(big_text_has_json) THEN 'JSON/text' ELSE 'text' END
+           || ' values: compress them in the client (the dump''s LZF shows how well they shrink)' AS detail
+    FROM pattern_stats
+    WHERE big_text_keys > 0
     GROUP BY pattern
 ), pel AS (
     SELECT 'stream-pending' AS advice, key AS subject, 1 AS keys, memory_bytes AS memory_at_stake,

@@ -2,15 +2,19 @@
 -- strings), overall and per type.  Exact: every key is ranked, none sampled.
 
 -- table: by_memory
+-- (the floor -- the Nth biggest value, found from the numbers alone -- lets the scan skip reading the
+-- text of every smaller key; the tie-breaking ORDER BY on key would otherwise need them all)
 SELECT db, key, type, encoding, memory_bytes, length, expire_at
 FROM keys
+WHERE coalesce(memory_bytes, -1) >= coalesce(
+    (SELECT CASE WHEN count(memory_bytes) >= $top THEN list_min(max(memory_bytes, $top)) END FROM keys), -1)
 ORDER BY memory_bytes DESC NULLS LAST, db, key
 LIMIT $top;
 
 -- table: by_length
 SELECT db, key, type, encoding, memory_bytes, length, expire_at
 FROM keys
-WHERE length IS NOT NULL
+WHERE length >= coalesce((SELECT CASE WHEN count(length) >= $top THEN list_min(max(length, $top)) END FROM keys), -1)
 ORDER BY length DESC, db, key
 LIMIT $top;
 

@@ -5,7 +5,7 @@
 -- dump's used-mem (a server at its limit); used memory is the dump's
 -- used-mem, else the estimate.
 
--- view: eviction_basis
+-- temp: eviction_basis
 SELECT m.maxmemory, m.used_memory, greatest(m.used_memory - m.maxmemory, 0) AS needed,
        k.memory_bytes, k.ttl_memory, k.cold_memory, k.cold_ttl_memory, k.lfu_cold_memory, k.lfu_cold_ttl_memory,
        k.has_idle, k.has_lfu

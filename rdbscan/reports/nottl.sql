@@ -34,6 +34,8 @@ SELECT db, key, type, memory_bytes, length, key_pattern(key) AS pattern   -- inf
 FROM (SELECT db, key, type, memory_bytes, length
       FROM keys
       WHERE expire_at IS NULL
+        AND coalesce(memory_bytes, -1) >= coalesce((SELECT CASE WHEN count(memory_bytes) >= $top
+                 THEN list_min(max(memory_bytes, $top)) END FROM keys WHERE expire_at IS NULL), -1)
       ORDER BY memory_bytes DESC NULLS LAST, db, key
       LIMIT $top)
 ORDER BY memory_bytes DESC NULLS LAST, db, key;

@@ -20,10 +20,12 @@ SELECT count(*) AS slots_used,
 FROM s;
 
 -- table: top_slots
-SELECT slot, count(*) AS keys, sum(memory_bytes)::BIGINT AS memory_bytes,
-       round(sum(memory_bytes) / nullif(sum(sum(memory_bytes)) OVER (), 0), 4) AS memory_share,
-       arg_max(key, memory_bytes) AS biggest_key
-FROM keys
-GROUP BY slot
-ORDER BY memory_bytes DESC, slot
-LIMIT $top;
+WITH s AS (SELECT slot, count(*) AS keys, sum(memory_bytes)::BIGINT AS memory_bytes,
+                  sum(sum(memory_bytes)) OVER () AS total
+           FROM keys GROUP BY slot
+           ORDER BY memory_bytes DESC, slot LIMIT $top),
+     b AS (SELECT slot, arg_max(key, memory_bytes) AS biggest_key    -- keys read for the top slots only
+           FROM keys WHERE slot IN (SELECT slot FROM s) GROUP BY slot)
+SELECT s.slot, s.keys, s.memory_bytes, round(s.memory_bytes / nullif(s.total, 0), 4) AS memory_share, b.biggest_key
+FROM s JOIN b USING (slot)
+ORDER BY s.memory_bytes DESC, s.slot;
