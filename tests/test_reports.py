@@ -244,7 +244,7 @@ def test_ttl_distribution(cache_dir, name):
     assert {k: v["keys"] for k, v in dist.items() if k != "no TTL"} == want
     expiring = {r["within"]: r["keys"] for r in table(sections, "ttl", "expiring")}
     assert expiring["1 week"] == sum(1 for t in truth.values()
-                                     if t["expire_at_ms"] is not None and t["expire_at_ms"] - snap <= 7 * 86400_000)
+                                     if t["expire_at_ms"] is not None and t["expire_at_ms"] - snap < 7 * 86400_000)
 
 
 # ---- idle / hot -------------------------------------------------------------------------------
