@@ -19,6 +19,8 @@ DEF C_HEX = 2
 DEF C_ALNUM = 4
 DEF C_HARD = 8
 DEF C_SOFT = 16
+DEF C_UPPER = 32
+DEF C_LOWER = 64
 
 
 cdef inline bint is_digit(uint8_t c) noexcept nogil:
@@ -109,6 +111,8 @@ cdef Py_ssize_t datetime_length(const uint8_t* s, Py_ssize_t n, const uint8_t* c
     if n < 10 or not (digits(s, n, 0, 4) and s[4] == 45 and digits(s, n, 5, 2) and s[7] == 45
                       and digits(s, n, 8, 2)):
         return 0
+    if not (1 <= (s[5] - 48) * 10 + s[6] - 48 <= 12 and 1 <= (s[8] - 48) * 10 + s[9] - 48 <= 31):
+        return 0
     i = 10
     if i + 3 <= n and (s[i] == 84 or s[i] == 32) and digits(s, n, i + 1, 2):
         i += 3
@@ -151,8 +155,9 @@ cdef const uint8_t* P_DATE = b"{date}"
 cdef const uint8_t* P_EMAIL = b"{email}"
 
 
-cdef void token(Out* o, const uint8_t* t, Py_ssize_t n, uint8_t all_of, uint8_t any_of) noexcept nogil:
-    # all_of / any_of: the AND / OR of the token's character classes
+cdef void token(Out* o, const uint8_t* t, Py_ssize_t n, uint8_t all_of, uint8_t any_of,
+                Py_ssize_t changes) noexcept nogil:
+    # all_of / any_of: the AND / OR of the token's character classes; changes: letter case flips
     if n == 0:
         return
     if all_of & C_DIGIT:
@@ -166,13 +171,15 @@ cdef void token(Out* o, const uint8_t* t, Py_ssize_t n, uint8_t all_of, uint8_t 
         put(o, P_HEX, 5)
     elif n >= 16 and (any_of & C_DIGIT) and (all_of & C_ALNUM):
         put(o, P_TOKEN, 7)
+    elif n >= 20 and (all_of & C_ALNUM) and 3 * changes >= n:
+        put(o, P_TOKEN, 7)
     else:
         put(o, t, n)
 
 
 cdef void segment(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls) noexcept nogil:
-    cdef Py_ssize_t i, start = 0
-    cdef uint8_t c, all_of = 0xFF, any_of = 0
+    cdef Py_ssize_t i, start = 0, changes = 0
+    cdef uint8_t c, case, prev_case = 0, all_of = 0xFF, any_of = 0
     if n == 36 and s[8] == 45 and is_uuid(s, n):
         put(o, P_UUID, 6)
         return
@@ -185,15 +192,22 @@ cdef void segment(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls) no
     for i in range(n):                          # one pass: split at soft delimiters, classify tokens
         c = cls[s[i]]
         if c & C_SOFT:
-            token(o, s + start, i - start, all_of, any_of)
+            token(o, s + start, i - start, all_of, any_of, changes)
             put(o, s + i, 1)
             start = i + 1
             all_of = 0xFF
             any_of = 0
+            changes = 0
+            prev_case = 0
         else:
             all_of &= c
             any_of |= c
-    token(o, s + start, n - start, all_of, any_of)
+            case = c & (C_UPPER | C_LOWER)
+            if case:
+                if prev_case and case != prev_case:
+                    changes += 1
+                prev_case = case
+    token(o, s + start, n - start, all_of, any_of, changes)
 
 
 cdef void pattern(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls, int depth) noexcept nogil:
@@ -225,7 +239,8 @@ def key_patterns(keys, str delimiters=":/|.-_", int depth=0):
     cdef int i
     for i in range(256):
         cls[i] = ((C_DIGIT if 48 <= i <= 57 else 0) | (C_HEX if is_hex(i) else 0)
-                  | (C_ALNUM if is_alnum(i) else 0))
+                  | (C_ALNUM if is_alnum(i) else 0) | (C_UPPER if 65 <= i <= 90 else 0)
+                  | (C_LOWER if 97 <= i <= 122 else 0))
     for ch in delimiters.encode("ascii"):
         cls[ch] |= C_SOFT if ch in b".-_" else C_HARD
     if isinstance(keys, pa.ChunkedArray):

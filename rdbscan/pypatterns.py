@@ -6,8 +6,8 @@ The rules (the compiled twin follows them byte for byte; the tests compare):
    ``.``, ``-`` and ``_``; by default ``:``, ``/`` and ``|``) into segments.
 2. A whole segment that is a UUID (8-4-4-4-12 hex digits), a dotted IPv4
    address, an e-mail address, or an ISO date / date-time
-   (``YYYY-MM-DD``, optionally with ``T`` or a space and a time whose
-   colons do not split it) becomes ``{uuid}``, ``{ip}``, ``{email}`` or
+   (``YYYY-MM-DD`` with a month 01-12 and a day 01-31, optionally with
+   ``T`` or a space and a time whose colons do not split it) becomes ``{uuid}``, ``{ip}``, ``{email}`` or
    ``{date}``.
 3. Otherwise the segment is split at its *soft* delimiters (the configured
    ones among ``.``, ``-``, ``_``) into tokens, and each token is classified:
@@ -15,8 +15,10 @@ The rules (the compiled twin follows them byte for byte; the tests compare):
    milliseconds (13 digits, 1e12 up to 2e12) become ``{ts}``, other
    digit runs ``{id}`` (a leading ``-`` stays literal); hex strings of at least
    8 characters with both a digit and a letter a-f become ``{hex}``; letters
-   and digits mixed, at least 16 long (session tokens, base64-ish ids),
-   become ``{token}``; anything else is kept as written.
+   and digits mixed, at least 16 long (session tokens, base64-ish ids), and
+   letters alone at least 20 long whose case flips at least once every three
+   characters (random tokens without a digit; camelCase names flip far
+   less), become ``{token}``; anything else is kept as written.
 4. With ``depth`` > 0 the pattern keeps its first ``depth`` segments and ends
    in ``*`` when there were more (``user:{id}:profile`` at depth 1 is
    ``user:*``).
@@ -89,6 +91,8 @@ def datetime_length(s, start, hard):
     if n - i < 10 or not (_digits(s, i, 4) and s[i + 4] == "-" and _digits(s, i + 5, 2) and s[i + 7] == "-"
             and _digits(s, i + 8, 2)):
         return 0
+    if not ("01" <= s[i + 5:i + 7] <= "12" and "01" <= s[i + 8:i + 10] <= "31"):
+        return 0
     i += 10
     if i + 3 <= n and s[i] in "T " and _digits(s, i + 1, 2):
         i += 3
@@ -112,6 +116,18 @@ def datetime_length(s, start, hard):
     return i - start if i == n or s[i] in hard else 0
 
 
+def _case_changes(t):
+    # letters whose case differs from the previous letter's (digits are skipped)
+    changes, prev = 0, None
+    for c in t:
+        if c.isascii() and c.isalpha():
+            up = c.isupper()
+            if prev is not None and up != prev:
+                changes += 1
+            prev = up
+    return changes
+
+
 def _token(t):
     n = len(t)
     if n == 0:
@@ -125,7 +141,10 @@ def _token(t):
         return "{id}"
     if n >= 8 and digits and all(_hexch(c) for c in t):
         return "{hex}"
-    if n >= 16 and digits and all(c.isascii() and c.isalnum() for c in t):
+    alnum = all(c.isascii() and c.isalnum() for c in t)
+    if n >= 16 and digits and alnum:
+        return "{token}"
+    if n >= 20 and alnum and 3 * _case_changes(t) >= n:   # random letters: the case flips often
         return "{token}"
     return t
 

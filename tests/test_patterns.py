@@ -96,9 +96,14 @@ def test_nulls_and_slices():
     # {token}: >= 16 letters and digits, mixed
     ("sess:aB3dE5fG7hI9jK1lM", "sess:{token}"),
     ("sess:aB3dE5fG7hI9jK1", "sess:aB3dE5fG7hI9jK1"),   # 15 long
-    ("sess:abcdefghijklmnopqrst", "sess:abcdefghijklmnopqrst"),  # no digit
+    ("sess:abcdefghijklmnopqrst", "sess:abcdefghijklmnopqrst"),  # no digit, one case
+    ("tok:XjVYNCNmQUPJypjipzGKabRT", "tok:{token}"),    # random letters: the case flips often
+    ("tok:XjVYNCNmQUPJypjipzG", "tok:XjVYNCNmQUPJypjipzG"),  # 19 long
+    ("cfg:userPreferencesCacheName", "cfg:userPreferencesCacheName"),  # camelCase flips rarely
     # {date}: ISO dates and date-times, their colons do not split them
     ("events:2024-05-01", "events:{date}"),
+    ("events:2024-13-01", "events:{id}-{id}-{id}"),       # no month 13
+    ("events:2024-12-32", "events:{id}-{id}-{id}"),       # no day 32
     ("order:2024-05-01:17", "order:{date}:{id}"),
     ("log:2024-05-01T10:20:30Z", "log:{date}"),
     ("log:2024-05-01T10:20:30.123+02:00:warn", "log:{date}:warn"),
