@@ -70,8 +70,11 @@ def side(ids, rng, meta, extra_seed=0):
         "stream_pending": pa.nulls(n, pa.int64()), "hash_fields_with_ttl": pa.nulls(n, pa.int64()),
         "value_format": pa.nulls(n, pa.dictionary(pa.int8(), pa.string())),
     }
+    from rdbscan import api, patterns
     table = pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
-    return table.replace_schema_metadata({b"rdbscan": json.dumps({**meta, "rows_written": n}).encode()})
+    table = pa.Table.from_batches([api.with_pattern(b) for b in table.to_batches(1 << 20)])   # as scan writes
+    meta = {**meta, "rows_written": n, "pattern_inference": patterns.INFERENCE_VERSION}
+    return table.replace_schema_metadata({b"rdbscan": json.dumps(meta).encode()})
 
 
 def make(n, path_old, path_new):
@@ -90,8 +93,9 @@ def make(n, path_old, path_new):
     expire = t["expire_at"]
     lost = pa.array((new_ids % 200 == 3) & (new_ids % 3 == 0))   # TTL lost
     expire = pc.if_else(lost, pa.scalar(None, expire.type), expire)
+    md = t.schema.metadata
     t = t.set_column(t.schema.get_field_index("memory_bytes"), "memory_bytes", pa.array(mem))
-    t = t.set_column(t.schema.get_field_index("expire_at"), "expire_at", expire)
+    t = t.set_column(t.schema.get_field_index("expire_at"), "expire_at", expire).replace_schema_metadata(md)
     pq.write_table(t, path_new, compression="zstd", row_group_size=1 << 20)
 
 
@@ -100,8 +104,8 @@ def main():
     ap.add_argument("--keys", type=int, default=10_000_000)
     args = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
-    old = os.path.join(DATA, f"diff-old-{args.keys}.parquet")
-    new = os.path.join(DATA, f"diff-new-{args.keys}.parquet")
+    old = os.path.join(DATA, f"diff-old-{args.keys}-v2.parquet")   # v2: with the pattern column scan writes
+    new = os.path.join(DATA, f"diff-new-{args.keys}-v2.parquet")
     if not (os.path.exists(old) and os.path.exists(new)):
         print(f"generating {args.keys:,}-key sides into {DATA} ...", file=sys.stderr)
         make(args.keys, old, new)

@@ -263,8 +263,8 @@ def make(n, path, meta):
                             "estimated_total": mem_total + buckets + expires * 32,
                             "used_mem_aux": int(mem_total * 1.1)},
                  "aux": {**meta["aux"], "used-mem": int(mem_total * 1.1)}})
-    from rdbscan.sink import ParquetSink
-    sink = ParquetSink(path, SCHEMA)
+    from rdbscan.api import output_sink   # as rdbscan scan writes: patterns added on the writer thread
+    sink = output_sink(path)
     for batch in table.to_batches(max_chunksize=1 << 20):
         sink.write(batch)
     sink.close(meta)
@@ -339,7 +339,7 @@ def main():
     ap.add_argument("--skip-sections", action="store_true", help="time only the whole command")
     args = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
-    path = os.path.join(DATA, f"reports-{args.keys}.parquet")
+    path = os.path.join(DATA, f"reports-{args.keys}-v2.parquet")
     if not os.path.exists(path):
         print(f"generating {args.keys:,} keys into {path} ...", file=sys.stderr)
         t = time.perf_counter()

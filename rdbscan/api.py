@@ -20,12 +20,12 @@ import warnings
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import __version__
+from rdbscan import __version__, patterns
 from rdbscan._common import header_info
 from rdbscan.encoding import parse_server, profile_from_meta, thresholds_from_config
 from rdbscan.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
-from rdbscan.records import SCHEMA, build_batch, filter_batch
+from rdbscan.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
 from rdbscan.sink import ParquetSink, read_meta
 from rdbscan.source import not_rdb_error, open_source
 
@@ -311,6 +311,17 @@ def default_output(source):
     return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
 
 
+def with_pattern(batch):
+    """A batch of :data:`SCHEMA` with its keys' inferred ``pattern`` appended (:data:`OUTPUT_SCHEMA`)."""
+    return batch.append_column(OUTPUT_SCHEMA.field("pattern"),
+                               patterns.key_patterns(batch.column("key")).dictionary_encode())
+
+
+def output_sink(out, compression="zstd"):
+    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread."""
+    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern)
+
+
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
     """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
 
@@ -325,13 +336,14 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = ParquetSink(out, SCHEMA, compression=compression)
+    sink = output_sink(out, compression)
     try:
         for batch in batches:
             sink.write(batch)
     except RDBFormatError as e:
         if keep_going and batches.meta is not None:
             batches.meta["output"] = os.path.abspath(out)
+            batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
             sink.close(batches.meta)
             e.partial_output = (batches.meta["output"], batches.meta["rows_written"])
         else:
@@ -341,6 +353,7 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
         sink.abort()
         raise
     batches.meta["output"] = os.path.abspath(out)
+    batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
     batches.meta.update(extra_meta or {})
     sink.close(batches.meta)
     return batches.meta

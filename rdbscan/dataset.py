@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from rdbscan import api, patterns
 from rdbscan.errors import RdbscanError
-from rdbscan.records import SCHEMA, redis_glob_to_regex
+from rdbscan.records import OUTPUT_SCHEMA, redis_glob_to_regex
 from rdbscan.sink import read_meta
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
@@ -79,7 +79,8 @@ def _fingerprint(dump, options):
     st = os.stat(dump)
     return {"source": os.path.abspath(dump), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
             "options": {k: options.get(k) for k in MODEL_OPTIONS},
-            "rdbscan": api.__version__, "columns": list(SCHEMA.names)}
+            "rdbscan": api.__version__, "columns": list(OUTPUT_SCHEMA.names),
+            "patterns": patterns.INFERENCE_VERSION}
 
 
 @dataclass
@@ -224,7 +225,8 @@ class Dataset:
             where.append(f"type IN ({', '.join(_sql_str(t) for t in sorted(types))})")
         if match is not None:
             where.append(f"regexp_full_match(key, {_sql_str(redis_glob_to_regex(match))}, 's')")
-        self.con.execute("CREATE VIEW keys AS " + keys_sql(resolved, self.pattern_rules.sql("key"), where))
+        self.con.execute("CREATE VIEW keys AS " + keys_sql(resolved, self.pattern_rules.sql("key"), where,
+                                                           stored=stored_patterns(resolved, self.pattern_rules)))
         self.con.execute("CREATE VIEW pattern_stats AS " + pattern_stats_sql("keys"))
         self.materialized = False
         if materialize:
@@ -262,13 +264,20 @@ class Dataset:
         self.close()
 
 
-def keys_sql(resolved, pattern_sql, where=()):
+def stored_patterns(resolved, rules):
+    """True when every file carries patterns ``rdbscan scan`` inferred with these ``rules`` (the defaults)."""
+    return rules.is_default() and all(
+        (r.meta or {}).get("pattern_inference") == patterns.INFERENCE_VERSION for r in resolved)
+
+
+def keys_sql(resolved, pattern_sql, where=(), stored=False):
     """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
     pruning working (a UNION of per-file scans reads every key's text for a
     top 10); ``snapshot_time`` is each file's dump ctime, so the ttl report
-    needs no join.
+    needs no join.  With ``stored``, the files' own ``pattern`` column is
+    used, else ``pattern_sql`` infers it (and a stored one is left out).
     """
     files = [os.path.abspath(r.parquet) for r in resolved]
     times = []
@@ -280,7 +289,14 @@ def keys_sql(resolved, pattern_sql, where=()):
     else:
         snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
-    return (f"SELECT * EXCLUDE (filename), filename AS file, {snapshot} AS snapshot_time, {pattern_sql} AS pattern "
+    if stored:
+        columns = f"* EXCLUDE (filename, pattern), filename AS file, file_row_number, {snapshot} AS snapshot_time, pattern"
+    else:
+        has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
+        columns = (f"* EXCLUDE (filename{', pattern' if has else ''}), filename AS file, file_row_number, "
+                   f"{snapshot} AS snapshot_time, "
+                   f"{pattern_sql} AS pattern")
+    return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))
 
@@ -303,8 +319,6 @@ SELECT db, type, pattern,
        count(*) FILTER (WHERE expire_at IS NULL)                  AS keys_no_ttl,
        coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS memory_no_ttl,
        sum(length)::BIGINT                                        AS length,
-       sum(strlen(key))::BIGINT                                   AS key_chars,
-       arg_max(key, memory_bytes)                                 AS biggest_key,
        max(memory_bytes)                                          AS biggest_bytes,
        count(idle_seconds)                                        AS keys_with_idle,
        count(*) FILTER (WHERE idle_seconds > {idle})              AS idle_keys,

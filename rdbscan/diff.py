@@ -49,7 +49,8 @@ class Pair:
                 [dataset._meta_row(r) for r in resolved], schema=dataset.META_SCHEMA))
             self.con.execute(f"CREATE VIEW {side}_meta AS SELECT * FROM {side}_meta_rows")
             self.con.execute(f"CREATE VIEW {side}_keys AS "
-                             + dataset.keys_sql(resolved, "key_pattern_of(key)", where))
+                             + dataset.keys_sql(resolved, "key_pattern_of(key)", where,
+                                              stored=dataset.stored_patterns(resolved, self.rules)))
             self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS " + dataset.pattern_stats_sql(f"{side}_keys"))
 
     @property

@@ -28,6 +28,9 @@ try:
 except ImportError:    # the pure-Python build
     _patterns = None
 
+INFERENCE_VERSION = 2
+"""Bumped whenever the inference rules change: stored patterns of another version are inferred again."""
+
 __all__ = ["DEFAULT_DELIMITERS", "PatternRules", "key_pattern", "key_patterns", "read_rules"]
 
 
@@ -92,6 +95,10 @@ class PatternRules:
                 self.rules.extend(read_rules(r))
             else:
                 self.rules.append(parse_rule(str(r)))
+
+    def is_default(self):
+        """True for the default delimiters, no folding and no rules: what ``rdbscan scan`` stores."""
+        return self.delimiters == DEFAULT_DELIMITERS and not self.depth and not self.rules
 
     def udf_name(self):
         """The DuckDB function inferring patterns with these settings."""

@@ -38,6 +38,10 @@ SCHEMA = pa.schema([
 
 COLUMNS = tuple(SCHEMA.names)
 
+OUTPUT_SCHEMA = SCHEMA.append(pa.field("pattern", pa.dictionary(pa.int32(), pa.string())))
+"""The Parquet files ``rdbscan scan`` writes: :data:`SCHEMA` plus each key's inferred ``pattern``
+(default delimiters, no rules), computed on the writer thread so reports need not infer it again."""
+
 
 def _fixed(cols, name, typ, n):
     """A fixed-width column from its raw little-endian buffer."""

@@ -16,14 +16,18 @@ import pyarrow.parquet as pq
 from rdbscan.errors import OutputError
 
 META_KEY = b"rdbscan"
-DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type"]
+DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type", "pattern"]
 STATISTICS_COLUMNS = ["db", "type", "encoding", "length", "memory_bytes", "serialized_bytes", "expire_at"]
 
 
 class ParquetSink:
-    """Write RecordBatches to ``path`` atomically; call :meth:`close` or :meth:`abort`."""
+    """Write RecordBatches to ``path`` atomically; call :meth:`close` or :meth:`abort`.
 
-    def __init__(self, path, schema, compression="zstd"):
+    ``transform(batch)``, when given, turns each batch into one of ``schema``
+    on the writer thread (off the scanning thread's time).
+    """
+
+    def __init__(self, path, schema, compression="zstd", transform=None):
         self.path = os.path.abspath(path)
         if os.path.isdir(self.path):
             raise OutputError(f"{path}: cannot write: is a directory")
@@ -43,6 +47,7 @@ class ParquetSink:
                                  if pa.types.is_integer(f.type) and f.name not in DICTIONARY_COLUMNS})
         except OSError as e:
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        self.transform = transform   # applied to each batch on the writer thread
         self.error = None
         self.rows = 0
         self.queue = queue.Queue(maxsize=2)
@@ -56,6 +61,8 @@ class ParquetSink:
                 return
             if self.error is None:
                 try:
+                    if self.transform is not None:
+                        batch = self.transform(batch)
                     self.writer.write_batch(batch, row_group_size=len(batch))
                 except Exception as e:  # reported on the scanning thread by _check
                     self.error = e

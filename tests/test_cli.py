@@ -43,7 +43,7 @@ def test_scan_writes_parquet_with_metadata(tmp_path):
     r = run("scan", dump_path(FIXTURE), "-o", out)
     assert r.returncode == 0, r.stderr
     assert keyset(out) == set(load_truth(FIXTURE))
-    assert pq.read_schema(out).names == list(rdbscan.SCHEMA.names)
+    assert pq.read_schema(out).names == list(rdbscan.SCHEMA.names) + ["pattern"]
     meta = read_meta(out)
     assert meta["crc"] == "ok" and meta["rows"] == len(load_truth(FIXTURE))
     assert "keys written" in r.stderr.decode()

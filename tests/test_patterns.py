@@ -266,3 +266,23 @@ def test_each_key_in_exactly_one_pattern(tmp_path, kw):
         if "rules" in kw:
             assert one("SELECT count(*) FROM keys WHERE key LIKE 'user:%' AND pattern <> 'users'") == (0,)
             assert one("SELECT count(*) FROM keys WHERE key LIKE 'user:%'")[0] > 0
+
+
+def test_scan_stores_the_default_patterns(tmp_path):
+    """rdbscan scan writes each key's default pattern; the keys view uses it and agrees with inference."""
+    import pyarrow.parquet as pq
+    import rdbscan
+    from rdbscan import dataset
+    from conftest import dump_path
+    out = tmp_path / "k.parquet"
+    rdbscan.scan(dump_path("redis-7.4.1"), str(out))
+    t = pq.read_table(out)
+    assert t["pattern"].to_pylist() == [pypatterns.key_pattern(k) for k in t["key"].to_pylist()]
+    with dataset.open_dataset([str(out)]) as ds:
+        assert dataset.stored_patterns(ds.resolved, ds.pattern_rules)
+        rows = ds.sql("SELECT pattern, key_pattern(key) AS inferred FROM keys").fetchall()
+        assert rows and all(p == q for p, q in rows)
+    with dataset.open_dataset([str(out)], depth=1) as ds:    # other settings: inferred again
+        assert not dataset.stored_patterns(ds.resolved, ds.pattern_rules)
+        assert {p for (p,) in ds.sql("SELECT DISTINCT pattern FROM keys").fetchall()} == \
+            {pypatterns.key_pattern(k, depth=1) for k in t["key"].to_pylist()}

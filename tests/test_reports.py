@@ -520,3 +520,19 @@ def test_errors_are_one_line_and_exit_2(tmp_path, cache_dir, args, message):
     lines = [line for line in r.stderr.splitlines() if not line.startswith("rdbscan: using the cached scan")]
     assert len(lines) == 1 and lines[0].startswith("rdbscan: ") and message in lines[0], r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_candidate_lists_fall_back_to_subqueries(tmp_path, monkeypatch):
+    """Top-N tables find their rows by number first; past MAX_LIST rows a subquery replaces the literal list."""
+    from rdbscan import dataset, reports
+    names = ["bigkeys", "patterns", "ttl", "slots"]
+    with dataset.open_dataset([dump_path("redis-7.4.1-lru")], cache_dir=str(tmp_path)) as ds:
+        literal = reports.run(ds, names)
+    monkeypatch.setattr(reports, "MAX_LIST", 2)
+    with dataset.open_dataset([dump_path("redis-7.4.1-lru")], cache_dir=str(tmp_path)) as ds:
+        fallback = reports.run(ds, names)
+    for name in names:
+        for t, table in literal[name].tables.items():
+            assert table.equals(fallback[name].tables[t]), (name, t)
+    assert all(literal[n].tables[t].num_rows for n, t in [("bigkeys", "by_type_memory"), ("patterns", "patterns"),
+                                                          ("slots", "top_slots")])

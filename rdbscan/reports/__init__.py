@@ -9,7 +9,12 @@ describes it; then statements follow, each introduced by a marker line:
 ``-- view: NAME``
     a helper view the later statements of the section use;
 ``-- temp: NAME``
-    a helper table computed once (a small aggregate several statements read).
+    a helper table computed once (a small aggregate several statements read);
+``-- values: NAME``
+    a query of one integer column whose values later statements use as the
+    literal list ``$NAME`` (``"offset" IN $NAME``): a constant list lets the
+    Parquet scan skip the rows it excludes before reading their key text,
+    which a join or subquery does not.
 
 Statements may use the parameters ``$top``, ``$maxmemory``, ``$idle``,
 ``$big_value``, ``$tiny_keys`` and ``$pending`` (see :data:`DEFAULTS`).
@@ -36,7 +41,9 @@ DEFAULTS = {
     "pending": 1000,         # advice: streams with this many unacknowledged entries
 }
 
-_MARKER = re.compile(r"^--\s*(table|view|temp):\s*(\w+)\s*$", re.M)
+MAX_LIST = 10_000    # longest literal list a "values" statement becomes
+
+_MARKER = re.compile(r"^--\s*(table|view|temp|values):\s*(\w+)\s*$", re.M)
 _PARAM = re.compile(r"\$(\w+)")
 
 
@@ -47,16 +54,20 @@ class Statement:
     name: str
     sql: str
 
-    def inlined(self, values):
-        """The SQL with its parameters written in as literals (views cannot take parameters)."""
+    def inlined(self, values, only=None):
+        """The SQL with its parameters (or those in ``only``) written in as literals (views take no parameters)."""
         def literal(m):
+            if only is not None and m.group(1) not in only:
+                return m.group(0)
             v = values[m.group(1)]
+            if isinstance(v, str):       # a list from a "values" statement, already SQL
+                return v
             return "NULL" if v is None else repr(int(v) if float(v).is_integer() else float(v))
         return _PARAM.sub(literal, self.sql)
 
-    def params(self, values):
-        """The parameter values this statement uses."""
-        return {p: values[p] for p in dict.fromkeys(_PARAM.findall(self.sql))}
+    def params(self, values, skip=()):
+        """The parameter values this statement uses (but those in ``skip``)."""
+        return {p: values[p] for p in dict.fromkeys(_PARAM.findall(self.sql)) if p not in skip}
 
 
 @dataclass
@@ -104,12 +115,22 @@ def run_section(dataset, section, **params):
         dataset.materialize_pattern_stats(idle=values["idle"], big_value=values["big_value"])
     result = Section(section, _title(description), description)
     con = dataset.con
+    lists = {}
     for st in statements:
         if st.kind in ("view", "temp"):
             what = "VIEW" if st.kind == "view" else "TABLE"
-            con.execute(f"CREATE OR REPLACE TEMP {what} {st.name} AS {st.inlined(values)}")
+            con.execute(f"CREATE OR REPLACE TEMP {what} {st.name} AS {st.inlined({**values, **lists})}")
             continue
-        table = con.sql(st.sql, params=st.params(values)).to_arrow_table()
+        sql = Statement(st.kind, st.name, st.inlined(lists, only=lists)).sql if lists else st.sql
+        if st.kind == "values":
+            got = con.sql(f"SELECT * FROM ({sql}) LIMIT {MAX_LIST + 1}", params=st.params(values, skip=lists)).fetchall()
+            got = [v for (v,) in got if v is not None]
+            if len(got) > MAX_LIST:       # too many for a literal: the same rows as a subquery (slower, as exact)
+                lists[st.name] = "(" + st.inlined(values) + ")"
+            else:
+                lists[st.name] = "(" + (", ".join(str(int(v)) for v in got) or "NULL") + ")"
+            continue
+        table = con.sql(sql, params=st.params(values, skip=lists)).to_arrow_table()
         if st.name == "notes":
             result.notes.extend(n for n in table.column(0).to_pylist() if n)
         else:

@@ -20,12 +20,12 @@ WITH t AS (
     WHERE json_keys > 0
     GROUP BY pattern
 ), near_threshold AS (
-    SELECT 'above-listpack-threshold' AS advice, type || ' ' || key_pattern(key) AS subject, count(*) AS keys,
+    SELECT 'above-listpack-threshold' AS advice, type || ' ' || pattern AS subject, count(*) AS keys,
            sum(memory_bytes)::BIGINT AS memory_at_stake,
            greatest(sum(memory_bytes - serialized_bytes - 64), 0)::BIGINT AS estimated_saving,
            'collections just above the listpack limit (' || any_value(setting) || ' ' || any_value(lim)
            || '): raising it to ' || max(length) || ' keeps them compact' AS detail
-    FROM (SELECT k.key, k.type, k.length, k.max_element_bytes, k.memory_bytes, k.serialized_bytes,
+    FROM (SELECT k.pattern, k.type, k.length, k.max_element_bytes, k.memory_bytes, k.serialized_bytes,
                  CASE k.type WHEN 'hash' THEN t.hash_entries WHEN 'zset' THEN t.zset_entries
                                   ELSE t.set_entries END AS lim,
                  CASE k.type WHEN 'hash' THEN 'hash-max-listpack-entries' WHEN 'zset' THEN 'zset-max-listpack-entries'
@@ -35,11 +35,12 @@ WITH t AS (
           FROM keys k, t
           WHERE k.type IN ('hash', 'zset', 'set') AND k.encoding IN ('hashtable', 'skiplist'))
     WHERE length > lim AND length <= 2 * lim AND max_element_bytes <= vlim
-    GROUP BY type, key_pattern(key)
+    GROUP BY type, pattern
 ), tiny AS (
     SELECT 'bucket-tiny-keys' AS advice, pattern AS subject, sum(keys)::BIGINT AS keys,
            sum(memory_bytes)::BIGINT AS memory_at_stake,
-           greatest(sum(memory_bytes) - sum(length) - sum(key_chars) - 4 * sum(keys), 0)::BIGINT AS estimated_saving,
+           -- as hash fields each key costs about its value, its name (the pattern's length stands in) and 4 bytes
+           greatest(sum(memory_bytes) - sum(length) - (strlen(pattern) + 4) * sum(keys), 0)::BIGINT AS estimated_saving,
            'many small string keys: stored as fields of hashes holding a few hundred each (HSET '
            || 'bucket field value), each key''s own overhead goes' AS detail
     FROM pattern_stats

@@ -18,28 +18,35 @@ WHERE length >= coalesce((SELECT CASE WHEN count(length) >= $top THEN list_min(m
 ORDER BY length DESC, db, key
 LIMIT $top;
 
+-- temp: memory_candidates
+-- each type's N biggest keys (ties included) as (file, row number), from the numbers alone
+WITH floor AS (SELECT type, coalesce(list_min(max(memory_bytes, $top)), -1) AS floor FROM keys GROUP BY type)
+SELECT k.file, k.file_row_number FROM keys k JOIN floor f ON k.type = f.type WHERE coalesce(k.memory_bytes, -1) >= f.floor;
+
+-- values: memory_rows
+SELECT file_row_number FROM memory_candidates;
+
 -- table: by_type_memory
-WITH floor AS (    -- each type's Nth biggest: only keys at or above it are ranked (a window over every key is slow)
-    SELECT type, CASE WHEN count(memory_bytes) >= $top THEN list_min(max(memory_bytes, $top)) END AS floor
-    FROM keys GROUP BY type
-)
 SELECT type, rank, db, key, encoding, memory_bytes, length, expire_at
-FROM (SELECT k.type, k.db, k.key, k.encoding, k.memory_bytes, k.length, k.expire_at,
-             row_number() OVER (PARTITION BY k.type ORDER BY k.memory_bytes DESC NULLS LAST, k.db, k.key) AS rank
-      FROM keys k JOIN floor f ON k.type = f.type
-      WHERE f.floor IS NULL OR k.memory_bytes >= f.floor)
+FROM (SELECT type, db, key, encoding, memory_bytes, length, expire_at,
+             row_number() OVER (PARTITION BY type ORDER BY memory_bytes DESC NULLS LAST, db, key) AS rank
+      FROM keys k SEMI JOIN memory_candidates c ON k.file = c.file AND k.file_row_number = c.file_row_number
+      WHERE k.file_row_number IN $memory_rows)       -- a constant list: the key text of these rows only is read
 WHERE rank <= $top
 ORDER BY type, rank;
 
+-- temp: length_candidates
+WITH floor AS (SELECT type, coalesce(list_min(max(length, $top)), -1) AS floor FROM keys GROUP BY type)
+SELECT k.file, k.file_row_number FROM keys k JOIN floor f ON k.type = f.type WHERE k.length >= f.floor;
+
+-- values: length_rows
+SELECT file_row_number FROM length_candidates;
+
 -- table: by_type_length
-WITH floor AS (
-    SELECT type, CASE WHEN count(length) >= $top THEN list_min(max(length, $top)) END AS floor
-    FROM keys GROUP BY type
-)
 SELECT type, rank, db, key, encoding, memory_bytes, length, expire_at
-FROM (SELECT k.type, k.db, k.key, k.encoding, k.memory_bytes, k.length, k.expire_at,
-             row_number() OVER (PARTITION BY k.type ORDER BY k.length DESC, k.db, k.key) AS rank
-      FROM keys k JOIN floor f ON k.type = f.type
-      WHERE k.length IS NOT NULL AND (f.floor IS NULL OR k.length >= f.floor))
+FROM (SELECT type, db, key, encoding, memory_bytes, length, expire_at,
+             row_number() OVER (PARTITION BY type ORDER BY length DESC, db, key) AS rank
+      FROM keys k SEMI JOIN length_candidates c ON k.file = c.file AND k.file_row_number = c.file_row_number
+      WHERE k.file_row_number IN $length_rows)
 WHERE rank <= $top
 ORDER BY type, rank;

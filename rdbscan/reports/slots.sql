@@ -8,8 +8,11 @@ SELECT 'the dump does not say it comes from a cluster (no slot info, no --cluste
 FROM meta
 HAVING NOT bool_or(coalesce(cluster, false));
 
+-- temp: slot_totals
+SELECT slot, count(*) AS keys, sum(memory_bytes)::BIGINT AS memory_bytes, max(memory_bytes) AS biggest_bytes
+FROM keys GROUP BY slot;
+
 -- table: skew
-WITH s AS (SELECT slot, count(*) AS keys, sum(memory_bytes) AS memory_bytes FROM keys GROUP BY slot)
 SELECT count(*) AS slots_used,
        sum(keys)::BIGINT AS keys,
        sum(memory_bytes)::BIGINT AS memory_bytes,
@@ -17,15 +20,23 @@ SELECT count(*) AS slots_used,
        max(memory_bytes)::BIGINT AS max_slot_bytes,
        round(max(memory_bytes) / nullif(avg(memory_bytes), 0), 2) AS max_to_avg,
        round(stddev_pop(memory_bytes) / nullif(avg(memory_bytes), 0), 3) AS coefficient_of_variation
-FROM s;
+FROM slot_totals;
+
+-- temp: top_slot_keys
+-- the top slots' biggest keys as (file, row number), from the numbers alone
+WITH t AS (SELECT slot, biggest_bytes FROM slot_totals ORDER BY memory_bytes DESC, slot LIMIT $top)
+SELECT k.file, k.file_row_number FROM keys k JOIN t ON k.slot = t.slot AND k.memory_bytes = t.biggest_bytes;
+
+-- values: top_slot_rows
+SELECT file_row_number FROM top_slot_keys;
 
 -- table: top_slots
-WITH s AS (SELECT slot, count(*) AS keys, sum(memory_bytes)::BIGINT AS memory_bytes,
-                  sum(sum(memory_bytes)) OVER () AS total
-           FROM keys GROUP BY slot
-           ORDER BY memory_bytes DESC, slot LIMIT $top),
-     b AS (SELECT slot, arg_max(key, memory_bytes) AS biggest_key    -- keys read for the top slots only
-           FROM keys WHERE slot IN (SELECT slot FROM s) GROUP BY slot)
+WITH s AS (SELECT slot, keys, memory_bytes, sum(memory_bytes) OVER () AS total FROM slot_totals),
+     b AS (SELECT slot, min(key) AS biggest_key     -- ties: the first by name; key text read for these rows only
+           FROM keys k SEMI JOIN top_slot_keys c ON k.file = c.file AND k.file_row_number = c.file_row_number
+           WHERE k.file_row_number IN $top_slot_rows
+           GROUP BY slot)
 SELECT s.slot, s.keys, s.memory_bytes, round(s.memory_bytes / nullif(s.total, 0), 4) AS memory_share, b.biggest_key
-FROM s JOIN b USING (slot)
-ORDER BY s.memory_bytes DESC, s.slot;
+FROM s LEFT JOIN b USING (slot)
+ORDER BY s.memory_bytes DESC, s.slot
+LIMIT $top;

@@ -3,7 +3,7 @@
 -- that expiry frees within the next hour, day and week.
 
 -- view: ttl_keys
-SELECT db, key, type, memory_bytes, expire_at, snapshot_time,
+SELECT db, key, type, memory_bytes, expire_at, snapshot_time, file, file_row_number,
        (epoch_ms(expire_at) - epoch_ms(snapshot_time)) / 1000.0 AS ttl_seconds
 FROM keys;
 
@@ -43,9 +43,18 @@ LEFT JOIN ttl_buckets b ON b.bucket <= w.last
 GROUP BY w.within, w.ord
 ORDER BY w.ord;
 
+-- temp: expired_candidates
+-- the biggest keys already past their expiry (ties included) as (file, row number), without their text
+WITH e AS (SELECT file, file_row_number, memory_bytes FROM ttl_keys WHERE ttl_seconds <= 0)
+SELECT file, file_row_number FROM e
+WHERE coalesce(memory_bytes, -1) >= coalesce((SELECT list_min(max(memory_bytes, $top)) FROM e), -1);
+
+-- values: expired_rows
+SELECT file_row_number FROM expired_candidates;
+
 -- table: expired
 SELECT db, key, type, memory_bytes, expire_at, round(-ttl_seconds)::BIGINT AS expired_seconds_before_snapshot
-FROM ttl_keys
-WHERE expire_at <= (SELECT max(snapshot_time) FROM meta) AND ttl_seconds <= 0
+FROM ttl_keys t SEMI JOIN expired_candidates c ON t.file = c.file AND t.file_row_number = c.file_row_number
+WHERE t.file_row_number IN $expired_rows
 ORDER BY memory_bytes DESC NULLS LAST, db, key
 LIMIT $top;
