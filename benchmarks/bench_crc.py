@@ -11,8 +11,8 @@ import os
 import statistics
 import time
 
-from rdbscan._common import crc64_table
-from rdbscan._scanner import crc64
+from rdbscan.scanner._common import crc64_table
+from rdbscan.scanner._scanner import crc64
 
 
 def reference(data):

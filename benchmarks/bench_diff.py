@@ -35,7 +35,7 @@ ENCODINGS = {"hash": "listpack", "string": "embstr", "list": "quicklist", "zset"
 
 def side(ids, rng, meta, extra_seed=0):
     """A table of the scan schema for key numbers ``ids``."""
-    from rdbscan.records import SCHEMA
+    from rdbscan.scanner.records import SCHEMA
     n = len(ids)
     which = ids % len(PATTERNS)
     keys = []
@@ -70,7 +70,8 @@ def side(ids, rng, meta, extra_seed=0):
         "stream_pending": pa.nulls(n, pa.int64()), "hash_fields_with_ttl": pa.nulls(n, pa.int64()),
         "value_format": pa.nulls(n, pa.dictionary(pa.int8(), pa.string())),
     }
-    from rdbscan import api, patterns
+    from rdbscan import api
+    from rdbscan.analysis import patterns
     table = pa.table([cols[f.name] for f in SCHEMA], schema=SCHEMA)
     table = pa.Table.from_batches([api.with_pattern(b) for b in table.to_batches(1 << 20)])   # as scan writes
     meta = {**meta, "rows_written": n, "pattern_inference": patterns.INFERENCE_VERSION}

@@ -188,7 +188,7 @@ def _dict(values, index_type):
 
 def make(n, path, meta):
     """Write the ``n``-key dataset to ``path``."""
-    from rdbscan.records import SCHEMA
+    from rdbscan.scanner.records import SCHEMA
     rng = np.random.default_rng(11)
     weights = np.array([p[3] for p in PATTERNS])
     counts = np.floor(weights / weights.sum() * n).astype(np.int64)
@@ -275,7 +275,7 @@ def fixture_meta():
     import tempfile
 
     import rdbscan
-    from rdbscan.sink import read_meta
+    from rdbscan.scanner.sink import read_meta
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "fixture.parquet")
         rdbscan.scan(FIXTURE, out)
@@ -295,7 +295,7 @@ def timed(cmd):
 
 def in_process(path, rounds):
     """Per-section and pattern-UDF timings, in this process (medians over ``rounds``)."""
-    from rdbscan import dataset, patterns, reports
+    from rdbscan.analysis import dataset, patterns, reports
     out = {}
     resolved = dataset.resolve([path])
     for section in reports.SECTIONS:
@@ -353,7 +353,7 @@ def main():
     rss = max(r[1] for r in runs)
     rows = [("rdbscan report (all sections), whole process", wall)]
     if not args.skip_sections:
-        rows += [(f"  section {k}" if k in __import__("rdbscan.reports").reports.SECTIONS else f"  {k}", v)
+        rows += [(f"  section {k}" if k in __import__("rdbscan.analysis.reports").reports.SECTIONS else f"  {k}", v)
                  for k, v in in_process(path, args.rounds).items()]
     width = max(len(r[0]) for r in rows)
     print(f"{args.keys:,} keys, {os.path.getsize(path) / 1e6:,.0f} MB Parquet; medians of {args.rounds} rounds; "

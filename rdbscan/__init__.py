@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 from rdbscan.errors import (  # noqa: E402
     OutputError, RDBChecksumError, RDBFormatError, RDBTruncatedError, RdbscanError,
 )
-from rdbscan.records import SCHEMA  # noqa: E402
+from rdbscan.scanner.records import SCHEMA  # noqa: E402
 from rdbscan.api import ScanBatches, info, read_table, scan, scan_batches  # noqa: E402
 
 __all__ = [

@@ -20,14 +20,15 @@ import warnings
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import __version__, patterns
-from rdbscan._common import header_info
-from rdbscan.encoding import parse_server, profile_from_meta, thresholds_from_config
-from rdbscan.memory import sizing_tables
+from rdbscan import __version__
+from rdbscan.analysis import patterns
+from rdbscan.scanner._common import header_info
+from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
+from rdbscan.model.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
-from rdbscan.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
-from rdbscan.sink import ParquetSink, read_meta
-from rdbscan.source import not_rdb_error, open_source
+from rdbscan.scanner.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
+from rdbscan.scanner.sink import ParquetSink, read_meta
+from rdbscan.scanner.source import not_rdb_error, open_source
 
 _warned = False
 
@@ -41,14 +42,14 @@ def scanner_class(pure=False):
     global _warned
     if not pure and os.environ.get("RDBSCAN_PURE") != "1":
         try:
-            from rdbscan._scanner import Scanner
+            from rdbscan.scanner._scanner import Scanner
             return Scanner
         except ImportError as e:
             if not _warned:
                 warnings.warn(f"rdbscan: compiled scanner unavailable ({e}); "
                               "using the pure-Python scanner, which is much slower", stacklevel=2)
                 _warned = True
-    from rdbscan.pyscanner import Scanner
+    from rdbscan.scanner.pyscanner import Scanner
     return Scanner
 
 

@@ -320,7 +320,7 @@ def _dataset(f):
 
 
 def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug, materialize):
-    from rdbscan import dataset
+    from rdbscan.analysis import dataset
 
     def said(r):
         if r.cached:
@@ -337,7 +337,7 @@ def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_di
 
 def _emit(text, output, debug):
     if output:
-        from rdbscan.sink import write_text_atomic
+        from rdbscan.scanner.sink import write_text_atomic
         _run(debug, write_text_atomic, output, text)
     else:
         click.echo(text, nl=False)
@@ -369,7 +369,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report eviction dump.rdb --maxmemory 4GB
       rdbscan report nottl dump.rdb --format json -o nottl.json
     """
-    from rdbscan import output as out, reports
+    from rdbscan.render import formats as out
+    from rdbscan.analysis import reports
     if list_sections:
         for name in reports.SECTIONS:
             description, _ = reports.parse(reports.sql_text(name))
@@ -415,7 +416,8 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
       rdbscan sql "SELECT server, snapshot_time, used_mem FROM meta" 'backups/*.rdb' --format csv
       rdbscan sql --show bigkeys
     """
-    from rdbscan import output as out, reports
+    from rdbscan.render import formats as out
+    from rdbscan.analysis import reports
     if show:
         if show not in reports.SECTIONS:
             _fail(RdbscanError(f"no section {show!r}; sections: {', '.join(reports.SECTIONS)}"), debug)
@@ -450,7 +452,8 @@ def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_di
       rdbscan diff yesterday.parquet today.rdb --top 20 --format markdown
       rdbscan diff old.rdb new.rdb --match 'session:*' --format json -o diff.json
     """
-    from rdbscan import diff as diffing, output as out
+    from rdbscan.analysis import diff as diffing
+    from rdbscan.render import formats as out
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     pair = _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug)
     with pair:
@@ -459,7 +462,7 @@ def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_di
 
 
 def _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug):
-    from rdbscan import diff as diffing
+    from rdbscan.analysis import diff as diffing
 
     def said(r):
         _say(f"using the cached scan of {r.dump}: {r.parquet}" if r.cached else
@@ -475,7 +478,7 @@ class GrowthType(click.ParamType):
 
     def convert(self, value, param, ctx):
         """Parse into ("share", f) or ("bytes", n)."""
-        from rdbscan import check as checking
+        from rdbscan.analysis import check as checking
         try:
             return checking.parse_growth(value, f"--{param.name.replace('_', '-')}")
         except RdbscanError as e:
@@ -488,7 +491,7 @@ class ShareType(click.ParamType):
 
     def convert(self, value, param, ctx):
         """Parse into a fraction."""
-        from rdbscan import check as checking
+        from rdbscan.analysis import check as checking
         try:
             v = float(value) if not str(value).strip().endswith("%") else value
             return checking.parse_share(v, f"--{param.name.replace('_', '-')}")
@@ -530,7 +533,7 @@ def check(source, baseline, rules_file, max_total_memory, max_keys, max_key_byte
       rdbscan check dump.rdb --rules ci/rdbscan.toml --format json
     """
     import os
-    from rdbscan import check as checking, dataset
+    from rdbscan.analysis import check as checking, dataset
     rules = _run(debug, checking.load_rules, rules_file)
     rules.merge_flags(max_total_memory=max_total_memory, max_keys=max_keys, max_key_bytes=max_key_bytes,
                       max_key_length=max_key_length, max_no_ttl_share=max_no_ttl_share, require_ttl=require_ttl,
@@ -562,7 +565,7 @@ def check(source, baseline, rules_file, max_total_memory, max_keys, max_key_byte
         text = checking.render_text(results)
     _emit(text, output, debug)
     if junit:
-        from rdbscan.sink import write_text_atomic
+        from rdbscan.scanner.sink import write_text_atomic
         _run(debug, write_text_atomic, junit, checking.junit_xml(results))
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:

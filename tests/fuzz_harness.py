@@ -20,8 +20,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rdbscan.errors import RDBFormatError  # noqa: E402
-from rdbscan.encoding import profile_from_meta  # noqa: E402
-from rdbscan.memory import sizing_tables  # noqa: E402
+from rdbscan.model.encoding import profile_from_meta  # noqa: E402
+from rdbscan.model.memory import sizing_tables  # noqa: E402
 
 SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
 
@@ -84,10 +84,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--compiled-only", action="store_true", help="skip the (slow) pure-Python twin")
     args = parser.parse_args()
-    from rdbscan._scanner import Scanner as compiled
+    from rdbscan.scanner._scanner import Scanner as compiled
     pure = None
     if not args.compiled_only:
-        from rdbscan.pyscanner import Scanner as pure
+        from rdbscan.scanner.pyscanner import Scanner as pure
     rng = random.Random(args.seed)
     seeds = [p.read_bytes() for p in SEEDS]
     started, runs = time.monotonic(), 0

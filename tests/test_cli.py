@@ -14,7 +14,7 @@ import pytest
 import zstandard
 
 import rdbscan
-from rdbscan.sink import read_meta
+from rdbscan.scanner.sink import read_meta
 from conftest import ROOT, dump_path, key_bytes_of, load_truth
 
 FIXTURE = "redis-7.4.1"
@@ -34,7 +34,7 @@ def test_compiled_scanner_is_in_use():
     # The twin-comparison tests are only meaningful when the extension was built.
     if os.environ.get("RDBSCAN_PURE") == "1":
         pytest.skip("RDBSCAN_PURE=1 asks for the pure-Python scanner")
-    import rdbscan._scanner  # noqa: F401  (fails when the build did not compile it)
+    import rdbscan.scanner._scanner  # noqa: F401  (fails when the build did not compile it)
     assert rdbscan.info(dump_path(FIXTURE))["scanner"] == "compiled"
 
 

@@ -18,11 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 import rdbscan
-from rdbscan import cli, patterns
-from test_live_dump import SERVER, running_server
-
-redis = pytest.importorskip("redis")
-pytestmark = pytest.mark.skipif(SERVER is None, reason="redis-server not installed (apt-get install redis-server)")
+from rdbscan import cli
+from rdbscan.analysis import patterns
+from servers import running_server
 
 
 @pytest.fixture(scope="module")

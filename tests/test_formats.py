@@ -4,8 +4,8 @@ import io
 
 import rdbscan
 from fuzz_harness import outcome
-from rdbscan._scanner import Scanner as CScanner
-from rdbscan.pyscanner import Scanner as PyScanner
+from rdbscan.scanner._scanner import Scanner as CScanner
+from rdbscan.scanner.pyscanner import Scanner as PyScanner
 
 
 def _s(b):

@@ -16,9 +16,9 @@ import rdbscan
 from conftest import ROOT, dump_path
 from fuzz_harness import SEEDS, check, mutate, outcome
 
-pytest.importorskip("rdbscan._scanner", reason="compiled scanner not built")
-from rdbscan._scanner import Scanner as CScanner  # noqa: E402
-from rdbscan.pyscanner import Scanner as PyScanner  # noqa: E402
+pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
+from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
+from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
 
 def dump(body):

@@ -5,47 +5,12 @@ far past every listpack threshold and one value of tens of megabytes, saves,
 and the scan is checked against what that server answers about each key.
 """
 
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 
 import rdbscan
-
-redis = pytest.importorskip("redis")
-SERVER = shutil.which("redis-server")
-pytestmark = pytest.mark.skipif(SERVER is None, reason="redis-server not installed (apt-get install redis-server)")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_server(directory, *options):
-    """A throwaway redis-server on loopback, saving into (and loading from) ``directory``."""
-    port = _free_port()
-    proc = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-                             "--save", "", "--appendonly", "no", "--protected-mode", "no", *options],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except (redis.ConnectionError, redis.BusyLoadingError):
-            time.sleep(0.05)
-    try:
-        yield client
-    finally:
-        proc.terminate()
-        proc.wait(10)
+from servers import running_server
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +88,8 @@ def test_big_value_facts(big_dump):
 
 def test_twins_agree_on_the_big_dump(big_dump):
     _, path = big_dump
-    from rdbscan.pyscanner import Scanner as Py
-    from rdbscan._scanner import Scanner as C
+    from rdbscan.scanner.pyscanner import Scanner as Py
+    from rdbscan.scanner._scanner import Scanner as C
     results = []
     for cls in (C, Py):
         with open(path, "rb", buffering=0) as f:

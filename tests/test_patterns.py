@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rdbscan
-from rdbscan import patterns, pypatterns
-from rdbscan.dataset import Dataset, resolve
+from rdbscan.analysis import patterns, pypatterns
+from rdbscan.analysis.dataset import Dataset, resolve
 from rdbscan.errors import RdbscanError
 from conftest import FIXTURE_NAMES, dump_path
 
-_patterns = pytest.importorskip("rdbscan._patterns", reason="compiled pattern twin not built")
+_patterns = pytest.importorskip("rdbscan.analysis._patterns", reason="compiled pattern twin not built")
 
 DELIMS = ":/|.-_"
 DELIMITER_SETS = ["".join(c) for n in range(1, len(DELIMS) + 1) for c in itertools.combinations(DELIMS, n)]
@@ -272,7 +272,7 @@ def test_scan_stores_the_default_patterns(tmp_path):
     """rdbscan scan writes each key's default pattern; the keys view uses it and agrees with inference."""
     import pyarrow.parquet as pq
     import rdbscan
-    from rdbscan import dataset
+    from rdbscan.analysis import dataset
     from conftest import dump_path
     out = tmp_path / "k.parquet"
     rdbscan.scan(dump_path("redis-7.4.1"), str(out))

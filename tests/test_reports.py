@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from rdbscan import dataset, reports
+from rdbscan.analysis import dataset, reports
 from conftest import FIXTURE_NAMES, dump_path, key_bytes_of, load_server, load_truth, model_options
 
 WITH_MEMORY = [n for n in FIXTURE_NAMES if any(t["memory_usage"] is not None for t in load_truth(n).values())]
@@ -26,7 +26,7 @@ LRU = [n for n in FIXTURE_NAMES if n.endswith("-lru")]
 LFU = [n for n in FIXTURE_NAMES if n.endswith("-lfu")]
 PLAIN = [n for n in FIXTURE_NAMES if n not in LRU + LFU]
 TOP = 10
-SCHEMA = json.loads(resources.files("rdbscan.reports").joinpath("report.schema.json").read_text())
+SCHEMA = json.loads(resources.files("rdbscan.analysis.reports").joinpath("report.schema.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,7 @@ def run_all(cache_dir, *args, sections=None, top=TOP, **kw):
 
     ``args``: fixture names, then optionally the list of sections.
     """
-    from rdbscan.output import as_json_document
+    from rdbscan.render.formats import as_json_document
     names = [a for a in args if isinstance(a, str)]
     sections = next((a for a in args if isinstance(a, list)), sections)
     with open_ds(cache_dir, *names, **kw) as ds:
@@ -524,7 +524,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path, cache_dir, args, message):
 
 def test_candidate_lists_fall_back_to_subqueries(tmp_path, monkeypatch):
     """Top-N tables find their rows by number first; past MAX_LIST rows a subquery replaces the literal list."""
-    from rdbscan import dataset, reports
+    from rdbscan.analysis import dataset, reports
     names = ["bigkeys", "patterns", "ttl", "slots"]
     with dataset.open_dataset([dump_path("redis-7.4.1-lru")], cache_dir=str(tmp_path)) as ds:
         literal = reports.run(ds, names)

@@ -9,13 +9,13 @@ import io
 import pytest
 
 import rdbscan
-from rdbscan.encoding import profile_from_meta
-from rdbscan.memory import sizing_tables
+from rdbscan.model.encoding import profile_from_meta
+from rdbscan.model.memory import sizing_tables
 from conftest import FIXTURE_NAMES, dump_path, third_party_dumps
 
-pytest.importorskip("rdbscan._scanner", reason="compiled scanner not built")
-from rdbscan._scanner import Scanner as CScanner  # noqa: E402
-from rdbscan.pyscanner import Scanner as PyScanner  # noqa: E402
+pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
+from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
+from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
 
 def _run(cls, data, batch_size=64, verify=True):
@@ -80,10 +80,10 @@ def test_same_errors_on_bit_flips(name):
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 @pytest.mark.parametrize("allocator", ["jemalloc", "jemalloc-16"])
 def test_compiled_model_equals_pyarrow_reference(name, allocator):
-    # encoding and memory_bytes: the C loop (rdbscan._model) against the
+    # encoding and memory_bytes: the C loop (rdbscan.model._model) against the
     # vectorised pyarrow rules it was written from.
-    pytest.importorskip("rdbscan._model", reason="compiled model not built")
-    from rdbscan.records import build_batch
+    pytest.importorskip("rdbscan.model._model", reason="compiled model not built")
+    from rdbscan.scanner.records import build_batch
     sc = CScanner(io.BytesIO(dump_path(name).read_bytes()), 1 << 20, True)
     sc.preamble()
     profile = profile_from_meta(sc.meta, allocator=allocator)

@@ -24,9 +24,9 @@ import math
 import pytest
 
 import rdbscan
-from rdbscan._common import jemalloc_size as J
-from rdbscan.encoding import parse_server, profile_from_meta, ServerProfile
-from rdbscan.memory import (KEY_IN_ENTRY, KEY_IN_KVOBJ, KEY_IN_ROBJ, KEY_SDS, PAIR_FIELDS,
+from rdbscan.model.alloc import jemalloc_size as J
+from rdbscan.model.encoding import parse_server, profile_from_meta, ServerProfile
+from rdbscan.model.memory import (KEY_IN_ENTRY, KEY_IN_KVOBJ, KEY_IN_ROBJ, KEY_SDS, PAIR_FIELDS,
                             ht_bucket_exp, layout_for, sizing_tables)
 from conftest import FIXTURE_NAMES, dump_path
 
@@ -153,9 +153,9 @@ def test_valkey_81_hash_pair_table():
     assert len(sizing_tables(profile_from_meta({}, server="valkey-8.0"))[0]) == 3
 
 
-pytest.importorskip("rdbscan._scanner", reason="compiled scanner not built")
-from rdbscan._scanner import Scanner as CScanner  # noqa: E402
-from rdbscan.pyscanner import Scanner as PyScanner  # noqa: E402
+pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
+from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
+from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
 TARGETS = ["8.0", "valkey-8.1"]
 
@@ -178,8 +178,8 @@ def test_twins_agree_with_new_sizing(name, target):
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("allocator", ["jemalloc", "jemalloc-16"])
 def test_compiled_model_equals_reference_new_layouts(name, target, allocator):
-    pytest.importorskip("rdbscan._model", reason="compiled model not built")
-    from rdbscan.records import build_batch
+    pytest.importorskip("rdbscan.model._model", reason="compiled model not built")
+    from rdbscan.scanner.records import build_batch
     sc = CScanner(io.BytesIO(dump_path(name).read_bytes()), 1 << 20, True)
     sc.preamble()
     profile = profile_from_meta(sc.meta, server=target, allocator=allocator)

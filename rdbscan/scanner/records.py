@@ -2,7 +2,7 @@
 
 The scanners hand over raw little-endian column buffers; this layer wraps
 them with ``pa.Array.from_buffers`` (no per-row Python work), derives the
-server-side view (``encoding``, via :mod:`rdbscan.encoding`) and applies the
+server-side view (``encoding``, via :mod:`rdbscan.model.encoding`) and applies the
 user's filters.
 """
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan import model
-from rdbscan.format import FORMAT_NAMES, FORMAT_SHIFT, KIND_NAMES
+from rdbscan.scanner.format import FORMAT_NAMES, FORMAT_SHIFT, KIND_NAMES
 
 SCHEMA = pa.schema([
     pa.field("db", pa.uint16(), nullable=False),

@@ -1,4 +1,4 @@
-"""Pure-Python twin of the key pattern inference in ``rdbscan._patterns``.
+"""Pure-Python twin of the key pattern inference in ``rdbscan.analysis._patterns``.
 
 The rules (the compiled twin follows them byte for byte; the tests compare):
 

@@ -4,8 +4,8 @@ Each key gets exactly one pattern: the first user rule that matches it (a
 Redis glob or a regular expression, in the order given), else the inferred
 one.  Inference normalises variable segments (integers, Unix times, UUIDs,
 hex ids, long tokens, dates, IPv4 addresses, e-mail addresses) into
-placeholders; the rules are spelled out in :mod:`rdbscan.pypatterns`, and
-the compiled twin ``rdbscan._patterns`` runs them over Arrow buffers.
+placeholders; the rules are spelled out in :mod:`rdbscan.analysis.pypatterns`, and
+the compiled twin ``rdbscan.analysis._patterns`` runs them over Arrow buffers.
 
 Rules files hold one rule per line; ``#`` starts a comment::
 
@@ -18,13 +18,13 @@ import os
 
 import pyarrow as pa
 
-from rdbscan import pypatterns
+from rdbscan.analysis import pypatterns
 from rdbscan.errors import RdbscanError
-from rdbscan.pypatterns import DEFAULT_DELIMITERS
-from rdbscan.records import redis_glob_to_regex
+from rdbscan.analysis.pypatterns import DEFAULT_DELIMITERS
+from rdbscan.scanner.records import redis_glob_to_regex
 
 try:
-    from rdbscan import _patterns
+    from rdbscan.analysis import _patterns
 except ImportError:    # the pure-Python build
     _patterns = None
 

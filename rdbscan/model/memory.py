@@ -30,8 +30,8 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan._common import jemalloc_size
-from rdbscan.format import KIND_MODULE_BASE
+from rdbscan.model.alloc import jemalloc_size
+from rdbscan.scanner.format import KIND_MODULE_BASE
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -164,7 +164,7 @@ PAIR_FIELDS = 128        # the pair table covers fields shorter than this (other
 
 
 def layout_for(profile):
-    """The :class:`Layout` of the release a :class:`~rdbscan.encoding.ServerProfile` names."""
+    """The :class:`Layout` of the release a :class:`~rdbscan.model.encoding.ServerProfile` names."""
     v = profile.version
     q16 = profile.allocator == "jemalloc-16"
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)

@@ -1,12 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled RDB scanner: bytes in, per-key column buffers out.
 
-This is the fast twin of ``rdbscan.pyscanner`` (same class name, same
+This is the fast twin of ``rdbscan.scanner.pyscanner`` (same class name, same
 methods, same results; the tests hold them to it).  It reads the stream
 through a refillable window, never holds a whole value (strings and
 hashtable elements are skipped as they pass; only listpack, ziplist,
 intset and zipmap blobs are held while they are walked), and fills plain
-C arrays that ``rdbscan.records`` wraps as Arrow buffers.
+C arrays that ``rdbscan.scanner.records`` wraps as Arrow buffers.
 """
 
 include "_format.pxi"
@@ -24,8 +24,8 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
-from rdbscan.format import module_type_name, module_encver, OPCODE_NAMES
-from rdbscan._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
+from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
+from rdbscan.scanner._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer

@@ -1,8 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Compiled twin of the server-side view: OBJECT ENCODING and MEMORY USAGE per row.
 
-The reference is the vectorised pyarrow code in :mod:`rdbscan.encoding` and
-:mod:`rdbscan.memory` (the tests hold the two to the same answers); this is
+The reference is the vectorised pyarrow code in :mod:`rdbscan.model.encoding` and
+:mod:`rdbscan.model.memory` (the tests hold the two to the same answers); this is
 the same rules as one C loop over a batch, which is several times cheaper
 than a hundred whole-column passes.  Parameters come from
 :func:`rdbscan.model.model_params`.
@@ -18,7 +18,7 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 include "_alloc.pxi"
 
 
-# Codes of rdbscan.encoding.ENCODINGS (checked at import by rdbscan.model).
+# Codes of rdbscan.model.encoding.ENCODINGS (checked at import by rdbscan.model).
 DEF E_RAW = 0
 DEF E_INT = 1
 DEF E_EMBSTR = 2
@@ -54,7 +54,7 @@ cdef struct Params:
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
     # memory layout
     bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs, quantum16
-    int embedded_key                 # rdbscan.memory KEY_* code: where the key lives
+    int embedded_key                 # rdbscan.model.memory KEY_* code: where the key lives
     int64_t dict_struct, quicklist_struct, quicklist_node, listpackex_alloc, key_entry_extra
     bint argv_key, bare_skiplist, set_entries_on_collision, zmalloc_stream_lp
     bint hfe_dict_grows, hash_dict_grows
@@ -78,7 +78,7 @@ cdef inline int64_t sds_hdr(int64_t n) noexcept nogil:
     return 9
 
 
-# rdbscan.memory KEY_* codes and the constants of the embedded-key layouts
+# rdbscan.model.memory KEY_* codes and the constants of the embedded-key layouts
 DEF KEY_IN_ENTRY = 1
 DEF KEY_IN_KVOBJ = 2
 DEF KEY_IN_ROBJ = 3
@@ -93,7 +93,7 @@ DEF EXPIRE_KEY_THRESHOLD = 128
 
 
 cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
-    """rdbscan.memory._ht_buckets: Valkey 8.1 top-level plus expected child buckets."""
+    """rdbscan.model.memory._ht_buckets: Valkey 8.1 top-level plus expected child buckets."""
     cdef int64_t min_buckets, top = 1
     cdef double nf, bf, q, ratio, pm, acc
     cdef int x

@@ -8,7 +8,7 @@ connection:
 ``keys``
     one row per key: the scan schema, plus ``file`` (the Parquet file the row
     came from) and ``pattern`` (the key's inferred pattern, see
-    :mod:`rdbscan.patterns`); the ``--db`` / ``--type`` / ``--match`` filters
+    :mod:`rdbscan.analysis.patterns`); the ``--db`` / ``--type`` / ``--match`` filters
     are applied here, so every report sees the same keys.
 ``meta``
     one row per file: the file-level facts the scan recorded (server, RDB
@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from rdbscan import api, patterns
+from rdbscan import api
+from rdbscan.analysis import patterns
 from rdbscan.errors import RdbscanError
-from rdbscan.records import OUTPUT_SCHEMA, redis_glob_to_regex
-from rdbscan.sink import read_meta
+from rdbscan.scanner.records import OUTPUT_SCHEMA, redis_glob_to_regex
+from rdbscan.scanner.sink import read_meta
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 
@@ -202,7 +203,7 @@ class Dataset:
     """Resolved scan outputs on a DuckDB connection with ``keys``, ``meta`` and ``pattern_stats``.
 
     Use :meth:`sql` for ad-hoc queries (a DuckDB relation), or
-    :func:`rdbscan.reports.run` for the reports.
+    :func:`rdbscan.analysis.reports.run` for the reports.
     """
 
     def __init__(self, resolved, *, db=None, types=None, match=None, delimiters=patterns.DEFAULT_DELIMITERS,

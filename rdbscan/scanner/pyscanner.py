@@ -1,6 +1,6 @@
 """Pure-Python RDB scanner: bytes in, per-key column buffers out.
 
-This is the slow twin of the compiled ``rdbscan._scanner`` (same class name,
+This is the slow twin of the compiled ``rdbscan.scanner._scanner`` (same class name,
 same methods, same results byte for byte; ``tests/test_twins.py`` holds them
 to it): the fallback when the extension is not built, and the differential
 oracle for it.  Like its twin it reads the stream through a refillable
@@ -21,11 +21,12 @@ import sys
 from array import array
 from operator import index
 
-from rdbscan._common import (
-    RaxCounter, crc64_table, escape_key, header_info, jemalloc_size, pre_ga_library, record_aux,
-)
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
-from rdbscan.format import (
+from rdbscan.model.alloc import jemalloc_size
+from rdbscan.scanner._common import (
+    RaxCounter, crc64_table, escape_key, header_info, pre_ga_library, record_aux,
+)
+from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
     FORMAT_ZSTD, SNIFF_BYTES,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import format as F
+from rdbscan.scanner import format as F
 
 ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
              "listpackex", "intset", "hashtable", "skiplist", "zipmap", "stream", "unknown")

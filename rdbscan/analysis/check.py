@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree as ET
 
 from rdbscan.errors import RdbscanError
-from rdbscan.records import redis_glob_to_regex
+from rdbscan.scanner.records import redis_glob_to_regex
 
 MAX_EXAMPLES = 10      # violating keys listed per rule
 
@@ -248,7 +248,7 @@ def _limit_name(lim):
 
 
 class Checker:
-    """Evaluates :class:`Rules` on a connection with ``{side}_keys`` views (see :class:`rdbscan.diff.Pair`)."""
+    """Evaluates :class:`Rules` on a connection with ``{side}_keys`` views (see :class:`rdbscan.analysis.diff.Pair`)."""
 
     def __init__(self, con, rules, keys="new_keys", baseline_keys=None):
         self.con, self.rules, self.keys, self.base = con, rules, keys, baseline_keys
@@ -446,7 +446,7 @@ def junit_xml(results, name="rdbscan check"):
     suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(results)), failures=str(s["failed"]),
                           skipped=str(s["skipped"]), errors="0")
     for r in results:
-        case = ET.SubElement(suite, "testcase", classname="rdbscan.check", name=r.rule)
+        case = ET.SubElement(suite, "testcase", classname="rdbscan.analysis.check", name=r.rule)
         if r.status == "failed":
             detail = "\n".join(f"{v['subject']}: observed {v['observed']}, limit {v['limit']}" for v in r.violations)
             ET.SubElement(case, "failure", message=f"{r.rule}: limit {r.limit} exceeded",

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Compiled key pattern inference: the rules of :mod:`rdbscan.pypatterns`, over Arrow buffers.
+"""Compiled key pattern inference: the rules of :mod:`rdbscan.analysis.pypatterns`, over Arrow buffers.
 
 One C pass over a string array's offsets and bytes, GIL released, writing
 the patterns into new buffers; the tests hold it to the pure-Python twin.
@@ -234,7 +234,7 @@ cdef void pattern(Out* o, const uint8_t* s, Py_ssize_t n, const uint8_t* cls, in
 
 
 def key_patterns(keys, str delimiters=":/|.-_", int depth=0):
-    """Patterns of a pyarrow string array (see :mod:`rdbscan.pypatterns`); nulls stay null."""
+    """Patterns of a pyarrow string array (see :mod:`rdbscan.analysis.pypatterns`); nulls stay null."""
     cdef uint8_t cls[256]
     cdef int i
     for i in range(256):

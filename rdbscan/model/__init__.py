@@ -1,20 +1,20 @@
 """The server-side view of each key: ``encoding`` and ``memory_bytes`` for a batch.
 
 Two implementations of the same rules: the vectorised pyarrow reference
-(:mod:`rdbscan.encoding`, :mod:`rdbscan.memory`) and a compiled loop
-(``rdbscan._model``), used when built.  The tests hold them to the same
+(:mod:`rdbscan.model.encoding`, :mod:`rdbscan.model.memory`) and a compiled loop
+(``rdbscan.model._model``), used when built.  The tests hold them to the same
 answers on every fixture.
 """
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import encoding as enc
-from rdbscan import memory as mem
-from rdbscan._common import jemalloc_size
+from rdbscan.model import encoding as enc
+from rdbscan.model import memory as mem
+from rdbscan.model.alloc import jemalloc_size
 
 try:
-    from rdbscan import _model
+    from rdbscan.model import _model
 except ImportError:   # the pure-Python build: the pyarrow reference does the work
     _model = None
 else:

@@ -3,7 +3,7 @@
 :class:`Pair` opens OLD and NEW (dumps or Parquet scans, either side either)
 on one DuckDB connection as ``old_keys`` / ``new_keys``, ``old_meta`` /
 ``new_meta`` and ``old_pattern_stats`` / ``new_pattern_stats`` (the views of
-:mod:`rdbscan.dataset`, once per side), plus the macro
+:mod:`rdbscan.analysis.dataset`, once per side), plus the macro
 ``key_pattern_of(key)``.  :func:`diff` runs ``diff.sql`` on it: the join on
 (db, key) happens once, into a table of the changed keys only, and DuckDB
 spills to disk when the sides outgrow memory.
@@ -16,8 +16,8 @@ from importlib import resources
 import duckdb
 import pyarrow as pa
 
-from rdbscan import dataset, patterns, reports
-from rdbscan.records import redis_glob_to_regex
+from rdbscan.analysis import dataset, patterns, reports
+from rdbscan.scanner.records import redis_glob_to_regex
 
 DIFF_DEFAULTS = {"top": 10}
 
@@ -79,11 +79,11 @@ def open_pair(old_sources, new_sources, *, cache_dir=None, on_scan=None, db=None
 
 def sql_text():
     """The SQL of ``rdbscan diff``."""
-    return resources.files("rdbscan").joinpath("diff.sql").read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("diff.sql").read_text(encoding="utf-8")
 
 
 def diff(pair, top=10):
-    """Run ``diff.sql`` on a :class:`Pair`; returns ``{"diff": Section}`` (render with :mod:`rdbscan.output`)."""
+    """Run ``diff.sql`` on a :class:`Pair`; returns ``{"diff": Section}`` (render with :mod:`rdbscan.render.formats`)."""
     description, statements = reports.parse(sql_text())
     section = reports.Section("diff", reports._title(description), description)
     values = {"top": top}

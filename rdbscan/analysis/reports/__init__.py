@@ -1,4 +1,4 @@
-"""The reports: SQL files run by DuckDB over a :class:`rdbscan.dataset.Dataset`.
+"""The reports: SQL files run by DuckDB over a :class:`rdbscan.analysis.dataset.Dataset`.
 
 Each section is one ``NAME.sql`` file in this package.  Its leading comment
 describes it; then statements follow, each introduced by a marker line:

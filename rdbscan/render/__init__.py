@@ -1,0 +1,1 @@
+"""Report sections rendered for people and programs: table, JSON, CSV, Markdown."""
