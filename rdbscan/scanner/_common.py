@@ -3,6 +3,8 @@
 Nothing here runs per element; the per-key work lives in the scanners.
 """
 
+from typing import NamedTuple, Optional
+
 from rdbscan.scanner.format import (
     FLAVOR_REDIS, FLAVOR_VALKEY, REDIS_RDB_VERSION_MAX, VALKEY_RDB_VERSION_MIN,
     VALKEY_RDB_VERSION_MAX,
@@ -34,6 +36,33 @@ def header_info(magic):
         note = (f"RDB version {version} is newer than the newest this rdbscan knows "
                 f"({newest}); read with the version {newest} rules")
     return flavor, version, note
+
+
+class Resume(NamedTuple):
+    """Where and in what state a scanner starts inside a dump (parallel decode).
+
+    Both twins take it as ``Scanner(source, batch_size, verify, resume=...)``
+    with ``source`` positioned at ``offset``, a record boundary.  No header
+    is read: ``flavor`` and ``version`` come from the dump's magic.
+    ``db`` None means unknown: rows before the first SELECTDB are counted
+    under db 0 and the caller resolves them (``handoff()["unknown_db"]``).
+    ``pending`` is ``(expire, idle, freq, record_start)`` read before the
+    offset for the next key (None values: not read); None means unknown, in
+    which case the first key carries only what this scanner reads and the
+    caller merges the rest.  ``module_names`` are the module types already
+    met (their codes are kept).  The scanner stops at the first record
+    boundary at or after ``stop_at``; its first batch ends after
+    ``first_batch`` rows.  The CRC64 is only computed (``handoff()``), never
+    judged: it covers the bytes from ``offset`` on.
+    """
+    offset: int
+    flavor: int
+    version: int
+    db: Optional[int] = None
+    pending: Optional[tuple] = None
+    module_names: tuple = ()
+    stop_at: Optional[int] = None
+    first_batch: Optional[int] = None
 
 
 def escape_key(raw):

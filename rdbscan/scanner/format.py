@@ -141,6 +141,20 @@ KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream")
 # encoding version (Redis module.c, moduleTypeEncodeId).
 MODULE_NAME_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+# The first RDB version that can hold each value type (Redis numbering).  The
+# parallel decode's search for a record boundary accepts a type byte only
+# from there on; Valkey's own magic (VALKEY080+) holds types 0-21 and its
+# HASH_2 (22).  Type 6 (4.0 release-candidate modules) cannot be skipped.
+TYPE_SINCE = {
+    TYPE_STRING: 1, TYPE_LIST: 1, TYPE_SET: 1, TYPE_ZSET: 1, TYPE_HASH: 1, TYPE_ZSET_2: 8,
+    TYPE_MODULE_2: 8, TYPE_HASH_ZIPMAP: 1, TYPE_LIST_ZIPLIST: 1, TYPE_SET_INTSET: 1,
+    TYPE_ZSET_ZIPLIST: 1, TYPE_HASH_ZIPLIST: 1, TYPE_LIST_QUICKLIST: 7, TYPE_STREAM_LISTPACKS: 9,
+    TYPE_HASH_LISTPACK: 10, TYPE_ZSET_LISTPACK: 10, TYPE_LIST_QUICKLIST_2: 10,
+    TYPE_STREAM_LISTPACKS_2: 10, TYPE_SET_LISTPACK: 11, TYPE_STREAM_LISTPACKS_3: 11,
+    TYPE_HASH_METADATA_PRE_GA: 12, TYPE_HASH_LISTPACK_EX_PRE_GA: 12, TYPE_HASH_METADATA: 12,
+    TYPE_HASH_LISTPACK_EX: 12,
+}
+
 RDB_TYPE_NAMES = {
     0: "string", 1: "list", 2: "set", 3: "zset", 4: "hash", 5: "zset_2",
     6: "module_pre_ga", 7: "module_2", 9: "hash_zipmap", 10: "list_ziplist",
