@@ -13,6 +13,7 @@ The CLI is a thin layer over these functions::
 import json
 import os
 import re
+import stat
 import sys
 import time
 import warnings
@@ -112,11 +113,18 @@ class ScanBatches:
     cannot tell.  With ``keep_going`` the rows parsed before a fault are
     yielded before the error is raised, and ``meta["partial"]`` describes
     the fault.
+
+    ``jobs`` decoder threads share one dump (default: the machine's cores);
+    only an uncompressed dump in a regular file is split, compressed input
+    and stdin are read by one.  The batches, rows and :attr:`meta` are the
+    same whatever ``jobs``.  ``chunk_size`` (bytes) fixes the size of the
+    pieces the dump is cut into (default: adaptive); tests force it small.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, target=None, allocator=None, cluster=None, config=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None,
+                 jobs=None, chunk_size=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -129,6 +137,9 @@ class ScanBatches:
         self.target = target
         self.allocator = allocator
         self.cluster = cluster
+        self.jobs = jobs
+        self.chunk_size = chunk_size
+        self.parallel_stats = None
         self.thresholds = None
         if config is not None:
             try:
@@ -162,7 +173,12 @@ class ScanBatches:
                 raise not_rdb_error(src, head + _read_head(src.stream, 7))
             cls = scanner_class(self.pure)
             try:
-                scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
+                if self._parallel(src, cls):
+                    from rdbscan.scanner.parallel import ParallelScanner
+                    scanner = ParallelScanner(src.name, _Prefixed(head, src.stream), src.stream, self.batch_size,
+                                              self.verify, jobs=self.jobs, chunk_size=self.chunk_size)
+                else:
+                    scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
                 # The file-level records before the first key name the writing
                 # server; the scanner needs its allocation sizes before keys.
                 scanner.preamble()
@@ -196,7 +212,26 @@ class ScanBatches:
             self._check_tail(scanner, src)
             self._finish(scanner, src, started, profile)
         finally:
+            if hasattr(scanner, "close"):
+                self.parallel_stats = scanner.stats
+                scanner.close()
             src.close()
+
+    def _parallel(self, src, cls):
+        # Split the dump only where it pays and is possible: the compiled
+        # scanner, several jobs, an uncompressed regular file.
+        from rdbscan.scanner import parallel
+        if self.jobs == 1 or cls.__module__.endswith("pyscanner") or not parallel.supported():
+            return False
+        if src.compression is not None or src.size is None or src.raw is getattr(sys.stdin, "buffer", None):
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(src.raw.fileno()).st_mode):
+                return False
+        except (OSError, AttributeError, ValueError):
+            return False
+        jobs = self.jobs or parallel.default_jobs()
+        return jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK)
 
     @staticmethod
     def _fault(error, src):
