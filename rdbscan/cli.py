@@ -9,8 +9,11 @@ import traceback
 
 import click
 
-from rdbscan import api
+from rdbscan import __version__
 from rdbscan.errors import RdbscanError
+
+# Commands import what they need (the API brings pyarrow, reports bring
+# DuckDB) when they run, so that --help and start-up stay fast.
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
@@ -101,12 +104,13 @@ def _fail(e, debug):
 
 
 def _run(debug, fn, *args, **kwargs):
+    _lean_memory_pool()
     try:
         return fn(*args, **kwargs)
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        _say("interrupted" + ("; nothing was written" if fn is api.scan else ""))
+        _say("interrupted" + ("; nothing was written" if getattr(fn, "__name__", "") == "scan" else ""))
         sys.exit(130)
     except Exception as e:  # a bug of ours: still one line unless --debug
         if debug:
@@ -115,9 +119,36 @@ def _run(debug, fn, *args, **kwargs):
         sys.exit(3)
 
 
+_pool_set = False
+
+
+def _scan_api():
+    """The API, for commands that only scan (scan, info): pyarrow without NumPy.
+
+    pyarrow imports NumPy when it can (tens of milliseconds, and a BLAS
+    thread pool) though the scan never uses it; NumPy is optional to
+    pyarrow, so it is hidden while pyarrow loads.  Reports (DuckDB) need it
+    and import the API normally.
+    """
+    if "pyarrow" in sys.modules or "numpy" in sys.modules:
+        from rdbscan import api
+        return api
+    sys.modules["numpy"] = None                # `import numpy` raises ImportError
+    try:
+        from rdbscan import api
+        import pyarrow.compute, pyarrow.parquet  # noqa: F401,E401 (the modules that would import it)
+    finally:
+        del sys.modules["numpy"]
+    return api
+
+
 def _lean_memory_pool():
     # pyarrow's default mimalloc pool keeps freed batches around; jemalloc
     # (or the system allocator) hands them back, keeping peak RSS down.
+    global _pool_set
+    if _pool_set:
+        return
+    _pool_set = True
     import pyarrow as pa
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
@@ -126,7 +157,7 @@ def _lean_memory_pool():
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(api.__version__, prog_name="rdbscan")
+@click.version_option(__version__, prog_name="rdbscan")
 def main():
     """Offline analyzer for Redis and Valkey RDB snapshots.
 
@@ -134,7 +165,6 @@ def main():
     rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
     rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
     """
-    _lean_memory_pool()
 
 
 _common_filters = [
@@ -175,6 +205,38 @@ def _model(f):
     return f
 
 
+class JobsType(click.ParamType):
+    """A positive number of decoder threads."""
+    name = "n"
+
+    def convert(self, value, param, ctx):
+        """Parse the option's text."""
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"not a number of jobs: {value!r}", param, ctx)
+        if n < 1:
+            self.fail(f"give at least 1 job, not {n}", param, ctx)
+        return n
+
+
+_decode_options = [
+    click.option("-j", "--jobs", type=JobsType(),
+                 help="Decoder threads for one dump (default: the machine's cores). An uncompressed dump in a "
+                      "file is cut into chunks decoded side by side, with the same result as one decoder; "
+                      "gzip/zstd/lz4/bzip2/xz input and stdin are always read by one."),
+    click.option("--chunk-size", type=SizeType(),
+                 help="With several jobs: the size of the chunks (default: adaptive, about 32k keys each, "
+                      "256KiB to 16MiB); smaller chunks spread a dump of big values more evenly."),
+]
+
+
+def _decode(f):
+    for opt in reversed(_decode_options):
+        f = opt(f)
+    return f
+
+
 @main.command()
 @click.argument("source")
 @click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
@@ -185,29 +247,35 @@ def _model(f):
 @click.option("--keep-going", is_flag=True,
               help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
-@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
+@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging; one job).")
+@_decode
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 def scan(source, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
-         compression, keep_going, no_verify, pure, quiet, debug):
+         compression, keep_going, no_verify, pure, jobs, chunk_size, quiet, debug):
     """Stream a dump into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
-    with an RDB preamble), or - for stdin.
+    with an RDB preamble), or - for stdin.  An uncompressed file is decoded
+    by --jobs threads (default: every core); compressed input and stdin are
+    decoded by one.
 
     \b
     Examples:
       rdbscan scan dump.rdb -o keys.parquet
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
+      rdbscan scan big.rdb --jobs 8 -o keys.parquet
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
     """
+    api = _scan_api()
     global _progress
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
     try:
         meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
                     min_bytes=min_bytes, compression=None if compression == "none" else compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+                    server=server, target=target, config=config, allocator=allocator, cluster=cluster,
+                    jobs=jobs, chunk_size=chunk_size)
     finally:
         if progress:
             progress.done()
@@ -272,8 +340,9 @@ def _format_info(meta):
 @_model
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
+@_decode
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def info(source, server, target, config, allocator, cluster, as_json, no_verify, debug):
+def info(source, server, target, config, allocator, cluster, as_json, no_verify, jobs, chunk_size, debug):
     """File-level facts of a dump or of a Parquet file written by rdbscan.
 
     Magic and RDB version, the writing server, every aux field, function
@@ -285,8 +354,9 @@ def info(source, server, target, config, allocator, cluster, as_json, no_verify,
       rdbscan info dump.rdb
       rdbscan info keys.parquet --json
     """
+    api = _scan_api()
     meta = _run(debug, api.info, source, verify=not no_verify, server=server, target=target,
-                config=config, allocator=allocator, cluster=cluster)
+                config=config, allocator=allocator, cluster=cluster, jobs=jobs, chunk_size=chunk_size)
     if as_json:
         click.echo(json.dumps(meta, indent=2, default=str))
     else:

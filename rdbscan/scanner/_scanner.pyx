@@ -510,13 +510,15 @@ for _t, _v in TYPE_SINCE.items():
 
 
 def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int version,
-                  bint text_keys=True, int records=SYNC_RECORDS):
+                  bint text_keys=True, int records=SYNC_RECORDS, Py_ssize_t floor=-1):
     """The first offset in ``[start, end)`` of ``data`` (the whole dump) where records parse.
 
     ``records`` records in a row must parse cleanly (or reach the dump's
     EOF) for an offset to count; with ``text_keys`` their keys must also be
     printable UTF-8 (what nearly every dump holds; a dump of binary keys
-    asks for False).  None when no offset in the range qualifies.  A
+    asks for False).  None when no offset in the range qualifies.  From
+    ``floor`` (before ``start``, default start) a chain is followed into the
+    range, which steps over tails of records that read as whole ones.  A
     heuristic for the parallel decode: the stitch checks every guess.
     """
     cdef const uint8_t[:] view = data
@@ -534,8 +536,10 @@ def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int versio
     sync_types(&c, TYPE_SINCE_C, 256)
     if end > c.n:
         end = c.n
+    if floor < 0 or floor > start:
+        floor = start
     with nogil:
-        r = sync_search(&c, start, end, records)
+        r = sync_search(&c, floor, start, end, records)
     free(c.scratch)
     return None if r < 0 else r
 

@@ -523,6 +523,15 @@ cdef Py_ssize_t v_key(VCtx* c, Py_ssize_t p) noexcept nogil:
     return p
 
 
+cdef bint aof_follows(VCtx* c, Py_ssize_t p) noexcept nogil:
+    cdef Py_ssize_t q = p + 1
+    if c.b[p] != 42:                                   # '*'
+        return 0
+    while q < c.n and q < p + 12 and 48 <= c.b[q] <= 57:
+        q += 1
+    return q > p + 1 and q + 3 <= c.n and c.b[q] == 13 and c.b[q + 1] == 10 and c.b[q + 2] == 36
+
+
 cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcept nogil:
     # One record (what Scanner.step reads) at p: the position after it, or -1.
     # key_next: it was an expiry/LRU/LFU opcode, so a key must follow.
@@ -566,18 +575,8 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
         if p < 0 or (dn >= 0 and not is_text(d, dn)):
             return -1
         return v_string(c, p, NULL, NULL)
-    if op == OP_FUNCTION2:
-        return v_string(c, p, NULL, NULL)
-    if op == OP_FUNCTION_PRE_GA:
-        if c.version != 10:                            # Redis 7.0 release candidates only
-            return -1
-        p = v_strings(c, p, 2)
-        if p < 0:
-            return -1
-        p = v_len(c, p, &v, &enc)
-        if p < 0 or enc:
-            return -1
-        return v_strings(c, p, 2 if v else 1)
+    # Functions (FUNCTION2, FUNCTION_PRE_GA) are saved before the keyspace,
+    # in the preamble that is read sequentially: not searched for here.
     if op == OP_MODULE_AUX:
         p = v_number(c, p)
         if p < 0:
@@ -595,10 +594,10 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
         return -1 if p < 0 else v_number(c, p)
     if op == OP_EOF:
         # Only where the dump can end: the CRC (from RDB 5), then nothing
-        # or an AOF's commands.
+        # or an AOF's commands ("*<count>\r\n$").
         if c.version >= RDB_VERSION_CRC:
             p += 8
-        if p > c.n or (p < c.n and c.b[p] != 42):     # '*'
+        if p > c.n or (p < c.n and not aof_follows(c, p)):
             return -1
         eof[0] = 1
         return p
@@ -618,25 +617,49 @@ cdef void sync_types(VCtx* c, const int16_t* since, int nsince) noexcept nogil:
         c.type_ok[VALKEY_TYPE_HASH_2] = 1
 
 
-cdef Py_ssize_t sync_search(VCtx* c, Py_ssize_t start, Py_ssize_t end, int records) noexcept nogil:
-    # The first offset in [start, end) where `records` records in a row parse
-    # (a key after its expiry/LRU/LFU opcodes counting as one), or where the
-    # records that parse end at the dump's EOF; -1 when there is none.
-    cdef Py_ssize_t p, q
-    cdef int i
-    cdef bint key_next, eof
+cdef bint chain_ok(VCtx* c, Py_ssize_t p, int records) noexcept nogil:
+    # `records` records in a row parse from p (a key after its expiry/LRU/LFU
+    # opcodes counting as one), or the records that parse end at the EOF.
+    cdef int i = 0
+    cdef bint key_next = 0, eof = 0
+    while p >= 0 and not eof and (i < records or key_next):
+        p = v_step(c, p, &key_next, &eof)
+        i += 1
+    return p >= 0
+
+
+cdef Py_ssize_t sync_candidate(VCtx* c, Py_ssize_t start, Py_ssize_t end, int records) noexcept nogil:
+    # The first offset in [start, end) from which a chain of records parses; -1 when none.
+    cdef Py_ssize_t p
     cdef uint8_t x
     for p in range(start, end):
         x = c.b[p]
         if not c.type_ok[x] and x < OP_SLOT_INFO:
             continue
-        q = p
-        key_next = 0
-        eof = 0
-        i = 0
-        while q >= 0 and not eof and (i < records or key_next):
-            q = v_step(c, q, &key_next, &eof)
-            i += 1
-        if q >= 0:
+        if chain_ok(c, p, records):
             return p
     return -1
+
+
+cdef Py_ssize_t sync_search(VCtx* c, Py_ssize_t floor, Py_ssize_t start, Py_ssize_t end,
+                            int records) noexcept nogil:
+    # The first record boundary in [start, end), or -1.  The tail of one
+    # record can read as a whole record that ends exactly where the next
+    # begins (a hash ending in an integer 0, a field and a value reads as a
+    # string key): a chain found from `floor`, before start, has usually
+    # run into the true records by the time it passes start.
+    cdef Py_ssize_t p, q
+    cdef bint key_next = 0, eof = 0
+    if floor < start:
+        p = sync_candidate(c, floor, start, records)
+        while 0 <= p < start and not eof:
+            q = p
+            p = v_step(c, p, &key_next, &eof)
+        if p >= start and not key_next and not eof:
+            if p >= end:
+                return -1
+            if chain_ok(c, p, records):
+                return p
+        elif p >= start and eof:
+            return q if q >= start and q < end else -1
+    return sync_candidate(c, start, end, records)

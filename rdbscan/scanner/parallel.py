@@ -49,9 +49,11 @@ KEY_TEXT_MAX = 1 << 30        # the scanners end a batch once its keys reach thi
 MAX_MODULE_TYPES = 250        # kind codes are one byte, from KIND_MODULE_BASE
 CHUNK_MIN = 256 << 10         # adaptive chunk sizes stay within these bounds
 CHUNK_MAX = 16 << 20
-CHUNK_ROWS = 1 << 17          # an adaptive chunk aims at about this many keys
+CHUNK_ROWS = 1 << 15          # an adaptive chunk aims at about this many keys
+PIECE_ROWS = 8192             # rows per batch of a chunk's scanner (regrouped by the stitch)
 FIRST_CHUNK = 1 << 20         # the first chunk (after the preamble), before any density is known
 TEXT_KEY_SAMPLE = 8           # chunks seen before deciding whether keys are text
+SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk
 
 
 def supported():
@@ -462,7 +464,7 @@ class ParallelScanner:
 
     def _fill(self):
         # Keep a few chunks in flight ahead of the stitch (bounded memory).
-        ahead = self.jobs + 2
+        ahead = 2 * self.jobs
         while len(self._futures) < ahead and self._planned < self._size:
             start = self._planned
             end = min(self._size, start + self._next_size())
@@ -494,7 +496,8 @@ class ParallelScanner:
             chunk.exact = True
             resume = Resume(start, self.flavor, self.version, stop_at=chunk.end if stop else None, **state)
         chunk.sync = start
-        scanner = _Compiled(_RangeReader(self._fd, start), self.batch_size, self.verify, resume=resume)
+        scanner = _Compiled(_RangeReader(self._fd, start), min(self.batch_size, PIECE_ROWS), self.verify,
+                            resume=resume)
         args, kwargs = self._sizing
         scanner.set_sizing(*args, **kwargs)
         try:
@@ -514,9 +517,11 @@ class ParallelScanner:
         # A read-only map of the dump from the chunk's page on (lengths are
         # checked against the whole file); unmapped again at once, so the
         # pages the search touched leave this process's RSS.
-        base = start - start % mmap.ALLOCATIONGRANULARITY
+        floor = max(self._head.offset, start - SYNC_LOOKBEHIND)
+        base = floor - floor % mmap.ALLOCATIONGRANULARITY
         with mmap.mmap(self._fd, self._size - base, access=mmap.ACCESS_READ, offset=base) as view:
-            found = find_boundary(view, start - base, end - base, self.flavor, self.version, self._text_keys)
+            found = find_boundary(view, start - base, end - base, self.flavor, self.version, self._text_keys,
+                                  floor=floor - base)
         return None if found is None else found + base
 
     # -- the stitch
