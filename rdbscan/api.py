@@ -347,20 +347,30 @@ def default_output(source):
     return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
 
 
+def encoders(jobs=None):
+    """Parquet encoder threads for ``jobs`` decoders: one for every two (encoding a batch
+    costs about what decoding it does, and each thread in flight holds a batch)."""
+    if jobs is None:
+        from rdbscan.scanner.parallel import default_jobs
+        jobs = default_jobs()
+    return max(1, (jobs + 1) // 2)
+
+
 def with_pattern(batch):
     """A batch of :data:`SCHEMA` with its keys' inferred ``pattern`` appended (:data:`OUTPUT_SCHEMA`)."""
     return batch.append_column(OUTPUT_SCHEMA.field("pattern"),
                                patterns.key_patterns(batch.column("key")).dictionary_encode())
 
 
-def output_sink(out, compression="zstd"):
-    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread."""
-    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern)
+def output_sink(out, compression="zstd", threads=1):
+    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer threads."""
+    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern, threads=threads)
 
 
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
     """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
 
+    ``jobs`` (see :class:`ScanBatches`) also sets how many threads encode Parquet (:func:`encoders`).
     The file appears only when complete (written under a temporary name and
     renamed).  On a fault nothing is written, unless ``keep_going``: then
     the rows before the fault are written, the metadata says ``partial``,
@@ -372,7 +382,7 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = output_sink(out, compression)
+    sink = output_sink(out, compression, threads=encoders(options.get("jobs")))
     try:
         for batch in batches:
             sink.write(batch)

@@ -49,11 +49,12 @@ KEY_TEXT_MAX = 1 << 30        # the scanners end a batch once its keys reach thi
 MAX_MODULE_TYPES = 250        # kind codes are one byte, from KIND_MODULE_BASE
 CHUNK_MIN = 256 << 10         # adaptive chunk sizes stay within these bounds
 CHUNK_MAX = 16 << 20
-CHUNK_ROWS = 1 << 15          # an adaptive chunk aims at about this many keys
+CHUNK_ROWS = 1 << 14          # an adaptive chunk aims at about this many keys
 PIECE_ROWS = 8192             # rows per batch of a chunk's scanner (regrouped by the stitch)
 FIRST_CHUNK = 1 << 20         # the first chunk (after the preamble), before any density is known
 TEXT_KEY_SAMPLE = 8           # chunks seen before deciding whether keys are text
 SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk
+SYNC_READ_AHEAD = 64 << 20    # what the search may have read past a chunk (dropped from RSS after)
 
 
 def supported():
@@ -319,20 +320,23 @@ class ParallelScanner:
     object under it (left at the end once the dump is read).  Chunks are
     ``chunk_size`` bytes (None: adaptive, about CHUNK_ROWS keys each).
     ``executor`` may be a shared ThreadPoolExecutor (not shut down here).
+    ``scanner_class`` decodes the chunks (the tests pass the pure-Python
+    twin: same stitched result, no speed-up).
     After iteration, :attr:`stats` holds per-chunk timings and how many
     chunks were decoded again after a false sync.
     """
 
     def __init__(self, path, head, raw=None, batch_size=65536, verify=True, jobs=None, chunk_size=None,
-                 executor=None):
+                 executor=None, scanner_class=None):
         if _Compiled is None:
             raise RuntimeError("parallel decode needs the compiled scanner")
+        self._cls = scanner_class or _Compiled
         self.path = path
         self.batch_size = batch_size
         self.verify = verify
         self.jobs = jobs or default_jobs()
         self.chunk_size = chunk_size
-        self._head = _Compiled(head, batch_size, verify)
+        self._head = self._cls(head, batch_size, verify)
         self._raw = raw
         self._closed = False
         self.meta = self._head.meta
@@ -421,6 +425,11 @@ class ParallelScanner:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
         if self._fd is not None and not self._closed:
+            try:
+                self._map.close()
+            except BufferError:       # a view not yet released: unmapped when collected
+                pass
+            self._map = None
             os.close(self._fd)
             self._closed = True
 
@@ -428,6 +437,7 @@ class ParallelScanner:
     def _start(self):
         self._fd = os.open(self.path, os.O_RDONLY)
         self._size = os.fstat(self._fd).st_size
+        self._map = mmap.mmap(self._fd, self._size, access=mmap.ACCESS_READ)
         self._pos = self._head.offset
         self._db = 0
         self._pending = (None, None, None, -1)
@@ -496,7 +506,7 @@ class ParallelScanner:
             chunk.exact = True
             resume = Resume(start, self.flavor, self.version, stop_at=chunk.end if stop else None, **state)
         chunk.sync = start
-        scanner = _Compiled(_RangeReader(self._fd, start), min(self.batch_size, PIECE_ROWS), self.verify,
+        scanner = self._cls(_RangeReader(self._fd, start), min(self.batch_size, PIECE_ROWS), self.verify,
                             resume=resume)
         args, kwargs = self._sizing
         scanner.set_sizing(*args, **kwargs)
@@ -514,15 +524,15 @@ class ParallelScanner:
         return chunk
 
     def _sync(self, start, end):
-        # A read-only map of the dump from the chunk's page on (lengths are
-        # checked against the whole file); unmapped again at once, so the
-        # pages the search touched leave this process's RSS.
+        # The search reads the dump through a read-only map; the pages it
+        # touched are dropped from this process's RSS afterwards (they stay
+        # in the page cache).
         floor = max(self._head.offset, start - SYNC_LOOKBEHIND)
-        base = floor - floor % mmap.ALLOCATIONGRANULARITY
-        with mmap.mmap(self._fd, self._size - base, access=mmap.ACCESS_READ, offset=base) as view:
-            found = find_boundary(view, start - base, end - base, self.flavor, self.version, self._text_keys,
-                                  floor=floor - base)
-        return None if found is None else found + base
+        found = find_boundary(self._map, start, end, self.flavor, self.version, self._text_keys, floor=floor)
+        lo = floor - floor % mmap.PAGESIZE
+        hi = min(self._size, max(end, found or 0) + SYNC_READ_AHEAD)
+        self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        return found
 
     # -- the stitch
     def _stitch_next(self):
