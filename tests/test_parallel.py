@@ -49,9 +49,11 @@ def assert_same(path, sizes, jobs=3, **options):
     """``jobs`` decoders with each chunk size give the batches, facts and error of one decoder."""
     seq_batches, seq_meta, seq_error, stats = outcome(path, jobs=1, **options)
     assert stats is None
+    assert_same.stats = []
     for size in sizes:
         batches, meta, error, stats = outcome(path, jobs=jobs, chunk_size=size, **options)
         assert stats is not None and stats["chunks"] > 0, "the parallel path did not run"
+        assert_same.stats.append(stats)
         assert error == seq_error, size
         assert meta == seq_meta, size
         assert [len(b) for b in batches] == [len(b) for b in seq_batches], size
@@ -137,7 +139,7 @@ def big_dump(tmp_path_factory):
 
 
 def test_big_dump_from_a_server(big_dump):
-    batches, error = assert_same(big_dump, [4096, 65536, 1 << 20], jobs=4)
+    batches, error = assert_same(big_dump, [4096, 65536, 1 << 20, 3 << 20], jobs=4)
     assert error is None
     keys = sum(len(b) for b in batches)
     assert keys == 4 * 6000 + 5 + 3
@@ -294,6 +296,52 @@ def test_find_boundary(name):
     right = sum(find_boundary(data, x, len(data), flavor, version, False, floor=max(keyspace[0], x - 4096)) == b
                 for x, b in tries)
     assert right >= 0.95 * len(tries)
+
+
+def _true_steps(data):
+    sc = _Steps(io.BytesIO(data), 1 << 20, False)
+    sc.steps = steps = []
+    try:
+        sc.preamble()
+        while sc.next_batch() is not None:
+            pass
+    except rdbscan.RDBFormatError:
+        pass
+    return steps
+
+
+@pytest.mark.parametrize("name", ["redis-7.4.1-lfu", "valkey-8.0.1-cluster", "redis-2.8.24"])
+def test_stitch_survives_any_sync(name, monkeypatch, tmp_path):
+    # Whatever the search answers -- the right boundary, a later one (the
+    # stitch decodes the gap), a wrong offset (a false sync), nothing -- the
+    # stitched output is the sequential one.
+    data = dump_path(name).read_bytes()
+    steps = _true_steps(data)
+    rng = random.Random(name)
+
+    def chaos(self, start, end):
+        import bisect
+        i = bisect.bisect_left(steps, start)
+        pick = rng.randrange(5)
+        if pick == 0 or i + 1 >= len(steps):
+            return steps[i] if i < len(steps) and steps[i] < end else None
+        if pick == 1:
+            later = steps[min(len(steps) - 1, i + rng.randrange(1, 6))]
+            return later if later < end else None
+        if pick == 2:
+            return rng.randrange(start, end)
+        if pick == 3:
+            return None
+        return min(end - 1, steps[i] + 1)
+    monkeypatch.setattr(parallel.ParallelScanner, "_sync", chaos)
+    assert_same(dump_path(name), [97, 1000, 20_000])
+    stats = {k: sum(s[k] for s in assert_same.stats) for k in ("gaps", "redone", "unsynced")}
+    assert all(stats.values()), stats
+    # And on damaged copies: the same error and rows.
+    for pos, bad in _damaged(data, rng, 4):
+        path = tmp_path / "bad.rdb"
+        path.write_bytes(bad)
+        assert_same(path, [500])
 
 
 def test_compressed_and_stdin_stay_sequential(tmp_path):

@@ -515,8 +515,8 @@ def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int versio
 
     ``records`` records in a row must parse cleanly (or reach the dump's
     EOF) for an offset to count; with ``text_keys`` their keys must also be
-    printable UTF-8 (what nearly every dump holds; a dump of binary keys
-    asks for False).  None when no offset in the range qualifies.  From
+    printable UTF-8 of at most 1 KiB (what nearly every dump holds; a
+    dump of binary or longer keys asks for False).  None when no offset in the range qualifies.  From
     ``floor`` (before ``start``, default start) a chain is followed into the
     range, which steps over tails of records that read as whole ones.  A
     heuristic for the parallel decode: the stitch checks every guess.

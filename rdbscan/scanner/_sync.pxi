@@ -14,6 +14,7 @@
 # before it, which knows the true boundaries, continues through it.
 
 DEF SYNC_LZF_MAX = 1 << 24    # LZF blobs up to this size are decompressed and checked
+DEF SYNC_KEY_MAX = 1024       # text keys longer than this are not searched for
 DEF EXPIRE_MS_BITS = 50      # absolute expiry times past 2^50 ms (year ~37,000) are implausible
 
 cdef struct VCtx:
@@ -513,12 +514,19 @@ cdef bint is_text(const uint8_t* d, int64_t n) noexcept nogil:
 
 
 cdef Py_ssize_t v_key(VCtx* c, Py_ssize_t p) noexcept nogil:
+    # A key; text keys are also at most SYNC_KEY_MAX bytes long: text read
+    # as a string header claims hundreds or thousands of bytes, and checking
+    # they are text is what the search would spend its time on.
     cdef const uint8_t* d = NULL
     cdef int64_t dn = 0
+    cdef uint64_t n
+    cdef int enc
     if not c.text_keys:
         return v_string(c, p, NULL, NULL)
+    if v_len(c, p, &n, &enc) < 0 or (not enc and n > SYNC_KEY_MAX):
+        return -1
     p = v_string(c, p, &d, &dn)
-    if p < 0 or (dn >= 0 and not is_text(d, dn)):
+    if p < 0 or (dn >= 0 and (dn > SYNC_KEY_MAX or not is_text(d, dn))):
         return -1
     return p
 

@@ -55,6 +55,9 @@ FIRST_CHUNK = 1 << 20         # the first chunk (after the preamble), before any
 TEXT_KEY_SAMPLE = 8           # chunks seen before deciding whether keys are text
 SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk
 SYNC_READ_AHEAD = 64 << 20    # what the search may have read past a chunk (dropped from RSS after)
+SYNC_FIRST = 256 << 10        # the search tries this much of a chunk from its start, then
+SYNC_STEP = 1 << 20           # windows of SYNC_WINDOW bytes this far apart: inside a big value
+SYNC_WINDOW = 64 << 10        # it would cost more than decoding it (the stitch fills the gap)
 
 
 def supported():
@@ -351,7 +354,8 @@ class ParallelScanner:
         self._executor = executor
         self._own_executor = executor is None
         self._lock = threading.Lock()
-        self.stats = {"chunks": 0, "redone": 0, "skipped": 0, "chunk_seconds": [], "sync_seconds": [],
+        self.stats = {"chunks": 0, "redone": 0, "unsynced": 0, "gaps": 0, "skipped": 0, "chunk_seconds": [],
+                      "sync_seconds": [],
                       "stitch_seconds": 0.0, "jobs": self.jobs}
 
     # -- the scanner interface
@@ -524,11 +528,19 @@ class ParallelScanner:
         return chunk
 
     def _sync(self, start, end):
-        # The search reads the dump through a read-only map; the pages it
-        # touched are dropped from this process's RSS afterwards (they stay
-        # in the page cache).
+        # The first record boundary found in the chunk: from its start, then
+        # in windows further on (a chunk that starts inside a big value
+        # starts decoding after it; the stitch decodes the gap).  The search
+        # reads the dump through a read-only map; the pages it touched are
+        # dropped from this process's RSS afterwards (they stay cached).
         floor = max(self._head.offset, start - SYNC_LOOKBEHIND)
-        found = find_boundary(self._map, start, end, self.flavor, self.version, self._text_keys, floor=floor)
+        found = find_boundary(self._map, start, min(end, start + SYNC_FIRST), self.flavor, self.version,
+                              self._text_keys, floor=floor)
+        at = start + SYNC_STEP
+        while found is None and at < end:
+            found = find_boundary(self._map, at, min(end, at + SYNC_WINDOW), self.flavor, self.version,
+                                  self._text_keys)
+            at += SYNC_STEP
         lo = floor - floor % mmap.PAGESIZE
         hi = min(self._size, max(end, found or 0) + SYNC_READ_AHEAD)
         self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
@@ -552,10 +564,13 @@ class ParallelScanner:
         if self._pos >= chunk.end:
             # Decoding before it already went past this chunk (a long value).
             self.stats["skipped"] += 1
+        elif chunk.sync is not None and self._pos < chunk.sync and self._fill_gap(chunk.sync) \
+                and self._accept(chunk):
+            self.stats["gaps"] += 1
         elif chunk.sync == self._pos and self._accept(chunk):
             pass
-        else:
-            self.stats["redone"] += 1
+        elif self._error is None and not self.done:
+            self.stats["redone" if chunk.sync is not None else "unsynced"] += 1
             self._stitch_exact(chunk.end)
         self.stats["stitch_seconds"] += time.perf_counter() - t0
         if self._error is not None or self.done:
@@ -565,6 +580,12 @@ class ParallelScanner:
             self._futures.clear()
         else:
             self._fill()
+
+    def _fill_gap(self, to):
+        # Decode exactly from the stitch position up to a boundary a chunk
+        # found further on: True when the decode lands on it.
+        self._stitch_exact(to)
+        return self._pos == to and self._error is None and not self.done
 
     def _stitch_exact(self, end, stop=True):
         # Decode [pos, end) here with the exact state (after a false sync).
