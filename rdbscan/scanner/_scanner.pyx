@@ -21,6 +21,7 @@ from libc.stdio cimport snprintf
 include "_alloc.pxi"
 from libc.stdlib cimport malloc, calloc, realloc, free
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from array import array
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
@@ -1149,20 +1150,16 @@ cdef class Scanner:
         value what its pairing with the field before it changes (Valkey 8.1
         embeds small field-value pairs in one allocation).
         """
-        cdef int role, i
+        cdef int role
         free(self.pair)
         self.pair = NULL
         if len(tables) > 3 and tables[3] is not None:
-            pair = tables[3]
             self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
             if self.pair == NULL:
                 raise MemoryError()
-            for i in range(PAIR_FIELDS * 129):
-                self.pair[i] = pair[i]
+            _copy_ints(self.pair, tables[3], PAIR_FIELDS * 129)
         for role in range(3):
-            table = tables[role]
-            for i in range(SIZING_LUT):
-                self.lut[role][i] = table[i]
+            _copy_ints(self.lut[role], tables[role], SIZING_LUT)
             self.big_hdr[role] = big_headers[role]
         self.big_rounded = rounded
         self.q16 = quantum16
@@ -2087,6 +2084,20 @@ cdef class Scanner:
         self.c_key_off[0] = 0
         self.c_raw_off[0] = 0
         return n, cols
+
+
+cdef int _copy_ints(int32_t* out, table, Py_ssize_t n) except -1:
+    # A sequence of ints into a C table; an array('i') (as the parallel
+    # decode passes to each chunk's scanner) is copied at once.
+    cdef const int32_t[::1] view
+    cdef Py_ssize_t i
+    if isinstance(table, array) and table.itemsize == 4 and len(table) >= n:
+        view = table
+        memcpy(out, &view[0], n * 4)
+        return 0
+    for i in range(n):
+        out[i] = table[i]
+    return 0
 
 
 cdef inline bytes _bytes(const void* p, Py_ssize_t n):

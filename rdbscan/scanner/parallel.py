@@ -26,6 +26,7 @@ same, row for row and batch for batch.
 
 import collections
 import mmap
+from array import array
 import os
 import struct
 import threading
@@ -53,7 +54,7 @@ CHUNK_ROWS = 1 << 14          # an adaptive chunk aims at about this many keys
 PIECE_ROWS = 8192             # rows per batch of a chunk's scanner (regrouped by the stitch)
 FIRST_CHUNK = 1 << 20         # the first chunk (after the preamble), before any density is known
 TEXT_KEY_SAMPLE = 8           # chunks seen before deciding whether keys are text
-SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk
+SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk (at most its size)
 SYNC_READ_AHEAD = 64 << 20    # what the search may have read past a chunk (dropped from RSS after)
 SYNC_FIRST = 256 << 10        # the search tries this much of a chunk from its start, then
 SYNC_STEP = 1 << 20           # windows of SYNC_WINDOW bytes this far apart: inside a big value
@@ -363,10 +364,12 @@ class ParallelScanner:
         """Read the header and the file-level records before the keys (sequentially)."""
         self._head.preamble()
 
-    def set_sizing(self, *args, **kwargs):
+    def set_sizing(self, tables, *args, **kwargs):
         """The sizing tables every chunk's scanner uses (see the scanners' ``set_sizing``)."""
-        self._sizing = (args, kwargs)
-        self._head.set_sizing(*args, **kwargs)
+        # As int32 arrays, which each chunk's scanner copies at once.
+        tables = [None if t is None else array("i", t) for t in tables]
+        self._sizing = ((tables, *args), kwargs)
+        self._head.set_sizing(tables, *args, **kwargs)
 
     @property
     def module_names(self):
@@ -533,7 +536,7 @@ class ParallelScanner:
         # starts decoding after it; the stitch decodes the gap).  The search
         # reads the dump through a read-only map; the pages it touched are
         # dropped from this process's RSS afterwards (they stay cached).
-        floor = max(self._head.offset, start - SYNC_LOOKBEHIND)
+        floor = max(self._head.offset, start - min(SYNC_LOOKBEHIND, end - start))
         found = find_boundary(self._map, start, min(end, start + SYNC_FIRST), self.flavor, self.version,
                               self._text_keys, floor=floor)
         at = start + SYNC_STEP
