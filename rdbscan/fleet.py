@@ -433,20 +433,40 @@ def _assign_decoders(jobs, pending, running):
     return max(1, jobs // max(left, 1)) if left < jobs else 1
 
 
-def run_jobs(job_list, jobs, on_event):
+def start_workers(n):
+    """Start ``n`` idle worker processes (to hand to :func:`run_jobs`)."""
+    ctx = _context()
+    return [_Worker(ctx) for _ in range(n)]
+
+
+def stop_workers(workers):
+    """Stop idle workers (a no-op for those already stopped)."""
+    for w in workers:
+        w.stop(10)
+    for w in workers:
+        w.terminate()
+
+
+def run_jobs(job_list, jobs, on_event, workers=None):
     """Run ``job_list`` on ``jobs`` worker processes (in this process when one is enough).
 
     ``on_event`` receives progress events and ``("done", index, DumpResult)``
     as they happen.  Biggest dumps go first, so the last to finish is small.
+    ``workers`` started beforehand (:func:`start_workers`) are used and stopped.
     """
     pending = sorted(job_list, key=lambda j: (-(j.size or 0), j.index))
     if jobs <= 1 or len(pending) <= 1:
+        if workers:
+            stop_workers(workers)
         for job in pending:
             job.decoders = jobs
             on_event(("done", job.index, run_job(job, on_event)))
         return
     ctx = _context()
-    workers = [_Worker(ctx) for _ in range(min(jobs, len(pending)))]
+    wanted = min(jobs, len(pending))
+    workers = list(workers or [])
+    stop_workers(workers[wanted:])
+    workers = workers[:wanted] + [_Worker(ctx) for _ in range(wanted - len(workers))]
     try:
         while pending or any(w.job for w in workers):
             for w in workers:
@@ -478,10 +498,7 @@ def run_jobs(job_list, jobs, on_event):
         for w in workers:
             w.terminate()
         raise
-    for w in workers:
-        w.stop(10)
-    for w in workers:
-        w.terminate()
+    stop_workers(workers)
 
 
 def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, compression="zstd",
@@ -512,17 +529,30 @@ def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, com
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    out_dir = _check_out_dir(out_dir)
     jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    sources = [os.fspath(s) for s in sources]
+    workers = []
+    if jobs > 1 and not storage.remote_clients_started and "fork" in multiprocessing.get_all_start_methods() \
+            and any(storage.is_remote(x) for x in sources + [os.fspath(out_dir)]):
+        # Fork the workers before this process starts a cloud client (listing
+        # the sources does), so that they need not start afresh.
+        workers = start_workers(jobs)
+    try:
+        return _scan_many(sources, out_dir, jobs, workers, progress, on_result, dict(
+            db=db, types=types, match=match, min_bytes=min_bytes, verify=verify, pure=pure,
+            batch_size=batch_size, keep_going=keep_going, compression=compression, **model_options))
+    finally:
+        stop_workers(workers)
+
+
+def _scan_many(sources, out_dir, jobs, workers, progress, on_result, options):
+    out_dir = _check_out_dir(out_dir)
     found = expand_dumps(sources, out_dir)
     if not found:
         raise RdbscanError("no input: name a dump, a directory, a glob or a URL")
     storage.make_dirs(out_dir)
     _clean_stale_temps(out_dir)
     owned, names_present = _existing_parts(out_dir)
-
-    options = dict(db=db, types=types, match=match, min_bytes=min_bytes, verify=verify, pure=pure,
-                   batch_size=batch_size, keep_going=keep_going, compression=compression, **model_options)
     canon = [storage.canonical(loc) for loc, _ in found]
     fixed = {c: owned[c][0] for c in canon if c in owned}
     # every file name already there stays taken (a part of a dump not in this run included)
@@ -577,5 +607,5 @@ def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, com
         if progress:
             progress(state)
 
-    run_jobs(job_list, jobs, on_event)
+    run_jobs(job_list, jobs, on_event, workers)
     return Results(results)

@@ -147,7 +147,9 @@ def filesystem(url):
     global remote_clients_started
     from pyarrow import fs as pafs
     endpoint = _endpoint() if url.scheme == "s3" else os.environ.get("STORAGE_EMULATOR_HOST")
-    cache_key = (url.scheme, url.bucket, endpoint)
+    # credentials may change between calls of the Python API (another profile, other keys)
+    cache_key = (url.scheme, url.bucket, endpoint, os.environ.get("AWS_ACCESS_KEY_ID"),
+                 os.environ.get("AWS_PROFILE"))
     if cache_key in _filesystems:
         return _filesystems[cache_key]
     remote_clients_started = True
@@ -172,22 +174,25 @@ def filesystem(url):
     return fs
 
 
+_DENIED = ("ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH", "EXPIRED_TOKEN",
+           "INVALID_TOKEN", "UNRECOGNIZED_CLIENT", "MISSING_AUTHENTICATION_TOKEN", "PERMISSION_DENIED",
+           "UNAUTHENTICATED", "INVALID_CLIENT_TOKEN_ID")
+
+
 def error(location, e, action="cannot read"):
     """One line for an error an object store returned: not found, access denied, no bucket, ..."""
     text = str(e)
+    m = re.search(r"AWS Error (\w+)", text) or re.search(r"\b(PERMISSION_DENIED|UNAUTHENTICATED|NOT_FOUND)\b", text)
+    code = m.group(1).upper() if m else ""
     low = text.lower()
-    if "no_such_bucket" in low or "nosuchbucket" in low or "bucket does not exist" in low \
-            or "bucket not found" in low:
+    if code == "NO_SUCH_BUCKET" or "nosuchbucket" in low or "bucket does not exist" in low:
         u = parse_url(location)
         return RdbscanError(f"{location}: bucket '{u.bucket}' does not exist")
-    if "access_denied" in low or "accessdenied" in low or "access denied" in low or "forbidden" in low \
-            or "invalidaccesskeyid" in low or "signaturedoesnotmatch" in low or "permission" in low \
-            or " 403" in low:
+    if code in _DENIED or (not code and ("access denied" in low or "forbidden" in low)):
         return RdbscanError(f"{location}: access denied ({_detail(text)})")
-    if isinstance(e, FileNotFoundError) or "not found" in low or "no such" in low or "nosuchkey" in low \
-            or "does not exist" in low:
+    if code in ("NO_SUCH_KEY", "RESOURCE_NOT_FOUND", "NOT_FOUND") or isinstance(e, FileNotFoundError):
         return RdbscanError(f"{location}: no such object")
-    if "network" in low or "connect" in low or "resolve" in low or "curl" in low:
+    if code in ("NETWORK_CONNECTION", "UNAVAILABLE") or "curl" in low or "could not resolve" in low:
         return RdbscanError(f"{location}: cannot connect ({_detail(text)})")
     return RdbscanError(f"{location}: {action}: {_detail(text)}")
 
@@ -196,7 +201,10 @@ def _detail(text):
     # pyarrow's messages are long; keep the AWS error's own words, on one line
     m = re.search(r"AWS Error (\w+) during (\w+) operation: ([^(\n]*)", text)
     if m:
-        return f"{m.group(1)} on {m.group(2)}: {m.group(3).strip()}".rstrip(": ")
+        words = m.group(3).strip()
+        if words.lower() in ("no response body.", ""):
+            return f"{m.group(1)} on {m.group(2)}"
+        return f"{m.group(1)} on {m.group(2)}: {words}"
     return " ".join(text.split())[:200]
 
 
@@ -498,9 +506,8 @@ def kind(location):
     url = parse_url(location)
     if url.scheme in ("http", "https"):
         return "file"
-    if not url.key:
-        _check_bucket(url)
-        return "dir"
+    if not url.key or url.key.endswith("/"):
+        return "dir"      # a prefix, by its trailing slash (a HEAD of it could be denied)
     from pyarrow import fs as pafs
     try:
         info = filesystem(url).get_file_info(url.fs_path)

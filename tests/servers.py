@@ -69,3 +69,77 @@ def running_server(directory, *options, server=None, port=None):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class S3Server:
+    """A real S3 API server (moto's standalone server) on 127.0.0.1, and how to reach it.
+
+    ``env`` holds what a client needs (``AWS_ENDPOINT_URL`` and test
+    credentials): pass it to subprocesses, or apply it with ``monkeypatch``.
+    """
+
+    def __init__(self, proc, endpoint):
+        self.proc = proc
+        self.endpoint = endpoint
+        self.env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def client(self, service="s3", **credentials):
+        """A boto3 client of this server (the test credentials unless others are given)."""
+        boto3 = require_module("boto3", "pip install -e '.[test]' (moto[server] brings boto3)")
+        creds = {"aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
+                 "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"], **credentials}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", **creds)
+
+    def enforce_auth(self):
+        """From now on, check every request's credentials and IAM policies (moto's reset-auth)."""
+        import urllib.request
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req, timeout=10).read()
+
+
+@contextlib.contextmanager
+def s3_server():
+    """Start moto's S3 API server on a free 127.0.0.1 port; yields an :class:`S3Server`.
+
+    Fails (with the install step) when moto's server mode is not installed.
+    """
+    import sys
+    import urllib.request
+    require_module("moto", "pip install -e '.[test]' (the test extra brings moto[server])")
+    try:
+        import moto.server  # noqa: F401  (the server needs flask and werkzeug: moto[server])
+    except ImportError as e:
+        pytest.fail(f"moto's server mode is not installed ({e}): pip install 'moto[server]>=5.2.2' "
+                    "(the test extra has it)", pytrace=False)
+    import tempfile
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()      # the server logs every request: a pipe would fill up
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-500:]
+                pytest.fail(f"moto's S3 server did not start on port {port} (exit {proc.poll()}): {err}",
+                            pytrace=False)
+            time.sleep(0.1)
+    try:
+        yield S3Server(proc, endpoint)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
