@@ -320,7 +320,9 @@ def _clean_stale_temps(out_dir):
 def _check_out_dir(out_dir):
     out_dir = os.fspath(out_dir)
     if storage.is_url(out_dir):
-        storage.parse_url(out_dir)
+        url = storage.parse_url(out_dir)
+        if url.scheme not in storage.OBJECT_SCHEMES + ("file",):
+            raise OutputError(f"{out_dir}: cannot write to {url.scheme}:// (write to a path, s3:// or gs://)")
     k = storage.kind(out_dir)
     if k == "file":
         raise OutputError(f"{out_dir}: exists and is a file; with a dataset -o names a directory")

@@ -87,7 +87,7 @@ def parse_url(text):
         if not _BUCKET.match(bucket) or ".." in bucket:
             raise RdbscanError(f"{text}: malformed URL: '{bucket}' is not a valid bucket name "
                                "(3-63 lowercase letters, digits, dots and hyphens)")
-        if "//" in key:
+        if "//" in key or key.startswith("/"):
             raise RdbscanError(f"{text}: malformed URL: empty path segment in the key")
     elif scheme in ("http", "https"):
         parsed = urllib.parse.urlsplit(text)
@@ -258,11 +258,15 @@ def stat(location):
         with fs.open_input_file(url.fs_path) as f:
             md = f.metadata()
             size = f.size()
+    except FileNotFoundError:
+        _check_bucket(url)
+        raise RdbscanError(f"{location}: no such object") from None
     except OSError as e:
         raise error(location, e) from None
-    etag = md.get(b"ETag") or md.get(b"etag") or md.get(b"Etag")
-    mtime = md.get(b"Last-Modified")
-    return Stat(size, etag=(etag or mtime or b"").decode("ascii", "replace").strip('"') or None)
+    headers = {(k.decode() if isinstance(k, bytes) else k).lower(): v for k, v in md.items()}
+    tag = headers.get("etag") or headers.get("last-modified") or b""
+    tag = tag.decode("ascii", "replace") if isinstance(tag, bytes) else str(tag)
+    return Stat(size, etag=tag.strip('"') or None)
 
 
 class _RemoteStream(io.RawIOBase):
@@ -319,6 +323,9 @@ def open_input(location):
         info = fs.get_file_info(url.fs_path)
         if info.type.name == "Directory":
             raise RdbscanError(f"{location}: is a prefix (a directory), expected an RDB object")
+        if info.type.name == "NotFound":
+            _check_bucket(url)
+            raise RdbscanError(f"{location}: no such object")
         stream = fs.open_input_stream(url.fs_path, buffer_size=1 << 20)
     except OSError as e:
         raise error(location, e) from None

@@ -143,3 +143,25 @@ def s3_server():
             proc.kill()
             proc.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def http_server(directory):
+    """Serve ``directory`` over plain HTTP on a free 127.0.0.1 port (a thread); yields the base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
+                                             functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
