@@ -14,7 +14,9 @@ cannot connect).
 
 import io
 import os
+import queue
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -304,6 +306,70 @@ class _RemoteStream(io.RawIOBase):
         super().close()
 
 
+class _ReadAhead(_RemoteStream):
+    """An object read in big ranged GETs, the next one fetched on a thread while the scanner works.
+
+    pyarrow's object streams make one request per read; small reads would
+    pay a round trip each.  ``CHUNK`` bytes per request, at most three
+    chunks held (the one being read, one ready, one arriving).
+    """
+
+    CHUNK = 8 << 20
+
+    def __init__(self, stream, name, remote_error):
+        super().__init__(stream, name, remote_error)
+        self.ready = queue.Queue(maxsize=1)
+        self.current = memoryview(b"")
+        self.finished = False
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._fetch, name="rdbscan-readahead", daemon=True)
+        self.thread.start()
+
+    def _fetch(self):
+        try:
+            while not self.stopping.is_set():
+                buf = self.stream.read_buffer(self.CHUNK)
+                self.ready.put(buf)
+                if buf.size == 0:
+                    return
+        except BaseException as e:   # handed to the reading thread
+            self.ready.put(e)
+
+    def readinto(self, b):
+        """Fill ``b`` from the chunk in hand, waiting for the next one when it is used up."""
+        while not len(self.current):
+            if self.finished:
+                return 0
+            item = self.ready.get()
+            if isinstance(item, OSError):
+                self.finished = True
+                raise self.remote_error(item) from None
+            if isinstance(item, BaseException):
+                self.finished = True
+                raise item
+            if item.size == 0:
+                self.finished = True
+                return 0
+            self.current = memoryview(item).cast("B")
+        n = min(len(b), len(self.current))
+        memoryview(b).cast("B")[:n] = self.current[:n]
+        self.current = self.current[n:]
+        self.position += n
+        return n
+
+    def close(self):
+        """Stop the fetching thread, then close the stream."""
+        if not self.closed and self.thread.is_alive():
+            self.stopping.set()
+            while self.thread.is_alive():
+                try:
+                    self.ready.get(timeout=0.1)     # unblock a pending put
+                except queue.Empty:
+                    pass
+            self.thread.join()
+        super().close()
+
+
 def open_input(location):
     """Open a remote dump as a stream; returns ``(stream, size)`` (size may be None).
 
@@ -326,10 +392,10 @@ def open_input(location):
         if info.type.name == "NotFound":
             _check_bucket(url)
             raise RdbscanError(f"{location}: no such object")
-        stream = fs.open_input_stream(url.fs_path, buffer_size=1 << 20)
+        stream = fs.open_input_stream(url.fs_path)
     except OSError as e:
         raise error(location, e) from None
-    stream = _RemoteStream(stream, location, lambda e: error(location, e, "read failed"))
+    stream = _ReadAhead(stream, location, lambda e: error(location, e, "read failed"))
     return stream, (info.size if info.size is not None and info.size >= 0 else None)
 
 
