@@ -331,7 +331,9 @@ def _check_out_dir(out_dir):
 
 # -- running --------------------------------------------------------------------
 
-_SCAN_ACCEPTS_JOBS = "jobs" in inspect.signature(api.scan).parameters
+# A scanner that splits one dump into chunks takes ``jobs`` (decoder threads):
+# a worker passes on the share of cores its dump was given.
+_SCAN_ACCEPTS_JOBS = "jobs" in inspect.signature(api.ScanBatches.__init__).parameters
 
 
 def run_job(job, emit=None):
