@@ -282,6 +282,9 @@ def scan(sources, output, dbs, types, match, min_bytes, server, target, config, 
         return _scan_fleet(sources, output, filters, model, jobs, compression, keep_going, no_verify, pure,
                            quiet, debug)
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    from rdbscan import fleet
+    if fleet.SCAN_ACCEPTS_JOBS:      # one dump: --jobs goes to its decoders
+        filters["jobs"] = jobs
     try:
         meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,

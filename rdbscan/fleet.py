@@ -333,7 +333,7 @@ def _check_out_dir(out_dir):
 
 # A scanner that splits one dump into chunks takes ``jobs`` (decoder threads):
 # a worker passes on the share of cores its dump was given.
-_SCAN_ACCEPTS_JOBS = "jobs" in inspect.signature(api.ScanBatches.__init__).parameters
+SCAN_ACCEPTS_JOBS = "jobs" in inspect.signature(api.ScanBatches.__init__).parameters
 
 
 def run_job(job, emit=None):
@@ -351,7 +351,7 @@ def run_job(job, emit=None):
             emit(("progress", job.index, raw_pos if raw_pos is not None else offset, rows))
 
     options = dict(job.options)
-    if _SCAN_ACCEPTS_JOBS:
+    if SCAN_ACCEPTS_JOBS:
         options["jobs"] = job.decoders
     try:
         meta = api.scan(job.source, job.part, extra_meta={"cache": job.want}, progress=progress, **options)
