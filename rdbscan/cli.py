@@ -68,6 +68,9 @@ class Progress:
                 parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
         parts.append(f"{keys:,} keys")
         parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
+        self._show(parts)
+
+    def _show(self, parts):
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
         self.stream.flush()
@@ -170,13 +173,8 @@ def _model(f):
     return f
 
 
-class FleetProgress:
+class FleetProgress(Progress):
     """The one progress line of a fleet scan: dumps done/total, bytes, keys/s, ETA."""
-
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.last = 0.0
-        self.shown = False
 
     def __call__(self, state):
         now = time.monotonic()
@@ -194,17 +192,7 @@ class FleetProgress:
             parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
         if state.dumps_failed:
             parts.append(f"{state.dumps_failed} failed")
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
-        self.stream.flush()
-        self.shown = True
-
-    def done(self):
-        """Clear the progress line."""
-        if self.shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self.shown = False
+        self._show(parts)
 
 
 def _one_file_source(sources, output):

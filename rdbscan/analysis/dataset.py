@@ -48,11 +48,6 @@ META_SCHEMA = pa.schema([
 """Columns of the ``meta`` view."""
 
 
-def is_dump(path):
-    """True when ``path`` starts like an RDB dump, a compressed file or an AOF with an RDB preamble."""
-    return fleet.is_dump(path)
-
-
 def default_cache_dir():
     """Where cached scans go when the dump's own directory is not writable."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
