@@ -165,3 +165,62 @@ def http_server(directory):
     finally:
         server.shutdown()
         server.server_close()
+
+
+class GcsServer:
+    """A Google Cloud Storage emulator (gcp-storage-emulator) on 127.0.0.1; ``env`` points clients at it."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.env = {"STORAGE_EMULATOR_HOST": endpoint}
+
+    def _call(self, path, data, content_type):
+        import urllib.request
+        req = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST",
+                                     headers={"Content-Type": content_type})
+        return urllib.request.urlopen(req, timeout=30).read()
+
+    def create_bucket(self, name):
+        """Create a bucket through the JSON API."""
+        import json
+        self._call("/storage/v1/b?project=test", json.dumps({"name": name}).encode(), "application/json")
+
+    def upload(self, bucket, name, data):
+        """Upload one object (a simple media upload)."""
+        import urllib.parse
+        self._call(f"/upload/storage/v1/b/{bucket}/o?uploadType=media&name={urllib.parse.quote(name, safe='')}",
+                   data, "application/octet-stream")
+
+
+@contextlib.contextmanager
+def gcs_server():
+    """Start gcp-storage-emulator (in memory) on a free 127.0.0.1 port; yields a :class:`GcsServer`."""
+    import sys
+    import urllib.error
+    import urllib.request
+    require_module("gcp_storage_emulator", "pip install -e '.[test]' (the test extra brings gcp-storage-emulator)")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+                             "--port", str(port), "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/storage/v1/b?project=test", timeout=2).read()
+            break
+        except urllib.error.HTTPError:
+            break                      # it answers: it is up
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"gcp-storage-emulator did not start on port {port} (exit {proc.poll()})", pytrace=False)
+            time.sleep(0.1)
+    try:
+        yield GcsServer(endpoint)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

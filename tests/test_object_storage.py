@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import ROOT, FIXTURES, dump_path, key_bytes_of, load_truth
-from servers import http_server, s3_server
+from servers import gcs_server, http_server, s3_server
 
 NAMES = ["redis-7.0.15", "redis-7.2.6", "redis-7.4.1", "valkey-8.0.1"]
 
@@ -198,3 +198,27 @@ def test_http_sources_stream(tmp_path):
         assert r.returncode == 2 and lines == [f"rdbscan: {base}/nope/dump.rdb: not found (HTTP 404)"]
         r = run(None, "scan", f"{base}/*/dump.rdb", "-o", tmp_path / "g")
         assert r.returncode == 2 and "an HTTP URL cannot be globbed" in r.stderr
+
+
+def test_gcs_through_an_emulator(tmp_path):
+    with gcs_server() as gcs:
+        gcs.create_bucket("gfleet")
+        for n in ("redis-7.4.1", "valkey-8.0.1"):
+            gcs.upload("gfleet", f"dumps/{n}.rdb", dump_path(n).read_bytes())
+        env = {**os.environ, **gcs.env}
+
+        def gs(*args):
+            return subprocess.run([sys.executable, "-m", "rdbscan", *map(str, args)], capture_output=True, text=True,
+                                  cwd=ROOT, timeout=300, env=env)
+        r = gs("scan", "gs://gfleet/dumps/*.rdb", "-o", "gs://gfleet/out/")
+        assert r.returncode == 0, r.stderr
+        r = gs("sql", "SELECT source, count(*) AS n FROM keys JOIN meta USING (file) GROUP BY ALL ORDER BY 1",
+               "gs://gfleet/out/", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        assert rows(r) == [{"source": f"gs://gfleet/dumps/{n}.rdb", "n": len(load_truth(n))}
+                           for n in ("redis-7.4.1", "valkey-8.0.1")]
+        r = gs("scan", "gs://gfleet/dumps/*.rdb", "-o", "gs://gfleet/out/")
+        assert r.returncode == 0 and "0 scanned, 2 reused" in r.stderr, r.stderr
+        r = gs("scan", "gs://gfleet/dumps/missing.rdb", "-o", tmp_path / "k.parquet")
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and lines == ["rdbscan: gs://gfleet/dumps/missing.rdb: no such object"], r.stderr
