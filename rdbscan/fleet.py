@@ -599,6 +599,9 @@ def _scan_many(sources, out_dir, jobs, workers, progress, on_result, options):
             state.running[index] = (event[2] or 0, event[3] or 0)
         elif kind == "done":
             result = event[2]
+            if not result.ok and result.part is None and canon[index] in owned:
+                # reports over DIR would still read the old part: say so
+                result.error += f" ({storage.join(out_dir, owned[canon[index]][0])}, from an earlier scan, is kept)"
             results[index] = result
             state.running.pop(index, None)
             state.dumps_done += 1

@@ -160,6 +160,11 @@ def test_a_failing_dump_does_not_stop_the_others(dumps, tmp_path):
     failed = {os.path.basename(r.source): r for r in results.failed}
     assert failed["truncated.rdb"].offset == 5000 and failed["truncated.rdb"].part is None
     assert {r.status for r in results if r.ok} == {"reused"}
+    # a dump that scanned once and now fails: its old part stays, and the error says so
+    shutil.copy(bad / "truncated.rdb", dumps["redis-7.2.6"])
+    result = next(r for r in rdbscan.scan_many([bad / "*.rdb"], out) if r.source == str(dumps["redis-7.2.6"]))
+    assert result.status == "failed"
+    assert result.error.endswith(f"({out / 'redis-7.2.6.parquet'}, from an earlier scan, is kept)")
 
 
 def test_keep_going_keeps_partial_parts_and_still_fails(tmp_path):
