@@ -366,11 +366,15 @@ def run_job(job, emit=None):
                       job.size, time.monotonic() - started, meta)
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _worker_main(conn):
     # The parent stops workers with SIGTERM; turning it into SystemExit lets
     # the sink drop its temporary file.  Ctrl-C is the parent's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         api.lean_memory_pool()
         while True:
