@@ -113,3 +113,28 @@ def running_cluster(directory, masters=3, *options, server=None):
                                 pytrace=False)
                 time.sleep(0.1)
         yield nodes
+
+
+@contextlib.contextmanager
+def spark_session(app="rdbscan-tests"):
+    """A real local PySpark session (``local[2]``), stopped afterwards.
+
+    Fails naming the install step when PySpark or Java is missing: PySpark
+    comes with the test extra, Java 17 from Debian (``.ci/run`` installs
+    ``openjdk-17-jre-headless`` where ``java`` is missing).
+    """
+    require_module("pyspark", "pip install -e '.[test]' (or '.[spark]')")
+    import os
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.fail("java is not installed: apt-get install openjdk-17-jre-headless (.ci/run does)", pytrace=False)
+    from pyspark.sql import SparkSession
+    spark = (SparkSession.builder.master("local[2]").appName(app)
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
