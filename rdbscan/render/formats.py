@@ -58,7 +58,8 @@ def _cell(name, v):
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, (int, float)) and ("share" in name or "deviation" in name or name == "growth"):
-        return f"{100 * v:.1f} %"
+        text = f"{100 * v:.1f}"
+        return ("0.0" if text == "-0.0" else text) + " %"
     if isinstance(v, int) and _is_bytes_column(name):
         return human_bytes(v)
     if isinstance(v, int) and name.endswith("slot"):     # an identifier, not a quantity
