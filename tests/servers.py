@@ -138,3 +138,23 @@ def spark_session(app="rdbscan-tests"):
         yield spark
     finally:
         spark.stop()
+
+
+@contextlib.contextmanager
+def running_s3():
+    """A real S3 API server on 127.0.0.1 (moto's standalone server); yields its endpoint URL.
+
+    Clients reach it as they reach AWS, MinIO or Ceph: through the standard
+    environment (``AWS_ENDPOINT_URL`` and credentials), which the caller sets.
+    """
+    require_module("moto", "pip install -e '.[test]'")
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as e:
+        pytest.fail(f"moto's server mode is not importable ({e}): pip install -e '.[test]'", pytrace=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._port}"
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ dumps, row for row and column for column (plus ``source``), with the same
 model options and filters.
 """
 
+import os
 import shutil
 
 import pyarrow as pa
@@ -16,13 +17,42 @@ from click.testing import CliRunner
 
 from rdbscan import cli
 from conftest import FIXTURES, dump_path, load_truth
-from servers import spark_session
+from servers import running_s3, spark_session
 
 NAMES = ["redis-7.4.1", "redis-7.4.1-lru", "valkey-8.0.1-lfu", "redis-7.0.15-cluster", "redis-2.8.24"]
+S3_NAMES = {"node-a": "redis-7.4.1", "node-b": "valkey-8.0.1"}
+
+
+BUCKET = "rdbscan-dumps"
 
 
 @pytest.fixture(scope="module")
-def spark():
+def s3():
+    """A local S3 server with two fixture dumps, reached through the standard environment.
+
+    Set before Spark starts: its Python workers inherit the JVM's environment.
+    """
+    import boto3
+    env = {"AWS_ACCESS_KEY_ID": "rdbscan", "AWS_SECRET_ACCESS_KEY": "rdbscan-secret", "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in (*env, "AWS_ENDPOINT_URL")}
+    with running_s3() as endpoint:
+        os.environ.update(env, AWS_ENDPOINT_URL=endpoint)
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        for n in ("node-a", "node-b"):
+            client.upload_file(str(dump_path(S3_NAMES[n])), BUCKET, f"prod/{n}/dump.rdb")
+        try:
+            yield endpoint
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def spark(s3):
     with spark_session("rdbscan-test-spark") as s:
         from rdbscan.integrations.spark import RdbDataSource
         s.dataSource.register(RdbDataSource)
@@ -113,6 +143,24 @@ def test_glob_directory_list_and_no_pattern(spark, tmp_path):
     assert by_dir.count() == len(load_truth("redis-7.4.1")) + len(load_truth("valkey-8.0.1"))
     as_list = spark.read.format("rdb").load([str(flat / "a.rdb"), str(flat / "b.rdb")])
     assert as_list.count() == by_dir.count()
+
+
+def test_object_storage_urls(spark, tmp_path):
+    """s3a:// (and s3://) globs are expanded on the driver and read by the workers with pyarrow's S3 filesystem."""
+    df = spark.read.format("rdb").load(f"s3a://{BUCKET}/prod/*/dump.rdb")
+    assert df.rdd.getNumPartitions() == 2
+    got = ordered(df.toArrow())
+    tables = []
+    for n, name in S3_NAMES.items():
+        t = scanned(tmp_path, dump_path(name))
+        t = t.append_column("source", pa.array([f"s3a://{BUCKET}/prod/{n}/dump.rdb"] * t.num_rows, pa.string()))
+        tables.append(t.select(got.column_names).cast(got.schema))
+    assert got.equals(ordered(pa.concat_tables(tables)))
+    one = spark.read.format("rdb").load(f"s3://{BUCKET}/prod/node-b/dump.rdb")
+    assert one.count() == len(load_truth(S3_NAMES["node-b"]))
+    with pytest.raises(Exception) as err:
+        spark.read.format("rdb").load(f"s3a://{BUCKET}/prod/node-z/dump.rdb").count()
+    assert "no such object" in str(err.value)
 
 
 @pytest.mark.parametrize("setup, message", [

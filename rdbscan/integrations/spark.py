@@ -34,6 +34,7 @@ CRC64 check), ``pattern`` (``false`` leaves the column out),
 
 import fnmatch
 import glob
+import io
 import json
 import os
 
@@ -207,34 +208,26 @@ def open_dump(path):
     return _Named(stream, path)
 
 
-class _Named:
-    """A pyarrow input stream under the URL it was opened from (errors name the URL)."""
+class _Named(io.RawIOBase):
+    """A pyarrow input stream as a raw binary file under the URL it was opened from (errors name the URL)."""
 
     def __init__(self, stream, name):
+        super().__init__()
         self.stream, self.name = stream, name
-
-    def read(self, n=-1):
-        """Up to ``n`` bytes."""
-        return self.stream.read() if n is None or n < 0 else self.stream.read(n)
-
-    def readinto(self, b):
-        """Fill ``b`` as far as the stream goes; returns the byte count."""
-        data = self.stream.read(len(b))
-        b[:len(data)] = data
-        return len(data)
 
     def readable(self):
         """Always: a read-only stream."""
         return True
 
-    def close(self):
-        """Close the stream."""
-        self.stream.close()
+    def readinto(self, b):
+        """Fill ``b`` from the object; returns the byte count (0 at its end)."""
+        return self.stream.readinto(b)
 
-    @property
-    def closed(self):
-        """Whether the stream is closed."""
-        return self.stream.closed
+    def close(self):
+        """Close the object's stream."""
+        if not self.closed:
+            self.stream.close()
+        super().close()
 
 
 class DumpPartition(InputPartition):
