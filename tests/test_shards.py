@@ -16,13 +16,15 @@ import random
 import shutil
 import time
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from rdbscan import cli
 from rdbscan.analysis import dataset, rebalance, reports
 from conftest import dump_path, load_truth, reference_slot
-from servers import SLOTS, running_cluster
+from servers import running_cluster
+from test_reports import SCHEMA
 
 HOT_TAGS = {"cart": 500, "feed": 250}     # tag -> keys of ~2 KB, all in one slot of the first master
 
@@ -313,7 +315,8 @@ def test_carrying_out_the_plan_gives_the_predicted_memory(cluster):
         keys, size = node_truth(node)
         assert size == r["keys_after"], r["shard"]
         assert sum(m for _, m in keys.values()) == r["memory_after"], r["shard"]
-        assert all(by_name[r["shard"]] is owner_after(sec["tables"]["moves"], nodes, by_name, s) for s, _ in keys.values())
+        moves = sec["tables"]["moves"]
+        assert all(by_name[r["shard"]] is owner_after(moves, nodes, by_name, s) for s, _ in keys.values())
 
 
 def test_diff_of_two_fleet_snapshots_names_the_dumps(cluster, tmp_path):
@@ -342,7 +345,8 @@ def test_diff_of_two_fleet_snapshots_names_the_dumps(cluster, tmp_path):
     assert t["new_big_keys"][0]["key"] == "blob:new" and t["new_big_keys"][0]["source"] == where["blob:new"]
     assert t["top_growers"][0]["key"] == grown and t["top_growers"][0]["source"] == where[grown]
     totals = {r["metric"]: r for r in t["totals"]}
-    with dataset.open_dataset(cluster["dumps"], cache_dir=cluster["cache"], allocator="jemalloc-16", cluster=True) as ds:
+    with dataset.open_dataset(cluster["dumps"], cache_dir=cluster["cache"], allocator="jemalloc-16",
+                              cluster=True) as ds:
         assert totals["used_mem"]["before"] == sum(m["used_mem"] for m in ds.meta())
 
 
@@ -417,6 +421,10 @@ def test_fleet_of_fixtures_adds_up(tmp_path):
                  "--format", "json")
     assert res.exit_code == 0, res.output
     assert list(json.loads(res.stdout)["sections"]) == ["summary", "shards"]      # sections named, in order
+    for extra in ([], ["--match", "no-such-key*"]):                              # the whole report, and empty
+        res = invoke("report", *[dump_path(n) for n in names], "--cache-dir", tmp_path, "--format", "json", *extra)
+        assert res.exit_code == 0, res.output
+        jsonschema.validate(json.loads(res.stdout), SCHEMA, cls=jsonschema.Draft202012Validator)
     with dataset.open_dataset([dump_path(n) for n in names], cache_dir=str(tmp_path)) as ds:
         result = reports.run(ds)
         used = [m["used_mem"] for m in ds.meta()]

@@ -232,8 +232,8 @@ def _meta_row(r, source=None, shard=None):
             return None
 
     return {
-        "file": os.path.abspath(r.parquet), "source": source or m.get("source"), "shard": shard or source or m.get("source"),
-        "source_bytes": m.get("source_bytes"),
+        "file": os.path.abspath(r.parquet), "source": source or m.get("source"),
+        "shard": shard or source or m.get("source"), "source_bytes": m.get("source_bytes"),
         "magic": m.get("magic"), "rdb_version": m.get("rdb_version"), "flavor": m.get("flavor"),
         "server": m.get("server"), "model_server": model.get("server"), "what_if": model.get("what_if"),
         "allocator": model.get("allocator"), "cluster": model.get("cluster"),
@@ -270,7 +270,6 @@ class Dataset:
                  depth=0, rules=None, materialize=False, threads=None):
         self.resolved = resolved
         self.files = [os.path.abspath(r.parquet) for r in resolved]
-        self.sources = source_labels(resolved)
         self.con = duckdb.connect()
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")

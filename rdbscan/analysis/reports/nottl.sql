@@ -30,7 +30,9 @@ ORDER BY memory_no_ttl DESC, pattern
 LIMIT $top;
 
 -- table: biggest
-SELECT db, key, type, memory_bytes, length, key_pattern(key) AS pattern, source   -- pattern inferred for these rows only
+SELECT db, key, type, memory_bytes, length,
+       key_pattern(key) AS pattern,     -- inferred for these rows only
+       source
 FROM (SELECT db, key, type, memory_bytes, length, source
       FROM keys
       WHERE expire_at IS NULL

@@ -55,7 +55,8 @@ SELECT note FROM (
     -- what the plan cannot even out: the largest shard's biggest slot, when a slot alone is beyond the room left
     SELECT 'after the plan ' || a.shard || ' still holds ' || round(a.memory_after / a.mean, 2)
            || 'x the mean shard: its slot ' || s.slot || ' alone holds ' || human_bytes(s.memory_bytes)
-           || ' (' || format('{:,}', s.keys) || ' keys; a hot hash tag -- only spreading its keys over more tags evens it out)', 3
+           || ' (' || format('{:,}', s.keys)
+           || ' keys; a hot hash tag -- only spreading its keys over more tags evens it out)', 3
     FROM (SELECT shard, memory_after, avg(memory_before) OVER () AS mean, count(*) OVER () AS shards
           FROM shard_plan ORDER BY memory_after DESC, shard LIMIT 1) a
     JOIN (SELECT shard, slot, keys, memory_bytes FROM slot_memory
@@ -83,7 +84,8 @@ FROM shard_plan;
 -- table: moves
 SELECT step,
        'move slot' || CASE WHEN first_slot < last_slot THEN 's ' ELSE ' ' END || slots
-           || ' (' || human_bytes(memory_bytes) || ', ' || format('{:,}', keys) || CASE WHEN keys = 1 THEN ' key' ELSE ' keys' END
+           || ' (' || human_bytes(memory_bytes) || ', '
+           || format('{:,}', keys) || CASE WHEN keys = 1 THEN ' key' ELSE ' keys' END
            || ') from ' || from_shard || ' to ' || to_shard AS move,
        from_shard, to_shard, slots, first_slot, last_slot, slots_with_keys, keys, memory_bytes
 FROM (SELECT step, from_shard, to_shard, first_slot, last_slot,
