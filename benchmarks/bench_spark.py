@@ -34,7 +34,7 @@ import json, sys, time
 t0 = time.monotonic()
 from pyspark.sql import SparkSession
 spark = (SparkSession.builder.master(sys.argv[1]).appName("bench-spark")
-         .config("spark.ui.enabled", "false").getOrCreate())
+         .config("spark.ui.enabled", "false").config("spark.pyspark.python", sys.executable).getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 t1 = time.monotonic()
 from rdbscan.integrations.spark import RdbDataSource

@@ -127,9 +127,11 @@ def spark_session(app="rdbscan-tests"):
     import os
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         pytest.fail("java is not installed: apt-get install openjdk-17-jre-headless (.ci/run does)", pytrace=False)
+    import sys
     from pyspark.sql import SparkSession
     spark = (SparkSession.builder.master("local[2]").appName(app)
              .config("spark.ui.enabled", "false")
+             .config("spark.pyspark.python", sys.executable)   # workers import this rdbscan, not python3's
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
              .getOrCreate())

@@ -183,3 +183,13 @@ def test_alias_module():
     from rdbscan.spark import RdbDataSource
     from rdbscan.integrations import spark as integration
     assert RdbDataSource is integration.RdbDataSource and RdbDataSource.name() == "rdb"
+
+
+def test_workers_run_this_rdbscan(spark):
+    """The Python workers import the rdbscan under test (the session names this interpreter)."""
+    import rdbscan
+
+    def where(_):
+        import rdbscan as theirs
+        return [theirs.__file__]
+    assert spark.sparkContext.parallelize([1], 1).mapPartitions(where).collect() == [rdbscan.__file__]
