@@ -142,6 +142,16 @@ def spark_session(app="rdbscan-tests"):
         spark.stop()
 
 
+def _stop(proc):
+    """Terminate a server process we started, killing it if it does not exit within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class S3Server:
     """A real S3 API server (moto's standalone server) on 127.0.0.1, and how to reach it.
 
@@ -207,12 +217,7 @@ def s3_server():
     try:
         yield S3Server(proc, endpoint)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
 
 
@@ -289,12 +294,7 @@ def gcs_server():
     try:
         yield GcsServer(endpoint)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 @contextlib.contextmanager
