@@ -1,10 +1,11 @@
 """rdbscan: offline analyzer for Redis and Valkey RDB snapshots.
 
-Stream a dump into per-key Arrow batches or a Parquet file::
+Stream a dump into per-key Arrow batches or a Parquet file, or many dumps into a dataset::
 
     import rdbscan
     meta = rdbscan.scan("dump.rdb", "keys.parquet")
     table = rdbscan.read_table("dump.rdb", match="user:*")
+    results = rdbscan.scan_many(["s3://backups/redis/*.rdb"], "fleet/", jobs=4)
 """
 
 __version__ = "0.1.0"
@@ -14,11 +15,12 @@ from rdbscan.errors import (  # noqa: E402
 )
 
 __all__ = [
-    "SCHEMA", "ScanBatches", "scan_batches", "read_table", "scan", "info",
+    "SCHEMA", "ScanBatches", "scan_batches", "read_table", "scan", "info", "scan_many", "DumpResult",
     "RdbscanError", "RDBFormatError", "RDBTruncatedError", "RDBChecksumError", "OutputError",
 ]
 
 _API = {"ScanBatches", "scan_batches", "read_table", "scan", "info"}
+_FLEET = {"scan_many", "DumpResult"}
 
 
 def __getattr__(name):
@@ -27,6 +29,9 @@ def __getattr__(name):
     if name in _API:
         from rdbscan import api
         return getattr(api, name)
+    if name in _FLEET:
+        from rdbscan import fleet
+        return getattr(fleet, name)
     if name == "SCHEMA":
         from rdbscan.scanner.records import SCHEMA
         return SCHEMA

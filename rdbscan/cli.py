@@ -71,6 +71,9 @@ class Progress:
                 parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
         parts.append(f"{keys:,} keys")
         parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
+        self._show(parts)
+
+    def _show(self, parts):
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
         self.stream.flush()
@@ -110,7 +113,13 @@ def _run(debug, fn, *args, **kwargs):
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        _say("interrupted" + ("; nothing was written" if getattr(fn, "__name__", "") == "scan" else ""))
+        name = getattr(fn, "__name__", "")
+        if name == "scan":
+            _say("interrupted; nothing was written")
+        elif name == "scan_many":
+            _say("interrupted; the parts completed so far are kept: run the same command again to continue")
+        else:
+            _say("interrupted")
         sys.exit(130)
     except Exception as e:  # a bug of ours: still one line unless --debug
         if debug:
@@ -143,17 +152,13 @@ def _scan_api():
 
 
 def _lean_memory_pool():
-    # pyarrow's default mimalloc pool keeps freed batches around; jemalloc
-    # (or the system allocator) hands them back, keeping peak RSS down.
+    # Once, before the first command that uses pyarrow (see api.lean_memory_pool).
     global _pool_set
     if _pool_set:
         return
     _pool_set = True
-    import pyarrow as pa
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, AttributeError):
-        pa.set_memory_pool(pa.system_memory_pool())
+    from rdbscan import api
+    api.lean_memory_pool()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -205,60 +210,96 @@ def _model(f):
     return f
 
 
-class JobsType(click.ParamType):
-    """A positive number of decoder threads."""
-    name = "n"
+class FleetProgress(Progress):
+    """The one progress line of a fleet scan: dumps done/total, bytes, keys/s, ETA."""
 
-    def convert(self, value, param, ctx):
-        """Parse the option's text."""
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            self.fail(f"not a number of jobs: {value!r}", param, ctx)
-        if n < 1:
-            self.fail(f"give at least 1 job, not {n}", param, ctx)
-        return n
-
-
-_decode_options = [
-    click.option("-j", "--jobs", type=JobsType(),
-                 help="Decoder threads for one dump (default: the machine's cores). An uncompressed dump in a "
-                      "file is cut into chunks decoded side by side, with the same result as one decoder; "
-                      "gzip/zstd/lz4/bzip2/xz input and stdin are always read by one."),
-    click.option("--chunk-size", type=SizeType(),
-                 help="With several jobs: the size of the chunks (default: adaptive, about 32k keys each, "
-                      "256KiB to 16MiB); smaller chunks spread a dump of big values more evenly."),
-]
+    def __call__(self, state):
+        now = time.monotonic()
+        if now - self.last < 0.2 and state.dumps_done < state.dumps_total:
+            return
+        self.last = now
+        parts = [f"{state.dumps_done}/{state.dumps_total} dumps"]
+        if state.bytes_total:
+            parts.append(f"{_human(state.bytes_done)} / {_human(state.bytes_total)}")
+            parts.append(f"{min(state.bytes_done / state.bytes_total, 1.0) * 100:5.1f}%")
+        parts.append(f"{state.keys:,} keys")
+        parts.append(f"{state.keys_per_second / 1e6:.2f} M keys/s")
+        if state.eta is not None:
+            eta = int(state.eta)
+            parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
+        if state.dumps_failed:
+            parts.append(f"{state.dumps_failed} failed")
+        self._show(parts)
 
 
-def _decode(f):
-    for opt in reversed(_decode_options):
-        f = opt(f)
-    return f
+def _one_file_source(sources, output):
+    """The single dump to scan into one file as before, or None for a dataset directory.
+
+    ``-o`` names a dataset directory when it ends with a slash or is one, or
+    when the sources are several (or a directory, a prefix or a glob) and it
+    does not end with ``.parquet``.
+    """
+    import os
+    from rdbscan import fleet, storage
+    if output is not None and (output.endswith("/") or storage.kind(output) == "dir"):
+        return None
+    if len(sources) == 1:
+        s = sources[0]
+        remote = storage.is_remote(s)
+        plain = s == "-" or (not storage.has_glob(s.split("://", 1)[1] if remote else s)
+                             and not s.endswith("/") and (remote or not os.path.isdir(storage.local_path(s))))
+        if plain:
+            return s
+    if output is None:
+        raise RdbscanError(f"{' '.join(sources)}: several dumps (or a directory, prefix or glob): "
+                           "give -o DIR, the dataset directory to write one Parquet file per dump into")
+    if not output.lower().endswith(".parquet"):
+        return None
+    found = fleet.expand_dumps(sources)
+    if len(found) != 1:
+        raise RdbscanError(f"{output}: names one Parquet file, but the sources name {len(found)} dumps; "
+                           "give a directory (-o DIR) for a dataset")
+    return found[0][0]
 
 
 @main.command()
-@click.argument("source")
-@click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("-o", "--output",
+              help="With one dump: the Parquet file to write (default: NAME.parquet beside the dump; "
+                   "./dump.parquet for stdin). With several: the dataset directory (local, s3:// or gs://).")
 @_filters
 @_model
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Cores to use (default: all): decoders for one dump, dumps at once for several "
+                   "(see below).")
 @click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
               show_default=True, help="Parquet compression.")
 @click.option("--keep-going", is_flag=True,
               help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
-@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging; one job).")
-@_decode
-@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging; one decoder).")
+@click.option("--chunk-size", type=SizeType(),
+              help="With one dump and several jobs: the size of the chunks it is cut into (default: adaptive, "
+                   "about 16k keys each, 256KiB to 16MiB).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary (errors are still shown).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def scan(source, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
-         compression, keep_going, no_verify, pure, jobs, chunk_size, quiet, debug):
-    """Stream a dump into Parquet: one row per key.
+def scan(sources, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
+         jobs, compression, keep_going, no_verify, pure, chunk_size, quiet, debug):
+    """Stream dumps into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
-    with an RDB preamble), or - for stdin.  An uncompressed file is decoded
-    by --jobs threads (default: every core); compressed input and stdin are
-    decoded by one.
+    with an RDB preamble), - for stdin, a directory, a glob, or a URL:
+    s3://BUCKET/KEY, gs://BUCKET/KEY (an object, a prefix or a glob) or
+    http(s)://. One dump is written to one file (-o FILE.parquet); several
+    make a dataset directory (-o DIR): one Parquet file per dump, scanned in
+    parallel, each reused on a rerun while its dump is unchanged.
+
+    --jobs N (default: the machine's cores) is how many cores the scan
+    uses.  One uncompressed dump in a file is cut into chunks decoded by N
+    threads, with the same result as one decoder; gzip/zstd/lz4/bzip2/xz
+    input, stdin and URLs are decoded by one.  Several dumps are scanned N
+    at a time, and once fewer than N remain the spare cores decode their
+    chunks.
 
     \b
     Examples:
@@ -266,16 +307,26 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
       rdbscan scan big.rdb --jobs 8 -o keys.parquet
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
+      rdbscan scan 'backups/*/dump.rdb' -o fleet/ --jobs 4
+      rdbscan scan s3://backups/redis/2024-06-01/ -o s3://analysis/redis/2024-06-01/
     """
     api = _scan_api()
     global _progress
+    compression = None if compression == "none" else compression
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    filters = dict(db=dbs, types=types, match=match, min_bytes=min_bytes)
+    single = _run(debug, _one_file_source, sources, output)
+    if single is None:
+        return _scan_fleet(sources, output, filters, model, jobs, compression, keep_going, no_verify, pure,
+                           quiet, debug)
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    from rdbscan import fleet
+    if fleet.SCAN_ACCEPTS_JOBS:      # one dump: --jobs goes to its decoders
+        filters["jobs"] = jobs
     try:
-        meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
-                    min_bytes=min_bytes, compression=None if compression == "none" else compression,
+        meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    server=server, target=target, config=config, allocator=allocator, cluster=cluster,
-                    jobs=jobs, chunk_size=chunk_size)
+                    chunk_size=chunk_size, **filters, **model)
     finally:
         if progress:
             progress.done()
@@ -289,6 +340,39 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
             f"{_human(meta['memory']['keys_total'])} estimated"
             f"{' as ' + meta['model']['server'] + ' (what-if)' if meta['model']['what_if'] else ''}, "
             f"{meta['parse_seconds']:.2f} s", err=True)
+
+
+def _scan_fleet(sources, out_dir, filters, model, jobs, compression, keep_going, no_verify, pure, quiet, debug):
+    global _progress
+    from rdbscan import fleet
+    progress = _progress = FleetProgress() if (not quiet and sys.stderr.isatty()) else None
+    started = time.monotonic()
+
+    def said(result):
+        if result.status == "failed":
+            _say(result.error)
+        elif result.status == "scanned" and not quiet:
+            for note in (result.meta or {}).get("notes", []):
+                _say(f"note: {result.source}: {note}")
+    try:
+        results = _run(debug, fleet.scan_many, list(sources), out_dir, jobs=jobs, progress=progress,
+                       on_result=said, compression=compression, keep_going=keep_going, verify=not no_verify,
+                       pure=pure, **filters, **model)
+    finally:
+        if progress:
+            progress.done()
+    if not quiet:
+        keys = sum(r.keys for r in results if r.ok)
+        done = [f"{len(results.scanned)} scanned"]
+        if results.reused:
+            done.append(f"{len(results.reused)} reused (up to date)")
+        if results.failed:
+            done.append(f"{len(results.failed)} failed")
+        click.echo(f"{out_dir}: {len(results)} dumps, {keys:,} keys; {', '.join(done)}; "
+                   f"{time.monotonic() - started:.2f} s", err=True)
+    if results.failed:
+        _say(results.summary())
+        sys.exit(2)
 
 
 def _format_info(meta):
@@ -340,7 +424,9 @@ def _format_info(meta):
 @_model
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
-@_decode
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Decoder threads for a dump (default: the machine's cores; compressed input and stdin: one).")
+@click.option("--chunk-size", type=SizeType(), help="With several jobs: the size of the chunks a dump is cut into.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 def info(source, server, target, config, allocator, cluster, as_json, no_verify, jobs, chunk_size, debug):
     """File-level facts of a dump or of a Parquet file written by rdbscan.
@@ -414,22 +500,26 @@ def _emit(text, output, debug):
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="[SECTION] SOURCE...")
+@click.argument("args", nargs=-1, metavar="[SECTION]... SOURCE...")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
 @click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
 @click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
               help="idle, eviction: seconds without access that make a key cold.")
+@click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
+              help="rebalance: the most slot-range moves in the plan.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, list_sections):
-    """Reports over one or more scans: every section, or the one named.
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, list_sections):
+    """Reports over one or more scans: every section, or those named.
 
     SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, advice, streams, slots (default: all).  SOURCE is a dump
+    eviction, advice, streams, slots, shards, rebalance (default: all;
+    shards and rebalance when there are several dumps).  SOURCE is a dump
     (scanned once and cached), a Parquet file from 'rdbscan scan', a
-    directory or a glob; several add up.  Each section's SQL is a file in
-    the package: 'rdbscan sql --show SECTION' prints it.
+    directory or a glob; several add up, and ranked tables name each row's
+    source.  Each section's SQL is a file in the package: 'rdbscan sql
+    --show SECTION' prints it.
 
     \b
     Examples:
@@ -438,6 +528,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report patterns 'shards/*.parquet' --depth 2 --format markdown
       rdbscan report eviction dump.rdb --maxmemory 4GB
       rdbscan report nottl dump.rdb --format json -o nottl.json
+      rdbscan report shards node-*/dump.rdb
+      rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
     """
     from rdbscan.render import formats as out
     from rdbscan.analysis import reports
@@ -446,16 +538,18 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
-    sections = list(reports.SECTIONS)
+    sections = []       # none named: every section (shards and rebalance when there are several dumps)
     args = list(args)
-    if args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
+    while args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
         chosen = args.pop(0)
-        sections = list(reports.SECTIONS) if chosen == "all" else [chosen]
+        if chosen != "all" and chosen not in sections:
+            sections.append(chosen)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
-        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle)
+        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle,
+                      max_moves=max_moves)
         _emit(out.render(result, fmt, ds.files), output, debug)
 
 

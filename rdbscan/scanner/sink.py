@@ -3,6 +3,8 @@
 Rows are encoded by background threads (pyarrow releases the GIL while
 encoding, so the scanner keeps decoding), written to a temporary file next
 to the target and renamed into place only when the file is complete.
+The target may be an ``s3://`` or ``gs://`` URL: the temporary object is
+then moved (copied server-side) to its name once complete.
 """
 
 import json
@@ -14,7 +16,8 @@ import threading
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rdbscan.errors import OutputError
+from rdbscan import storage
+from rdbscan.errors import OutputError, RdbscanError
 from rdbscan.scanner import pqfooter
 
 META_KEY = b"rdbscan"
@@ -35,13 +38,6 @@ class ParquetSink:
     """
 
     def __init__(self, path, schema, compression="zstd", transform=None, threads=1):
-        self.path = os.path.abspath(path)
-        if os.path.isdir(self.path):
-            raise OutputError(f"{path}: cannot write: is a directory")
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
-        self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
         self.schema = schema
         # Dictionary-encode only low-cardinality columns; delta-encode the
         # other integers (small, often sorted values: a third less work for
@@ -52,10 +48,30 @@ class ParquetSink:
                              if pa.types.is_integer(f.type) and f.name not in DICTIONARY_COLUMNS})
         # The footer of an empty file: the schema and key-value metadata every part shares.
         _, self.template = pqfooter.split(self._encode(None))
+        if storage.is_remote(str(path)):
+            self.path = str(path)
+            directory, _, name = self.path.rpartition("/")
+            self.tmp = f"{directory}/.{name}.tmp-{os.getpid()}"
+            try:
+                self.file = storage.open_output(self.tmp)
+            except RdbscanError as e:
+                raise OutputError(str(e)) from None
+        else:
+            self.path = os.path.abspath(storage.local_path(path))
+            if os.path.isdir(self.path):
+                raise OutputError(f"{path}: cannot write: is a directory")
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
+            self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
+            try:
+                self.file = open(self.tmp, "wb")
+            except OSError as e:
+                raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         try:
-            self.file = open(self.tmp, "wb")
             self.file.write(pqfooter.MAGIC)
         except OSError as e:
+            self.file.close()
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         self.pos = len(pqfooter.MAGIC)
         self.groups = []              # row groups written so far, offsets in this file
@@ -147,10 +163,13 @@ class ParquetSink:
                                             {META_KEY: json.dumps(meta, default=str).encode()})
             self.file.write(footer + struct.pack("<I", len(footer)) + pqfooter.MAGIC)
             self.file.close()
-            os.replace(self.tmp, self.path)
+            storage.move(self.tmp, self.path)
         except OutputError:
             self.abort()
             raise
+        except RdbscanError as e:
+            self.abort()
+            raise OutputError(str(e)) from None
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: write failed: {e.strerror or e}") from None
@@ -163,14 +182,21 @@ class ParquetSink:
         except Exception:  # the file is being thrown away; a second failure adds nothing
             pass
         try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
+            storage.delete(self.tmp)
+        except RdbscanError:
             pass
 
 
 def read_meta(path):
-    """The file-level facts stored in an rdbscan Parquet file (None if it has none)."""
-    md = pq.read_metadata(path).metadata or {}
+    """The file-level facts stored in an rdbscan Parquet file, local or remote (None if it has none)."""
+    where, fs = storage.open_parquet(str(path))
+    if fs is None:
+        md = pq.read_metadata(where).metadata or {}
+    else:
+        try:
+            md = pq.read_metadata(where, filesystem=fs).metadata or {}
+        except OSError as e:
+            raise storage.error(str(path), e) from None
     raw = md.get(META_KEY)
     return json.loads(raw) if raw else None
 
