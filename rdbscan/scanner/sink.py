@@ -156,8 +156,8 @@ class ParquetSink:
 
     def close(self, meta):
         """Finish the file with ``meta`` (JSON) in its key-value metadata and rename it into place."""
-        self._finish_threads()
         try:
+            self._finish_threads()
             self._check()
             footer = pqfooter.merged_footer(self.template, self.groups,
                                             {META_KEY: json.dumps(meta, default=str).encode()})
@@ -173,6 +173,9 @@ class ParquetSink:
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: write failed: {e.strerror or e}") from None
+        except BaseException:     # interrupted (Ctrl-C, a worker told to stop): nothing half-written stays
+            self.abort()
+            raise
 
     def abort(self):
         """Drop the temporary file; the target is left as it was."""
