@@ -1,6 +1,7 @@
 """The ``rdbscan`` command line: a thin layer over :mod:`rdbscan.api`."""
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -131,6 +132,24 @@ def _run(debug, fn, *args, **kwargs):
 _pool_set = False
 
 
+def _lean_malloc():
+    # A scan hands buffers of tens to hundreds of KiB between threads (decoders,
+    # the stitch, encoders).  glibc's per-thread arenas and its rising mmap
+    # threshold keep such freed blocks around; two arenas and a fixed 128 KiB
+    # threshold (larger blocks mapped and unmapped) keep peak RSS flat.
+    if not hasattr(os, "confstr"):
+        return
+    try:
+        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+            return
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-8, 2)            # M_ARENA_MAX
+        libc.mallopt(-3, 128 << 10)    # M_MMAP_THRESHOLD
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 def _scan_api():
     """The API, for commands that only scan (scan, info): pyarrow without NumPy.
 
@@ -139,6 +158,7 @@ def _scan_api():
     pyarrow, so it is hidden while pyarrow loads.  Reports (DuckDB) need it
     and import the API normally.
     """
+    _lean_malloc()
     if "pyarrow" in sys.modules or "numpy" in sys.modules:
         from rdbscan import api
         return api

@@ -511,7 +511,8 @@ for _t, _v in TYPE_SINCE.items():
 
 
 def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int version,
-                  bint text_keys=True, int records=SYNC_RECORDS, Py_ssize_t floor=-1):
+                  bint text_keys=True, int records=SYNC_RECORDS, Py_ssize_t floor=-1,
+                  Py_ssize_t reach=-1):
     """The first offset in ``[start, end)`` of ``data`` (the whole dump) where records parse.
 
     ``records`` records in a row must parse cleanly (or reach the dump's
@@ -519,13 +520,17 @@ def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int versio
     printable UTF-8 of at most 1 KiB (what nearly every dump holds; a
     dump of binary or longer keys asks for False).  None when no offset in the range qualifies.  From
     ``floor`` (before ``start``, default start) a chain is followed into the
-    range, which steps over tails of records that read as whole ones.  A
-    heuristic for the parallel decode: the stitch checks every guess.
+    range, which steps over tails of records that read as whole ones.
+    Nothing past ``reach`` is read (default: the end of ``data``): records
+    that go beyond do not count.  A heuristic for the parallel decode: the
+    stitch checks every guess.
     """
     cdef const uint8_t[:] view = data
     cdef VCtx c
     cdef Py_ssize_t r
-    c.n = view.shape[0]
+    c.n = c.file_n = view.shape[0]
+    if 0 <= reach < c.n:
+        c.n = reach
     if c.n == 0 or start >= end:
         return None
     c.b = &view[0]

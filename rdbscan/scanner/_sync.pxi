@@ -15,11 +15,15 @@
 
 DEF SYNC_LZF_MAX = 1 << 24    # LZF blobs up to this size are decompressed and checked
 DEF SYNC_KEY_MAX = 1024       # text keys longer than this are not searched for
+DEF SYNC_CHAIN_BYTES = 1 << 21  # a chain of records this long counts from two records on
 DEF EXPIRE_MS_BITS = 50      # absolute expiry times past 2^50 ms (year ~37,000) are implausible
 
 cdef struct VCtx:
     const uint8_t* b          # the whole file
-    Py_ssize_t n              # its size
+    Py_ssize_t n              # the end of what may be read (a window: reading the
+                              # whole file, a walk over lengths can touch a page in
+                              # every few kilobytes of hundreds of megabytes)
+    Py_ssize_t file_n         # the file's size
     int flavor
     int version
     bint text_keys            # keys are text (UTF-8, no control characters, not empty)
@@ -605,7 +609,7 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
         # or an AOF's commands ("*<count>\r\n$").
         if c.version >= RDB_VERSION_CRC:
             p += 8
-        if p > c.n or (p < c.n and not aof_follows(c, p)):
+        if p > c.file_n or (p < c.file_n and (p >= c.n or not aof_follows(c, p))):
             return -1
         eof[0] = 1
         return p
@@ -627,12 +631,17 @@ cdef void sync_types(VCtx* c, const int16_t* since, int nsince) noexcept nogil:
 
 cdef bint chain_ok(VCtx* c, Py_ssize_t p, int records) noexcept nogil:
     # `records` records in a row parse from p (a key after its expiry/LRU/LFU
-    # opcodes counting as one), or the records that parse end at the EOF.
+    # opcodes counting as one), or the records that parse end at the EOF, or
+    # at least two span SYNC_CHAIN_BYTES (among big values, checking sixteen
+    # would read tens of megabytes for each chunk).
     cdef int i = 0
+    cdef Py_ssize_t start = p
     cdef bint key_next = 0, eof = 0
     while p >= 0 and not eof and (i < records or key_next):
         p = v_step(c, p, &key_next, &eof)
         i += 1
+        if i >= 2 and not key_next and p - start >= SYNC_CHAIN_BYTES:
+            break
     return p >= 0
 
 

@@ -55,7 +55,7 @@ PIECE_ROWS = 8192             # rows per batch of a chunk's scanner (regrouped b
 FIRST_CHUNK = 1 << 20         # the first chunk (after the preamble), before any density is known
 TEXT_KEY_SAMPLE = 8           # chunks seen before deciding whether keys are text
 SYNC_LOOKBEHIND = 64 << 10    # the boundary search starts this far before a chunk (at most its size)
-SYNC_READ_AHEAD = 64 << 20    # what the search may have read past a chunk (dropped from RSS after)
+SYNC_REACH = 8 << 20          # and reads at most this far past the offsets it tries
 SYNC_FIRST = 256 << 10        # the search tries this much of a chunk from its start, then
 SYNC_STEP = 1 << 20           # windows of SYNC_WINDOW bytes this far apart: inside a big value
 SYNC_WINDOW = 64 << 10        # it would cost more than decoding it (the stitch fills the gap)
@@ -445,6 +445,7 @@ class ParallelScanner:
         self._fd = os.open(self.path, os.O_RDONLY)
         self._size = os.fstat(self._fd).st_size
         self._map = mmap.mmap(self._fd, self._size, access=mmap.ACCESS_READ)
+        self._map.madvise(mmap.MADV_RANDOM)       # the search reads a little here and there: no read-around
         self._pos = self._head.offset
         self._db = 0
         self._pending = (None, None, None, -1)
@@ -537,16 +538,21 @@ class ParallelScanner:
         # reads the dump through a read-only map; the pages it touched are
         # dropped from this process's RSS afterwards (they stay cached).
         floor = max(self._head.offset, start - min(SYNC_LOOKBEHIND, end - start))
-        found = find_boundary(self._map, start, min(end, start + SYNC_FIRST), self.flavor, self.version,
-                              self._text_keys, floor=floor)
+        found = self._search(floor, start, min(end, start + SYNC_FIRST))
         at = start + SYNC_STEP
         while found is None and at < end:
-            found = find_boundary(self._map, at, min(end, at + SYNC_WINDOW), self.flavor, self.version,
-                                  self._text_keys)
+            found = self._search(at, at, min(end, at + SYNC_WINDOW))
             at += SYNC_STEP
-        lo = floor - floor % mmap.PAGESIZE
-        hi = min(self._size, max(end, found or 0) + SYNC_READ_AHEAD)
-        self._map.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        return found
+
+    def _search(self, floor, start, end):
+        found = find_boundary(self._map, start, end, self.flavor, self.version, self._text_keys, floor=floor,
+                              reach=end + SYNC_REACH)
+        # Out of RSS again: the pages from floor on, wherever a chain of records
+        # led, from the 2 MiB boundary below (the page cache may map a file
+        # in 2 MiB pages, which a fault maps whole).
+        lo = floor - floor % (2 << 20)
+        self._map.madvise(mmap.MADV_DONTNEED, lo, self._size - lo)
         return found
 
     # -- the stitch

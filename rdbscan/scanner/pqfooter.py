@@ -173,7 +173,10 @@ def _put_value(out, ttype, value):
             _put_value(out, kinds >> 4, k)
             _put_value(out, kinds & 0x0F, v)
     elif ttype == STRUCT:
-        _put_struct(out, value)
+        if isinstance(value, bytes):          # already encoded (see encode)
+            out += value
+        else:
+            _put_struct(out, value)
     else:
         raise FooterError(f"unknown Thrift type {ttype}")
 
@@ -195,7 +198,7 @@ def _put_struct(out, fields):
 
 
 def encode(fields):
-    """Bytes of a struct from :func:`decode`'s form."""
+    """Bytes of a struct from :func:`decode`'s form (a nested struct may be given as its bytes)."""
     out = bytearray()
     _put_struct(out, fields)
     return bytes(out)
@@ -224,7 +227,10 @@ def split(part):
 
 
 def shift_row_groups(footer, delta, first_ordinal):
-    """The footer's row groups with every byte offset moved by ``delta`` and ordinals from ``first_ordinal``."""
+    """The footer's row groups with every byte offset moved by ``delta`` and ordinals from ``first_ordinal``.
+
+    Each is ``(rows, encoded struct)``: a writer keeps thousands of them.
+    """
     f = _field(footer, FMD_ROW_GROUPS)
     groups = f[2][1] if f else []
     for i, group in enumerate(groups):
@@ -243,17 +249,18 @@ def shift_row_groups(footer, delta, first_ordinal):
                     for meta in field[2]:
                         if meta[0] in CMD_OFFSETS:
                             meta[2] += delta
-    return groups
+    return [(_field(g, 3)[2], encode(g)) for g in groups]
 
 
 def merged_footer(template, row_groups, extra_metadata=None):
-    """FileMetaData bytes: ``template``'s (schema, creator, key-value metadata) over all ``row_groups``.
+    """FileMetaData bytes: ``template``'s (schema, creator, key-value metadata) over all ``row_groups``
+    (from :func:`shift_row_groups`).
 
     ``extra_metadata`` ({bytes: bytes}) is added to, or replaces in, the
     key-value metadata, first (where pyarrow's writer puts its caller's).
     """
     fields = [list(f) for f in template]
-    rows = sum(_field(g, 3)[2] for g in row_groups)
+    rows = sum(n for n, _ in row_groups)
     have = {f[0] for f in fields}
     if FMD_ROW_GROUPS not in have:
         fields.append([FMD_ROW_GROUPS, LIST, (STRUCT, [])])
@@ -264,7 +271,7 @@ def merged_footer(template, row_groups, extra_metadata=None):
         if f[0] == FMD_NUM_ROWS:
             f[2] = rows
         elif f[0] == FMD_ROW_GROUPS:
-            f[2] = (STRUCT, row_groups)
+            f[2] = (STRUCT, [g for _, g in row_groups])
         elif f[0] == FMD_KEY_VALUE and extra_metadata:
             # As pyarrow's writer: the caller's pairs, then its own (ARROW:schema).
             kvs = [[[KV_KEY, BINARY, k], [KV_VALUE, BINARY, v]] for k, v in extra_metadata.items()]
