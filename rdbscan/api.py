@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import time
 import warnings
 
@@ -156,6 +157,8 @@ class ScanBatches:
                     raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
                                        "the first release with MEMORY USAGE")
         self.memory_total = 0
+        self._deferred = False        # scan() builds the Arrow batches on its writer threads
+        self._raw_meta = None
         self.meta = None
         self.schema = SCHEMA
         self.rows_scanned = 0
@@ -247,6 +250,10 @@ class ScanBatches:
                                  self.thresholds)
 
     def _batch(self, result, scanner, profile):
+        if self._deferred:
+            n, cols = result
+            self.rows_scanned += n
+            return _Deferred(n, cols, list(scanner.module_names), profile, not self.pure, self.filters)
         n, cols = result
         self.rows_scanned += n
         batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
@@ -266,8 +273,15 @@ class ScanBatches:
             self.notes.append(f"bytes after the RDB EOF opcode at offset {scanner.meta.get('eof_offset')} "
                               "were ignored")
 
+    def _settle(self, rows_kept, memory_total):
+        # The counts of batches built on scan()'s writer threads, once they are done.
+        self.rows_kept, self.memory_total = rows_kept, memory_total
+        if self.meta is not None:
+            self.meta["rows_written"] = rows_kept
+            self.meta["memory"] = memory_summary(self._raw_meta, memory_total)
+
     def _finish(self, scanner, src, started, profile, error=None):
-        raw = dict(scanner.meta) if scanner is not None else {}
+        raw = self._raw_meta = dict(scanner.meta) if scanner is not None else {}
         profile = profile or self._profile(raw)
         writer = profile_from_meta(raw, self.server)
         meta = {
@@ -303,6 +317,24 @@ class ScanBatches:
         if error is not None:
             meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
         self.meta = meta
+
+
+class _Deferred:
+    """A scanner batch whose Arrow arrays are built later, on a writer thread (see :func:`scan`)."""
+
+    __slots__ = ("n", "cols", "module_names", "profile", "compiled", "filters")
+
+    def __init__(self, n, cols, module_names, profile, compiled, filters):
+        self.n, self.cols, self.module_names = n, cols, module_names
+        self.profile, self.compiled, self.filters = profile, compiled, filters
+
+    def __len__(self):
+        return self.n
+
+    def build(self):
+        """The batch as :class:`ScanBatches` yields it: built, then filtered."""
+        return filter_batch(build_batch(self.n, self.cols, self.module_names, self.profile,
+                                        compiled_model=self.compiled), **self.filters)
 
 
 def _pow2(n):
@@ -384,12 +416,31 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = output_sink(out, compression, threads=encoders(options.get("jobs")))
+    # The scanning thread only hands over the scanners' buffers: Arrow arrays,
+    # the memory model, filters and patterns are made on the writer threads,
+    # alongside the Parquet encoding (with many decoders, the one scanning
+    # thread would otherwise be the wall).
+    batches._deferred = True
+    lock = threading.Lock()
+    counts = [0, 0]
+
+    def build(item):
+        batch = item.build()
+        memory = pc.sum(batch.column("memory_bytes")).as_py() or 0
+        with lock:
+            counts[0] += len(batch)
+            counts[1] += memory
+        return with_pattern(batch) if len(batch) else batch
+
+    sink = ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=build,
+                       threads=encoders(options.get("jobs")))
     try:
         for batch in batches:
             sink.write(batch)
     except RDBFormatError as e:
         if keep_going and batches.meta is not None:
+            sink.drain()
+            batches._settle(*counts)
             batches.meta["output"] = os.path.abspath(out)
             batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
             sink.close(batches.meta)
@@ -400,6 +451,12 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
     except BaseException:
         sink.abort()
         raise
+    try:
+        sink.drain()
+    except BaseException:
+        sink.abort()
+        raise
+    batches._settle(*counts)
     batches.meta["output"] = os.path.abspath(out)
     batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
     batches.meta.update(extra_meta or {})

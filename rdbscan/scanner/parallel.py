@@ -92,7 +92,7 @@ class _Chunk:
     """What decoding one byte range gave: its rows, the state it ended in, its file records."""
 
     __slots__ = ("index", "start", "end", "sync", "pieces", "handoff", "meta", "error",
-                 "exact", "seconds", "sync_seconds")
+                 "exact", "seconds", "sync_seconds", "cpu_seconds")
 
     def __init__(self, index, start, end):
         self.index = index
@@ -106,6 +106,7 @@ class _Chunk:
         self.exact = False        # decoded with the exact state (nothing left to resolve)
         self.seconds = 0.0        # decode time (for the scaling model)
         self.sync_seconds = 0.0
+        self.cpu_seconds = 0.0    # CPU time of the thread that searched and decoded it
 
 
 # ----------------------------------------------------------------- assembly
@@ -356,7 +357,7 @@ class ParallelScanner:
         self._own_executor = executor is None
         self._lock = threading.Lock()
         self.stats = {"chunks": 0, "redone": 0, "unsynced": 0, "gaps": 0, "skipped": 0, "chunk_seconds": [],
-                      "sync_seconds": [],
+                      "sync_seconds": [], "chunk_cpu": [], "chunk_bytes": [], "exact_cpu": 0.0, "exact_bytes": 0,
                       "stitch_seconds": 0.0, "jobs": self.jobs}
 
     # -- the scanner interface
@@ -503,11 +504,13 @@ class ParallelScanner:
         # then it starts at a known one), then decode until the first
         # boundary at or after its end.  Runs on a worker.
         t0 = time.perf_counter()
+        cpu0 = time.thread_time()
         start = chunk.start
         if state is None:
             start = self._sync(chunk.start, chunk.end)
             chunk.sync_seconds = time.perf_counter() - t0
             if start is None:
+                chunk.cpu_seconds = time.thread_time() - cpu0
                 return chunk
             resume = Resume(start, self.flavor, self.version, stop_at=chunk.end)
         else:
@@ -529,6 +532,7 @@ class ParallelScanner:
         chunk.handoff = scanner.handoff()
         chunk.meta = scanner.meta
         chunk.seconds = time.perf_counter() - t0
+        chunk.cpu_seconds = time.thread_time() - cpu0
         return chunk
 
     def _sync(self, start, end):
@@ -570,6 +574,8 @@ class ParallelScanner:
         self.stats["chunks"] += 1
         self.stats["chunk_seconds"].append(chunk.seconds)
         self.stats["sync_seconds"].append(chunk.sync_seconds)
+        self.stats["chunk_cpu"].append(chunk.cpu_seconds)
+        self.stats["chunk_bytes"].append(chunk.end - chunk.start)
         if self._pos >= chunk.end:
             # Decoding before it already went past this chunk (a long value).
             self.stats["skipped"] += 1
@@ -600,6 +606,8 @@ class ParallelScanner:
         # Decode [pos, end) here with the exact state (after a false sync).
         chunk = _Chunk(-1, self._pos, end)
         self._decode(chunk, self._state(), stop)
+        self.stats["exact_cpu"] += chunk.cpu_seconds
+        self.stats["exact_bytes"] += chunk.handoff["offset"] - chunk.start
         accepted = self._accept(chunk)
         assert accepted, "an exact decode needs nothing resolved"
 

@@ -12,6 +12,7 @@ import os
 import queue
 import struct
 import threading
+import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -78,6 +79,7 @@ class ParquetSink:
         self.transform = transform    # applied to each batch on the writer threads
         self.error = None
         self.rows = 0
+        self.cpu_seconds = 0.0        # CPU time the encoders spent (for benchmarks/scaling.py)
         # Batches waiting for an encoder: two behind one encoder, one behind several.
         self.queue = queue.Queue(maxsize=2 if threads <= 1 else 1)
         self.lock = threading.Lock()
@@ -105,14 +107,17 @@ class ParquetSink:
                 return
             seq, batch = item
             part = None
+            cpu = time.thread_time()
             if self.error is None:
                 try:
                     if self.transform is not None:
                         batch = self.transform(batch)
-                    part = self._encode(batch)
+                    if len(batch):                   # a filter may leave nothing
+                        part = self._encode(batch)
                 except Exception as e:  # reported on the scanning thread by _check
                     self.error = e
             with self.lock:
+                self.cpu_seconds += time.thread_time() - cpu
                 self.parts[seq] = part
                 self._append_ready()
 
@@ -138,13 +143,21 @@ class ParquetSink:
             raise OutputError(f"{self.path}: write failed: {msg}")
 
     def write(self, batch):
-        """Queue one RecordBatch for writing (empty ones, left by filters, are skipped)."""
+        """Queue one RecordBatch for writing (empty ones, left by filters, are skipped).
+
+        With a ``transform``, ``batch`` is whatever it takes (and may become empty).
+        """
         self._check()
         if len(batch) == 0:
             return
         self.rows += len(batch)
         self.queue.put((self.next_in, batch))
         self.next_in += 1
+
+    def drain(self):
+        """Wait until every batch written so far is encoded (raises the writer's error, if any)."""
+        self._finish_threads()
+        self._check()
 
     def _finish_threads(self):
         if self.threads:
