@@ -180,6 +180,7 @@ class ScanBatches:
                     from rdbscan.scanner.parallel import ParallelScanner
                     scanner = ParallelScanner(src.name, _Prefixed(head, src.stream), src.stream, self.batch_size,
                                               self.verify, jobs=self.jobs, chunk_size=self.chunk_size)
+                    self.parallel_stats = scanner.stats
                 else:
                     scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
                 # The file-level records before the first key name the writing
@@ -211,7 +212,10 @@ class ScanBatches:
                     break
                 yield self._batch(result, scanner, profile)
                 if self.progress is not None:
-                    self.progress(scanner.offset, src.raw_position(), src.size, self.rows_scanned)
+                    # (With chunks decoded ahead, the file's read position says nothing: the
+                    # stitched offset does.)
+                    raw = None if self.parallel_stats is not None else src.raw_position()
+                    self.progress(scanner.offset, raw, src.size, self.rows_scanned)
             self._check_tail(scanner, src)
             self._finish(scanner, src, started, profile)
         finally:
