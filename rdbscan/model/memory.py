@@ -197,9 +197,11 @@ def layout_for(profile):
 def sizing_tables(profile):
     """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
 
-    Three roles: set members / zset members / hash fields, hash values, and
-    hash fields carrying a TTL (Redis 7.4 metadata).  Returns
-    ``(tables, big_headers, rounded)``.
+    Five roles: hash fields, hash values, hash fields carrying a TTL (Redis
+    7.4 metadata), set members and sorted-set members (the same as fields
+    until Redis 8.6 sized each differently); a sixth table when hash
+    fields and values pair up.  Returns ``(tables, big_headers, rounded,
+    quantum16)``.
     """
     return _sizing_tables(layout_for(profile))
 
@@ -215,10 +217,11 @@ def _sizing_tables(lay):
         if lay.hfield_header_extra else plain
     field_ttl = [element(n, lay.hfield_ttl_extra) for n in range(SIZING_LUT)]
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
-    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra)
-    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl)
+    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra, 6, 6)
+    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl, plain, plain)
     if lay.embedded_key == KEY_IN_ROBJ:
-        tables += (_hash_pair_table(lay.quantum16, plain),)
+        pair = _hash_pair_table(lay.quantum16, plain)
+        tables += (pair + pair,)          # no hash field carries a TTL in 8.1
     return tables, big, lay.zmalloc_strings, lay.quantum16
 
 

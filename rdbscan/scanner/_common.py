@@ -4,8 +4,10 @@ Nothing here runs per element; the per-key work lives in the scanners.
 """
 
 from rdbscan.scanner.format import (
-    FLAVOR_REDIS, FLAVOR_VALKEY, REDIS_RDB_VERSION_MAX, VALKEY_RDB_VERSION_MIN,
-    VALKEY_RDB_VERSION_MAX,
+    FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
+    RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
+    TYPE_HASH_LISTPACK_EX, TYPE_MODULE_PRE_GA, TYPE_STREAM_LISTPACKS_3, TYPE_STREAM_LISTPACKS_4,
+    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX, VALKEY_TYPE_HASH_2,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -34,6 +36,53 @@ def header_info(magic):
         note = (f"RDB version {version} is newer than the newest this rdbscan knows "
                 f"({newest}); read with the version {newest} rules")
     return flavor, version, note
+
+
+def value_types(flavor, version):
+    """The value type bytes a dump of this magic and version may hold: 256 flags (bytes).
+
+    Types 0-21 are common ground (8 was never assigned); Redis and Valkey give
+    22 different meanings, and only Redis has 23-25 (7.4), 26 (RDB 13: Redis
+    8.6) and 27-33 (RDB 14 on: Redis 8.8 and 8.10).
+    """
+    table = bytearray(256)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1):
+        table[t] = t != 8
+    if flavor == FLAVOR_VALKEY:
+        table[VALKEY_TYPE_HASH_2] = 1
+        return bytes(table)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1, TYPE_HASH_LISTPACK_EX + 1):
+        table[t] = 1
+    if version >= RDB_VERSION_KEY_META:
+        table[TYPE_STREAM_LISTPACKS_4] = 1
+    if version >= RDB_VERSION_ARRAY:
+        for t in range(TYPE_STREAM_LISTPACKS_5, TYPE_GCRA + 1):
+            table[t] = 1
+    assert table[TYPE_MODULE_PRE_GA]
+    return bytes(table)
+
+
+def unknown_message(op, flavor, version):
+    """The error text for a byte that is neither a value type nor an opcode of this dump."""
+    name = "Valkey" if flavor == FLAVOR_VALKEY else "Redis"
+    if op in OPCODE_NAMES:
+        what = f"opcode {op} ({OPCODE_NAMES[op]})"
+    elif op in RDB_TYPE_NAMES:
+        what = f"value type {op} ({RDB_TYPE_NAMES[op]})"
+    else:
+        what = f"value type or opcode {op}"
+    return f"unknown {what} for {name} RDB version {version}"
+
+
+def key_meta_class_name(spec):
+    """``META-xxxx``: the name of a Redis 8.6 key metadata class from its 32-bit spec.
+
+    The spec packs four 6-bit characters above a 5-bit version and 3 flag
+    bits (keymeta.c ``keyMetaClassDecode``); the character set differs from
+    the module one in its last two symbols.
+    """
+    chars = [KEY_META_NAME_CHARSET[(spec >> (8 + 6 * (3 - i))) & 63] for i in range(4)]
+    return "META-" + "".join(chars)
 
 
 def escape_key(raw):

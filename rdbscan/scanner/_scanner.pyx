@@ -24,13 +24,20 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
-from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
-from rdbscan.scanner._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
+from rdbscan.scanner.format import module_type_name, module_encver
+from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
+                                     record_aux, unknown_message, value_types, key_meta_class_name)
+
+from libc.stdlib cimport strtod
+from libc.math cimport isnan, isinf
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
+DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
+DEF ROLE_SET = 3
+DEF ROLE_ZSET = 4
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -385,6 +392,85 @@ cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     return <int64_t>v
 
 
+cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new) except NULL:
+    # Grow an int64 array to `new` entries, zeroing the added ones.
+    cdef int64_t* q = <int64_t*>realloc(p, new * 8)
+    cdef Py_ssize_t i
+    if q == NULL:
+        raise MemoryError()
+    for i in range(old, new):
+        q[i] = 0
+    return q
+
+
+cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, bint* isint) noexcept nogil:
+    # A listpack's first entry (pyscanner._lp_first): its bytes with the
+    # back-length, 0 when there is none; its value when it is an integer.
+    cdef const uint8_t* e = p + LISTPACK_HEADER
+    cdef uint8_t c
+    cdef int64_t ln
+    value[0] = 0
+    isint[0] = 1
+    if n < LISTPACK_HEADER + 2 or e[0] == LISTPACK_END:
+        isint[0] = 0
+        return 0
+    c = e[0]
+    if c < 0x80:
+        value[0] = c
+        ln = 1
+    elif (c & 0xC0) == 0x80:
+        ln = 1 + (c & 0x3F)
+        isint[0] = 0
+    elif (c & 0xE0) == 0xC0:
+        value[0] = ((c & 0x1F) << 8) | e[1]
+        if value[0] >= 4096:
+            value[0] -= 8192
+        ln = 2
+    elif (c & 0xF0) == 0xE0:
+        ln = 2 + (((c & 0x0F) << 8) | e[1])
+        isint[0] = 0
+    elif c == 0xF0:
+        ln = 5 + (le_int(e + 1, 4) & 0xFFFFFFFFLL)
+        isint[0] = 0
+    elif c >= 0xF1 and c <= 0xF4:
+        ln = 3 if c == 0xF1 else 4 if c == 0xF2 else 5 if c == 0xF3 else 9
+        value[0] = le_int(e + 1, <int>(ln - 1))
+    else:
+        isint[0] = 0
+        return 0
+    if ln <= 127: return ln + 1
+    if ln < 16383: return ln + 2
+    if ln < 2097151: return ln + 3
+    if ln < 268435455: return ln + 4
+    return ln + 5
+
+
+cdef int64_t float_text_len(double d) noexcept nogil:
+    # pyscanner.float_text_len: the length of the shortest round-trip
+    # decimal text of an array float element, written without an exponent.
+    cdef char buf[40]
+    cdef int p = 1, exp, sign
+    cdef char* mark
+    if isnan(d):
+        return 3
+    if isinf(d):
+        return 4 if d < 0 else 3
+    while p < 17:
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+        if strtod(buf, NULL) == d:
+            break
+        p += 1
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+    mark = buf
+    while mark[0] != 101:  # 'e'
+        mark += 1
+    exp = <int>strtod(mark + 1, NULL)
+    sign = 1 if buf[0] == 45 else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p
+
+
 @cython.final
 cdef class Scanner:
     """Scan an RDB stream into column buffers, one row per key.
@@ -433,13 +519,13 @@ cdef class Scanner:
     cdef bint s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
-    cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
+    cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     # --- sizing tables (set_sizing): allocation size by element length ---
-    cdef int32_t* lut[3]
+    cdef int32_t* lut[ROLES]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
     cdef int64_t last_field          # length of the last member/field sized, for the pair table
-    cdef int64_t big_hdr[3]
+    cdef int64_t big_hdr[ROLES]
     cdef bint big_rounded
     cdef bint q16                    # allocator with a 16-byte quantum
     cdef bint v_len_valid, v_stream, v_hfe_valid
@@ -447,7 +533,18 @@ cdef class Scanner:
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef bint w_allint
-    cdef bint w_sized                # walks also size elements as hashtable entries    # --- columns ---
+    cdef bint w_sized                # walks also size elements as hashtable entries
+    cdef int w_role                  # ... in this role (its values in the next one)
+    # --- format dispatch and parser state of the newer RDB versions ---
+    cdef uint8_t vtypes[256]         # value type bytes this magic and version may hold
+    cdef int64_t meta_bytes          # bytes of KEY_META records before the current key
+    cdef int64_t* tmpl_fields        # hash templates by id: fields (0: undefined), longest, bytes
+    cdef int64_t* tmpl_longest
+    cdef int64_t* tmpl_bytes
+    cdef Py_ssize_t tmpl_cap
+    cdef uint8_t* scratch2           # a template listpack without its id entry
+    cdef Py_ssize_t scratch2_cap
+    # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
     cdef uint8_t* c_kind
@@ -494,6 +591,10 @@ cdef class Scanner:
         self.verify = verify
         self.batch_size = batch_size
         self.scratch = NULL
+        self.scratch2 = NULL
+        self.scratch2_cap = 0
+        self.tmpl_fields = self.tmpl_longest = self.tmpl_bytes = NULL
+        self.tmpl_cap = 0
         self.scratch_cap = 0
         n = batch_size
         self.c_db = <uint16_t*>malloc(n * 2)
@@ -524,11 +625,11 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
-        for i in range(3):
+        for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
         self.pair = NULL
-        self.last_field = PAIR_FIELDS
+        self.last_field = 2 * PAIR_FIELDS
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -546,7 +647,7 @@ cdef class Scanner:
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -569,6 +670,8 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.scratch2)
+        free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -579,7 +682,7 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
-        free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3]); free(self.lut[4])
         free(self.pair)
         free(self.db_expires)
 
@@ -925,36 +1028,42 @@ cdef class Scanner:
         self.meta["flavor"] = "valkey" if self.flavor == FLAVOR_VALKEY else "redis"
         if note:
             self.meta["notes"].append(note)
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
         self.pos = MAGIC_LEN
         return 0
 
     cdef void _clear_pending(self) noexcept nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
+        self.meta_bytes = 0
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
-        """Allocation size by element length, for three roles of hashtable elements.
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        ``tables``: three sequences of 4,096 ints (members/fields, values,
-        fields with TTL metadata); ``big_headers``: for longer elements, the
-        bytes added to the length (header, terminator); ``rounded``: whether
-        the server measures them in jemalloc size classes.  An optional
-        fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
-        value what its pairing with the field before it changes (Valkey 8.1
-        embeds small field-value pairs in one allocation).
+        ``tables``: five sequences of 4,096 ints (hash fields, hash values,
+        hash fields with TTL metadata, set members, sorted-set members);
+        ``big_headers``: for longer elements, the bytes added to the length
+        (header, terminator); ``rounded``: whether the server measures them
+        in jemalloc size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).
         """
         cdef int role, i
         free(self.pair)
         self.pair = NULL
-        if len(tables) > 3 and tables[3] is not None:
-            pair = tables[3]
-            self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+        if len(tables) > ROLES and tables[ROLES] is not None:
+            pair = tables[ROLES]
+            self.pair = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
             if self.pair == NULL:
                 raise MemoryError()
-            for i in range(PAIR_FIELDS * 129):
+            for i in range(2 * PAIR_FIELDS * 129):
                 self.pair[i] = pair[i]
-        for role in range(3):
+        for role in range(ROLES):
             table = tables[role]
             for i in range(SIZING_LUT):
                 self.lut[role][i] = table[i]
@@ -1017,8 +1126,7 @@ cdef class Scanner:
             if db > 65535:
                 with gil: self.fail(f"database number {db} is out of range", at)
             self.db = <int>db
-        elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+        elif self.vtypes[op]:
             self._key_value(at, op)
         else:
             with gil:
@@ -1059,15 +1167,77 @@ cdef class Scanner:
                 self.read_bytes()                             # description
             code = self.read_bytes()
             self.meta["functions"].append(pre_ga_library(name, engine, code))
+        elif op == OP_KEY_META and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_KEY_META:
+            self._key_meta(at)
+        elif op == OP_HASH_TEMPLATE and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_ARRAY:
+            self._hash_template(at)
         else:
             self._unknown(op, at)
         return 0
 
     cdef int _unknown(self, int op, int64_t at) except -1:
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self.fail(unknown_message(op, self.flavor, self.version), at)
+
+    cdef int _key_meta(self, int64_t at) except -1:
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        cdef int64_t n, i
+        cdef uint32_t spec
+        self._start(at)
+        n = self.read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self.fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for i in range(n):
+            self.need(KEY_META_SPEC_BYTES)
+            spec = <uint32_t>(le_int(self.p + self.pos, 4) & 0xFFFFFFFF)
+            self.pos += KEY_META_SPEC_BYTES
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self.meta_bytes += self.base + self.pos - at
+        return 0
+
+    cdef int _hash_template(self, int64_t at) except -1:
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t n = self._count()
+        cdef int64_t i, size, longest = 0, total = 0
+        cdef Py_ssize_t cap
+        if n == 0:
+            self.fail(f"hash template {tid} has zero fields", at)
+        for i in range(n):
+            size = self.skip_string()
+            if size > longest:
+                longest = size
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self.fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if <Py_ssize_t>tid >= self.tmpl_cap:
+            cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+            while cap <= <Py_ssize_t>tid:
+                cap *= 2
+            self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+            self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+            self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+            self.tmpl_cap = cap
+        if self.tmpl_fields[tid]:
+            self.fail(f"hash template {tid} is defined twice", at)
+        self.tmpl_fields[tid] = n
+        self.tmpl_longest[tid] = longest
+        self.tmpl_bytes[tid] = total
+        self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
+        return 0
+
+    cdef int _template(self, uint64_t tid, int64_t at) except -1 nogil:
+        # Check that a key's template was defined (its facts are in tmpl_*[tid]).
+        if tid >= <uint64_t>self.tmpl_cap or self.tmpl_fields[tid] == 0:
+            with gil:
+                self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return 0
 
     cdef inline void _start(self, int64_t at) noexcept nogil:
         if self.rec_start < 0:
@@ -1184,7 +1354,7 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
-        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
         self.w_sized = 0
         self.v_flags = 0
@@ -1207,7 +1377,7 @@ cdef class Scanner:
         self.c_length[r] = self.v_len
         self.c_length_valid[r] = self.v_len_valid
         self.c_max[r] = self.v_max
-        self.c_serialized[r] = self.base + self.pos - vstart
+        self.c_serialized[r] = self.base + self.pos - vstart + self.meta_bytes
         self.c_offset[r] = self.rec_start
         self.c_expire[r] = self.pend_expire if self.has_expire else 0
         self.c_expire_valid[r] = self.has_expire
@@ -1225,7 +1395,7 @@ cdef class Scanner:
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
-        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
+        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2] + self.v_mem[3] + self.v_mem[4]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
         self.rows = r + 1
@@ -1277,8 +1447,13 @@ cdef class Scanner:
         cdef int64_t size
         if self.pair != NULL:
             if role != 1:
-                self.last_field = n
-            elif self.last_field < PAIR_FIELDS:
+                # The pair table's row: the field's length, in the second
+                # half for a field with TTL metadata; none past PAIR_FIELDS.
+                if n < PAIR_FIELDS:
+                    self.last_field = n + (PAIR_FIELDS if role == 2 else 0)
+                else:
+                    self.last_field = 2 * PAIR_FIELDS
+            elif self.last_field < 2 * PAIR_FIELDS:
                 self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
@@ -1319,7 +1494,7 @@ cdef class Scanner:
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_SET)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
@@ -1328,7 +1503,7 @@ cdef class Scanner:
             self.v_kind = KIND_ZSET
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_ZSET)
                 if t == TYPE_ZSET_2:
                     self.need(8)
                     self.pos += 8
@@ -1406,6 +1581,7 @@ cdef class Scanner:
             # Compact sets, zsets and hashes: also size their elements as a
             # hashtable would hold them, in case the loader converts them.
             self.w_sized = t != TYPE_LIST_ZIPLIST
+            self.w_role = ROLE_ZSET if t == TYPE_ZSET_ZIPLIST else 0
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
                 self.walk_ziplist(1, 1)
@@ -1422,6 +1598,7 @@ cdef class Scanner:
         elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
             self.load_blob()
             self.w_sized = 1
+            self.w_role = ROLE_SET if t == TYPE_SET_LISTPACK else ROLE_ZSET if t == TYPE_ZSET_LISTPACK else 0
             if t == TYPE_SET_LISTPACK:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
@@ -1443,6 +1620,7 @@ cdef class Scanner:
                 self.fixed(8)   # minimum field expiry
             self.load_blob()
             self.w_sized = 1
+            self.w_role = 0
             self.walk_listpack(3, 3, 2)
             self.v_len = self.w_count // 3
             self.v_hfe = self.w_ttl
@@ -1464,9 +1642,22 @@ cdef class Scanner:
             self.walk_zipmap()
             self.v_len = self.w_count // 2
             self._absorb()
-        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
+        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3 \
+                or t == TYPE_STREAM_LISTPACKS_4 or t == TYPE_STREAM_LISTPACKS_5:
             self.v_kind = KIND_STREAM
             self._stream(t)
+        elif t == TYPE_ARRAY:
+            self._array()
+        elif t == TYPE_HASH_TMPL_LP or t == TYPE_HASH_TMPL_LP_REF:
+            self._hash_tmpl_lp(t)
+        elif t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF:
+            self._hash_tmpl_array(t)
+        elif t == TYPE_GCRA:
+            # A GCRA rate limiter: its theoretical arrival time, one number.
+            self.read_u64_len()
+            self.v_kind = KIND_GCRA
+            self.v_len = 0
+            self.v_len_valid = 0
         elif t == TYPE_MODULE_2:
             with gil:
                 self._module_value()
@@ -1564,7 +1755,159 @@ cdef class Scanner:
                     rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
                 self.v_mem[0] += tree.nodes
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self.skip(self._count() * STREAM_ID_BYTES)
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp()
         self.v_stream = 1
+        return 0
+
+    cdef int _stream_idmp(self) except -1 nogil:
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.
+        cdef int64_t producers, entries, i, j
+        self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
+        producers = self._count()
+        for i in range(producers):
+            self.skip_string()                            # producer id
+            entries = self._count()
+            for j in range(entries):
+                self.skip_string()                        # IID
+                self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
+        self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
+        return 0
+
+    cdef int _array(self) except -1 nogil:
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        cdef int64_t n = self._count()
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t has_cursor = self.read_plain_len()
+        cdef int64_t i, tag, size = 0
+        cdef double d
+        if has_cursor == 1:
+            self.read_u64_len()                           # ARINSERT cursor
+        elif has_cursor != 0:
+            with gil: self.fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        for i in range(n):
+            self.read_u64_len()                           # index
+            at = self.base + self.pos
+            tag = self.read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self.skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    with gil: self.fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = digits(self.fixed(8))
+            elif tag == ARRAY_TAG_FLOAT:
+                self.need(8)
+                memcpy(&d, self.p + self.pos, 8)
+                self.pos += 8
+                size = float_text_len(d)
+            else:
+                with gil: self.fail(f"unknown array element tag {tag}", at)
+            self._elem(size)
+        self.v_kind = KIND_ARRAY
+        self.v_len = n
+        return 0
+
+    cdef int _hash_tmpl_lp(self, int t) except -1 nogil:
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t fields = 0, f_longest = 0, f_total = 0, tid = 0, dig, longest, total, count
+        cdef Py_ssize_t first, rest
+        cdef bint isint
+        if t == TYPE_HASH_TMPL_LP:
+            self.read_u64_len()                           # the writer's template id
+            self.load_blob()
+            self.walk_listpack(1, 1, -1)
+            fields = self.w_count
+            f_longest = self.w_max
+            f_total = self.w_sum
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            at = self.base + self.pos
+        self.load_blob()
+        self.walk_listpack(1, 1, -1)
+        count = self.w_count
+        longest = self.w_max
+        total = self.w_sum
+        if count == 0:
+            with gil: self.blob_fail("template listpack is empty")
+        first = lp_first(self.blob, self.blob_len, &tid, &isint)
+        if not isint:
+            with gil: self.blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            if tid < 0:
+                with gil:
+                    self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+            self._template(<uint64_t>tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        dig = digits(tid)
+        if count - 1 != fields:
+            with gil: self.blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        self.v_blob = self.blob_len
+        self.v_mem_blobs = jemalloc_size(self.blob_len, self.q16)
+        if longest <= dig:
+            # The id may be the longest entry: measure the values without it.
+            rest = self.blob_len - first
+            if rest > self.scratch2_cap:
+                self.scratch2 = <uint8_t*>realloc(self.scratch2, rest)
+                if self.scratch2 == NULL:
+                    with gil: raise MemoryError()
+                self.scratch2_cap = rest
+            memcpy(self.scratch2, self.blob, LISTPACK_HEADER)
+            memcpy(self.scratch2 + LISTPACK_HEADER, self.blob + LISTPACK_HEADER + first,
+                   self.blob_len - LISTPACK_HEADER - first)
+            self.scratch2[0] = rest & 0xFF
+            self.scratch2[1] = (rest >> 8) & 0xFF
+            self.scratch2[2] = (rest >> 16) & 0xFF
+            self.scratch2[3] = (rest >> 24) & 0xFF
+            self.blob = self.scratch2
+            self.blob_len = rest
+            self.walk_listpack(1, 1, -1)
+            longest = self.w_max
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        self.v_max = longest if longest > f_longest else f_longest
+        self.v_elem = total - dig + f_total
+        return 0
+
+    cdef int _hash_tmpl_array(self, int t) except -1 nogil:
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        cdef int64_t at = self.base + self.pos
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t fields, f_longest = 0, f_total = 0, i, size
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            for i in range(fields):
+                size = self.skip_string()
+                if size > f_longest:
+                    f_longest = size
+                f_total += size
+        else:
+            self._template(tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        for i in range(fields):
+            self._elem(self.skip_string())
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        if f_longest > self.v_max:
+            self.v_max = f_longest
+        self.v_elem += f_total
         return 0
 
     # ------------------------------------------------------------ blob walks
@@ -1638,7 +1981,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -1731,7 +2074,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -1761,7 +2104,7 @@ cdef class Scanner:
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
             sm += d
-            self._size(d, 0)
+            self._size(d, ROLE_SET)
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
