@@ -132,7 +132,7 @@ def test_valkey_81_hash_pair_table():
     # in one allocation when they fit 128 bytes; else a value pointer + the
     # field as sds type 8, and the value its own sds.  The table holds the
     # difference from sizing both as plain sds strings.
-    tables, _, _, _ = sizing_tables(profile_from_meta({}, server="valkey-8.1"))
+    tables = sizing_tables(profile_from_meta({}, server="valkey-8.1"))[0]
     pair = tables[5]
     assert len(pair) == 2 * PAIR_FIELDS * 129
     assert pair[:PAIR_FIELDS * 129] == pair[PAIR_FIELDS * 129:]   # no field TTLs in 8.1
@@ -158,7 +158,7 @@ pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not bui
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
 from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
-TARGETS = ["8.0", "valkey-8.1"]
+TARGETS = ["8.0", "8.6", "valkey-8.1"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model.alloc import jemalloc_size
-from rdbscan.scanner.format import KIND_MODULE_BASE
+from rdbscan.scanner.format import KIND_ARRAY
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -137,6 +137,7 @@ class Layout:
     stream_cg: int = 40            # sizeof(streamCG)
     stream_consumer: int = 32      # sizeof(streamConsumer)
     zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
+    alloc_tracked: bool = False    # Redis 8.6: the sizes each object tracks of its own allocations
 
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
@@ -159,8 +160,19 @@ ZSET_NOVALUE_ENTRY = 16  # Redis 8.0 zset element dict entry: dictEntryMemUsage(
 EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
                          # key and value share one allocation up to this many bytes
 EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
-HASH_EMBED_LIMIT = 128   # Valkey 8.1 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
+HASH_EMBED_LIMIT = 128   # Valkey 8.1 / Redis 8.6 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
 PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
+
+# Redis 8.6 (layout_for: alloc_tracked) struct sizes, from its headers
+QUICKLIST_86 = 48        # sizeof(quicklist): alloc_size added
+LISTPACK_EX_86 = 24      # sizeof(listpackEx): ExpireMeta and the listpack pointer
+STREAM_86 = 160          # sizeof(stream): alloc_size, cgroups_ref, IDMP fields added
+KVOBJ_META = 8           # one metadata slot before the kvobj (the expiry, or a module's)
+ZSKIPLIST_86 = 40        # sizeof(zskiplist): alloc_size added
+ZSKIPLIST_HEADER_86 = 16 + 16 * 32  # the header node: score, backward, 32 levels
+ENTRY_EXPIRE = 16        # sizeof(ExpireMeta) before a hash field entry with a TTL
+ENTRY_VALUE_PTR = 8      # an entry whose value is not embedded points to it
+STREAM_NACK_86 = 64      # sizeof(streamNACK): delivery time/count, consumer, index node, id, time list
 
 
 def layout_for(profile):
@@ -174,6 +186,10 @@ def layout_for(profile):
         return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
+    if v >= (8, 6):
+        return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
+                      hfe_dict_grows=True, stream_struct=STREAM_86, stream_cg=56, stream_consumer=32,
+                      alloc_tracked=True)
     if v >= (8, 0):
         return Layout(True, True, True, KEY_IN_KVOBJ, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 4):
@@ -201,13 +217,16 @@ def sizing_tables(profile):
     7.4 metadata), set members and sorted-set members (the same as fields
     until Redis 8.6 sized each differently); a sixth table when hash
     fields and values pair up.  Returns ``(tables, big_headers, rounded,
-    quantum16)``.
+    quantum16, stream_alloc, big_extra)``, the scanner's ``set_sizing``
+    arguments.
     """
     return _sizing_tables(layout_for(profile))
 
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
+    if lay.alloc_tracked:
+        return _sizing_tables_86(lay.quantum16)
     def element(n, extra=0):
         """Bytes of one element's own allocation (header, string, terminator)."""
         size = sds_header(n) + extra + n + 1
@@ -222,7 +241,7 @@ def _sizing_tables(lay):
     if lay.embedded_key == KEY_IN_ROBJ:
         pair = _hash_pair_table(lay.quantum16, plain)
         tables += (pair + pair,)          # no hash field carries a TTL in 8.1
-    return tables, big, lay.zmalloc_strings, lay.quantum16
+    return tables, big, lay.zmalloc_strings, lay.quantum16, False, None
 
 
 def _hash_pair_table(q16, plain):
@@ -268,6 +287,8 @@ def memory_column(profile, batch, extra):
     mem_blobs, nodes, blob_bytes) as int64 arrays.
     """
     lay = layout_for(profile)
+    if lay.alloc_tracked:
+        return _memory_column_86(profile, lay, batch, extra)
     q16 = lay.quantum16
     key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())
@@ -399,5 +420,150 @@ def memory_column(profile, batch, extra):
     value_part = pc.case_when(conds, *[arr for _, arr in cases])
     total = pc.cast(pc.add(key_part, value_part), pa.int64())
     # Module values: no estimate (null) rather than a wrong number.
-    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_MODULE_BASE)
+    # Module values and the 8.8+ types (arrays, GCRA): no estimate.
+    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
     return pc.if_else(module, pa.scalar(None, pa.int64()), total)
+
+
+# ------------------------------------------------------------------ Redis 8.6
+#
+# From 8.6 MEMORY USAGE is kvobjAllocSize (object.c): zmalloc_size of the
+# kvobj allocation (metadata slots, robj, key header byte, key sds, an
+# embedded value) plus what each type tracks of its own allocations:
+# listpacks and intsets at their exact length, type-5 sds at header +
+# length + 1, other sds at their allocation, dicts as sizeof(dict) + 24 per
+# entry + 8 per bucket + the sizes their elements tracked, skiplist nodes
+# holding their member, streams every allocation their trees make.
+
+def _sds_hdr5(n):
+    """sds header bytes by sdsReqType: type 5 below 32 bytes, even when empty."""
+    return 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9
+
+
+def _sds_hdr8(n):
+    """sds header bytes of at least type 8 (an entry field with aux bits)."""
+    return 3 if n < 256 else 5 if n < 65536 else 9
+
+
+def sds_alloc_86(n, quantum16=False):
+    """``sdsAllocSize`` of a new sds of ``n`` bytes: exact for type 5, the allocation otherwise."""
+    if 0 < n < 32:
+        return n + 2
+    return jemalloc_size(_sds_hdr8(n) + n + 1, quantum16)
+
+
+def zset_node_expected_86(n, quantum16=False):
+    """E[J(node)] of an 8.6 skiplist node embedding an ``n``-byte member (levels p = 1/4, at most 32)."""
+    total = 0.0
+    for level in range(1, 33):
+        prob = 0.75 * 0.25 ** (level - 1) if level < 32 else 0.25 ** 31
+        total += prob * jemalloc_size(16 + 16 * level + _sds_hdr5(n) + n + 1, quantum16)
+    return total
+
+
+@lru_cache(maxsize=4)
+def _sizing_tables_86(q16):
+    """The scanner's sizing for Redis 8.6 (see :func:`sizing_tables`).
+
+    Hash fields and values are entries (entry.c): a field of its own sds
+    type and the value as sds type 8 in one exact-size record when the two
+    fit 128 bytes, else the field (type 8 at least), a value pointer and the
+    value's own sds; a field with a TTL adds 16 bytes of ExpireMeta and is
+    type 8 at least.  Role 0/2 hold the field as embedded, role 1 the value
+    by pointer; the pair table corrects both when they embed or when the
+    field must grow to type 8.
+    """
+    field = [_sds_hdr5(n) + n + 1 for n in range(SIZING_LUT)]
+    value = [ENTRY_VALUE_PTR + sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    field_ttl = [ENTRY_EXPIRE + _sds_hdr8(n) + n + 1 for n in range(SIZING_LUT)]
+    member = [sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    node = [int(zset_node_expected_86(n, q16) + 0.5) for n in range(SIZING_LUT)]
+    pair = []
+    for ttl in (False, True):
+        for f in range(PAIR_FIELDS):
+            base = field_ttl[f] if ttl else field[f]
+            as_ptr = (ENTRY_EXPIRE if ttl else 0) + _sds_hdr8(f) + f + 1   # field by a value pointer
+            for v in range(PAIR_FIELDS + 1):
+                if v < PAIR_FIELDS and base + 3 + v + 1 <= HASH_EMBED_LIMIT:
+                    pair.append(3 + v + 1 - value[v])          # value embedded, no pointer
+                else:
+                    pair.append(as_ptr - base)
+    # Past the tables: an embedded field is exact, a value its sds allocation
+    # plus the pointer, a member its allocation, a node its level-1 size.
+    big = (6, 6, ENTRY_EXPIRE + 6, 6, 6 + 32)
+    rounded = (False, True, False, True, True)
+    extra = (0, ENTRY_VALUE_PTR, 0, 0, 0)
+    return (field, value, field_ttl, member, node, pair), big, rounded, q16, True, extra
+
+
+def _memory_column_86(profile, lay, batch, extra):
+    """:func:`memory_column` for Redis 8.6 (``kvobjAllocSize``)."""
+    q16 = lay.quantum16
+    key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
+                      pa.int64())
+    key_sds = pc.add(pc.add(_sds_hdr5_col(key_len), key_len), 1)
+    # Metadata slots: the expiry when the key has one, or always for keys of
+    # 128 bytes and more (kvobjCreate reserves it).
+    expires = pc.is_valid(batch["expire_at"])
+    metas = pc.if_else(pc.or_(expires, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD)), KVOBJ_META, 0)
+    head = pc.add(pc.add(key_sds, ROBJ + 1), metas)
+    kvobj = _J(head, q16)
+
+    encoding = pc.cast(batch["encoding"], pa.string())
+    n = pc.fill_null(batch["length"], 0)
+    mem_el, mem_val, blobs = extra["mem_elements"], extra["mem_values"], extra["blob_bytes"]
+    nodes = extra["nodes"]
+    zero = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
+
+    # Strings: an embstr shares the kvobj allocation (kvobjSet embeds when
+    # 16 + keylen + 3 + len + 4 <= 64, the encoding rule); a raw value is its sds.
+    embstr = pc.subtract(_J(pc.add(head, pc.add(n, 4)), q16), kvobj)
+    raw = _sds_alloc_86_col(n, q16)
+
+    buckets = _buckets(n)
+    # Hashes with field TTLs past the listpack limit are built by inserts
+    # (no pre-sizing): the last doubling may still be rehashing.
+    grows = pc.and_(pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8())),
+                    pc.greater(n, profile.thresholds.hash_max_entries))
+    half = pc.divide(buckets, 2)
+    rehashing = pc.and_(pc.greater(n, 4), pc.less(pc.multiply(pc.subtract(n, half), 16), pc.multiply(half, 10)))
+    buckets = pc.if_else(pc.and_(grows, rehashing), pc.add(buckets, half), buckets)
+    dict_part = pc.add(pc.add(pc.multiply(buckets, 8), pc.multiply(n, 24)), lay.dict_struct)
+    hashtable = pc.add(pc.add(dict_part, mem_el), mem_val)
+    skiplist = pc.add(dict_part, pc.add(mem_el, 16 + jemalloc_size(ZSKIPLIST_86, q16)
+                                           + jemalloc_size(ZSKIPLIST_HEADER_86, q16)))
+    quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, jemalloc_size(lay.quicklist_node, q16))),
+                       jemalloc_size(lay.quicklist_struct, q16))
+    groups = pc.fill_null(batch["stream_groups"], 0)
+    consumers = pc.fill_null(batch["stream_consumers"], 0)
+    pending = pc.fill_null(batch["stream_pending"], 0)
+    stream = pc.add(pc.add(pc.add(blobs, mem_el), pc.add(mem_val, jemalloc_size(lay.stream_struct, q16))),
+                    pc.add(pc.add(pc.multiply(groups, jemalloc_size(lay.stream_cg, q16)),
+                                  pc.multiply(pending, jemalloc_size(STREAM_NACK_86, q16))),
+                           pc.multiply(consumers, jemalloc_size(lay.stream_consumer, q16))))
+    cases = [
+        ("int", zero), ("embstr", embstr), ("raw", raw),
+        ("listpack", blobs), ("intset", blobs), ("listpackex", pc.add(blobs, lay.listpack_ex_struct)),
+        ("quicklist", quicklist), ("hashtable", hashtable), ("skiplist", skiplist),
+        ("stream", stream),
+    ]
+    conds = pc.make_struct(*[pc.equal(encoding, name) for name, _ in cases],
+                           field_names=[name for name, _ in cases])
+    value_part = pc.case_when(conds, *[arr for _, arr in cases])
+    total = pc.cast(pc.add(kvobj, value_part), pa.int64())
+    # Module values and the 8.8+ types without a checked model: null.
+    no_model = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
+    return pc.if_else(pc.or_(no_model, pc.is_null(value_part)), pa.scalar(None, pa.int64()), total)
+
+
+def _sds_hdr5_col(n):
+    """Vectorised :func:`_sds_hdr5`."""
+    return pc.case_when(pc.make_struct(pc.less(n, 32), pc.less(n, 256), pc.less(n, 65536),
+                                       field_names=["a", "b", "c"]), 1, 3, 5, 9)
+
+
+def _sds_alloc_86_col(n, q16):
+    """Vectorised :func:`sds_alloc_86`."""
+    hdr8 = pc.case_when(pc.make_struct(pc.less(n, 256), pc.less(n, 65536), field_names=["a", "b"]), 3, 5, 9)
+    return pc.if_else(pc.and_(pc.greater(n, 0), pc.less(n, 32)), pc.add(n, 2),
+                      _J(pc.add(pc.add(hdr8, n), 1), q16))

@@ -199,3 +199,87 @@ class RaxCounter:
             self.nodes += 1
         self._path = path
         self._prev = key
+
+
+RAX_STRUCT = 32        # sizeof(rax): head, numele, numnodes, alloc_size pointer
+RAX_EMPTY_HEAD = 8     # the head node of an empty tree: a 4-byte header, padded
+
+
+def rax_node_bytes(compressed, n, iskey):
+    """Bytes of one radix-tree node (rax.c ``raxNodeCurrentLength``).
+
+    A 4-byte header and ``n`` characters padded to pointer alignment, then
+    one child pointer when compressed or ``n`` when not, and a value pointer
+    when a key ends at the node (every value rdbscan sizes is non-NULL).
+    """
+    size = (4 + n + 7) & ~7
+    size += 8 if compressed else 8 * n
+    return size + (8 if iskey else 0)
+
+
+class RaxSizer:
+    """What a Redis 8.6 radix tree allocates for keys inserted in ascending order.
+
+    Redis 8.6 counts a stream's trees by their allocations (``rax->alloc_size``):
+    the rax struct and every node at its allocator size class.  Keys
+    arriving sorted (how the loader rebuilds them: stream IDs, PEL IDs,
+    group and consumer names) only ever change the rightmost path of the
+    tree; a node that leaves it is final and is counted then.  Path entries
+    are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
+    characters and one child, a branch node ``n`` children (a one-character
+    node is the same size either way).  The compiled scanner has the same
+    walk in C.
+    """
+
+    def __init__(self, quantum16=False):
+        from rdbscan.model.alloc import jemalloc_size
+        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3]), quantum16)
+        self._j = jemalloc_size
+        self._q16 = quantum16
+        self.done = 0           # bytes of the nodes off the rightmost path
+        self.path = []
+        self._prev = None
+
+    def bytes(self):
+        """Bytes so far: the struct, the final nodes and the rightmost path."""
+        if self._prev is None:
+            return self._j(RAX_STRUCT, self._q16) + self._j(RAX_EMPTY_HEAD, self._q16)
+        return self._j(RAX_STRUCT, self._q16) + self.done + sum(self._size(n) for n in self.path)
+
+    def add(self, key):
+        """Insert the next key, greater than the previous one."""
+        prev, self._prev = self._prev, key
+        if prev is None:
+            self.path = [[0, True, len(key), False]] if key else []
+            self.path.append([len(key), False, 0, True])
+            return
+        j = 0
+        limit = min(len(prev), len(key))
+        while j < limit and key[j] == prev[j]:
+            j += 1
+        path = self.path
+        if j == len(prev):
+            # The previous key is a prefix: its end node grows the rest.
+            path[-1][1:3] = [True, len(key) - j]
+            path.append([len(key), False, 0, True])
+            return
+        i = len(path) - 1
+        while path[i][0] > j:
+            i -= 1
+        depth, compressed, n, iskey = path[i]
+        for node in path[i + 1:]:                 # the old continuation is final
+            self.done += self._size(node)
+        del path[i + 1:]
+        if not compressed or n == 1:
+            path[i] = [depth, False, (n if not compressed else 1) + 1, iskey]
+        else:
+            if depth + n - j - 1 > 0:             # the old remainder, off the path
+                self.done += self._size([j + 1, True, depth + n - j - 1, False])
+            if j > depth:
+                path[i] = [depth, True, j - depth, iskey]
+                path.append([j, False, 2, False])
+            else:
+                path[i] = [depth, False, 2, iskey]
+        if len(key) > j + 1:
+            path.append([j + 1, True, len(key) - j - 1, False])
+        path.append([len(key), False, 0, True])

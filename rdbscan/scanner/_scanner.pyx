@@ -15,11 +15,11 @@ cimport cython
 
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
-from libc.string cimport memcpy, memmove, memchr, memcmp
+from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
 
 include "_alloc.pxi"
-from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
@@ -38,6 +38,8 @@ DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair 
 DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
 DEF ROLE_SET = 3
 DEF ROLE_ZSET = 4
+DEF IDMP_PRODUCER = 24        # Redis 8.6 sizeof(idmpProducer)
+DEF IDMP_ENTRY = 32           # sizeof(idmpEntry) before its inline IID
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -260,6 +262,146 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
     else:
         r.nodes += 1
     memcpy(r.prev, key, STREAM_ID_BYTES)
+
+
+cdef struct RaxSizer:
+    # _common.RaxSizer in C: the bytes a Redis 8.6 radix tree allocates
+    # for keys inserted in ascending order.  The rightmost path is kept as
+    # parallel arrays; the previous key is copied aside.
+    int64_t done
+    Py_ssize_t npath, cap
+    int64_t* depth
+    uint8_t* comp
+    int64_t* cnt
+    uint8_t* iskey
+    uint8_t* prev
+    Py_ssize_t prev_len, prev_cap
+    bint has_prev
+    bint q16
+
+
+cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey, bint q16) noexcept nogil:
+    # _common.rax_node_bytes at its allocator size class.
+    cdef int64_t size = (4 + n + 7) & ~7
+    size += 8 if comp else 8 * n
+    if iskey:
+        size += 8
+    return jemalloc_size(size, q16)
+
+
+cdef void rs_free(RaxSizer* r) noexcept nogil:
+    free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
+
+
+cdef inline void rs_reset(RaxSizer* r, bint q16) noexcept nogil:
+    r.done = 0
+    r.npath = 0
+    r.has_prev = 0
+    r.prev_len = 0
+    r.q16 = q16
+
+
+cdef int rs_reserve(RaxSizer* r, Py_ssize_t klen) except -1 nogil:
+    # Room for a path of klen + 3 nodes and a copy of the key.
+    cdef Py_ssize_t need = klen + 3
+    if need > r.cap:
+        r.depth = <int64_t*>realloc(r.depth, need * 8)
+        r.cnt = <int64_t*>realloc(r.cnt, need * 8)
+        r.comp = <uint8_t*>realloc(r.comp, need)
+        r.iskey = <uint8_t*>realloc(r.iskey, need)
+        if r.depth == NULL or r.cnt == NULL or r.comp == NULL or r.iskey == NULL:
+            with gil: raise MemoryError()
+        r.cap = need
+    if klen > r.prev_cap:
+        r.prev = <uint8_t*>realloc(r.prev, klen if klen > 16 else 16)
+        if r.prev == NULL:
+            with gil: raise MemoryError()
+        r.prev_cap = klen if klen > 16 else 16
+    return 0
+
+
+cdef inline void rs_push(RaxSizer* r, int64_t depth, bint comp, int64_t n, bint iskey) noexcept nogil:
+    r.depth[r.npath] = depth
+    r.comp[r.npath] = comp
+    r.cnt[r.npath] = n
+    r.iskey[r.npath] = iskey
+    r.npath += 1
+
+
+cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogil:
+    cdef Py_ssize_t j = 0, limit, i, k
+    cdef int64_t d, n, rem
+    cdef bint comp, isk
+    rs_reserve(r, klen)
+    if not r.has_prev:
+        r.npath = 0
+        if klen > 0:
+            rs_push(r, 0, 1, klen, 0)
+        rs_push(r, klen, 0, 0, 1)
+    else:
+        limit = r.prev_len if r.prev_len < klen else klen
+        while j < limit and key[j] == r.prev[j]:
+            j += 1
+        if j == r.prev_len:
+            # The previous key is a prefix: its end node grows the rest.
+            r.comp[r.npath - 1] = 1
+            r.cnt[r.npath - 1] = klen - j
+            rs_push(r, klen, 0, 0, 1)
+        else:
+            i = r.npath - 1
+            while r.depth[i] > j:
+                i -= 1
+            for k in range(i + 1, r.npath):          # the old continuation is final
+                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k], r.q16)
+            r.npath = i + 1
+            d = r.depth[i]
+            comp = r.comp[i]
+            n = r.cnt[i]
+            isk = r.iskey[i]
+            if not comp or n == 1:
+                r.comp[i] = 0
+                r.cnt[i] = (n if not comp else 1) + 1
+            else:
+                rem = d + n - j - 1
+                if rem > 0:                          # the old remainder, off the path
+                    r.done += rs_node(1, rem, 0, r.q16)
+                if j > d:
+                    r.cnt[i] = j - d
+                    rs_push(r, j, 0, 2, 0)
+                else:
+                    r.comp[i] = 0
+                    r.cnt[i] = 2
+            if klen > j + 1:
+                rs_push(r, j + 1, 1, klen - j - 1, 0)
+            rs_push(r, klen, 0, 0, 1)
+    memcpy(r.prev, key, klen)
+    r.prev_len = klen
+    r.has_prev = 1
+    return 0
+
+
+cdef int64_t rs_bytes(RaxSizer* r) noexcept nogil:
+    # The struct, the final nodes and the rightmost path (an empty tree: its head).
+    cdef int64_t total = jemalloc_size(32, r.q16)
+    cdef Py_ssize_t k
+    if not r.has_prev:
+        return total + jemalloc_size(8, r.q16)
+    total += r.done
+    for k in range(r.npath):
+        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k], r.q16)
+    return total
+
+
+cdef int cmp_id(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, STREAM_ID_BYTES)
+
+
+cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
+    # pyscanner.sds_alloc_size: Redis 8.6 sdsAllocSize of a new n-byte sds.
+    if 0 < n < 32:
+        return n + 2
+    cdef int64_t hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 4294967296LL else 17
+    return jemalloc_size(hdr + n + 1, q16)
 
 
 cdef inline bint lzf_claim_impossible(int64_t clen, int64_t ulen) noexcept nogil:
@@ -526,7 +668,8 @@ cdef class Scanner:
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
     cdef int64_t last_field          # length of the last member/field sized, for the pair table
     cdef int64_t big_hdr[ROLES]
-    cdef bint big_rounded
+    cdef int64_t big_extra[ROLES]
+    cdef bint big_rounded[ROLES]
     cdef bint q16                    # allocator with a 16-byte quantum
     cdef bint v_len_valid, v_stream, v_hfe_valid
     cdef int v_flags, v_kind
@@ -544,6 +687,12 @@ cdef class Scanner:
     cdef Py_ssize_t tmpl_cap
     cdef uint8_t* scratch2           # a template listpack without its id entry
     cdef Py_ssize_t scratch2_cap
+    # --- Redis 8.6 stream sizing (set_sizing(stream_alloc=True)) ---
+    cdef bint stream_alloc
+    cdef RaxSizer rs_ids, rs_groups, rs_consumers, rs_union   # ID trees, name tables, the PEL index
+    cdef uint8_t* pel_ids            # every PEL ID of the current stream, for the PEL index
+    cdef uint8_t digits_buf[24]      # a name stored as an integer, as text
+    cdef Py_ssize_t pel_cap
     # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
@@ -595,6 +744,13 @@ cdef class Scanner:
         self.scratch2_cap = 0
         self.tmpl_fields = self.tmpl_longest = self.tmpl_bytes = NULL
         self.tmpl_cap = 0
+        memset(&self.rs_ids, 0, sizeof(RaxSizer))
+        memset(&self.rs_groups, 0, sizeof(RaxSizer))
+        memset(&self.rs_consumers, 0, sizeof(RaxSizer))
+        memset(&self.rs_union, 0, sizeof(RaxSizer))
+        self.pel_ids = NULL
+        self.pel_cap = 0
+        self.stream_alloc = 0
         self.scratch_cap = 0
         n = batch_size
         self.c_db = <uint16_t*>malloc(n * 2)
@@ -628,6 +784,8 @@ cdef class Scanner:
         for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
+            self.big_extra[i] = 0
+            self.big_rounded[i] = 0
         self.pair = NULL
         self.last_field = 2 * PAIR_FIELDS
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
@@ -672,6 +830,8 @@ cdef class Scanner:
         free(self.scratch)
         free(self.scratch2)
         free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
+        rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
+        free(self.pel_ids)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -1040,7 +1200,8 @@ cdef class Scanner:
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
+    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, bint stream_alloc=False,
+                   big_extra=None):
         """Allocation size by element length, for five roles of hashtable elements.
 
         ``tables``: five sequences of 4,096 ints (hash fields, hash values,
@@ -1051,7 +1212,10 @@ cdef class Scanner:
         ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
         TTL) adds to each hash value what its pairing with the field before
         it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
-        in one allocation).
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``stream_alloc`` sizes streams by their allocations
+        (Redis 8.6) rather than counting their radix-tree nodes.
         """
         cdef int role, i
         free(self.pair)
@@ -1068,8 +1232,10 @@ cdef class Scanner:
             for i in range(SIZING_LUT):
                 self.lut[role][i] = table[i]
             self.big_hdr[role] = big_headers[role]
-        self.big_rounded = rounded
+            self.big_rounded[role] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+            self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
+        self.stream_alloc = stream_alloc
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1460,7 +1626,8 @@ cdef class Scanner:
         else:
             # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
-            self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+            self.v_mem[role] += (jemalloc_size(size, self.q16) if self.big_rounded[role] else size) \
+                + self.big_extra[role]
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1700,23 +1867,34 @@ cdef class Scanner:
         return 0
 
     cdef int _stream(self, int t) except -1 nogil:
-        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
-        cdef RaxCount tree
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
+        # radix trees.  Counting mode (up to Redis 8.4): their nodes (main
+        # tree and every PEL) and the bytes of consumer names.  Allocation
+        # mode (Redis 8.6, set_sizing(stream_alloc=True)): the bytes every
+        # tree allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries (pyscanner._stream).
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
+        cdef int64_t total_pel = 0, size
+        cdef RaxCount tree
+        cdef bint alloc = self.stream_alloc
+        cdef const uint8_t* name
         rax_reset(&tree)
+        rs_reset(&self.rs_ids, self.q16)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
-            rax_add(&tree, self.blob)
+            if alloc:
+                rs_add(&self.rs_ids, self.blob, STREAM_ID_BYTES)
+            else:
+                rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = tree.nodes
+        self.v_mem[0] = rs_bytes(&self.rs_ids) if alloc else tree.nodes
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1727,54 +1905,138 @@ cdef class Scanner:
         self.v_groups = groups
         self.v_consumers = 0
         self.v_pending = 0
+        rs_reset(&self.rs_groups, self.q16)
         for i in range(groups):
-            self.skip_string()                                # group name
+            if alloc:
+                name = self.read_name(&size)                  # group name
+                rs_add(&self.rs_groups, name, size)
+            else:
+                self.skip_string()
             self.read_u64_len(); self.read_u64_len()          # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
             rax_reset(&tree)
+            rs_reset(&self.rs_ids, self.q16)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
-                rax_add(&tree, self.p + self.pos)
+                if alloc:
+                    rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    self.keep_pel_id(total_pel)
+                    total_pel += 1
+                else:
+                    rax_add(&tree, self.p + self.pos)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
-            self.v_mem[0] += tree.nodes
+            if alloc:
+                self.v_mem[0] += rs_bytes(&self.rs_ids)
+                if pel:
+                    pel_groups += 1
+                    pel_bytes = rs_bytes(&self.rs_ids)
+            else:
+                self.v_mem[0] += tree.nodes
             consumers = self._count()
             self.v_consumers += consumers
+            rs_reset(&self.rs_consumers, self.q16)
             for j in range(consumers):
-                self.v_mem[1] += self.skip_string()           # consumer name
+                if alloc:
+                    name = self.read_name(&size)              # consumer name
+                    rs_add(&self.rs_consumers, name, size)
+                    self.v_mem[1] += sds_alloc_size(size, self.q16)
+                else:
+                    self.v_mem[1] += self.skip_string()       # consumer name
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
                 rax_reset(&tree)
+                rs_reset(&self.rs_ids, self.q16)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
-                    rax_add(&tree, self.p + self.pos)
+                    if alloc:
+                        rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    else:
+                        rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += tree.nodes
+                self.v_mem[0] += rs_bytes(&self.rs_ids) if alloc else tree.nodes
+            if alloc:
+                self.v_mem[0] += rs_bytes(&self.rs_consumers)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self.skip(self._count() * STREAM_ID_BYTES)
+        if alloc and groups:
+            self.v_mem[0] += rs_bytes(&self.rs_groups)
+        if alloc and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                qsort(self.pel_ids, total_pel, STREAM_ID_BYTES, cmp_id)
+                rs_reset(&self.rs_union, self.q16)
+                for i in range(total_pel):
+                    if i == 0 or memcmp(self.pel_ids + i * STREAM_ID_BYTES,
+                                        self.pel_ids + (i - 1) * STREAM_ID_BYTES, STREAM_ID_BYTES) != 0:
+                        rs_add(&self.rs_union, self.pel_ids + i * STREAM_ID_BYTES, STREAM_ID_BYTES)
+                pel_bytes = rs_bytes(&self.rs_union)
+            self.v_mem[0] += pel_bytes
         if t >= TYPE_STREAM_LISTPACKS_4:
-            self._stream_idmp()
+            self._stream_idmp(alloc)
         self.v_stream = 1
         return 0
 
-    cdef int _stream_idmp(self) except -1 nogil:
+    cdef int keep_pel_id(self, int64_t index) except -1 nogil:
+        # Copy the PEL ID at pos into the stream's list of them (slot index).
+        cdef Py_ssize_t need = (index + 1) * STREAM_ID_BYTES
+        cdef Py_ssize_t cap
+        cdef uint8_t* newp
+        if need > self.pel_cap:
+            cap = self.pel_cap * 2 if self.pel_cap else 64 * STREAM_ID_BYTES
+            while cap < need:
+                cap *= 2
+            newp = <uint8_t*>realloc(self.pel_ids, cap)
+            if newp == NULL:
+                with gil: raise MemoryError()
+            self.pel_ids = newp
+            self.pel_cap = cap
+        memcpy(self.pel_ids + index * STREAM_ID_BYTES, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef const uint8_t* read_name(self, int64_t* size) except NULL nogil:
+        # A whole (short) string in place: in the window, the scratch buffer
+        # (LZF) or the digits buffer (an integer encoding); valid until the
+        # next read.
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            size[0] = snprintf(<char*>self.digits_buf, sizeof(self.digits_buf), "%lld", <long long>clen)
+            return self.digits_buf
+        if kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            size[0] = self.s_len
+            return self.scratch if self.s_len else self.digits_buf
+        self.need(self.s_len)
+        size[0] = self.s_len
+        self.pos += self.s_len
+        return self.p + self.pos - self.s_len
+
+    cdef int _stream_idmp(self, bint alloc) except -1 nogil:
         # Redis 8.6 IDMP tail: duration, max entries, then per producer its
-        # id and (IID, stream ID) pairs; all-time IID counters last.
-        cdef int64_t producers, entries, i, j
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted; the producers' own table is not tracked by Redis.
+        cdef int64_t producers, entries, i, j, size
         self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
         producers = self._count()
         for i in range(producers):
             self.skip_string()                            # producer id
+            if alloc:
+                self.v_mem[1] += jemalloc_size(IDMP_PRODUCER, self.q16)
             entries = self._count()
             for j in range(entries):
-                self.skip_string()                        # IID
+                size = self.skip_string()                 # IID
+                if alloc:
+                    self.v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self.q16)
                 self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
         self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
         return 0

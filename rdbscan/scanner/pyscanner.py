@@ -24,7 +24,7 @@ from operator import index
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size
 from rdbscan.scanner._common import (
-    RaxCounter, crc64_table, escape_key, header_info, key_meta_class_name, pre_ga_library, record_aux,
+    RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name, pre_ga_library, record_aux,
     unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
@@ -65,6 +65,8 @@ SIZING_LUT = 4096             # element lengths covered by the sizing tables
 PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
 ROLES = 5                     # sizing roles: field, value, field with TTL, set member, zset member
 ROLE_SET, ROLE_ZSET = 3, 4
+IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
+IDMP_ENTRY = 32               # sizeof(idmpEntry) before its inline IID
 KEY_BUFFER_START = 1 << 20    # first size of the per-batch key bytes buffer
 KEY_BUFFER_MAX = 0x7FFFFFFF   # key offsets are int32
 MAX_COUNT = 1 << 56           # an element count beyond this is corruption
@@ -300,6 +302,19 @@ def _bitmap(valid):
     return bits.to_bytes((len(flags) + 7) // 8, "little")
 
 
+def sds_alloc_size(n, quantum16=False):
+    """What Redis 8.6's ``sdsAllocSize`` says of a new sds of ``n`` bytes.
+
+    Type 5 strings (1 to 31 bytes) report header + length + terminator
+    exactly; the others their allocation, since ``sdsnewlen`` records the
+    usable size (an empty one is type 8).
+    """
+    if 0 < n < 32:
+        return n + 2
+    hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 2 ** 32 else 17
+    return jemalloc_size(hdr + n + 1, quantum16)
+
+
 def _lp_first(data, start, n):
     """A listpack's first entry: (is it an integer, its value, its bytes with back-length).
 
@@ -423,7 +438,7 @@ class Scanner:
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field",
+        "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -458,8 +473,10 @@ class Scanner:
         self._key = None
         self._lut = ([0] * SIZING_LUT,) * ROLES
         self._big_hdr = (0,) * ROLES
-        self._big_rounded = False
+        self._big_rounded = (False,) * ROLES
+        self._big_extra = (0,) * ROLES
         self._pair = None
+        self._stream_alloc = False
         self._last_field = 2 * PAIR_FIELDS
         self._q16 = False
         self._v_mem = [0] * ROLES
@@ -797,7 +814,7 @@ class Scanner:
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False):
+    def set_sizing(self, tables, big_headers, rounded, quantum16=False, stream_alloc=False, big_extra=None):
         """Allocation size by element length, for five roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are five sequences of
@@ -809,12 +826,19 @@ class Scanner:
         row-major: fields without, then with a TTL) adds to each hash value
         what its pairing with the field before it changes (Valkey 8.1 and
         Redis 8.6 embed small field-value pairs in one allocation).
+        ``rounded`` may also be one flag per role, and ``big_extra`` bytes
+        added per role to the longer elements after rounding.
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.6)
+        rather than counting their radix-tree nodes.
         """
+        self._stream_alloc = bool(stream_alloc)
         self._pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
             if len(tables) > ROLES and tables[ROLES] is not None else None
         self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES))
         self._big_hdr = tuple(big_headers[:ROLES])
-        self._big_rounded = bool(rounded)
+        self._big_rounded = tuple(bool(r) for r in rounded[:ROLES]) \
+            if isinstance(rounded, (tuple, list)) else (bool(rounded),) * ROLES
+        self._big_extra = tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES
         self._q16 = bool(quantum16)
 
     def _sized(self, n, role):
@@ -832,7 +856,8 @@ class Scanner:
         else:
             # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
             size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
-            self._v_mem[role] += jemalloc_size(size, self._q16) if self._big_rounded else size
+            size = jemalloc_size(size, self._q16) if self._big_rounded[role] else size
+            self._v_mem[role] += size + self._big_extra[role]
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1382,10 +1407,15 @@ class Scanner:
 
     def _stream(self, t):
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
+        # radix trees.  Counting mode (up to Redis 8.4): their nodes (main
+        # tree and every PEL) and the bytes of consumer names.  Allocation
+        # mode (Redis 8.6, set_sizing(stream_alloc=True)): the bytes every
+        # tree allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries.
         mem = self._v_mem
-        tree = RaxCounter()
+        alloc = self._stream_alloc
+        tree = RaxSizer(self._q16) if alloc else RaxCounter()
         nodes = self._count()
         for _ in range(nodes):
             data, start, _ = self._load_blob()         # master ID of the node
@@ -1396,7 +1426,7 @@ class Scanner:
             data, start, size = self._load_blob()
             _, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
             self._absorb(longest, total, size)
-        mem[0] = tree.nodes
+        mem[0] = tree.bytes() if alloc else tree.nodes
         length = self._read_plain_len()
         number = self._read_u64_len
         number(); number()                             # last ID
@@ -1406,51 +1436,90 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
+        names = RaxSizer(self._q16) if alloc else None     # the groups table
+        all_pel, pel_groups, pel_bytes = [], 0, 0          # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
-            self._skip_string()                        # group name
+            if alloc:
+                names.add(self._read_bytes())          # group name
+            else:
+                self._skip_string()
             number(); number()                         # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 number()                               # entries read
             pel = self._count()
             pending += pel
-            tree = RaxCounter()
+            tree = RaxSizer(self._q16) if alloc else RaxCounter()
             for _ in range(pel):
                 self._need(STREAM_ID_BYTES + 8)
-                tree.add(self._take(STREAM_ID_BYTES))  # ID
+                nack = self._take(STREAM_ID_BYTES)     # ID
+                tree.add(nack)
+                if alloc:
+                    all_pel.append(nack)
                 self._advance(8)                       # delivery time
                 number()                               # delivery count
-            mem[0] += tree.nodes
+            if alloc:
+                mem[0] += tree.bytes()
+                if pel:
+                    pel_groups += 1
+                    pel_bytes = tree.bytes()
+            else:
+                mem[0] += tree.nodes
             n = self._count()
             consumers += n
+            table = RaxSizer(self._q16) if alloc else None   # the group's consumers
             for _ in range(n):
-                mem[1] += self._skip_string()          # consumer name
+                if alloc:
+                    name = self._read_bytes()          # consumer name
+                    table.add(name)
+                    mem[1] += sds_alloc_size(len(name), self._q16)
+                else:
+                    mem[1] += self._skip_string()
                 self._advance(8)                       # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self._advance(8)                   # active time
-                tree = RaxCounter()
+                tree = RaxSizer(self._q16) if alloc else RaxCounter()
                 for _ in range(self._count()):
                     tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
-                mem[0] += tree.nodes
+                mem[0] += tree.bytes() if alloc else tree.nodes
+            if alloc:
+                mem[0] += table.bytes()
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self._skip(self._count() * STREAM_ID_BYTES)
+        if alloc and groups:
+            mem[0] += names.bytes()
+        if alloc and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                union = RaxSizer(self._q16)
+                for nack in sorted(set(all_pel)):
+                    union.add(nack)
+                pel_bytes = union.bytes()
+            mem[0] += pel_bytes
         if t >= TYPE_STREAM_LISTPACKS_4:
-            self._stream_idmp()
+            self._stream_idmp(alloc)
         self._v_kind = KIND_STREAM
         self._v_len = length
         self._v_nodes = nodes
         self._v_stream = (groups, consumers, pending)
 
-    def _stream_idmp(self):
+    def _stream_idmp(self, alloc):
         # Redis 8.6 IDMP tail: duration, max entries, then per producer its
-        # id and (IID, stream ID) pairs; all-time IID counters last.
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted; the producers' own table is not tracked by Redis.
         number = self._read_u64_len
         number(); number()                             # IDMP duration, max entries
         for _ in range(self._count()):
             self._skip_string()                        # producer id
+            if alloc:
+                self._v_mem[1] += jemalloc_size(IDMP_PRODUCER, self._q16)
             for _ in range(self._count()):
-                self._skip_string()                    # IID
+                size = self._skip_string()             # IID
+                if alloc:
+                    self._v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self._q16)
                 number(); number()                     # stream ID it maps to
         number(); number()                             # IIDs added, duplicates
 
