@@ -60,6 +60,35 @@ def _rows(fixture, target):
     return {r["key"]: r for r in rdbscan.read_table(dump_path(fixture), target=target).to_pylist()}
 
 
+def test_kvobj_counted_by_release():
+    # kvobjAllocSize: 8.4 sums the kvobj's parts (robj 16, expiry 8, key
+    # header byte 1, key sds), 8.6 asks the allocator for the whole
+    # allocation, 8.8 (redis/redis#14704) sums the parts again.
+    rows = {t: _rows("redis-7.4.1", t) for t in ("8.4", "8.6", "8.8")}
+    # "int:edge:10000": 14-byte key, an int, no TTL: 16 + 1 + (1 + 14 + 1) = 33.
+    assert [rows[t]["int:edge:10000"]["memory_bytes"] for t in ("8.4", "8.6", "8.8")] == [33, 40, 33]
+    # A 30-byte key with a TTL: 8 more, 57 or J(57) = 64.
+    key = "rate:203.0.113.46:202402071731"
+    assert rows["8.4"][key]["expire_at"] is not None and rows["8.4"][key]["encoding"] == "int"
+    assert [rows[t][key]["memory_bytes"] for t in ("8.4", "8.6", "8.8")] == [57, 64, 57]
+    # With 16-byte size classes the 8.4 allocation (J(33) = 48) has room for
+    # the expiry slot, which kvobjCreate then reserves and counts.
+    q16 = {r["key"]: r for r in rdbscan.read_table(dump_path("redis-7.4.1"), target="8.4",
+                                                    allocator="jemalloc-16").to_pylist()}
+    assert q16["int:edge:10000"]["memory_bytes"] == 41
+
+
+def test_redis_84_embeds_by_key_value_and_ttl():
+    # 8.4 kvobjSet: 16 + (keylen + 3) + 8 if the key has a TTL + (len + 4) <= 64;
+    # 8.6 leaves the expiry (now metadata before the object) out.
+    rows84, rows86 = _rows("redis-7.4.1", "8.4"), _rows("redis-7.4.1", "8.6")
+    job = [k for k, r in rows84.items() if k.startswith("job:") and r["length"] == 30 and r["expire_at"]]
+    assert job
+    for key in job:
+        assert len(key) + 30 + 8 > 41 >= len(key) + 30
+        assert rows84[key]["encoding"] == "raw" and rows86[key]["encoding"] == "embstr"
+
+
 def test_redis_80_against_74_by_hand():
     old, new = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.0")
 
@@ -158,7 +187,7 @@ pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not bui
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
 from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
-TARGETS = ["8.0", "8.6", "valkey-8.1"]
+TARGETS = ["8.0", "8.4", "8.6", "8.8", "valkey-8.1"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

@@ -41,6 +41,7 @@ def model_params(profile):
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
         profile.flavor == "redis" and v >= (8, 0), profile.flavor == "redis", lay.alloc_tracked,
+        enc.embstr_ttl_bytes(profile), lay.stream_nack,
     )
 
 
@@ -63,6 +64,7 @@ def derive(n, cols, arrays, profile, compiled=True):
                       pa.int64())
     encoding = enc.encoding_column(profile, arrays["kind"], arrays["rdb_type"], arrays["length"],
                                    arrays["max_element_bytes"], arrays["flags"], arrays["nodes"],
-                                   arrays["blob_bytes"], arrays["element_bytes"], key_len)
+                                   arrays["blob_bytes"], arrays["element_bytes"], key_len,
+                                   pc.is_valid(arrays["expire_at"]))
     memory = mem.memory_column(profile, {**arrays, "encoding": encoding}, arrays)
     return encoding, memory

@@ -67,7 +67,9 @@ cdef struct Params:
     bint hfe_dict_grows, hash_dict_grows
     int64_t stream_struct, stream_cg, stream_consumer, skiplist_header_alloc
     double skiplist_node
-    bint alloc_tracked               # Redis 8.6 kvobjAllocSize (memory_of_86)
+    int alloc_tracked                # Redis 8.4+ kvobjAllocSize: a TRACKED_* code (memory_of_tracked)
+    int64_t embstr_ttl               # Redis 8.4: what a TTL adds to the embed test
+    int64_t stream_nack              # sizeof(streamNACK) where tracked
 
 
 cdef inline int64_t J(int64_t n, bint q16) noexcept nogil:
@@ -99,12 +101,15 @@ DEF ZSET_NOVALUE_ENTRY = 16
 DEF EMBED_STRING_LIMIT = 64
 DEF EXPIRE_KEY_THRESHOLD = 128
 DEF KVOBJ_EMBED_LIMIT = 41
-# Redis 8.6 sizes (rdbscan.model.memory: the *_86 constants)
+# Redis 8.4+ sizes (rdbscan.model.memory: the *_84, *_86 and TRACKED_* constants)
 DEF KVOBJ_META = 8
 DEF ZSKIPLIST_86 = 40
 DEF ZSKIPLIST_HEADER_86 = 528
-DEF STREAM_NACK_86 = 64
+DEF ZSKIPLIST_HEADER_84 = 536
 DEF LISTPACK_EX_86 = 24
+DEF TRACKED_84 = 1
+DEF TRACKED_86 = 2
+DEF TRACKED_88 = 3
 
 
 cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
@@ -141,14 +146,16 @@ cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
 
 
 cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t n, int64_t mx,
-                            int64_t nodes, int64_t blob, int64_t elem, int64_t klen) noexcept nogil:
+                            int64_t nodes, int64_t blob, int64_t elem, int64_t klen,
+                            bint expires) noexcept nogil:
     cdef bint is_int = flags & FLAG_INTEGER
     cdef bint plain = flags & FLAG_PLAIN_NODE
     cdef bint small
     if kind == KIND_STRING:
         if is_int:
             return E_INT
-        if P.has_embstr and n <= P.embstr_limit and (not P.kvobj_embstr or klen + n <= KVOBJ_EMBED_LIMIT):
+        if P.has_embstr and n <= P.embstr_limit and (
+                not P.kvobj_embstr or klen + n + (P.embstr_ttl if expires else 0) <= KVOBJ_EMBED_LIMIT):
             return E_EMBSTR
         return E_RAW
     if kind == KIND_LIST:
@@ -206,21 +213,31 @@ cdef inline int64_t sds_alloc_86(int64_t n, bint q16) noexcept nogil:
     return J((3 if n < 256 else 5 if n < 65536 else 9) + n + 1, q16)
 
 
-cdef inline int64_t memory_of_86(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
-                                 int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
-                                 int64_t groups, int64_t consumers, int64_t pending,
-                                 bint expires) noexcept nogil:
-    # rdbscan.model.memory._memory_column_86: Redis 8.6 kvobjAllocSize.
+cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
+                                      int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
+                                      int64_t groups, int64_t consumers, int64_t pending,
+                                      bint expires) noexcept nogil:
+    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize.
     cdef bint q16 = P.quantum16
-    cdef int64_t head = (1 if klen < 32 else 3 if klen < 256 else 5 if klen < 65536 else 9) + klen + 1 + ROBJ + 1
-    cdef int64_t kv, value, buckets, half
-    if expires or klen >= EXPIRE_KEY_THRESHOLD:
+    cdef int64_t base = (1 if klen < 32 else 3 if klen < 256 else 5 if klen < 65536 else 9) + klen + 1 + ROBJ + 1
+    cdef int64_t head = base, kv, whole, value, buckets, half
+    cdef bint slot = expires or klen >= EXPIRE_KEY_THRESHOLD
+    if slot:
         head += KVOBJ_META
-    kv = J(head, q16)
+    # The kvobj and an embedded value's allocation (memory._kvobj_columns).
+    if P.alloc_tracked == TRACKED_84:
+        kv = head + KVOBJ_META if (not slot and J(head, q16) - head >= KVOBJ_META) else head
+        whole = J(base + (KVOBJ_META if expires else 0) + n + 4, q16)
+    elif P.alloc_tracked == TRACKED_86:
+        kv = J(head, q16)
+        whole = J(head + n + 4, q16)
+    else:
+        kv = head
+        whole = J(head + n + 4, q16)
     if enc == E_INT:
         value = 0
     elif enc == E_EMBSTR:
-        value = J(head + n + 4, q16) - kv
+        value = whole - kv
     elif enc == E_RAW:
         value = sds_alloc_86(n, q16)
     elif enc == E_LISTPACK or enc == E_INTSET:
@@ -239,10 +256,11 @@ cdef inline int64_t memory_of_86(const Params* P, int enc, int kind, int t, int6
         if enc == E_HASHTABLE:
             value += mem_val
         else:
-            value += 16 + J(ZSKIPLIST_86, q16) + J(ZSKIPLIST_HEADER_86, q16)
+            value += 16 + J(ZSKIPLIST_86, q16) + J(
+                ZSKIPLIST_HEADER_84 if P.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86, q16)
     elif enc == E_STREAM:
         value = (blobs + mem_el + mem_val + J(P.stream_struct, q16) + groups * J(P.stream_cg, q16)
-                 + pending * J(STREAM_NACK_86, q16) + consumers * J(P.stream_consumer, q16))
+                 + pending * J(P.stream_nack, q16) + consumers * J(P.stream_consumer, q16))
     else:
         return -1
     return kv + value
@@ -259,8 +277,8 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     if kind >= KIND_ARRAY:
         return -1                    # module values, arrays, GCRA: no estimate rather than a wrong one
     if P.alloc_tracked:
-        return memory_of_86(P, enc, kind, t, klen, n, nodes, blob_bytes, mem_el, mem_val,
-                            groups, consumers, pending, expires)
+        return memory_of_tracked(P, enc, kind, t, klen, n, nodes, blob_bytes, mem_el, mem_val,
+                                 groups, consumers, pending, expires)
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3
@@ -347,7 +365,8 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.listpackex_alloc, P.key_entry_extra, P.argv_key, P.bare_skiplist,
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
-     P.skiplist_node, P.kvobj_embstr, P.redis_types, P.alloc_tracked) = params
+     P.skiplist_node, P.kvobj_embstr, P.redis_types, P.alloc_tracked, P.embstr_ttl,
+     P.stream_nack) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -387,9 +406,10 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             raw = any_raw and (all_raw or (raw_bits[i >> 3] >> (i & 7)) & 1)
             klen = (roff[i + 1] - roff[i]) if raw else (koff[i + 1] - koff[i])
             n = length[i]
-            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i], klen)
-            e[i] = code
             expires = any_exp and (all_exp or (exp_bits[i >> 3] >> (i & 7)) & 1)
+            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i], klen,
+                               expires)
+            e[i] = code
             m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                              mem_val[i], mem_blobs[i], groups[i] if streams else 0,
                              consumers[i] if streams else 0, pending[i] if streams else 0, expires)

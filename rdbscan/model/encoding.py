@@ -27,6 +27,14 @@ _RELEASE_OF_RDB = {1: (2, 0), 2: (2, 4), 3: (2, 6), 4: (2, 6), 5: (2, 6), 6: (2,
                    8: (4, 0), 9: (5, 0), 10: (7, 0), 11: (7, 2), 12: (7, 4), 13: (8, 6), 14: (8, 8),
                    15: (8, 10)}
 KVOBJ_EMBED_LIMIT = 41     # Redis 8 kvobjSet: 16 + (keylen + 3) + (len + 4) <= 64 embeds the value
+KVOBJ_EMBED_TTL = 8        # Redis 8.4 kvobjSet also counts the expiry of a key with a TTL
+
+
+def embstr_ttl_bytes(profile):
+    """What a key's TTL adds to kvobjSet's embed test: 8 in Redis 8.4 (the
+    expiry sits inside the allocation), 0 in 8.6+ (metadata before the object,
+    left out of the test) and in 8.0/8.2 as modelled."""
+    return KVOBJ_EMBED_TTL if profile.flavor == "redis" and (8, 4) <= profile.version < (8, 6) else 0
 
 
 @dataclass
@@ -168,11 +176,13 @@ def _profile_from_meta(meta, server):
     return ServerProfile("redis", release + (0,), f"RDB version {rdb}")
 
 
-def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem, key_len=None):
+def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem, key_len=None,
+                    expires=None):
     """The ``encoding`` column (dictionary array) for one batch of rows.
 
     ``key_len`` (bytes of each key) matters from Redis 8.0 on, where a short
-    string stays embstr only when it fits the key's allocation.
+    string stays embstr only when it fits the key's allocation; ``expires``
+    (whether each key has a TTL) in Redis 8.4, where the expiry counts too.
     """
     v = profile.redis_compat()
     t = profile.thresholds
@@ -199,7 +209,10 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     if profile.flavor == "redis" and v >= (8, 0) and key_len is not None:
         # kvobjSet embeds a value of up to 44 bytes only with a short enough
         # key; otherwise it becomes a raw sds and OBJECT ENCODING says raw.
-        fits = pc.less_equal(pc.add(key_len, length0), KVOBJ_EMBED_LIMIT)
+        need = pc.add(key_len, length0)
+        if embstr_ttl_bytes(profile) and expires is not None:
+            need = pc.add(need, pc.if_else(expires, embstr_ttl_bytes(profile), 0))
+        fits = pc.less_equal(need, KVOBJ_EMBED_LIMIT)
         cases.append((pc.and_(is_string, pc.and_(pc.less_equal(length0, embstr_limit), fits)), "embstr"))
     elif v >= (3, 0):
         cases.append((pc.and_(is_string, pc.less_equal(length0, embstr_limit)), "embstr"))

@@ -17,7 +17,10 @@ The model follows the server's own ``objectComputeSize`` and
   expected size (level p = 1/4, the average Redis' random levels give);
 - Valkey 8.1's ``hashtable`` (sets, hashes, sorted sets): 64-byte buckets of
   7 slots, as many as the loader pre-sizes for the element count, plus the
-  child buckets that full buckets chain (their expected number).
+  child buckets that full buckets chain (their expected number);
+- Redis 8.4 and later: ``kvobjAllocSize``, the sizes each object tracks of
+  its own allocations (``_memory_column_tracked``; 8.4, 8.6 and 8.8+ count
+  the kvobj itself differently, see ``TRACKED_*``).
 
 The scanner supplies, per key, the sized sums that need every element
 (``mem_elements``, ``mem_values``, ``mem_blobs``) using the tables from
@@ -31,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model.alloc import jemalloc_size
-from rdbscan.scanner.format import KIND_ARRAY
+from rdbscan.scanner.format import KIND_ARRAY, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -137,7 +140,8 @@ class Layout:
     stream_cg: int = 40            # sizeof(streamCG)
     stream_consumer: int = 32      # sizeof(streamConsumer)
     zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
-    alloc_tracked: bool = False    # Redis 8.6: the sizes each object tracks of its own allocations
+    alloc_tracked: int = 0         # Redis 8.4+: a TRACKED_* code (MEMORY USAGE from tracked sizes)
+    stream_nack: int = 0           # sizeof(streamNACK) where tracked (8.4: 32, 8.6: 64)
 
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
@@ -163,8 +167,16 @@ EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys 
 HASH_EMBED_LIMIT = 128   # Valkey 8.1 / Redis 8.6 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
 PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
 
-# Redis 8.6 (layout_for: alloc_tracked) struct sizes, from its headers
-QUICKLIST_86 = 48        # sizeof(quicklist): alloc_size added
+# From Redis 8.4 MEMORY USAGE is kvobjAllocSize: the kvobj plus the sizes
+# each type tracks of its own allocations (Layout.alloc_tracked).  The three
+# ways the kvobj itself is counted:
+TRACKED_84 = 1    # 8.4: robj, expiry slot, key header byte and key sds summed
+                  # (the expiry slot also when the allocation had room for it)
+TRACKED_86 = 2    # 8.6: zmalloc_size of the allocation (metadata slots first)
+TRACKED_88 = 3    # 8.8+ (redis/redis#14704): summed again, metadata slots and all
+
+# Redis 8.4/8.6 struct sizes, from their headers
+QUICKLIST_86 = 48        # sizeof(quicklist): alloc_size added (8.4 too)
 LISTPACK_EX_86 = 24      # sizeof(listpackEx): ExpireMeta and the listpack pointer
 STREAM_86 = 160          # sizeof(stream): alloc_size, cgroups_ref, IDMP fields added
 KVOBJ_META = 8           # one metadata slot before the kvobj (the expiry, or a module's)
@@ -173,6 +185,11 @@ ZSKIPLIST_HEADER_86 = 16 + 16 * 32  # the header node: score, backward, 32 level
 ENTRY_EXPIRE = 16        # sizeof(ExpireMeta) before a hash field entry with a TTL
 ENTRY_VALUE_PTR = 8      # an entry whose value is not embedded points to it
 STREAM_NACK_86 = 64      # sizeof(streamNACK): delivery time/count, consumer, index node, id, time list
+STREAM_84 = 120          # 8.4 sizeof(stream): alloc_size and cgroups_ref, no IDMP fields
+STREAM_CG_84 = 48        # 8.4 sizeof(streamCG): a pel_by_time tree where 8.6 has a time list
+STREAM_NACK_84 = 32      # 8.4 sizeof(streamNACK): delivery time/count, consumer, index node
+ZSKIPLIST_HEADER_84 = 24 + 16 * 32  # 8.4 header node: the member pointer too
+MSTR_TTL_EXTRA = 18      # 8.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
 
 
 def layout_for(profile):
@@ -186,10 +203,8 @@ def layout_for(profile):
         return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
-    if v >= (8, 6):
-        return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
-                      hfe_dict_grows=True, stream_struct=STREAM_86, stream_cg=56, stream_consumer=32,
-                      alloc_tracked=True)
+    if v >= (8, 4):
+        return _layout_tracked(v, q16)
     if v >= (8, 0):
         return Layout(True, True, True, KEY_IN_KVOBJ, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 4):
@@ -210,6 +225,17 @@ def layout_for(profile):
                   hash_dict_grows=True, zmalloc_stream_lp=False, **old_stream)
 
 
+def _layout_tracked(v, q16):
+    """Redis 8.4 and later: MEMORY USAGE from the sizes objects track (kvobjAllocSize)."""
+    if v >= (8, 6):
+        return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
+                      hfe_dict_grows=True, stream_struct=STREAM_86, stream_cg=56, stream_consumer=32,
+                      alloc_tracked=TRACKED_88 if v >= (8, 8) else TRACKED_86, stream_nack=STREAM_NACK_86)
+    return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
+                  hfe_dict_grows=True, stream_struct=STREAM_84, stream_cg=STREAM_CG_84, stream_consumer=32,
+                  alloc_tracked=TRACKED_84, stream_nack=STREAM_NACK_84)
+
+
 def sizing_tables(profile):
     """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
 
@@ -225,6 +251,8 @@ def sizing_tables(profile):
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
+    if lay.alloc_tracked == TRACKED_84:
+        return _sizing_tables_84(lay.quantum16)
     if lay.alloc_tracked:
         return _sizing_tables_86(lay.quantum16)
     def element(n, extra=0):
@@ -288,7 +316,7 @@ def memory_column(profile, batch, extra):
     """
     lay = layout_for(profile)
     if lay.alloc_tracked:
-        return _memory_column_86(profile, lay, batch, extra)
+        return _memory_column_tracked(profile, lay, batch, extra)
     q16 = lay.quantum16
     key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())
@@ -425,15 +453,16 @@ def memory_column(profile, batch, extra):
     return pc.if_else(module, pa.scalar(None, pa.int64()), total)
 
 
-# ------------------------------------------------------------------ Redis 8.6
+# ------------------------------------------------------------ Redis 8.4 and later
 #
-# From 8.6 MEMORY USAGE is kvobjAllocSize (object.c): zmalloc_size of the
-# kvobj allocation (metadata slots, robj, key header byte, key sds, an
-# embedded value) plus what each type tracks of its own allocations:
-# listpacks and intsets at their exact length, type-5 sds at header +
-# length + 1, other sds at their allocation, dicts as sizeof(dict) + 24 per
-# entry + 8 per bucket + the sizes their elements tracked, skiplist nodes
-# holding their member, streams every allocation their trees make.
+# From 8.4 MEMORY USAGE is kvobjAllocSize (object.c): the kvobj (robj,
+# metadata slots, key header byte, key sds, an embedded value; how it is
+# counted differs by release, see TRACKED_*) plus what each type tracks of
+# its own allocations: listpacks and intsets at their exact length, type-5
+# sds at header + length + 1, other sds at their allocation, dicts as
+# sizeof(dict) + 24 per entry + 8 per bucket + the sizes their elements
+# tracked, skiplist nodes (8.6: holding their member), streams every
+# allocation their trees make.
 
 def _sds_hdr5(n):
     """sds header bytes by sdsReqType: type 5 below 32 bytes, even when empty."""
@@ -493,31 +522,80 @@ def _sizing_tables_86(q16):
     big = (6, 6, ENTRY_EXPIRE + 6, 6, 6 + 32)
     rounded = (False, True, False, True, True)
     extra = (0, ENTRY_VALUE_PTR, 0, 0, 0)
-    return (field, value, field_ttl, member, node, pair), big, rounded, q16, True, extra
+    return (field, value, field_ttl, member, node, pair), big, rounded, q16, STREAM_ALLOC, extra
 
 
-def _memory_column_86(profile, lay, batch, extra):
-    """:func:`memory_column` for Redis 8.6 (``kvobjAllocSize``)."""
+def _mstr_hdr(n):
+    """Redis 8.4 mstr header bytes (mstrReqType): 1 below 32 bytes, 3 below 64 KiB, else 9."""
+    return 1 if n < 32 else 3 if n < 65536 else 9
+
+
+@lru_cache(maxsize=4)
+def _sizing_tables_84(q16):
+    """The scanner's sizing for Redis 8.4 (see :func:`sizing_tables`).
+
+    Hash fields are mstr allocations counted at their usable size (a field
+    with a TTL carries mstr flags and ExpireMeta first), values and set
+    members their ``sdsAllocSize``; a skiplist node and its member are two
+    allocations.  No field and value share one: no pair table.
+    """
+    value = [sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    field = [jemalloc_size(_mstr_hdr(n) + n + 1, q16) for n in range(SIZING_LUT)]
+    field_ttl = [jemalloc_size(MSTR_TTL_EXTRA + _mstr_hdr(n) + n + 1, q16) for n in range(SIZING_LUT)]
+    node_levels = skiplist_node_expected(q16)
+    node = [int(node_levels + value[n] + 0.5) for n in range(SIZING_LUT)]
+    # Past the tables: mstr and sds headers plus the terminator, rounded; a
+    # node adds its level-1 allocation.
+    big = (4, 6, MSTR_TTL_EXTRA + 4, 6, 6)
+    extra = (0, 0, 0, 0, jemalloc_size(24 + 16, q16))
+    return (field, value, field_ttl, value, node), big, True, q16, STREAM_ALLOC_PEL_TIME, extra
+
+
+def _kvobj_columns(lay, key_len, expires, n):
+    """Redis 8.4+: ``(kvobj, embstr)``, the bytes MEMORY USAGE counts for the
+    kvobj itself and what an embedded string adds to them, per
+    :data:`TRACKED_84` / :data:`TRACKED_86` / :data:`TRACKED_88`.
+
+    The kvobj is one allocation: metadata slots (the expiry when the key has
+    one, always for keys of 128 bytes and more), the robj, a key header-size
+    byte and the key sds (sdsReqType); an embstr value (sds type 8) follows
+    in the same allocation, which it fills.
+    """
+    q16 = lay.quantum16
+    key_sds = pc.add(pc.add(_sds_hdr5_col(key_len), key_len), 1)
+    base = pc.add(key_sds, ROBJ + 1)
+    slot = pc.or_(expires, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD))
+    head = pc.add(base, pc.if_else(slot, KVOBJ_META, 0))
+    if lay.alloc_tracked == TRACKED_84:
+        # Summed from its parts; kvobjCreate also reserves the expiry slot
+        # when the allocation has 8 spare bytes.  An embstr's allocation
+        # holds the expiry slot only for a key with a TTL.
+        spare = pc.greater_equal(pc.subtract(_J(head, q16), head), KVOBJ_META)
+        kvobj = pc.if_else(pc.and_(pc.invert(slot), spare), pc.add(head, KVOBJ_META), head)
+        whole = _J(pc.add(pc.add(base, pc.if_else(expires, KVOBJ_META, 0)), pc.add(n, 4)), q16)
+    elif lay.alloc_tracked == TRACKED_86:
+        kvobj = _J(head, q16)                    # zmalloc_size of the allocation
+        whole = _J(pc.add(head, pc.add(n, 4)), q16)
+    else:
+        kvobj = head                             # the parts, not the allocation
+        whole = _J(pc.add(head, pc.add(n, 4)), q16)
+    return kvobj, pc.subtract(whole, kvobj)
+
+
+def _memory_column_tracked(profile, lay, batch, extra):
+    """:func:`memory_column` for Redis 8.4 and later (``kvobjAllocSize``)."""
     q16 = lay.quantum16
     key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
                       pa.int64())
-    key_sds = pc.add(pc.add(_sds_hdr5_col(key_len), key_len), 1)
-    # Metadata slots: the expiry when the key has one, or always for keys of
-    # 128 bytes and more (kvobjCreate reserves it).
-    expires = pc.is_valid(batch["expire_at"])
-    metas = pc.if_else(pc.or_(expires, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD)), KVOBJ_META, 0)
-    head = pc.add(pc.add(key_sds, ROBJ + 1), metas)
-    kvobj = _J(head, q16)
-
     encoding = pc.cast(batch["encoding"], pa.string())
     n = pc.fill_null(batch["length"], 0)
     mem_el, mem_val, blobs = extra["mem_elements"], extra["mem_values"], extra["blob_bytes"]
     nodes = extra["nodes"]
     zero = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
 
-    # Strings: an embstr shares the kvobj allocation (kvobjSet embeds when
-    # 16 + keylen + 3 + len + 4 <= 64, the encoding rule); a raw value is its sds.
-    embstr = pc.subtract(_J(pc.add(head, pc.add(n, 4)), q16), kvobj)
+    # Strings: an embstr shares the kvobj allocation (the encoding rule says
+    # when); a raw value is its sds.
+    kvobj, embstr = _kvobj_columns(lay, key_len, pc.is_valid(batch["expire_at"]), n)
     raw = _sds_alloc_86_col(n, q16)
 
     buckets = _buckets(n)
@@ -530,8 +608,9 @@ def _memory_column_86(profile, lay, batch, extra):
     buckets = pc.if_else(pc.and_(grows, rehashing), pc.add(buckets, half), buckets)
     dict_part = pc.add(pc.add(pc.multiply(buckets, 8), pc.multiply(n, 24)), lay.dict_struct)
     hashtable = pc.add(pc.add(dict_part, mem_el), mem_val)
+    header = ZSKIPLIST_HEADER_84 if lay.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86
     skiplist = pc.add(dict_part, pc.add(mem_el, 16 + jemalloc_size(ZSKIPLIST_86, q16)
-                                           + jemalloc_size(ZSKIPLIST_HEADER_86, q16)))
+                                           + jemalloc_size(header, q16)))
     quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, jemalloc_size(lay.quicklist_node, q16))),
                        jemalloc_size(lay.quicklist_struct, q16))
     groups = pc.fill_null(batch["stream_groups"], 0)
@@ -539,7 +618,7 @@ def _memory_column_86(profile, lay, batch, extra):
     pending = pc.fill_null(batch["stream_pending"], 0)
     stream = pc.add(pc.add(pc.add(blobs, mem_el), pc.add(mem_val, jemalloc_size(lay.stream_struct, q16))),
                     pc.add(pc.add(pc.multiply(groups, jemalloc_size(lay.stream_cg, q16)),
-                                  pc.multiply(pending, jemalloc_size(STREAM_NACK_86, q16))),
+                                  pc.multiply(pending, jemalloc_size(lay.stream_nack, q16))),
                            pc.multiply(consumers, jemalloc_size(lay.stream_consumer, q16))))
     cases = [
         ("int", zero), ("embstr", embstr), ("raw", raw),

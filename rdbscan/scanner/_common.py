@@ -231,9 +231,11 @@ class RaxSizer:
     walk in C.
     """
 
-    def __init__(self, quantum16=False):
+    def __init__(self, quantum16=False, null_values=False):
         from rdbscan.model.alloc import jemalloc_size
-        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3]), quantum16)
+        # Keys inserted with a NULL value (Redis 8.4 pel_by_time) keep no value pointer.
+        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3] and not null_values),
+                                                quantum16)
         self._j = jemalloc_size
         self._q16 = quantum16
         self.done = 0           # bytes of the nodes off the rightmost path

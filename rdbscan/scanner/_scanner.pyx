@@ -278,6 +278,7 @@ cdef struct RaxSizer:
     Py_ssize_t prev_len, prev_cap
     bint has_prev
     bint q16
+    bint nullval         # keys carry NULL values (8.4 pel_by_time): no value pointers
 
 
 cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey, bint q16) noexcept nogil:
@@ -293,12 +294,13 @@ cdef void rs_free(RaxSizer* r) noexcept nogil:
     free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
 
 
-cdef inline void rs_reset(RaxSizer* r, bint q16) noexcept nogil:
+cdef inline void rs_reset(RaxSizer* r, bint q16, bint nullval=0) noexcept nogil:
     r.done = 0
     r.npath = 0
     r.has_prev = 0
     r.prev_len = 0
     r.q16 = q16
+    r.nullval = nullval
 
 
 cdef int rs_reserve(RaxSizer* r, Py_ssize_t klen) except -1 nogil:
@@ -352,7 +354,7 @@ cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogi
             while r.depth[i] > j:
                 i -= 1
             for k in range(i + 1, r.npath):          # the old continuation is final
-                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k], r.q16)
+                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
             r.npath = i + 1
             d = r.depth[i]
             comp = r.comp[i]
@@ -388,12 +390,16 @@ cdef int64_t rs_bytes(RaxSizer* r) noexcept nogil:
         return total + jemalloc_size(8, r.q16)
     total += r.done
     for k in range(r.npath):
-        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k], r.q16)
+        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
     return total
 
 
 cdef int cmp_id(const void* a, const void* b) noexcept nogil:
     return memcmp(a, b, STREAM_ID_BYTES)
+
+
+cdef int cmp_time_key(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, PEL_TIME_KEY_BYTES)
 
 
 cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
@@ -687,10 +693,12 @@ cdef class Scanner:
     cdef Py_ssize_t tmpl_cap
     cdef uint8_t* scratch2           # a template listpack without its id entry
     cdef Py_ssize_t scratch2_cap
-    # --- Redis 8.6 stream sizing (set_sizing(stream_alloc=True)) ---
-    cdef bint stream_alloc
+    # --- Redis 8.4+ stream sizing (set_sizing(stream_alloc=STREAM_ALLOC...)) ---
+    cdef int stream_alloc
     cdef RaxSizer rs_ids, rs_groups, rs_consumers, rs_union   # ID trees, name tables, the PEL index
     cdef uint8_t* pel_ids            # every PEL ID of the current stream, for the PEL index
+    cdef uint8_t* time_keys          # one group's pel_by_time keys (Redis 8.4)
+    cdef Py_ssize_t time_cap
     cdef uint8_t digits_buf[24]      # a name stored as an integer, as text
     cdef Py_ssize_t pel_cap
     # --- columns ---
@@ -749,6 +757,8 @@ cdef class Scanner:
         memset(&self.rs_consumers, 0, sizeof(RaxSizer))
         memset(&self.rs_union, 0, sizeof(RaxSizer))
         self.pel_ids = NULL
+        self.time_keys = NULL
+        self.time_cap = 0
         self.pel_cap = 0
         self.stream_alloc = 0
         self.scratch_cap = 0
@@ -832,6 +842,7 @@ cdef class Scanner:
         free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
         rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
         free(self.pel_ids)
+        free(self.time_keys)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -1200,7 +1211,7 @@ cdef class Scanner:
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, bint stream_alloc=False,
+    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, int stream_alloc=STREAM_NODES,
                    big_extra=None):
         """Allocation size by element length, for five roles of hashtable elements.
 
@@ -1215,7 +1226,9 @@ cdef class Scanner:
         in one allocation).  ``rounded`` may also be one flag per role, and
         ``big_extra`` bytes added per role to the longer elements after
         rounding.  ``stream_alloc`` sizes streams by their allocations
-        (Redis 8.6) rather than counting their radix-tree nodes.
+        (Redis 8.4+: ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for
+        8.4's extra tree per group; ``True`` means ``STREAM_ALLOC``) rather
+        than counting their radix-tree nodes (``STREAM_NODES``).
         """
         cdef int role, i
         free(self.pair)
@@ -1868,16 +1881,19 @@ cdef class Scanner:
 
     cdef int _stream(self, int t) except -1 nogil:
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees.  Counting mode (up to Redis 8.4): their nodes (main
-        # tree and every PEL) and the bytes of consumer names.  Allocation
-        # mode (Redis 8.6, set_sizing(stream_alloc=True)): the bytes every
-        # tree allocates (main, groups, each PEL and consumer table, each
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
         # consumer PEL, the PEL-ID index), and the allocations of consumer
-        # names and IDMP producers and entries (pyscanner._stream).
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time (pyscanner._stream).
         cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
         cdef int64_t total_pel = 0, size
         cdef RaxCount tree
-        cdef bint alloc = self.stream_alloc
+        cdef bint alloc = self.stream_alloc != STREAM_NODES
+        cdef bint by_time = self.stream_alloc == STREAM_ALLOC_PEL_TIME
         cdef const uint8_t* name
         rax_reset(&tree)
         rs_reset(&self.rs_ids, self.q16)
@@ -1927,6 +1943,8 @@ cdef class Scanner:
                     total_pel += 1
                 else:
                     rax_add(&tree, self.p + self.pos)
+                if by_time:                                   # delivery time, big-endian, then the ID
+                    self.keep_time_key(j)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
             if alloc:
@@ -1936,6 +1954,14 @@ cdef class Scanner:
                     pel_bytes = rs_bytes(&self.rs_ids)
             else:
                 self.v_mem[0] += tree.nodes
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                qsort(self.time_keys, pel, PEL_TIME_KEY_BYTES, cmp_time_key)
+                rs_reset(&self.rs_union, self.q16, 1)
+                for j in range(pel):
+                    rs_add(&self.rs_union, self.time_keys + j * PEL_TIME_KEY_BYTES, PEL_TIME_KEY_BYTES)
+                self.v_mem[0] += rs_bytes(&self.rs_union)
             consumers = self._count()
             self.v_consumers += consumers
             rs_reset(&self.rs_consumers, self.q16)
@@ -1983,6 +2009,29 @@ cdef class Scanner:
         if t >= TYPE_STREAM_LISTPACKS_4:
             self._stream_idmp(alloc)
         self.v_stream = 1
+        return 0
+
+    cdef int keep_time_key(self, int64_t index) except -1 nogil:
+        # The pel_by_time key of the PEL entry at pos into slot index:
+        # its delivery time (little-endian in the dump) big-endian, then its ID.
+        cdef Py_ssize_t need = (index + 1) * PEL_TIME_KEY_BYTES
+        cdef Py_ssize_t cap
+        cdef uint8_t* newp
+        cdef uint8_t* key
+        cdef int b
+        if need > self.time_cap:
+            cap = self.time_cap * 2 if self.time_cap else 64 * PEL_TIME_KEY_BYTES
+            while cap < need:
+                cap *= 2
+            newp = <uint8_t*>realloc(self.time_keys, cap)
+            if newp == NULL:
+                with gil: raise MemoryError()
+            self.time_keys = newp
+            self.time_cap = cap
+        key = self.time_keys + index * PEL_TIME_KEY_BYTES
+        for b in range(8):
+            key[b] = self.p[self.pos + STREAM_ID_BYTES + 7 - b]
+        memcpy(key + 8, self.p + self.pos, STREAM_ID_BYTES)
         return 0
 
     cdef int keep_pel_id(self, int64_t index) except -1 nogil:

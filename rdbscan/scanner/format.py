@@ -127,6 +127,12 @@ INTSET_HEADER = 8              # encoding u32, length u32
 ZIPMAP_BIGLEN = 254
 ZIPMAP_END = 0xFF
 STREAM_ID_BYTES = 16           # raw 128-bit stream IDs in the PELs
+PEL_TIME_KEY_BYTES = 24        # Redis 8.4 pel_by_time key: delivery time, then the ID (big-endian)
+
+# --- how the scanners size streams (set_sizing's stream_alloc) ----------------
+STREAM_NODES = 0               # up to Redis 8.2: the radix trees' nodes are counted
+STREAM_ALLOC = 1               # Redis 8.6+: the bytes every tree allocates (rax alloc_size)
+STREAM_ALLOC_PEL_TIME = 2      # Redis 8.4: the same, plus each group's pel_by_time tree
 
 # --- row facts the scanners hand to the record layer (column "flags") ---------
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one

@@ -43,7 +43,7 @@ from rdbscan.scanner.format import (
     OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2,
     OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_INFO,
     QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
-    STREAM_ID_BYTES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
+    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
     TYPE_HASH_LISTPACK_EX_PRE_GA, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA,
     TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP, TYPE_LIST, TYPE_LIST_QUICKLIST,
     TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE_2, TYPE_MODULE_PRE_GA, TYPE_SET,
@@ -476,7 +476,7 @@ class Scanner:
         self._big_rounded = (False,) * ROLES
         self._big_extra = (0,) * ROLES
         self._pair = None
-        self._stream_alloc = False
+        self._stream_alloc = STREAM_NODES
         self._last_field = 2 * PAIR_FIELDS
         self._q16 = False
         self._v_mem = [0] * ROLES
@@ -828,10 +828,12 @@ class Scanner:
         Redis 8.6 embed small field-value pairs in one allocation).
         ``rounded`` may also be one flag per role, and ``big_extra`` bytes
         added per role to the longer elements after rounding.
-        ``stream_alloc`` sizes streams by their allocations (Redis 8.6)
-        rather than counting their radix-tree nodes.
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
+        ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
+        per group; ``True`` means ``STREAM_ALLOC``) rather than counting
+        their radix-tree nodes (``STREAM_NODES``).
         """
-        self._stream_alloc = bool(stream_alloc)
+        self._stream_alloc = int(stream_alloc)
         self._pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
             if len(tables) > ROLES and tables[ROLES] is not None else None
         self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES))
@@ -1407,14 +1409,16 @@ class Scanner:
 
     def _stream(self, t):
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees.  Counting mode (up to Redis 8.4): their nodes (main
-        # tree and every PEL) and the bytes of consumer names.  Allocation
-        # mode (Redis 8.6, set_sizing(stream_alloc=True)): the bytes every
-        # tree allocates (main, groups, each PEL and consumer table, each
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
         # consumer PEL, the PEL-ID index), and the allocations of consumer
-        # names and IDMP producers and entries.
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery time.
         mem = self._v_mem
-        alloc = self._stream_alloc
+        alloc = self._stream_alloc != STREAM_NODES
+        by_time = self._stream_alloc == STREAM_ALLOC_PEL_TIME
         tree = RaxSizer(self._q16) if alloc else RaxCounter()
         nodes = self._count()
         for _ in range(nodes):
@@ -1449,12 +1453,15 @@ class Scanner:
             pel = self._count()
             pending += pel
             tree = RaxSizer(self._q16) if alloc else RaxCounter()
+            times = []
             for _ in range(pel):
                 self._need(STREAM_ID_BYTES + 8)
                 nack = self._take(STREAM_ID_BYTES)     # ID
                 tree.add(nack)
                 if alloc:
                     all_pel.append(nack)
+                if by_time:                            # delivery time, big-endian, then the ID
+                    times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
                 self._advance(8)                       # delivery time
                 number()                               # delivery count
             if alloc:
@@ -1464,6 +1471,13 @@ class Scanner:
                     pel_bytes = tree.bytes()
             else:
                 mem[0] += tree.nodes
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                tree = RaxSizer(self._q16, null_values=True)
+                for key in sorted(times):
+                    tree.add(key)
+                mem[0] += tree.bytes()
             n = self._count()
             consumers += n
             table = RaxSizer(self._q16) if alloc else None   # the group's consumers
