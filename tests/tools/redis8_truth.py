@@ -1,19 +1,22 @@
-"""Record what a real Redis 8.6.3 server answers, for the fixtures the tests compare against.
+"""Record what a real Redis 8.x server answers, for the fixtures the tests compare against.
 
-Two jobs, both driven by a redis-server binary built from Redis 8.6.3's own
-tree (see fixtures/loaded-by-redis-8.6.3/README.md for how it was built):
+Two jobs, both driven by a redis-server binary built from a release's own
+tree (Redis 8.6.3 and 8.4.0 so far; fixtures/loaded-by-redis-8.6.3/README.md
+says how they were built):
 
-``loaded``  loads older fixture dumps (Redis 7.x, Valkey 7.2/8.0) into 8.6.3
-            and records, per key, what that server answers: the truth behind
-            ``--target-version 8.6``.  Writes OUT/<fixture>/truth.jsonl and
-            server.json.
+``loaded``  loads older fixture dumps (Redis 7.x, Valkey 7.2/8.0) into that
+            server and records, per key, what it answers: the truth behind
+            ``--target-version 8.6`` (or 8.4).  Writes
+            OUT/<fixture>/truth.jsonl and server.json; OUT defaults to
+            fixtures/loaded-by-redis-<version>.
 
 ``edge``    writes a dump with what the generated fixtures lack (streams whose
-            groups share pending entries, IDMP producers, consumer names that
-            are prefixes of each other or integers, keys of 128 bytes and more,
-            the embstr boundary on both sides, hash fields around the 128-byte
-            entry limit, big members and values), saves it with 8.6.3, reloads
-            it and records the truth in the fixtures' truth.jsonl format.
+            groups share pending entries, IDMP producers from 8.6 on, consumer
+            names that are prefixes of each other or integers, keys of 128
+            bytes and more, the embstr boundary on both sides, hash fields
+            around the 128-byte entry limit, big members and values), saves it,
+            reloads it and records the truth in the fixtures' truth.jsonl
+            format.  OUT defaults to fixtures/redis-<version>-edge.
 
 The server is loaded as a replica of 127.0.0.1:1 (nothing listens there), so
 that keys whose TTL has passed since a fixture was made stay loaded, with
@@ -21,8 +24,8 @@ active expiry off and expired keys readable (DEBUG SET-ALLOW-ACCESS-EXPIRED):
 the point is the memory of every key in the dump.  ``MEMORY USAGE ... SAMPLES
 0`` is asked before any other command touches the key.
 
-    python tests/tools/redis86_truth.py loaded --server PATH/redis-server [--out DIR] [FIXTURE ...]
-    python tests/tools/redis86_truth.py edge --server PATH/redis-server [--out DIR]
+    python tests/tools/redis8_truth.py loaded --server PATH/redis-server [--out DIR] [FIXTURE ...]
+    python tests/tools/redis8_truth.py edge --server PATH/redis-server [--out DIR]
 """
 
 import argparse
@@ -134,7 +137,7 @@ def key_truth(client, db, key, full=False):
 
 
 def record(binary, dump, out, full=False):
-    """Load ``dump`` into a frozen 8.6.3 and write out/truth.jsonl; returns the server facts."""
+    """Load ``dump`` into a frozen server and write out/truth.jsonl; returns the server facts."""
     with tempfile.TemporaryDirectory(prefix="rdb13-") as tmp:
         shutil.copy(dump, pathlib.Path(tmp) / "dump.rdb")
         server = Server(binary, tmp, frozen=True)
@@ -169,9 +172,17 @@ def loaded(args):
         print(f"{name}: {facts['keys']} keys")
 
 
-def build_edge(c):
+def server_version(binary):
+    """(major, minor, patch) of a redis-server binary, from ``--version``."""
+    text = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(x) for x in text.split("v=", 1)[1].split()[0].split("."))
+
+
+def build_edge(c, version=(8, 6, 3)):
     """The edge-case dataset (see the module docstring)."""
-    c.config_set("stream-idmp-duration", 86400)
+    idmp = version >= (8, 6)
+    if idmp:
+        c.config_set("stream-idmp-duration", 86400)
     # Strings: the embstr boundary (key + value <= 41 bytes embeds), both sides,
     # type-5 and type-8 raw values, keys around 128 bytes, with and without TTL.
     for klen in (1, 8, 20, 31, 32, 40, 41):
@@ -216,6 +227,8 @@ def build_edge(c):
         for j, consumer in enumerate(consumers):
             c.xreadgroup(group, consumer, {b"stream:groups": ">"}, count=20 + 7 * j)
     c.xack(b"stream:groups", b"g2", b"1700000000000-0", b"1700000000001-1")
+    if not idmp:
+        return
     for p in range(3):
         for i in range(5 + p):
             c.execute_command("XADD", b"stream:idmp", "IDMP", b"producer-%d" % p, b"iid-%d-%d" % (p, i),
@@ -230,7 +243,7 @@ def edge(args):
     with tempfile.TemporaryDirectory(prefix="rdb13-") as tmp:
         server = Server(args.server, tmp)
         try:
-            build_edge(server.client)
+            build_edge(server.client, server_version(args.server))
             server.client.save()
             info = server.client.info("server")
         finally:
@@ -242,7 +255,7 @@ def edge(args):
         "name": out.name, "server_flavor": "redis", "server_version": info["redis_version"],
         "rdb_magic": data[:9].decode(), "rdb_version": int(data[5:9]), "dump_bytes": len(data),
         "dump_sha256": hashlib.sha256(data).hexdigest(), "cluster_enabled": False,
-        "generator": "tests/tools/redis86_truth.py edge",
+        "generator": "tests/tools/redis8_truth.py edge",
         "info_server": {"redis_build_id": info["redis_build_id"]}})
     (out / "server.json").write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     print(f"{out}: {facts['keys']} keys")
@@ -254,14 +267,18 @@ def main():
     sub = parser.add_subparsers(dest="job", required=True)
     one = sub.add_parser("loaded")
     one.add_argument("--server", required=True)
-    one.add_argument("--out", default=str(FIXTURES / "loaded-by-redis-8.6.3"))
+    one.add_argument("--out")
     one.add_argument("fixtures", nargs="*")
     two = sub.add_parser("edge")
     two.add_argument("--server", required=True)
-    two.add_argument("--out", default=str(FIXTURES / "redis-8.6.3-edge"))
+    two.add_argument("--out")
     args = parser.parse_args()
     if not os.access(args.server, os.X_OK):
         sys.exit(f"{args.server}: not an executable redis-server")
+    if args.out is None:
+        release = ".".join(map(str, server_version(args.server)))
+        args.out = str(FIXTURES / (f"loaded-by-redis-{release}" if args.job == "loaded"
+                                   else f"redis-{release}-edge"))
     (loaded if args.job == "loaded" else edge)(args)
 
 
