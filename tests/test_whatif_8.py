@@ -1,6 +1,9 @@
 """What-if targets for the releases that moved the key into the value object.
 
-Redis 8.0 (object.c ``kvobjCreate`` / ``kvobjSet`` / ``kvobjComputeSize``):
+Redis 8.0 keeps 7.4's layout (a real 8.0.2 answers as the 7.4 model says:
+tests/test_loaded_by_redis8.py).
+
+Redis 8.2 (object.c ``kvobjCreate`` / ``kvobjSet`` / ``kvobjComputeSize``):
 MEMORY USAGE is ``zmalloc_size(kv)`` -- robj, a header-size byte and the
 key's sds in one allocation -- plus the value; no dictEntry and no separate
 key sds; an embstr value shares that allocation when
@@ -37,8 +40,10 @@ def _layout(server, cluster=False):
 
 
 def test_target_names_map_to_the_new_layouts():
-    for name in ("8.0", "8.0.2", "redis-8.0.1"):
+    for name in ("8.2", "8.2.1", "redis-8.2.0"):
         assert _layout(name).embedded_key == KEY_IN_KVOBJ, name
+    for name in ("8.0", "8.0.2"):
+        assert _layout(name) == _layout("7.4"), name
     for name in ("valkey-8.1", "valkey-8.1.1"):
         assert _layout(name).embedded_key == KEY_IN_ROBJ, name
     assert _layout("7.4").embedded_key == KEY_SDS
@@ -47,8 +52,9 @@ def test_target_names_map_to_the_new_layouts():
 
 
 def test_dumps_pick_their_layout_from_redis_ver():
-    ga = profile_from_meta({"aux": {"redis-ver": "8.0.2"}, "rdb_version": 12})
+    ga = profile_from_meta({"aux": {"redis-ver": "8.2.1"}, "rdb_version": 12})
     assert layout_for(ga).embedded_key == KEY_IN_KVOBJ
+    assert layout_for(profile_from_meta({"aux": {"redis-ver": "8.0.2"}, "rdb_version": 12})).embedded_key == KEY_SDS
     # The "redis-unstable" fixtures come from an older unstable build
     # (255.255.255, RDB 12): they keep the 7.4 layout they are exact with.
     meta = rdbscan.info(dump_path("redis-unstable"))
@@ -89,18 +95,24 @@ def test_redis_84_embeds_by_key_value_and_ttl():
         assert rows84[key]["encoding"] == "raw" and rows86[key]["encoding"] == "embstr"
 
 
-def test_redis_80_against_74_by_hand():
-    old, new = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.0")
+def test_redis_80_is_74():
+    a, b = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.0")
+    assert {k: (r["encoding"], r["memory_bytes"]) for k, r in a.items()} == \
+        {k: (r["encoding"], r["memory_bytes"]) for k, r in b.items()}
+
+
+def test_redis_82_against_74_by_hand():
+    old, new = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.2")
 
     def delta(key):
         return new[key]["memory_bytes"] - old[key]["memory_bytes"]
 
     # "greeting" = "hello": 8-byte key, embstr of 5.
     #   7.4: J(16+3+5+1)=32 embstr + J(1+8+1)=16 key sds + 24 dictEntry = 72
-    #   8.0: 16 + (8+3) + (3+5+1) = 36 <= 64, one kvobj: J(16+1+(1+8+1)+(3+5+1)) = J(36) = 40
+    #   8.2: 16 + (8+3) + (3+5+1) = 36 <= 64, one kvobj: J(16+1+(1+8+1)+(3+5+1)) = J(36) = 40
     assert (old["greeting"]["memory_bytes"], new["greeting"]["memory_bytes"]) == (72, 40)
     # int:edge:10000 (14-byte key, int value):
-    #   7.4: 16 + J(16)=16 + 24 = 56;  8.0: J(16+1+(1+14+1)) = J(33) = 40
+    #   7.4: 16 + J(16)=16 + 24 = 56;  8.2: J(16+1+(1+14+1)) = J(33) = 40
     assert (old["int:edge:10000"]["memory_bytes"], new["int:edge:10000"]["memory_bytes"]) == (56, 40)
     # Collections change by the key part only: 16 + J(hdr+k+1) + 24 -> J(16+1+hdr+k+1).
     #   set:ids:big (k=11): 16+16+24 = 56 -> J(30) = 32: -24
@@ -187,7 +199,7 @@ pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not bui
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
 from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
-TARGETS = ["8.0", "8.4", "8.6", "8.8", "valkey-8.1"]
+TARGETS = ["8.2", "8.4", "8.6", "8.8", "valkey-8.1"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

@@ -40,7 +40,7 @@ def model_params(profile):
         lay.stream_struct, lay.stream_cg, lay.stream_consumer,
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
-        profile.flavor == "redis" and v >= (8, 0), profile.flavor == "redis", lay.alloc_tracked,
+        profile.flavor == "redis" and v >= (8, 2), profile.flavor == "redis", lay.alloc_tracked,
         enc.embstr_ttl_bytes(profile), lay.stream_nack,
     )
 

@@ -54,7 +54,7 @@ cdef struct Params:
     bint sets_listpack
     bint stream_known
     bint valkey_hash2
-    bint kvobj_embstr                # Redis 8.0+: embstr only when the key leaves room (klen + len <= 41)
+    bint kvobj_embstr                # Redis 8.2+: embstr only when the key leaves room (klen + len <= 41)
     bint redis_types                 # Redis flavor: template hash types 29-32 exist
     int64_t hash_max_entries, hash_max_value, zset_max_entries, zset_max_value
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value

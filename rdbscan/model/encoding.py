@@ -33,7 +33,7 @@ KVOBJ_EMBED_TTL = 8        # Redis 8.4 kvobjSet also counts the expiry of a key 
 def embstr_ttl_bytes(profile):
     """What a key's TTL adds to kvobjSet's embed test: 8 in Redis 8.4 (the
     expiry sits inside the allocation), 0 in 8.6+ (metadata before the object,
-    left out of the test) and in 8.0/8.2 as modelled."""
+    left out of the test) and in 8.2 as modelled (8.0 has no kvobj)."""
     return KVOBJ_EMBED_TTL if profile.flavor == "redis" and (8, 4) <= profile.version < (8, 6) else 0
 
 
@@ -180,7 +180,7 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
                     expires=None):
     """The ``encoding`` column (dictionary array) for one batch of rows.
 
-    ``key_len`` (bytes of each key) matters from Redis 8.0 on, where a short
+    ``key_len`` (bytes of each key) matters from Redis 8.2 on, where a short
     string stays embstr only when it fits the key's allocation; ``expires``
     (whether each key has a TTL) in Redis 8.4, where the expiry counts too.
     """
@@ -206,7 +206,7 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     is_string = pc.equal(kind, F.KIND_STRING)
     embstr_limit = 44 if v >= (3, 2) else 39
     cases.append((pc.and_(is_string, is_int), "int"))
-    if profile.flavor == "redis" and v >= (8, 0) and key_len is not None:
+    if profile.flavor == "redis" and v >= (8, 2) and key_len is not None:
         # kvobjSet embeds a value of up to 44 bytes only with a short enough
         # key; otherwise it becomes a raw sds and OBJECT ENCODING says raw.
         need = pc.add(key_len, length0)

@@ -8,7 +8,7 @@ The model follows the server's own ``objectComputeSize`` and
   where it does not (``sdsAllocSize``, ``ziplistBlobLen`` before 6.0/7.0);
 - sds headers of 1/3/5/9 bytes by length (type 5 only for 1..31 bytes);
 - per key: the key's sds plus a 24-byte dictEntry (Valkey 8.0: one embedded
-  entry holding both; Redis 8.0: the key embedded in the value's robj, the
+  entry holding both; Redis 8.2: the key embedded in the value's robj, the
   "kvobj", counted with it and no dictEntry; Valkey 8.1: the key embedded in
   the robj but not counted at all);
 - listpack/ziplist/intset blobs at their uncompressed length, quicklist
@@ -149,7 +149,7 @@ HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta
 # Where the key lives (Layout.embedded_key; the compiled model gets the same code).
 KEY_SDS = 0       # its own sds plus a dictEntry (up to Redis 7.4 / Valkey 7.2)
 KEY_IN_ENTRY = 1  # Valkey 8.0: embedded in the dictEntry (objectComputeSize + dictEntryMemUsage)
-KEY_IN_KVOBJ = 2  # Redis 8.0: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
+KEY_IN_KVOBJ = 2  # Redis 8.2: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
                   # zmalloc_size(kv)); no dictEntry counted
 KEY_IN_ROBJ = 3   # Valkey 8.1: embedded in the robj, but objectComputeSize counts sizeof(robj)
                   # only (the key is uncounted unless an embstr shares the allocation)
@@ -160,7 +160,7 @@ HASHTABLE_STRUCT = 72    # Valkey 8.1 sizeof(hashtable): type, rehash_idx, table
 HT_BUCKET = 64           # Valkey 8.1 bucket: one cache line
 HT_SLOTS = 7             # entries per bucket (the last one becomes the child pointer when full)
 CHILD_TERMS = 64         # binomial terms summed for the expected child buckets
-ZSET_NOVALUE_ENTRY = 16  # Redis 8.0 zset element dict entry: dictEntryMemUsage(1) (key, next)
+ZSET_NOVALUE_ENTRY = 16  # Redis 8.2 zset element dict entry: dictEntryMemUsage(1) (key, next)
 EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
                          # key and value share one allocation up to this many bytes
 EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
@@ -205,7 +205,9 @@ def layout_for(profile):
                       set_entries_on_collision=v >= (8, 0))
     if v >= (8, 4):
         return _layout_tracked(v, q16)
-    if v >= (8, 0):
+    if v >= (8, 2):
+        # The kvobj (redis/redis#13806), before per-key allocation tracking;
+        # Redis 8.0 still has 7.4's keys (checked against a real 8.0.2).
         return Layout(True, True, True, KEY_IN_KVOBJ, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 4):
         return Layout(True, True, True, KEY_SDS, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
@@ -333,7 +335,7 @@ def memory_column(profile, batch, extra):
         # header-size byte and the key's sds.
         key_part = _J(pc.add(key_sds, 17), q16)
     elif lay.embedded_key == KEY_IN_KVOBJ:
-        # Redis 8.0 kvobjCreate: robj, [expire field for long keys], a
+        # Redis 8.2 kvobjCreate: robj, [expire field for long keys], a
         # header-size byte and the key's sds, one allocation counted in full
         # (kvobjComputeSize starts from zmalloc_size(kv)); the robj's 16 bytes
         # are in the value parts below, so the key adds the rest.
@@ -365,7 +367,7 @@ def memory_column(profile, batch, extra):
         # The loader re-creates an embstr value with the key: robj, key
         # (header-size byte + sds), value as sds type 8, one allocation when
         # the sum is within a cache line, else the value becomes a raw sds
-        # (OBJECT ENCODING then says raw).  Redis 8.0 kvobjSet estimates the
+        # (OBJECT ENCODING then says raw).  Redis 8.2 kvobjSet estimates the
         # key as len + 3 whatever its sds type; Valkey 8.1
         # createStringObjectWithKeyAndExpire uses its real size.
         together = pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4))
@@ -414,7 +416,7 @@ def memory_column(profile, batch, extra):
         hashtable = pc.if_else(pc.equal(pc.cast(batch["type"], pa.string()), "set"), set_table, hashtable)
     node = pc.cast(pc.round(pc.multiply(pc.cast(n, pa.float64()), skiplist_node_expected(q16))), pa.int64())
     if lay.embedded_key == KEY_IN_KVOBJ:
-        entries = pc.multiply(n, ZSET_NOVALUE_ENTRY)    # the zset dict is a no-value dict in 8.0
+        entries = pc.multiply(n, ZSET_NOVALUE_ENTRY)    # the zset dict is a no-value dict in 8.2
     if lay.bare_skiplist:
         skiplist = pc.add(pc.add(pc.add(pc.multiply(buckets, 8), robj + 16), entries), pc.add(mem_el, node))
     else:
