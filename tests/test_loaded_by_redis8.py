@@ -1,4 +1,4 @@
-"""``--target-version 8.6`` / ``8.4`` against what real Redis 8.6.3 / 8.4.0 servers answered after loading older dumps.
+"""``--target-version 8.6`` / ``8.4`` / ``8.0`` against what real Redis 8.6.3 / 8.4.0 / 8.0.2 answered for older dumps.
 
 fixtures/loaded-by-redis-<release>/<fixture>/truth.jsonl holds, for Redis 7.x
 and Valkey 7.2/8.0 fixture dumps, what that server (built from the release's
@@ -7,7 +7,7 @@ MEMORY USAGE ... SAMPLES 0, the length, the TTL (tests/tools/redis8_truth.py
 wrote it; fixtures/loaded-by-redis-8.6.3/README.md says how).  The what-if
 estimate must equal it, to the tolerances of tests/test_memory.py.
 
-With RDBSCAN_REDIS86 (or RDBSCAN_REDIS84) pointing at such a redis-server
+With RDBSCAN_REDIS86 (or RDBSCAN_REDIS84, RDBSCAN_REDIS80) pointing at such a redis-server
 binary, the last tests also run the real thing: they record one fixture's
 truth again and write, save and reload the edge-case dump, and compare
 rdbscan with the live answers.  They are opt-in (a build takes minutes; CI
@@ -25,7 +25,7 @@ import pytest
 import rdbscan
 from conftest import FIXTURES, dump_path, key_bytes_of
 
-RELEASES = {"8.6.3": "8.6", "8.4.0": "8.4"}      # loaded-by release -> the what-if target
+RELEASES = {"8.6.3": "8.6", "8.4.0": "8.4", "8.0.2": "8.0"}      # loaded-by release -> the what-if target
 CASES = [(release, p.name) for release in RELEASES
          for p in sorted((FIXTURES / f"loaded-by-redis-{release}").iterdir()) if (p / "truth.jsonl").exists()]
 SKIPLIST_TOLERANCE = 0.08       # random node levels, as in tests/test_memory.py
@@ -91,7 +91,7 @@ def test_target_equals_a_real_server(release, name):
     assert exact >= len(rows) - gaps - 3, (exact, len(rows), gaps)
 
 
-@pytest.mark.parametrize("target,other", [("8.6", "8.0"), ("8.4", "8.6"), ("8.6", "8.4")])
+@pytest.mark.parametrize("target,other", [("8.6", "8.2"), ("8.4", "8.6"), ("8.6", "8.4"), ("8.0", "8.2")])
 def test_each_release_has_its_own_model(target, other):
     # The targets differ where the releases do: another release's layout is
     # off for many keys of the same loaded dump.
@@ -105,10 +105,11 @@ def test_each_release_has_its_own_model(target, other):
 
 # ---------------------------------------------------------------- the real servers, opt-in
 
-SERVERS = {"8.6.3": os.environ.get("RDBSCAN_REDIS86"), "8.4.0": os.environ.get("RDBSCAN_REDIS84")}
+VARIABLES = {"8.6.3": "RDBSCAN_REDIS86", "8.4.0": "RDBSCAN_REDIS84", "8.0.2": "RDBSCAN_REDIS80"}
+SERVERS = {release: os.environ.get(var) for release, var in VARIABLES.items()}
 LIVE = [pytest.param(release, marks=pytest.mark.skipif(
     not SERVERS[release], reason=f"set {var} to a Redis {release} redis-server to run"))
-    for release, var in (("8.6.3", "RDBSCAN_REDIS86"), ("8.4.0", "RDBSCAN_REDIS84"))]
+    for release, var in VARIABLES.items()]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,9 @@ says how they were built):
 The server is loaded as a replica of 127.0.0.1:1 (nothing listens there), so
 that keys whose TTL has passed since a fixture was made stay loaded, with
 active expiry off and expired keys readable (DEBUG SET-ALLOW-ACCESS-EXPIRED):
-the point is the memory of every key in the dump.  ``MEMORY USAGE ... SAMPLES
+the point is the memory of every key in the dump.  A server without that
+DEBUG subcommand (8.0) runs under libfaketime (``apt-get install
+libfaketime``) with its clock set before the dump's earliest TTL instead.  ``MEMORY USAGE ... SAMPLES
 0`` is asked before any other command touches the key.
 
     python tests/tools/redis8_truth.py loaded --server PATH/redis-server [--out DIR] [FIXTURE ...]
@@ -61,17 +63,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Server:
-    """A redis-server on loopback in its own directory; a replica of nothing when ``frozen``."""
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
-    def __init__(self, binary, directory, frozen=False):
+
+class NoExpiredAccess(Exception):
+    """The server cannot be told to read expired keys."""
+
+
+class Server:
+    """A redis-server on loopback in its own directory; a replica of nothing when ``frozen``.
+
+    ``clock`` (ms since the epoch) starts the server's clock there, by libfaketime.
+    """
+
+    def __init__(self, binary, directory, frozen=False, clock=None):
         self.port = free_port()
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(directory),
                 "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
                 "--enable-debug-command", "local", "--protected-mode", "no"]
         if frozen:
             args += ["--replicaof", "127.0.0.1", "1"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = None
+        if clock is not None:
+            if not os.path.exists(FAKETIME):
+                raise SystemExit(f"{FAKETIME} is missing: apt-get install libfaketime")
+            env = dict(os.environ, LD_PRELOAD=FAKETIME, FAKETIME_DONT_FAKE_MONOTONIC="1",
+                       FAKETIME="@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(clock / 1000)), TZ="UTC")
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         self.client = redis.Redis(port=self.port)
         deadline = time.monotonic() + 60
         while True:
@@ -86,7 +104,12 @@ class Server:
             time.sleep(0.05)
         if frozen:
             self.client.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-            self.client.execute_command("DEBUG", "SET-ALLOW-ACCESS-EXPIRED", "1")
+            if clock is None:
+                try:
+                    self.client.execute_command("DEBUG", "SET-ALLOW-ACCESS-EXPIRED", "1")
+                except redis.ResponseError:
+                    self.stop()
+                    raise NoExpiredAccess() from None
 
     def stop(self):
         """Terminate the server and wait for it."""
@@ -136,11 +159,26 @@ def key_truth(client, db, key, full=False):
     return row
 
 
+def earliest_ttl(dump):
+    """The dump's earliest key expiry, in ms since the epoch (None without TTLs)."""
+    sys.path.insert(0, str(ROOT))
+    import rdbscan
+    import pyarrow.compute as pc
+    expire = pc.min(rdbscan.read_table(dump)["expire_at"]).as_py()
+    return None if expire is None else int(expire.timestamp() * 1000)
+
+
 def record(binary, dump, out, full=False):
     """Load ``dump`` into a frozen server and write out/truth.jsonl; returns the server facts."""
     with tempfile.TemporaryDirectory(prefix="rdb13-") as tmp:
         shutil.copy(dump, pathlib.Path(tmp) / "dump.rdb")
-        server = Server(binary, tmp, frozen=True)
+        clock = None
+        try:
+            server = Server(binary, tmp, frozen=True)
+        except NoExpiredAccess:
+            first = earliest_ttl(dump)
+            clock = min(first - 3600_000, int(time.time() * 1000)) if first else int(time.time() * 1000)
+            server = Server(binary, tmp, frozen=True, clock=clock)
         try:
             client = server.client
             rows = [key_truth(client, db, key, full) for db, key in keys_of(client)]
@@ -154,6 +192,10 @@ def record(binary, dump, out, full=False):
         for row in rows:
             f.write(json.dumps(row, sort_keys=True) + "\n")
     return {"redis_version": info["redis_version"], "redis_build_id": info["redis_build_id"],
+            "loaded_as": "replica of 127.0.0.1:1, active expiry off, " + (
+                "expired keys readable" if clock is None else
+                f"clock set by libfaketime to {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(clock / 1000))}, "
+                "an hour before the dump's earliest TTL"),
             "mem_allocator": info["mem_allocator"], "keys": len(rows),
             "dbsize": {k[2:]: v["keys"] for k, v in keyspace.items()},
             "expires_count": {k[2:]: v["expires"] for k, v in keyspace.items()}}
@@ -166,8 +208,7 @@ def loaded(args):
         dump = FIXTURES / name / "dump.rdb"
         facts = record(args.server, dump, out / name)
         facts.update({"source": f"fixtures/{name}/dump.rdb",
-                      "source_sha256": hashlib.sha256(dump.read_bytes()).hexdigest(),
-                      "loaded_as": "replica of 127.0.0.1:1, active expiry off, expired keys readable"})
+                      "source_sha256": hashlib.sha256(dump.read_bytes()).hexdigest()})
         (out / name / "server.json").write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
         print(f"{name}: {facts['keys']} keys")
 
