@@ -248,6 +248,10 @@ def _format_info(meta):
     if meta.get("slot_info"):
         slots = meta["slot_info"]
         row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+    if meta.get("key_meta"):
+        row("key metadata", ", ".join(f"{name} on {n:,} keys" for name, n in sorted(meta["key_meta"].items())))
+    if meta.get("hash_templates"):
+        row("hash templates", f"{meta['hash_templates']:,}")
     memory = meta.get("memory")
     if memory:
         model = meta.get("model", {})
