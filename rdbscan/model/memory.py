@@ -483,13 +483,20 @@ def sds_alloc_86(n, quantum16=False):
     return jemalloc_size(_sds_hdr8(n) + n + 1, quantum16)
 
 
-def zset_node_expected_86(n, quantum16=False):
-    """E[J(node)] of an 8.6 skiplist node embedding an ``n``-byte member (levels p = 1/4, at most 32)."""
-    total = 0.0
+def zset_nodes_expected_86(count, quantum16=False):
+    """E[J(node)] of an 8.6 skiplist node embedding an ``n``-byte member, for n < ``count``.
+
+    Levels p = 1/4, at most 32 (zslRandomLevel); vectorised over the
+    member lengths (the scanner's table is built at every start).
+    """
+    n = pa.array(range(count), pa.int64())
+    base = pc.add(pc.add(_sds_hdr5_col(n), n), 1)
+    total = pa.array([0.0] * count, pa.float64())
     for level in range(1, 33):
         prob = 0.75 * 0.25 ** (level - 1) if level < 32 else 0.25 ** 31
-        total += prob * jemalloc_size(16 + 16 * level + _sds_hdr5(n) + n + 1, quantum16)
-    return total
+        size = pc.cast(_J(pc.add(base, 16 + 16 * level), quantum16), pa.float64())
+        total = pc.add(total, pc.multiply(size, prob))
+    return total.to_pylist()
 
 
 @lru_cache(maxsize=4)
@@ -508,7 +515,7 @@ def _sizing_tables_86(q16):
     value = [ENTRY_VALUE_PTR + sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
     field_ttl = [ENTRY_EXPIRE + _sds_hdr8(n) + n + 1 for n in range(SIZING_LUT)]
     member = [sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
-    node = [int(zset_node_expected_86(n, q16) + 0.5) for n in range(SIZING_LUT)]
+    node = [int(e + 0.5) for e in zset_nodes_expected_86(SIZING_LUT, q16)]
     pair = []
     for ttl in (False, True):
         for f in range(PAIR_FIELDS):
