@@ -355,8 +355,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
            server, target, config, allocator, cluster, top, maxmemory, idle, list_sections):
     """Reports over one or more scans: every section, or the one named.
 
-    SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, advice, streams, slots (default: all).  SOURCE is a dump
+    SECTION is one of summary, memmap, bigkeys, sizes, patterns, nottl,
+    ttl, idle, hot, eviction, advice, streams, slots (default: all).  SOURCE is a dump
     (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up.  Each section's SQL is a file in
     the package: 'rdbscan sql --show SECTION' prints it.

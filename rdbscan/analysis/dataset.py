@@ -272,12 +272,13 @@ def stored_patterns(resolved, rules):
 
 
 def keys_sql(resolved, pattern_sql, where=(), stored=False):
-    """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
+    """The ``keys`` query over resolved files, with ``file``, ``file_index``, ``snapshot_time`` and ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
     pruning working (a UNION of per-file scans reads every key's text for a
     top 10); ``snapshot_time`` is each file's dump ctime, so the ttl report
-    needs no join.  With ``stored``, the files' own ``pattern`` column is
+    needs no join; ``file_index`` numbers the files from 0 in the order given
+    (with ``file_row_number``, a row's identity in a few bytes).  With ``stored``, the files' own ``pattern`` column is
     used, else ``pattern_sql`` infers it (and a stored one is left out).
     """
     files = [os.path.abspath(r.parquet) for r in resolved]
@@ -285,32 +286,45 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     for r in resolved:
         ctime = _meta_row(r)["snapshot_time"]
         times.append(f"to_timestamp({int(ctime)})" if ctime is not None else "NULL::TIMESTAMPTZ")
-    if len(set(times)) == 1:
-        snapshot = times[0]
-    else:
-        snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
+
+    def per_file(values):      # one value per file: a constant when they agree, else a CASE on the file name
+        if len(set(values)) == 1:
+            return values[0]
+        return "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {v}" for f, v in zip(files, values)) + " END"
+    snapshot = per_file(times)
+    index = per_file([f"{i}::INTEGER" for i in range(len(files))])
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    fixed = f"filename AS file, {index} AS file_index, file_row_number, {snapshot} AS snapshot_time"
     if stored:
-        columns = f"* EXCLUDE (filename, pattern), filename AS file, file_row_number, {snapshot} AS snapshot_time, pattern"
+        columns = f"* EXCLUDE (filename, pattern), {fixed}, pattern"
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
-        columns = (f"* EXCLUDE (filename{', pattern' if has else ''}), filename AS file, file_row_number, "
-                   f"{snapshot} AS snapshot_time, "
-                   f"{pattern_sql} AS pattern")
+        columns = f"* EXCLUDE (filename{', pattern' if has else ''}), {fixed}, {pattern_sql} AS pattern"
     return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))
 
 
-def pattern_stats_sql(keys, idle=86400, big_value=10_000):
+BIGGEST = 5
+"""How many of each pattern's biggest keys ``pattern_stats.biggest`` names."""
+
+
+def pattern_stats_sql(keys, idle=86400, big_value=10_000, biggest=BIGGEST):
     """``pattern_stats`` over the view ``keys``: one row per (db, type, pattern).
 
     Besides keys and memory with and without TTL, it carries what the idle
     and advice reports group by pattern (keys idle longer than ``idle``
     seconds; JSON strings; text strings of ``big_value`` bytes or more), so
-    patterns are inferred once for all reports.
+    patterns are inferred once for all reports.  ``biggest`` (a list, biggest
+    first) names the group's ``biggest`` largest keys by memory as
+    ``{memory_bytes, file_index, file_row_number}`` (ties: the later file
+    and row), without reading their text; ``biggest=0`` leaves it out.
     """
     idle, big_value = int(idle), int(big_value)
+    # max(struct, n) keeps the n largest (memory, file, row): one pass, deterministic under ties
+    top = (f""",
+       max({{'memory_bytes': memory_bytes, 'file_index': file_index, 'file_row_number': file_row_number}},
+           {int(biggest)}) FILTER (WHERE memory_bytes IS NOT NULL) AS biggest""" if biggest else "")
     big = (f"type = 'string' AND length >= {big_value} "
            "AND coalesce(CAST(value_format AS VARCHAR), 'text') IN ('json', 'text', 'xml', 'html')")
     return f"""
@@ -331,7 +345,7 @@ SELECT db, type, pattern,
        count(*) FILTER (WHERE {big})                              AS big_text_keys,
        coalesce(sum(memory_bytes) FILTER (WHERE {big}), 0)::BIGINT AS big_text_memory,
        coalesce(sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE {big}), 0)::BIGINT AS big_text_saving,
-       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json
+       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json{top}
 FROM {keys}
 GROUP BY db, type, pattern
 """

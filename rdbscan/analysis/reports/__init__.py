@@ -28,8 +28,8 @@ from importlib import resources
 
 import pyarrow as pa
 
-SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "advice",
-            "streams", "slots")
+SECTIONS = ("summary", "memmap", "bigkeys", "sizes", "patterns", "nottl", "ttl", "idle", "hot", "eviction",
+            "advice", "streams", "slots")
 """Every section, in the order ``rdbscan report`` prints them."""
 
 DEFAULTS = {
