@@ -13,7 +13,7 @@ FROM keys) WHERE note IS NOT NULL;
 SELECT db, key, type, lfu_freq, memory_bytes, expire_at
 FROM keys
 WHERE lfu_freq IS NOT NULL
-ORDER BY lfu_freq DESC, memory_bytes DESC NULLS LAST, db, key
+ORDER BY lfu_freq DESC, memory_bytes DESC NULLS LAST, db, key, file
 LIMIT $top;
 
 -- table: frequency

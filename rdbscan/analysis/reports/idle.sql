@@ -51,5 +51,5 @@ LIMIT $top;
 SELECT db, key, type, memory_bytes, idle_seconds, expire_at
 FROM keys
 WHERE idle_seconds >= coalesce((SELECT list_min(max(idle_seconds, $top)) FROM keys), -1)
-ORDER BY idle_seconds DESC, memory_bytes DESC NULLS LAST, db, key
+ORDER BY idle_seconds DESC, memory_bytes DESC NULLS LAST, db, key, file
 LIMIT $top;

@@ -6,7 +6,7 @@ SELECT db, key, length AS entries, stream_groups AS groups, stream_consumers AS 
        stream_pending AS pending, memory_bytes, expire_at
 FROM keys
 WHERE type = 'stream'
-ORDER BY memory_bytes DESC NULLS LAST, db, key
+ORDER BY memory_bytes DESC NULLS LAST, db, key, file
 LIMIT $top;
 
 -- table: biggest_pel
@@ -14,7 +14,7 @@ SELECT db, key, stream_pending AS pending, stream_groups AS groups, stream_consu
        length AS entries, memory_bytes
 FROM keys
 WHERE type = 'stream' AND stream_pending > 0
-ORDER BY stream_pending DESC, db, key
+ORDER BY stream_pending DESC, db, key, file
 LIMIT $top;
 
 -- table: totals

@@ -56,5 +56,5 @@ SELECT file_row_number FROM expired_candidates;
 SELECT db, key, type, memory_bytes, expire_at, round(-ttl_seconds)::BIGINT AS expired_seconds_before_snapshot
 FROM ttl_keys t SEMI JOIN expired_candidates c ON t.file = c.file AND t.file_row_number = c.file_row_number
 WHERE t.file_row_number IN $expired_rows
-ORDER BY memory_bytes DESC NULLS LAST, db, key
+ORDER BY memory_bytes DESC NULLS LAST, db, key, file
 LIMIT $top;

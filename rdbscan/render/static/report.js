@@ -3,7 +3,8 @@
  * Every figure comes from that document (the same as `--format json`).
  * Text from the data (key names, patterns: untrusted) only ever enters the
  * page as text nodes or attribute values set with setAttribute: no
- * innerHTML, no markup built from strings, no event handler attributes.
+ * HTML parsing of strings, no markup built from text, no event handler
+ * attributes.
  * Control, invisible and bidirectional characters are shown as escapes, and
  * long texts are shortened in place (the whole text is in the tooltip and
  * the copy button).  No library, no network.
