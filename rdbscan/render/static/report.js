@@ -266,6 +266,9 @@
     }
     const kinds = cols.map((c) => columnKind(c, rows.map((r) => r[c])));
     const numeric = kinds.map((k) => k === 'bytes' || k === 'share' || k === 'seconds' || k === 'number');
+    // prose (notes, verdicts, details) wraps; keys, numbers and times stay on one line and the table scrolls
+    const prose = cols.map((c, i) => (kinds[i] === 'text' || kinds[i] === 'json') && !COPY_COLS.test(c)
+                                     && rows.some((r) => typeof r[c] === 'string' && r[c].length > 40));
     const count = el('span', { class: 'count' }, rows.length === 1 ? '1 row' : int(rows.length) + ' rows');
     const filter = el('input', { type: 'search', placeholder: 'filter rows…', 'aria-label': 'filter ' + tname });
     add(head, [count, filter]);
@@ -285,7 +288,8 @@
       const r = el('tr');
       const cells = cols.map((c, i) => {
         const v = row[c];
-        const td = el('td', { class: (numeric[i] ? 'num' : '') + (v === null || v === undefined ? ' null' : '') || null },
+        const td = el('td', { class: [numeric[i] ? 'num' : '', prose[i] ? 'wrap' : '', v === null || v === undefined ? 'null' : '']
+                                .filter(Boolean).join(' ') || null },
                       cellContent(c, kinds[i], v));
         return td;
       });
@@ -410,7 +414,7 @@
   function card(labelText, value, detail, cls) {
     return el('div', { class: 'card' + (cls ? ' ' + cls : '') },
               el('div', { class: 'label' }, labelText),
-              el('div', { class: 'value' }, value),
+              el('div', { class: 'value', title: typeof value === 'string' ? value : null }, value),
               detail ? el('div', { class: 'detail' }, detail) : null);
   }
 
@@ -839,7 +843,7 @@
       }
       add(box, el('div', { class: 'card mark', 'data-value': r.memory_at_stake, 'data-advice': r.advice },
         el('h3', null, ADVICE[r.advice] || r.advice),
-        el('div', { class: 'subject' }, text(String(r.subject), { max: 70, copy: true })),
+        el('div', { class: 'subject' }, text(String(r.subject), { max: 70, copy: true, mono: true })),
         el('div', { class: 'nums' },
            el('div', null, el('div', { class: 'label' }, 'memory at stake'), el('div', { class: 'value', title: exact(r.memory_at_stake) }, human(r.memory_at_stake))),
            el('div', null, el('div', { class: 'label' }, 'estimated saving'),
@@ -849,7 +853,7 @@
         bar,
         el('div', { class: 'detail' }, r.detail)));
     }
-    return [chart('advice', 'Advice', 'biggest memory at stake first; the green bar is the estimated saving', box)];
+    return [chart('advice', 'Memory at stake and what each change saves', 'biggest first; the green bar is the estimated saving', box)];
   }
 
   function streamsCharts(sec) {
@@ -969,7 +973,8 @@
     if (o) sub.push(int(o.keys) + ' keys', human(o.memory_bytes));
     const files = t(SECTIONS.summary, 'by_file');
     const sources = files.length ? files.map((f) => f.source || f.file) : (DATA.sources || []);
-    const srcText = sources.length === 1 ? sources[0] : int(sources.length) + ' files: ' + sources.map(basename).join(', ');
+    let srcText = sources.length === 1 ? sources[0] : int(sources.length) + ' files: ' + sources.map(basename).join(', ');
+    if (isDiff && sources.length === 2) srcText = 'before: ' + sources[0] + '   →   after: ' + sources[1];
     return [el('header', { class: 'top' },
       el('h1', null, isDiff ? 'rdbscan diff' : 'rdbscan report', sub.length ? el('span', { class: 'sub' }, sub.join(' · ')) : null),
       sources.length ? el('div', { class: 'sources', title: tooltip(sources.join('\n')) }, text(srcText, { max: 400, mono: true })) : null),
