@@ -220,6 +220,27 @@ def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args)
         p.assert_clean()
 
 
+@pytest.mark.parametrize("name, args", [
+    ("empty", ["report", "FIXTURE:redis-7.4.1", "--match", "no-such-key*"]),        # no keys at all
+    ("one-section", ["report", "bigkeys", "FIXTURE:redis-7.4.1", "--top", "3"]),
+    ("old-lists", ["report", "FIXTURE:redis-2.8.24"]),                             # keys without a memory estimate
+    ("depth", ["report", "FIXTURE:valkey-8.0.1", "--depth", "1", "--type", "hash", "--type", "zset"]),
+])
+def test_unusual_reports_draw_cleanly(pw, tmp_path, cache_dir, name, args):
+    args = [dump_path(a.split(":", 1)[1]) if a.startswith("FIXTURE:") else a for a in args]
+    path, doc = write_pages(tmp_path, cache_dir, name, *args)
+    with chromium(pw) as ctx:
+        p = Loaded(ctx, path)
+        assert p.page.evaluate("JSON.parse(document.getElementById('rdbscan-data').textContent)") == doc
+        sections = p.page.eval_on_selector_all("section.report", "ss => ss.map(s => s.dataset.section)")
+        assert sections == list(doc["sections"])
+        if name != "empty":
+            every_chart_draws(p.page)
+        assert p.page.query_selector(".chart-error") is None
+        tables_match(p.page, doc)
+        p.assert_clean()
+
+
 def test_treemap_zooms_on_click(pw, tmp_path, cache_dir, artifacts):
     path, doc = write_pages(tmp_path, cache_dir, "zoom", "report", dump_path("redis-7.4.1"))
     patterns = doc["sections"]["memmap"]["tables"]["patterns"]

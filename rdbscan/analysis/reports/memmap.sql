@@ -1,7 +1,7 @@
--- memmap: where the memory goes, level by level: each type's biggest
--- patterns, and the biggest keys (at most 5) of each, with "(other ...)"
--- rows so that every level adds up to the one above it.  The HTML report
--- draws it as a zoomable treemap.
+-- memmap: where the memory goes, type by pattern by key.  Each type's
+-- biggest patterns, and the biggest keys (at most 5) of each, with "(other
+-- N patterns)" and "(other N keys)" rows so that every level adds up to the
+-- one above it; the HTML report draws it as a zoomable treemap.
 
 -- temp: memmap_patterns
 WITH p AS (
