@@ -171,7 +171,7 @@ def test_script_builds_no_markup_from_strings():
     ("lru", ["redis-7.4.1-lru"]),
     ("lfu", ["redis-7.4.1-lfu"]),
     ("cluster", ["valkey-8.0.1-cluster"]),
-    ("fleet", ["redis-7.4.1", "valkey-8.0.1"]),
+    ("fleet", ["redis-7.4.1-cluster", "valkey-8.0.1-cluster", "redis-7.0.15-cluster"]),
 ])
 def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args):
     sources = [dump_path(a) for a in args]
@@ -184,7 +184,7 @@ def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args)
         charts = every_chart_draws(page)
         secs = doc["sections"]
         assert {"treemap", "by-type", "sizes", "patterns", "eviction", "ttl-expiring", "advice"} <= set(charts)
-        assert ("by-file" in charts) == (len(sources) > 1)
+        assert ({"shards", "rebalance"} <= set(charts)) == (len(sources) > 1)
         assert ("idle" in charts) == bool(secs["idle"]["tables"]["idle_longer_than"])
         assert ("hot" in charts) == bool(secs["hot"]["tables"]["frequency"])
 
@@ -203,7 +203,8 @@ def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args)
         totals = page.eval_on_selector_all("[data-chart='sizes'] .col", "cs => cs.map(c => Number(c.dataset.total))")
         assert [t for t in totals if t] == [r["keys"] for r in secs["sizes"]["tables"]["overall"]]
         if len(sources) > 1:
-            assert p.values("[data-chart='by-file'] .mark") == [r["memory_bytes"] for r in secs["summary"]["tables"]["by_file"]]
+            assert p.values("[data-chart='shards'] .mark") == [r["memory_bytes"] for r in secs["shards"]["tables"]["shards"]]
+            assert p.values("[data-chart='rebalance'] .mark") == [r["memory_after"] for r in secs["rebalance"]["tables"]["shards"]]
         # exact bytes on hover
         first = page.query_selector("[data-chart='by-type'] .bvalue span")
         assert first.get_attribute("title") == f"{secs['summary']['tables']['by_type'][0]['memory_bytes']:,} bytes"

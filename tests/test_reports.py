@@ -467,12 +467,6 @@ def test_two_sources_add_up(cache_dir):
     assert sum(r["keys"] for r in table(both, "patterns", "patterns")) == ob["keys"]
     assert table(both, "eviction", "pressure")[0]["key_memory_with_ttl"] == sum(
         table(s, "eviction", "pressure")[0]["key_memory_with_ttl"] for s in (one, two))
-    files = table(both, "summary", "by_file")
-    assert [(f["keys"], f["memory_bytes"], f["used_mem"]) for f in files] == sorted(
-        [(o["keys"], o["memory_bytes"], o["used_mem"]) for o in (o1, o2)],
-        key=lambda t: [f["keys"] for f in files].index(t[0]))
-    assert sorted(os.path.basename(os.path.dirname(f["source"])) for f in files) == sorted([a, b])
-    assert [f["file"] for f in files] == sorted(f["file"] for f in files)
     with open_ds(cache_dir, a, b) as ds:          # two files: rows are told apart by file_index
         assert ds.sql("SELECT count(DISTINCT file_index) FROM keys").fetchall() == [(2,)]
         memmap_check(ds, 4)

@@ -66,17 +66,3 @@ SELECT type, encoding, keys, memory_bytes,
        round(memory_bytes / keys)::BIGINT AS avg_bytes
 FROM summary_groups WHERE g = 4
 ORDER BY memory_bytes DESC, type, encoding;
-
--- table: by_file
--- one row per file read (a dump's scan, a Parquet file): the per-dump view of a fleet
-WITH k AS (
-    SELECT file, count(*) AS keys, coalesce(sum(memory_bytes), 0)::BIGINT AS memory_bytes,
-           count(*) FILTER (WHERE expire_at IS NOT NULL) AS keys_with_ttl
-    FROM keys GROUP BY file
-)
-SELECT m.file, m.source, m.server, m.snapshot_time, coalesce(k.keys, 0) AS keys,
-       coalesce(k.memory_bytes, 0) AS memory_bytes,
-       round(coalesce(k.memory_bytes, 0) / nullif(sum(k.memory_bytes) OVER (), 0), 4) AS memory_share,
-       coalesce(k.keys_with_ttl, 0) AS keys_with_ttl, m.used_mem
-FROM meta m LEFT JOIN k ON k.file = m.file
-ORDER BY m.file;

@@ -651,13 +651,52 @@
       out.push(chart('by-db', 'Memory by database', null, bars(byDb.map((r) => ({
         label: plain('db ' + r.db), value: r.memory_bytes, extra: int(r.keys) + ' keys' })), { kind: 'bytes' })));
     }
-    const files = t(sec, 'by_file');
-    if (files.length > 1) {
-      const max = Math.max(1, ...files.map((f) => Math.max(f.memory_bytes || 0, f.used_mem || 0)));
-      out.push(chart('by-file', 'Memory per dump', 'bar: key memory; red line: the dump\'s used_mem', bars(files.map((f) => ({
-        label: f.source || f.file, value: f.memory_bytes, rule: f.used_mem, ruleTitle: 'used_mem ' + human(f.used_mem),
-        extra: int(f.keys) + ' keys', sub: (f.server || '') + (f.snapshot_time ? ' · ' + when(f.snapshot_time) : ''),
-        title: human(f.memory_bytes) + ' (' + exact(f.memory_bytes) + ')' })), { kind: 'bytes', max })));
+    return out;
+  }
+
+  // A fleet: one bar per dump (the per-shard view), and the rebalance plan's shards before and after.
+  function shardsCharts(sec) {
+    const out = [];
+    const f = t(sec, 'fleet')[0];
+    if (f) {
+      out.push(el('div', { class: 'cards', 'data-chart': 'fleet' },
+        card('dumps', int(f.dumps), int(f.keys) + ' keys'),
+        card('key memory', el('span', { title: exact(f.memory_bytes) }, human(f.memory_bytes)),
+             f.used_mem === null ? null : 'used_mem ' + human(f.used_mem)),
+        card('mean shard', el('span', { title: exact(f.mean_shard_bytes) }, human(f.mean_shard_bytes)),
+             'smallest ' + human(f.smallest_shard_bytes)),
+        card('largest shard', el('span', { title: exact(f.largest_shard_bytes) }, human(f.largest_shard_bytes)),
+             num(f.largest_to_mean || 0, 2) + '× the mean', f.shards_above_1_5x_mean > 0 ? 'warn' : null)));
+    }
+    const rows = t(sec, 'shards');
+    if (rows.length) {
+      const max = Math.max(1, ...rows.map((r) => Math.max(r.memory_bytes || 0, r.used_mem || 0)));
+      out.push(chart('shards', 'Memory per dump', 'bar: key memory; red line: the dump\'s used_mem', bars(rows.map((r) => ({
+        label: r.shard, value: r.memory_bytes, rule: r.used_mem, ruleTitle: 'used_mem ' + human(r.used_mem),
+        color: r.flags ? 'var(--warn)' : 'var(--mark)',
+        extra: pct(r.memory_share) + ', ' + signedPct(r.deviation_from_mean) + ' vs mean',
+        sub: r.flags || (r.server || '') + ' · ' + int(r.keys) + ' keys',
+        title: String(r.source) + '\n' + human(r.memory_bytes) + ' (' + exact(r.memory_bytes) + ')' })), { kind: 'bytes', max })));
+    }
+    return out;
+  }
+
+  function rebalanceCharts(sec) {
+    const out = [];
+    const s = t(sec, 'summary')[0];
+    if (s) {
+      out.push(el('div', { class: 'cards', 'data-chart': 'rebalance-summary' },
+        card('moves', int(s.moves), int(s.slots_moved) + ' slots, ' + int(s.keys_moved) + ' keys'),
+        card('memory moved', el('span', { title: exact(s.memory_moved) }, human(s.memory_moved))),
+        card('largest shard / mean', num(s.largest_to_mean_after || 0, 2) + '×', 'was ' + num(s.largest_to_mean_before || 0, 2) + '×')));
+    }
+    const rows = t(sec, 'shards');
+    if (rows.length) {
+      const max = Math.max(1, ...rows.map((r) => Math.max(r.memory_before || 0, r.memory_after || 0)));
+      out.push(chart('rebalance', 'Shards after the plan', 'bar: memory after; red line: before', bars(rows.map((r) => ({
+        label: r.shard, value: r.memory_after, rule: r.memory_before, ruleTitle: 'before: ' + human(r.memory_before),
+        extra: signedHuman(r.memory_delta), sub: int(r.keys_before) + ' → ' + int(r.keys_after) + ' keys',
+        title: human(r.memory_before) + ' → ' + human(r.memory_after) + ' (' + exact(r.memory_after) + ')' })), { kind: 'bytes', max })));
     }
     return out;
   }
@@ -930,14 +969,15 @@
   const CHARTS = { summary: summaryCharts, memmap: (s) => [treemapChart(s)], sizes: sizesCharts, bigkeys: bigkeysCharts,
                    patterns: patternsCharts, nottl: nottlCharts, ttl: ttlCharts, idle: idleCharts, hot: hotCharts,
                    eviction: evictionCharts, advice: adviceCharts, streams: streamsCharts, slots: slotsCharts,
-                   diff: diffCharts };
+                   shards: shardsCharts, rebalance: rebalanceCharts, diff: diffCharts };
 
   // ---- the page -----------------------------------------------------------------------------------
 
   const TITLES = { summary: 'Summary', memmap: 'Where the memory goes', bigkeys: 'Biggest keys', sizes: 'Key sizes',
                    patterns: 'Key patterns', nottl: 'Keys without a TTL', ttl: 'Time to live', idle: 'Idle keys (LRU)',
                    hot: 'Hot keys (LFU)', eviction: 'Eviction', advice: 'Advice', streams: 'Streams',
-                   slots: 'Cluster hash slots', diff: 'What changed', query: 'Query' };
+                   slots: 'Cluster hash slots', shards: 'Dumps side by side', rebalance: 'Rebalance plan',
+                   diff: 'What changed', query: 'Query' };
   const capital = (x) => x.charAt(0).toUpperCase() + x.slice(1);
   function sectionTitle(name, sec) { return TITLES[name] || capital(sec.title || name); }
 
@@ -971,8 +1011,8 @@
     if (o && o.server) sub.push(o.server);
     if (o && o.snapshot_time) sub.push(when(o.snapshot_time));
     if (o) sub.push(int(o.keys) + ' keys', human(o.memory_bytes));
-    const files = t(SECTIONS.summary, 'by_file');
-    const sources = files.length ? files.map((f) => f.source || f.file) : (DATA.sources || []);
+    const shards = t(SECTIONS.shards, 'shards');
+    const sources = shards.length ? shards.map((r) => r.source || r.shard) : (DATA.sources || []);
     let srcText = sources.length === 1 ? sources[0] : int(sources.length) + ' files: ' + sources.map(basename).join(', ');
     if (isDiff && sources.length === 2) srcText = 'before: ' + sources[0] + '   →   after: ' + sources[1];
     return [el('header', { class: 'top' },
