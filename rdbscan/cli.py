@@ -338,14 +338,16 @@ def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_di
 
 
 def _emit(text, output, debug, open_page=False):
-    if open_page and not output:
+    temporary = open_page and not output
+    if temporary:                     # --open without -o: the page goes to a file of its own
         import tempfile
         fd, output = tempfile.mkstemp(prefix="rdbscan-", suffix=".html")
         os.close(fd)
-        _say(f"wrote {output}")
     if output:
         from rdbscan.scanner.sink import write_text_atomic
         _run(debug, write_text_atomic, output, text)
+        if temporary:
+            _say(f"wrote {output}")
     else:
         click.echo(text, nl=False)
     if open_page:

@@ -349,8 +349,9 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     top 10); ``source`` (see :func:`source_labels`) and ``snapshot_time``
     (each file's dump ctime) come from the file name, so no report needs a
     join; ``file_index`` numbers the files from 0 in the order given (with
-    ``file_row_number``, a row's identity in a few bytes).  With ``stored``, the files' own ``pattern`` column is used, else
-    ``pattern_sql`` infers it (and a stored one is left out).
+    ``file_row_number``, a row's identity in a few bytes).  With ``stored``,
+    the files' own ``pattern`` column is used, else ``pattern_sql`` infers
+    it (and a stored one is left out).
     """
     files = [os.path.abspath(r.parquet) for r in resolved]
     times = []

@@ -90,8 +90,11 @@
     if (kind === 'bytes') return el('span', { title: exact(value), 'data-value': value }, human(value));
     if (kind === 'share') return el('span', { title: String(value), 'data-value': value }, pct(value));
     if (kind === 'seconds') return el('span', { title: int(value) + ' seconds', 'data-value': value }, duration(value));
+    if (kind === 'id') return el('span', { 'data-value': value }, String(value));
     return el('span', { 'data-value': value }, Number.isInteger(value) ? int(value) : num(value, 2));
   }
+  // "1 key", "2 keys"
+  function count(n, word) { return int(n) + ' ' + word + (n === 1 ? '' : 's'); }
 
   // ---- untrusted text ---------------------------------------------------------------------------
 
@@ -204,9 +207,12 @@
   const SHOW_ROWS = 25;
   const COPY_COLS = /(^|_)(key|subject|pattern|source|file)$/;
 
+  const ID_COLS = /(^|_)(db|slot|rank|step|version|index|port)$/;
+
   function columnKind(name, values) {
     const v = values.find((x) => x !== null && x !== undefined);
     if (typeof v === 'number') {
+      if (ID_COLS.test(name)) return 'id';
       if (isShareCol(name)) return 'share';
       if (isBytesCol(name)) return 'bytes';
       if (isSecondsCol(name)) return 'seconds';
@@ -220,7 +226,7 @@
 
   function cellContent(name, kind, v) {
     if (v === null || v === undefined) return '–';
-    if (kind === 'bytes' || kind === 'share' || kind === 'seconds' || kind === 'number') {
+    if (kind === 'bytes' || kind === 'share' || kind === 'seconds' || kind === 'number' || kind === 'id') {
       return typeof v === 'number' ? figure(v, kind) : text(String(v));
     }
     if (kind === 'bool') return v ? 'yes' : 'no';
@@ -265,13 +271,13 @@
       return box;
     }
     const kinds = cols.map((c) => columnKind(c, rows.map((r) => r[c])));
-    const numeric = kinds.map((k) => k === 'bytes' || k === 'share' || k === 'seconds' || k === 'number');
+    const numeric = kinds.map((k) => k === 'bytes' || k === 'share' || k === 'seconds' || k === 'number' || k === 'id');
     // prose (notes, verdicts, details) wraps; keys, numbers and times stay on one line and the table scrolls
     const prose = cols.map((c, i) => (kinds[i] === 'text' || kinds[i] === 'json') && !COPY_COLS.test(c)
                                      && rows.some((r) => typeof r[c] === 'string' && r[c].length > 40));
-    const count = el('span', { class: 'count' }, rows.length === 1 ? '1 row' : int(rows.length) + ' rows');
+    const counter = el('span', { class: 'count' }, rows.length === 1 ? '1 row' : int(rows.length) + ' rows');
     const filter = el('input', { type: 'search', placeholder: 'filter rows…', 'aria-label': 'filter ' + tname });
-    add(head, [count, filter]);
+    add(head, [counter, filter]);
     const table = el('table', { class: 'data', 'data-section': secName, 'data-table': tname });
     const thead = el('thead');
     const tr = el('tr');
@@ -307,7 +313,7 @@
       const shown = order.filter((it) => !q || it.hay.includes(q));
       const limit = showAll || q ? shown.length : SHOW_ROWS;
       tbody.replaceChildren(...shown.slice(0, limit).map((it) => it.tr));
-      count.textContent = (q ? int(shown.length) + ' of ' : '') + (rows.length === 1 ? '1 row' : int(rows.length) + ' rows');
+      counter.textContent = (q ? int(shown.length) + ' of ' : '') + (rows.length === 1 ? '1 row' : int(rows.length) + ' rows');
       if (rows.length > SHOW_ROWS && !q) {
         more.textContent = showAll ? 'show the first ' + SHOW_ROWS : 'show all ' + int(rows.length) + ' rows';
         if (!more.isConnected) add(box, more);
@@ -639,7 +645,7 @@
           add(track, seg);
         });
         const encs = (encodings[r.type] || []).map((e) => e.encoding + ' ' + human(e.memory_bytes)).join(', ');
-        add(box, [el('div', { class: 'blabel', title: encs }, r.type, el('span', { class: 'extra' }, '  ' + int(r.keys) + ' keys')),
+        add(box, [el('div', { class: 'blabel', title: encs }, r.type, el('span', { class: 'extra' }, '  ' + count(r.keys, 'key'))),
                   track,
                   el('div', { class: 'bvalue' }, el('span', { title: exact(r.memory_bytes) }, human(r.memory_bytes)),
                      el('span', { class: 'extra' }, pct(r.memory_share)))]);
@@ -649,7 +655,7 @@
     const byDb = t(sec, 'by_db');
     if (byDb.length > 1) {
       out.push(chart('by-db', 'Memory by database', null, bars(byDb.map((r) => ({
-        label: plain('db ' + r.db), value: r.memory_bytes, extra: int(r.keys) + ' keys' })), { kind: 'bytes' })));
+        label: plain('db ' + r.db), value: r.memory_bytes, extra: count(r.keys, 'key') })), { kind: 'bytes' })));
     }
     return out;
   }
@@ -660,7 +666,7 @@
     const f = t(sec, 'fleet')[0];
     if (f) {
       out.push(el('div', { class: 'cards', 'data-chart': 'fleet' },
-        card('dumps', int(f.dumps), int(f.keys) + ' keys'),
+        card('dumps', int(f.dumps), count(f.keys, 'key')),
         card('key memory', el('span', { title: exact(f.memory_bytes) }, human(f.memory_bytes)),
              f.used_mem === null ? null : 'used_mem ' + human(f.used_mem)),
         card('mean shard', el('span', { title: exact(f.mean_shard_bytes) }, human(f.mean_shard_bytes)),
@@ -675,7 +681,7 @@
         label: r.shard, value: r.memory_bytes, rule: r.used_mem, ruleTitle: 'used_mem ' + human(r.used_mem),
         color: r.flags ? 'var(--warn)' : 'var(--mark)',
         extra: pct(r.memory_share) + ', ' + signedPct(r.deviation_from_mean) + ' vs mean',
-        sub: r.flags || (r.server || '') + ' · ' + int(r.keys) + ' keys',
+        sub: r.flags || (r.server || '') + ' · ' + count(r.keys, 'key'),
         title: String(r.source) + '\n' + human(r.memory_bytes) + ' (' + exact(r.memory_bytes) + ')' })), { kind: 'bytes', max })));
     }
     return out;
@@ -686,7 +692,7 @@
     const s = t(sec, 'summary')[0];
     if (s) {
       out.push(el('div', { class: 'cards', 'data-chart': 'rebalance-summary' },
-        card('moves', int(s.moves), int(s.slots_moved) + ' slots, ' + int(s.keys_moved) + ' keys'),
+        card('moves', int(s.moves), int(s.slots_moved) + ' slots, ' + count(s.keys_moved, 'key')),
         card('memory moved', el('span', { title: exact(s.memory_moved) }, human(s.memory_moved))),
         card('largest shard / mean', num(s.largest_to_mean_after || 0, 2) + '×', 'was ' + num(s.largest_to_mean_before || 0, 2) + '×')));
     }
@@ -695,7 +701,7 @@
       const max = Math.max(1, ...rows.map((r) => Math.max(r.memory_before || 0, r.memory_after || 0)));
       out.push(chart('rebalance', 'Shards after the plan', 'bar: memory after; red line: before', bars(rows.map((r) => ({
         label: r.shard, value: r.memory_after, rule: r.memory_before, ruleTitle: 'before: ' + human(r.memory_before),
-        extra: signedHuman(r.memory_delta), sub: int(r.keys_before) + ' → ' + int(r.keys_after) + ' keys',
+        extra: signedHuman(r.memory_delta), sub: int(r.keys_before) + ' → ' + count(r.keys_after, 'key'),
         title: human(r.memory_before) + ' → ' + human(r.memory_after) + ' (' + exact(r.memory_after) + ')' })), { kind: 'bytes', max })));
     }
     return out;
@@ -768,7 +774,7 @@
       label: r.pattern, value: r.memory_bytes,
       overlay: r.memory_no_ttl_share === null ? 0 : r.memory_bytes * r.memory_no_ttl_share,
       overlayTitle: pct(r.memory_no_ttl_share) + ' of this pattern\'s memory has no TTL',
-      extra: pct(r.memory_share) + ', ' + int(r.keys) + ' keys',
+      extra: pct(r.memory_share) + ', ' + count(r.keys, 'key'),
       title: human(r.memory_bytes) + ' (' + exact(r.memory_bytes) + ')\n' + int(r.keys) + ' keys, ' + human(r.avg_bytes) + ' each on average' })),
       { kind: 'bytes' }), legend([['memory', 'var(--mark)'], ['without TTL', null, 'hatch']])))];
   }
@@ -786,7 +792,7 @@
     if (rows.length) {
       out.push(chart('nottl', 'Memory without TTL per pattern', 'mixed: some keys of the pattern have a TTL, some not (a missed EXPIRE?)', bars(rows.map((r) => ({
         label: r.pattern, value: r.memory_no_ttl, color: r.hint ? 'var(--warn)' : 'var(--mark)',
-        extra: pct(r.share_of_no_ttl_memory) + ', ' + int(r.keys_no_ttl) + ' keys' + (r.hint ? ', mixed' : ''),
+        extra: pct(r.share_of_no_ttl_memory) + ', ' + count(r.keys_no_ttl, 'key') + (r.hint ? ', mixed' : ''),
         title: (r.hint ? r.hint + '\n' : '') + human(r.memory_no_ttl) + ' (' + exact(r.memory_no_ttl) + ')' })), { kind: 'bytes' })));
     }
     return out;
@@ -805,8 +811,8 @@
       const never = dist.find((r) => r.ttl === 'no TTL');
       const items = expiring.map((r) => ({ label: plain(r.within === 'already expired' ? 'already expired' : 'within ' + r.within),
                                            value: r.memory_bytes, extra: total ? pct(r.memory_bytes / total) : '',
-                                           sub: int(r.keys) + ' keys', color: 'var(--good)' }));
-      items.push({ label: plain('never (no TTL)'), value: never ? never.memory_bytes : 0, sub: int(never ? never.keys : 0) + ' keys',
+                                           sub: count(r.keys, 'key'), color: 'var(--good)' }));
+      items.push({ label: plain('never (no TTL)'), value: never ? never.memory_bytes : 0, sub: count(never ? never.keys : 0, 'key'),
                    extra: total && never ? pct(never.memory_bytes / total) : '', color: '#868e96' });
       out.push(chart('ttl-expiring', 'Memory that expiry frees', 'by the snapshot time plus the window; keys past their TTL count from the start',
                      bars(items, { kind: 'bytes', max: Math.max(1, total) })));
@@ -822,14 +828,14 @@
     const rows = t(sec, 'idle_longer_than');
     if (!rows.length) return [];
     return [chart('idle', 'Memory idle for longer than…', 'from the LRU idle times in the dump', bars(rows.map((r) => ({
-      label: plain('idle > ' + r.idle), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + int(r.keys) + ' keys' })), { kind: 'bytes' }))];
+      label: plain('idle > ' + r.idle), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + count(r.keys, 'key') })), { kind: 'bytes' }))];
   }
 
   function hotCharts(sec) {
     const rows = t(sec, 'frequency');
     if (!rows.length) return [];
     return [chart('hot', 'Memory by LFU counter', 'the counter is logarithmic: 255 is very hot', bars(rows.map((r) => ({
-      label: plain('counter ' + r.lfu_counter), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + int(r.keys) + ' keys' })), { kind: 'bytes' }))];
+      label: plain('counter ' + r.lfu_counter), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + count(r.keys, 'key') })), { kind: 'bytes' }))];
   }
 
   function verdictClass(v) {
@@ -914,7 +920,7 @@
     const rows = t(sec, 'top_slots');
     if (rows.length) {
       out.push(chart('slots', 'Biggest hash slots', null, bars(rows.map((r) => ({
-        label: plain('slot ' + r.slot), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + int(r.keys) + ' keys',
+        label: plain('slot ' + r.slot), value: r.memory_bytes, extra: pct(r.memory_share) + ', ' + count(r.keys, 'key'),
         title: r.biggest_key === null ? null : 'biggest key: ' + tooltip(r.biggest_key) })), { kind: 'bytes' })));
     }
     return out;
@@ -1010,7 +1016,7 @@
     const sub = [];
     if (o && o.server) sub.push(o.server);
     if (o && o.snapshot_time) sub.push(when(o.snapshot_time));
-    if (o) sub.push(int(o.keys) + ' keys', human(o.memory_bytes));
+    if (o) sub.push(count(o.keys, 'key'), human(o.memory_bytes));
     const shards = t(SECTIONS.shards, 'shards');
     const sources = shards.length ? shards.map((r) => r.source || r.shard) : (DATA.sources || []);
     let srcText = sources.length === 1 ? sources[0] : int(sources.length) + ' files: ' + sources.map(basename).join(', ');
