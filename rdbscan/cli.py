@@ -69,6 +69,9 @@ class Progress:
                 parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
         parts.append(f"{keys:,} keys")
         parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
+        self._show(parts)
+
+    def _show(self, parts):
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
         self.stream.flush()
@@ -107,23 +110,18 @@ def _run(debug, fn, *args, **kwargs):
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        _say("interrupted" + ("; nothing was written" if fn is api.scan else ""))
+        if fn is api.scan:
+            _say("interrupted; nothing was written")
+        elif getattr(fn, "__name__", "") == "scan_many":
+            _say("interrupted; the parts completed so far are kept: run the same command again to continue")
+        else:
+            _say("interrupted")
         sys.exit(130)
     except Exception as e:  # a bug of ours: still one line unless --debug
         if debug:
             raise
         _say(f"internal error: {type(e).__name__}: {e} (run with --debug for details)")
         sys.exit(3)
-
-
-def _lean_memory_pool():
-    # pyarrow's default mimalloc pool keeps freed batches around; jemalloc
-    # (or the system allocator) hands them back, keeping peak RSS down.
-    import pyarrow as pa
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, AttributeError):
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,7 +133,7 @@ def main():
     rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
     rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
     """
-    _lean_memory_pool()
+    api.lean_memory_pool()
 
 
 _common_filters = [
@@ -176,39 +174,110 @@ def _model(f):
     return f
 
 
+class FleetProgress(Progress):
+    """The one progress line of a fleet scan: dumps done/total, bytes, keys/s, ETA."""
+
+    def __call__(self, state):
+        now = time.monotonic()
+        if now - self.last < 0.2 and state.dumps_done < state.dumps_total:
+            return
+        self.last = now
+        parts = [f"{state.dumps_done}/{state.dumps_total} dumps"]
+        if state.bytes_total:
+            parts.append(f"{_human(state.bytes_done)} / {_human(state.bytes_total)}")
+            parts.append(f"{min(state.bytes_done / state.bytes_total, 1.0) * 100:5.1f}%")
+        parts.append(f"{state.keys:,} keys")
+        parts.append(f"{state.keys_per_second / 1e6:.2f} M keys/s")
+        if state.eta is not None:
+            eta = int(state.eta)
+            parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
+        if state.dumps_failed:
+            parts.append(f"{state.dumps_failed} failed")
+        self._show(parts)
+
+
+def _one_file_source(sources, output):
+    """The single dump to scan into one file as before, or None for a dataset directory.
+
+    ``-o`` names a dataset directory when it ends with a slash or is one, or
+    when the sources are several (or a directory, a prefix or a glob) and it
+    does not end with ``.parquet``.
+    """
+    import os
+    from rdbscan import fleet, storage
+    if output is not None and (output.endswith("/") or storage.kind(output) == "dir"):
+        return None
+    if len(sources) == 1:
+        s = sources[0]
+        remote = storage.is_remote(s)
+        plain = s == "-" or (not storage.has_glob(s.split("://", 1)[1] if remote else s)
+                             and not s.endswith("/") and (remote or not os.path.isdir(storage.local_path(s))))
+        if plain:
+            return s
+    if output is None:
+        raise RdbscanError(f"{' '.join(sources)}: several dumps (or a directory, prefix or glob): "
+                           "give -o DIR, the dataset directory to write one Parquet file per dump into")
+    if not output.lower().endswith(".parquet"):
+        return None
+    found = fleet.expand_dumps(sources)
+    if len(found) != 1:
+        raise RdbscanError(f"{output}: names one Parquet file, but the sources name {len(found)} dumps; "
+                           "give a directory (-o DIR) for a dataset")
+    return found[0][0]
+
+
 @main.command()
-@click.argument("source")
-@click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("-o", "--output",
+              help="With one dump: the Parquet file to write (default: NAME.parquet beside the dump; "
+                   "./dump.parquet for stdin). With several: the dataset directory (local, s3:// or gs://).")
 @_filters
 @_model
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Dumps scanned at once, in worker processes (default: the machine's cores).")
 @click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
               show_default=True, help="Parquet compression.")
 @click.option("--keep-going", is_flag=True,
               help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
 @click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary (errors are still shown).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def scan(source, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
-         compression, keep_going, no_verify, pure, quiet, debug):
-    """Stream a dump into Parquet: one row per key.
+def scan(sources, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
+         jobs, compression, keep_going, no_verify, pure, quiet, debug):
+    """Stream dumps into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
-    with an RDB preamble), or - for stdin.
+    with an RDB preamble), - for stdin, a directory, a glob, or a URL:
+    s3://BUCKET/KEY, gs://BUCKET/KEY (an object, a prefix or a glob) or
+    http(s)://. One dump is written to one file (-o FILE.parquet); several
+    make a dataset directory (-o DIR): one Parquet file per dump, scanned in
+    parallel, each reused on a rerun while its dump is unchanged.
 
     \b
     Examples:
       rdbscan scan dump.rdb -o keys.parquet
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
+      rdbscan scan 'backups/*/dump.rdb' -o fleet/ --jobs 4
+      rdbscan scan s3://backups/redis/2024-06-01/ -o s3://analysis/redis/2024-06-01/
     """
     global _progress
+    compression = None if compression == "none" else compression
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    filters = dict(db=dbs, types=types, match=match, min_bytes=min_bytes)
+    single = _run(debug, _one_file_source, sources, output)
+    if single is None:
+        return _scan_fleet(sources, output, filters, model, jobs, compression, keep_going, no_verify, pure,
+                           quiet, debug)
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    from rdbscan import fleet
+    if fleet.SCAN_ACCEPTS_JOBS:      # one dump: --jobs goes to its decoders
+        filters["jobs"] = jobs
     try:
-        meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
-                    min_bytes=min_bytes, compression=None if compression == "none" else compression,
+        meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+                    **filters, **model)
     finally:
         if progress:
             progress.done()
@@ -222,6 +291,39 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
             f"{_human(meta['memory']['keys_total'])} estimated"
             f"{' as ' + meta['model']['server'] + ' (what-if)' if meta['model']['what_if'] else ''}, "
             f"{meta['parse_seconds']:.2f} s", err=True)
+
+
+def _scan_fleet(sources, out_dir, filters, model, jobs, compression, keep_going, no_verify, pure, quiet, debug):
+    global _progress
+    from rdbscan import fleet
+    progress = _progress = FleetProgress() if (not quiet and sys.stderr.isatty()) else None
+    started = time.monotonic()
+
+    def said(result):
+        if result.status == "failed":
+            _say(result.error)
+        elif result.status == "scanned" and not quiet:
+            for note in (result.meta or {}).get("notes", []):
+                _say(f"note: {result.source}: {note}")
+    try:
+        results = _run(debug, fleet.scan_many, list(sources), out_dir, jobs=jobs, progress=progress,
+                       on_result=said, compression=compression, keep_going=keep_going, verify=not no_verify,
+                       pure=pure, **filters, **model)
+    finally:
+        if progress:
+            progress.done()
+    if not quiet:
+        keys = sum(r.keys for r in results if r.ok)
+        done = [f"{len(results.scanned)} scanned"]
+        if results.reused:
+            done.append(f"{len(results.reused)} reused (up to date)")
+        if results.failed:
+            done.append(f"{len(results.failed)} failed")
+        click.echo(f"{out_dir}: {len(results)} dumps, {keys:,} keys; {', '.join(done)}; "
+                   f"{time.monotonic() - started:.2f} s", err=True)
+    if results.failed:
+        _say(results.summary())
+        sys.exit(2)
 
 
 def _format_info(meta):

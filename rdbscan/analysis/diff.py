@@ -9,11 +9,8 @@ on one DuckDB connection as ``old_keys`` / ``new_keys``, ``old_meta`` /
 spills to disk when the sides outgrow memory.
 """
 
-import os
 import tempfile
 from importlib import resources
-
-import duckdb
 
 from rdbscan.analysis import dataset, patterns, reports
 from rdbscan.scanner.records import redis_glob_to_regex
@@ -31,7 +28,7 @@ class Pair:
     def __init__(self, old, new, *, db=None, types=None, match=None, delimiters=patterns.DEFAULT_DELIMITERS,
                  depth=0, rules=None, temp_directory=None):
         self.old, self.new = old, new
-        self.con = duckdb.connect()
+        self.con = dataset.connect(list(old) + list(new))
         self.con.execute(f"SET temp_directory = {_q(temp_directory or tempfile.gettempdir())}")
         self.rules = patterns.PatternRules(delimiters=delimiters, depth=depth, rules=rules)
         self.rules.register(self.con)
@@ -55,7 +52,7 @@ class Pair:
     @property
     def files(self):
         """(old files, new files) as absolute paths."""
-        return ([os.path.abspath(r.parquet) for r in self.old], [os.path.abspath(r.parquet) for r in self.new])
+        return ([dataset.location(r.parquet) for r in self.old], [dataset.location(r.parquet) for r in self.new])
 
     def close(self):
         """Close the connection."""
@@ -69,10 +66,10 @@ class Pair:
 
 
 def open_pair(old_sources, new_sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
-              delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, **model_options):
+              delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, jobs=None, **model_options):
     """Resolve both sides (dumps are scanned or their caches reused) and open them as a :class:`Pair`."""
-    old = dataset.resolve(old_sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
-    new = dataset.resolve(new_sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
+    old = dataset.resolve(old_sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, **model_options)
+    new = dataset.resolve(new_sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, **model_options)
     return Pair(old, new, db=db, types=types, match=match, delimiters=delimiters, depth=depth, rules=rules)
 
 
