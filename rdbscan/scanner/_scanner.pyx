@@ -402,6 +402,23 @@ cdef int cmp_time_key(const void* a, const void* b) noexcept nogil:
     return memcmp(a, b, PEL_TIME_KEY_BYTES)
 
 
+cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t first) except -1 nogil:
+    # Room for need bytes in *buf (capacity *cap), doubling from first.
+    cdef Py_ssize_t size
+    cdef uint8_t* newp
+    if need <= cap[0]:
+        return 0
+    size = cap[0] * 2 if cap[0] else first
+    while size < need:
+        size *= 2
+    newp = <uint8_t*>realloc(buf[0], size)
+    if newp == NULL:
+        with gil: raise MemoryError()
+    buf[0] = newp
+    cap[0] = size
+    return 0
+
+
 cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
     # pyscanner.sds_alloc_size: Redis 8.6 sdsAllocSize of a new n-byte sds.
     if 0 < n < 32:
@@ -2014,20 +2031,9 @@ cdef class Scanner:
     cdef int keep_time_key(self, int64_t index) except -1 nogil:
         # The pel_by_time key of the PEL entry at pos into slot index:
         # its delivery time (little-endian in the dump) big-endian, then its ID.
-        cdef Py_ssize_t need = (index + 1) * PEL_TIME_KEY_BYTES
-        cdef Py_ssize_t cap
-        cdef uint8_t* newp
         cdef uint8_t* key
         cdef int b
-        if need > self.time_cap:
-            cap = self.time_cap * 2 if self.time_cap else 64 * PEL_TIME_KEY_BYTES
-            while cap < need:
-                cap *= 2
-            newp = <uint8_t*>realloc(self.time_keys, cap)
-            if newp == NULL:
-                with gil: raise MemoryError()
-            self.time_keys = newp
-            self.time_cap = cap
+        grow_buffer(&self.time_keys, &self.time_cap, (index + 1) * PEL_TIME_KEY_BYTES, 64 * PEL_TIME_KEY_BYTES)
         key = self.time_keys + index * PEL_TIME_KEY_BYTES
         for b in range(8):
             key[b] = self.p[self.pos + STREAM_ID_BYTES + 7 - b]
@@ -2036,18 +2042,7 @@ cdef class Scanner:
 
     cdef int keep_pel_id(self, int64_t index) except -1 nogil:
         # Copy the PEL ID at pos into the stream's list of them (slot index).
-        cdef Py_ssize_t need = (index + 1) * STREAM_ID_BYTES
-        cdef Py_ssize_t cap
-        cdef uint8_t* newp
-        if need > self.pel_cap:
-            cap = self.pel_cap * 2 if self.pel_cap else 64 * STREAM_ID_BYTES
-            while cap < need:
-                cap *= 2
-            newp = <uint8_t*>realloc(self.pel_ids, cap)
-            if newp == NULL:
-                with gil: raise MemoryError()
-            self.pel_ids = newp
-            self.pel_cap = cap
+        grow_buffer(&self.pel_ids, &self.pel_cap, (index + 1) * STREAM_ID_BYTES, 64 * STREAM_ID_BYTES)
         memcpy(self.pel_ids + index * STREAM_ID_BYTES, self.p + self.pos, STREAM_ID_BYTES)
         return 0
 
