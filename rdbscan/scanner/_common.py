@@ -218,13 +218,15 @@ def rax_node_bytes(compressed, n, iskey):
 
 
 class RaxSizer:
-    """What a Redis 8.6 radix tree allocates for keys inserted in ascending order.
+    """What a Redis 8.4+ radix tree allocates for keys inserted in ascending order.
 
-    Redis 8.6 counts a stream's trees by their allocations (``rax->alloc_size``):
+    Redis 8.4+ counts a stream's trees by their allocations (``rax->alloc_size``):
     the rax struct and every node at its allocator size class.  Keys
     arriving sorted (how the loader rebuilds them: stream IDs, PEL IDs,
-    group and consumer names) only ever change the rightmost path of the
-    tree; a node that leaves it is final and is counted then.  Path entries
+    group and consumer names; 8.4's PEL-by-time keys are sorted first, as
+    a radix tree's shape does not depend on the order of its inserts) only
+    ever change the rightmost path of the tree; a node that leaves it is
+    final and is counted then.  Path entries
     are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
     characters and one child, a branch node ``n`` children (a one-character
     node is the same size either way).  The compiled scanner has the same

@@ -265,7 +265,7 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
 
 
 cdef struct RaxSizer:
-    # _common.RaxSizer in C: the bytes a Redis 8.6 radix tree allocates
+    # _common.RaxSizer in C: the bytes a Redis 8.4+ radix tree allocates
     # for keys inserted in ascending order.  The rightmost path is kept as
     # parallel arrays; the previous key is copied aside.
     int64_t done
@@ -420,7 +420,7 @@ cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t
 
 
 cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
-    # pyscanner.sds_alloc_size: Redis 8.6 sdsAllocSize of a new n-byte sds.
+    # pyscanner.sds_alloc_size: Redis 8.4+ sdsAllocSize of a new n-byte sds.
     if 0 < n < 32:
         return n + 2
     cdef int64_t hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 4294967296LL else 17

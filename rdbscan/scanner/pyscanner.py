@@ -303,7 +303,7 @@ def _bitmap(valid):
 
 
 def sds_alloc_size(n, quantum16=False):
-    """What Redis 8.6's ``sdsAllocSize`` says of a new sds of ``n`` bytes.
+    """What Redis 8.4+'s ``sdsAllocSize`` says of a new sds of ``n`` bytes.
 
     Type 5 strings (1 to 31 bytes) report header + length + terminator
     exactly; the others their allocation, since ``sdsnewlen`` records the
