@@ -309,6 +309,8 @@ class ScanBatches:
             "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
             "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
             "slot_info": raw.get("slot_info", []),
+            "key_meta": raw.get("key_meta", {}),          # RDB 13+: KEY_META records per metadata class
+            "hash_templates": raw.get("hash_templates", 0),   # RDB 15: HASH_TEMPLATE records
             "crc": raw.get("crc") or ("not reached" if error is not None else None),
             "rows": self.rows_scanned,
             "rows_written": self.rows_kept,

@@ -420,6 +420,10 @@ def _format_info(meta):
     if meta.get("slot_info"):
         slots = meta["slot_info"]
         row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+    if meta.get("key_meta"):
+        row("key metadata", ", ".join(f"{name} on {n:,} keys" for name, n in sorted(meta["key_meta"].items())))
+    if meta.get("hash_templates"):
+        row("hash templates", f"{meta['hash_templates']:,}")
     memory = meta.get("memory")
     if memory:
         model = meta.get("model", {})
@@ -481,8 +485,9 @@ _dataset_options = [
                  help="A file of pattern rules (globs or re:REGEX, '=> name'), or one rule; tried before inference."),
     click.option("--cache-dir", type=click.Path(file_okay=False),
                  help="Where scans of dumps are cached (default: beside the dump, else ~/.cache/rdbscan)."),
-    click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
-                 show_default=True, help="Output format."),
+    click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "html"]),
+                 default="table", show_default=True,
+                 help="Output format; html: one self-contained page of charts and tables (with -o FILE)."),
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to this file."),
     click.option("--debug", is_flag=True, help="Show Python tracebacks on errors."),
 ]
@@ -511,12 +516,59 @@ def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_di
                 materialize=materialize, **model)
 
 
-def _emit(text, output, debug):
+def _emit(text, output, debug, open_page=False):
+    temporary = open_page and not output
+    if temporary:                     # --open without -o: the page goes to a file of its own
+        import tempfile
+        fd, output = tempfile.mkstemp(prefix="rdbscan-", suffix=".html")
+        os.close(fd)
     if output:
         from rdbscan.scanner.sink import write_text_atomic
         _run(debug, write_text_atomic, output, text)
+        if temporary:
+            _say(f"wrote {output}")
     else:
         click.echo(text, nl=False)
+    if open_page:
+        _open_in_browser(output)
+
+
+_open_page_option = click.option(
+    "--open", "open_page", is_flag=True,
+    help="Open the HTML page in the default browser when there is a display (implies --format html; "
+         "without -o the page goes to a temporary file).")
+
+
+def _page_format(fmt, output, open_page, debug):
+    """The format to write: --open means html; an HTML page is not printed on a terminal."""
+    if open_page:
+        source = click.get_current_context().get_parameter_source("fmt")
+        if fmt != "html" and source is not click.core.ParameterSource.DEFAULT:
+            _fail(RdbscanError(f"--open shows an HTML page: use it with --format html, not {fmt}"), debug)
+        return "html"
+    if fmt == "html" and not output and sys.stdout.isatty():
+        _fail(RdbscanError("--format html writes a whole page: give -o FILE (or --open to see it now)"), debug)
+    return fmt
+
+
+def _has_display():
+    """Whether a browser window can be shown: always on macOS and Windows, else with an X11 or Wayland display."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_in_browser(path):
+    import pathlib
+    import webbrowser
+    if not _has_display():
+        _say(f"no display (DISPLAY and WAYLAND_DISPLAY are unset), so no browser opened: the page is {path}")
+        return
+    try:
+        opened = webbrowser.open(pathlib.Path(path).resolve().as_uri())
+    except webbrowser.Error:
+        opened = False
+    _say(f"opened {path} in the browser" if opened else f"found no browser to open {path}: open it yourself")
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
@@ -529,13 +581,14 @@ def _emit(text, output, debug):
 @click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
               help="rebalance: the most slot-range moves in the plan.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
+@_open_page_option
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, list_sections):
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, list_sections, open_page):
     """Reports over one or more scans: every section, or those named.
 
-    SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, advice, streams, slots, shards, rebalance (default: all;
-    shards and rebalance when there are several dumps).  SOURCE is a dump
+    SECTION is one of summary, memmap, bigkeys, sizes, patterns, nottl,
+    ttl, idle, hot, eviction, advice, streams, slots, shards, rebalance
+    (default: all; shards and rebalance when there are several dumps).  SOURCE is a dump
     (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up, and ranked tables name each row's
     source.  Each section's SQL is a file in the package: 'rdbscan sql
@@ -550,6 +603,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report nottl dump.rdb --format json -o nottl.json
       rdbscan report shards node-*/dump.rdb
       rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
+      rdbscan report dump.rdb --format html -o report.html --open
     """
     from rdbscan.render import formats as out
     from rdbscan.analysis import reports
@@ -558,6 +612,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
+    fmt = _page_format(fmt, output, open_page, debug)
     sections = []       # none named: every section (shards and rebalance when there are several dumps)
     args = list(args)
     while args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
@@ -570,7 +625,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
     with ds:
         result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle,
                       max_moves=max_moves)
-        _emit(out.render(result, fmt, ds.files), output, debug)
+        _emit(out.render(result, fmt, ds.files), output, debug, open_page)
 
 
 def _exists(path):
@@ -583,8 +638,9 @@ def _exists(path):
 @click.argument("sources", nargs=-1)
 @_dataset
 @click.option("--show", "show", metavar="SECTION", help="Print the SQL of a report section and exit.")
+@_open_page_option
 def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-        server, target, config, allocator, cluster, show):
+        server, target, config, allocator, cluster, show, open_page):
     """Run a SQL query (DuckDB) over scans, with the report views.
 
     \b
@@ -609,13 +665,14 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
         return
     if not query:
         _fail(RdbscanError("give a QUERY and a SOURCE (or --show SECTION)"), debug)
+    fmt = _page_format(fmt, output, open_page, debug)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     ds = _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
         table = _run(debug, _query, ds, query)
         result = {"query": reports.Section("query", query, query, tables={"rows": table})}
-        _emit(out.render(result, fmt, ds.files), output, debug)
+        _emit(out.render(result, fmt, ds.files), output, debug, open_page)
 
 
 @main.command()
@@ -623,8 +680,9 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
 @click.argument("new")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
+@_open_page_option
 def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-         server, target, config, allocator, cluster, top):
+         server, target, config, allocator, cluster, top, open_page):
     """Compare two snapshots: what grew, what is new, what lost its TTL.
 
     OLD and NEW are dumps or Parquet scans (either side either; a directory
@@ -635,14 +693,16 @@ def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_di
       rdbscan diff yesterday.rdb today.rdb
       rdbscan diff yesterday.parquet today.rdb --top 20 --format markdown
       rdbscan diff old.rdb new.rdb --match 'session:*' --format json -o diff.json
+      rdbscan diff yesterday.rdb today.rdb --format html -o growth.html
     """
     from rdbscan.analysis import diff as diffing
     from rdbscan.render import formats as out
+    fmt = _page_format(fmt, output, open_page, debug)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     pair = _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug)
     with pair:
         result = _run(debug, diffing.diff, pair, top=top)
-        _emit(out.render(result, fmt, [f for side in pair.files for f in side]), output, debug)
+        _emit(out.render(result, fmt, [f for side in pair.files for f in side]), output, debug, open_page)
 
 
 def _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug):
@@ -716,8 +776,10 @@ def check(source, baseline, rules_file, max_total_memory, max_keys, max_key_byte
       rdbscan check today.rdb --baseline yesterday.parquet --max-growth 10% --junit rdbscan.xml
       rdbscan check dump.rdb --rules ci/rdbscan.toml --format json
     """
-    import os
     from rdbscan.analysis import check as checking, dataset
+    if fmt == "html":
+        _fail(RdbscanError("check writes table, json or markdown; for a page of what grew: "
+                           "rdbscan diff BASELINE SOURCE --format html -o growth.html"), debug)
     rules = _run(debug, checking.load_rules, rules_file)
     rules.merge_flags(max_total_memory=max_total_memory, max_keys=max_keys, max_key_bytes=max_key_bytes,
                       max_key_length=max_key_length, max_no_ttl_share=max_no_ttl_share, require_ttl=require_ttl,

@@ -8,9 +8,11 @@ every test finds them the same way.
 """
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -306,3 +308,57 @@ def running_s3():
     """
     with s3_server() as server:
         yield server.endpoint
+
+
+# ---- a real browser: Debian's chromium, driven by playwright (no browser download) ----------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium():
+    """The path of Debian's chromium, or a test failure naming the install step."""
+    path = os.environ.get("RDBSCAN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does)", pytrace=False)
+    return path
+
+
+@contextlib.contextmanager
+def playwright_driver():
+    """playwright's sync API, started once (its driver ships in the PyPI package; no browser is downloaded)."""
+    require_module("playwright", "pip install -e '.[test]' (the test extra includes playwright)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        yield pw
+
+
+@contextlib.contextmanager
+def chromium(pw, **context_options):
+    """A headless chromium with a fresh profile, as a playwright BrowserContext.
+
+    Every request the pages make is routed through :attr:`requests` (a list
+    of URLs on the context) and aborted unless it is a ``file:`` URL, so a
+    test sees any network access a page attempts.
+    """
+    binary = require_chromium()
+    with tempfile.TemporaryDirectory(prefix="rdbscan-chromium-") as profile:
+        try:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=binary, headless=True, args=CHROMIUM_FLAGS, **context_options)
+        except Exception as e:       # a broken install: say what failed, with the install step
+            pytest.fail(f"{binary} did not start under playwright ({str(e).splitlines()[0]}): "
+                        "apt-get install chromium; pip install -e '.[test]'", pytrace=False)
+        context.requests = []
+
+        def route(r):
+            context.requests.append(r.request.url)
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                r.abort()
+        context.route("**/*", route)
+        try:
+            yield context
+        finally:
+            context.close()

@@ -208,6 +208,31 @@ def test_more_than_250_module_types(tmp_path):
     assert "more than 250 module types" in error[1]
 
 
+def test_rdb13_to_15_records(tmp_path):
+    # KEY_META before a key (carried across a chunk boundary into its key's
+    # offset and serialized size), hash templates defined in one chunk and
+    # used in later ones, arrays, GCRA, v4/v5 streams: the same output.
+    sys.path.insert(0, str(ROOT / "tests"))
+    from rdbgen import dump, length, meta_spec, string, synthetic_seeds, template
+    for i, data in enumerate(synthetic_seeds()):
+        path = tmp_path / f"seed{i}.rdb"
+        path.write_bytes(data)
+        assert_same(path, [1, 5, 23], jobs=3)
+    body = b"\xfe\x00" + template(3, [b"name", b"email"])
+    for i in range(400):
+        body += (b"\xf3" + length(1) + meta_spec("ABCD") + b"\x05" + string(b"m%d" % i) + b"\x00"
+                 + b"\xfc" + struct.pack("<q", 1_900_000_000_000 + i)
+                 + b"\x20" + string(b"user:%d" % i) + length(3) + string(b"n%d" % i) + string(b"e%d@x" % i))
+    path = tmp_path / "templates.rdb"
+    path.write_bytes(dump(15, body))
+    batches, error = assert_same(path, [29, 300, 4000], jobs=3)
+    assert error is None and sum(len(b) for b in batches) == 400
+    # A template defined twice, far apart: the same error, wherever the chunks fall.
+    path.write_bytes(dump(15, body + template(3, [b"x"]) + b"\x20" + string(b"k") + length(3) + string(b"v")))
+    _, error = assert_same(path, [29, 300, 4000], jobs=3)
+    assert "defined twice" in error[1]
+
+
 def test_crc64_combine_both_twins():
     data = os.urandom(200_003)
     for a, b in [(0, 0), (0, 1), (17, 1000), (8191, 8192 * 3 + 5), (100_000, 200_003)]:
@@ -219,7 +244,7 @@ def test_crc64_combine_both_twins():
 
 def _resumed(cls, data, offset, stop, batch=50):
     sc = cls(io.BytesIO(data[offset:]), batch, True, resume=Resume(offset, 0, 12, stop_at=stop))
-    sc.set_sizing([[0] * 4096] * 3, [0, 0, 0], False)
+    sc.set_sizing([[0] * 4096] * 5, [0] * 5, False)
     batches, error = [], None
     try:
         while (b := sc.next_batch()) is not None:

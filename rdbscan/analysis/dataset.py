@@ -359,14 +359,17 @@ def _per_file(files, values):
 
 
 def keys_sql(resolved, pattern_sql, where=(), stored=False):
-    """The ``keys`` query over resolved files, with ``source``, ``file``, ``snapshot_time`` and ``pattern`` columns.
+    """The ``keys`` query over resolved files, with ``source``, ``file``, ``file_index``, ``snapshot_time`` and
+    ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
     pruning working (a UNION of per-file scans reads every key's text for a
     top 10); ``source`` (see :func:`source_labels`) and ``snapshot_time``
     (each file's dump ctime) come from the file name, so no report needs a
-    join.  With ``stored``, the files' own ``pattern`` column is used, else
-    ``pattern_sql`` infers it (and a stored one is left out).
+    join; ``file_index`` numbers the files from 0 in the order given (with
+    ``file_row_number``, a row's identity in a few bytes).  With ``stored``,
+    the files' own ``pattern`` column is used, else ``pattern_sql`` infers
+    it (and a stored one is left out).
     """
     files = [location(r.parquet) for r in resolved]
     times = []
@@ -376,7 +379,9 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     snapshot = _per_file(files, times)
     source = _per_file(files, [_sql_str(s) for s in source_labels(resolved)])
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
-    common = f"{source} AS source, filename AS file, file_row_number, {snapshot} AS snapshot_time"
+    index = _per_file(files, [f"{i}::INTEGER" for i in range(len(files))])
+    common = (f"{source} AS source, filename AS file, {index} AS file_index, file_row_number, "
+              f"{snapshot} AS snapshot_time")
     if stored:
         columns = f"* EXCLUDE (filename, pattern), {common}, pattern"
     else:
@@ -387,15 +392,26 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
             + (" WHERE " + " AND ".join(where) if where else ""))
 
 
-def pattern_stats_sql(keys, idle=86400, big_value=10_000):
+BIGGEST = 5
+"""How many of each pattern's biggest keys ``pattern_stats.biggest`` names."""
+
+
+def pattern_stats_sql(keys, idle=86400, big_value=10_000, biggest=BIGGEST):
     """``pattern_stats`` over the view ``keys``: one row per (db, type, pattern).
 
     Besides keys and memory with and without TTL, it carries what the idle
     and advice reports group by pattern (keys idle longer than ``idle``
     seconds; JSON strings; text strings of ``big_value`` bytes or more), so
-    patterns are inferred once for all reports.
+    patterns are inferred once for all reports.  ``biggest`` (a list, biggest
+    first) names the group's ``biggest`` largest keys by memory as
+    ``{memory_bytes, file_index, file_row_number}`` (ties: the later file
+    and row), without reading their text; ``biggest=0`` leaves it out.
     """
     idle, big_value = int(idle), int(big_value)
+    # max(struct, n) keeps the n largest (memory, file, row): one pass, deterministic under ties
+    top = (f""",
+       max({{'memory_bytes': memory_bytes, 'file_index': file_index, 'file_row_number': file_row_number}},
+           {int(biggest)}) FILTER (WHERE memory_bytes IS NOT NULL) AS biggest""" if biggest else "")
     big = (f"type = 'string' AND length >= {big_value} "
            "AND coalesce(CAST(value_format AS VARCHAR), 'text') IN ('json', 'text', 'xml', 'html')")
     return f"""
@@ -416,7 +432,7 @@ SELECT db, type, pattern,
        count(*) FILTER (WHERE {big})                              AS big_text_keys,
        coalesce(sum(memory_bytes) FILTER (WHERE {big}), 0)::BIGINT AS big_text_memory,
        coalesce(sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE {big}), 0)::BIGINT AS big_text_saving,
-       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json
+       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json{top}
 FROM {keys}
 GROUP BY db, type, pattern
 """

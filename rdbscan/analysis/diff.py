@@ -46,7 +46,8 @@ class Pair:
             self.con.execute(f"CREATE VIEW {side}_keys AS "
                              + dataset.keys_sql(resolved, "key_pattern_of(key)", where,
                                               stored=dataset.stored_patterns(resolved, self.rules)))
-            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS " + dataset.pattern_stats_sql(f"{side}_keys"))
+            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS "
+                             + dataset.pattern_stats_sql(f"{side}_keys", biggest=0))    # diff needs no biggest keys
 
     @property
     def files(self):

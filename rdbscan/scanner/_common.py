@@ -6,8 +6,10 @@ Nothing here runs per element; the per-key work lives in the scanners.
 from typing import NamedTuple, Optional
 
 from rdbscan.scanner.format import (
-    FLAVOR_REDIS, FLAVOR_VALKEY, REDIS_RDB_VERSION_MAX, VALKEY_RDB_VERSION_MIN,
-    VALKEY_RDB_VERSION_MAX,
+    FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
+    RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
+    TYPE_HASH_LISTPACK_EX, TYPE_MODULE_PRE_GA, TYPE_STREAM_LISTPACKS_3, TYPE_STREAM_LISTPACKS_4,
+    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX, VALKEY_TYPE_HASH_2,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -47,13 +49,16 @@ class Resume(NamedTuple):
     ``db`` None means unknown: rows before the first SELECTDB are counted
     under db 0 and the caller resolves them (``handoff()["unknown_db"]``).
     ``pending`` is ``(expire, idle, freq, record_start)`` read before the
-    offset for the next key (None values: not read); None means unknown, in
-    which case the first key carries only what this scanner reads and the
-    caller merges the rest.  ``module_names`` are the module types already
-    met (their codes are kept).  The scanner stops at the first record
-    boundary at or after ``stop_at``; its first batch ends after
-    ``first_batch`` rows.  The CRC64 is only computed (``handoff()``), never
-    judged: it covers the bytes from ``offset`` on.
+    offset for the next key (None values: not read), ``record_start`` (-1:
+    none) and ``meta_bytes`` (its KEY_META records' bytes, 0: none); None
+    means unknown, in which case the first key carries only what this
+    scanner reads and the caller merges the rest.  ``module_names`` are the
+    module types already met (their codes are kept), ``templates`` the hash
+    templates already defined, ``(id, fields, longest field, field bytes)``.
+    The scanner stops at the first record boundary at or after ``stop_at``;
+    its first batch ends after ``first_batch`` rows.  The CRC64 is only
+    computed (``handoff()``), never judged: it covers the bytes from
+    ``offset`` on.
     """
     offset: int
     flavor: int
@@ -63,6 +68,54 @@ class Resume(NamedTuple):
     module_names: tuple = ()
     stop_at: Optional[int] = None
     first_batch: Optional[int] = None
+    templates: tuple = ()
+
+
+def value_types(flavor, version):
+    """The value type bytes a dump of this magic and version may hold: 256 flags (bytes).
+
+    Types 0-21 are common ground (8 was never assigned); Redis and Valkey give
+    22 different meanings, and only Redis has 23-25 (7.4), 26 (RDB 13: Redis
+    8.6) and 27-33 (RDB 14 on: Redis 8.8 and 8.10).
+    """
+    table = bytearray(256)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1):
+        table[t] = t != 8
+    if flavor == FLAVOR_VALKEY:
+        table[VALKEY_TYPE_HASH_2] = 1
+        return bytes(table)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1, TYPE_HASH_LISTPACK_EX + 1):
+        table[t] = 1
+    if version >= RDB_VERSION_KEY_META:
+        table[TYPE_STREAM_LISTPACKS_4] = 1
+    if version >= RDB_VERSION_ARRAY:
+        for t in range(TYPE_STREAM_LISTPACKS_5, TYPE_GCRA + 1):
+            table[t] = 1
+    assert table[TYPE_MODULE_PRE_GA]
+    return bytes(table)
+
+
+def unknown_message(op, flavor, version):
+    """The error text for a byte that is neither a value type nor an opcode of this dump."""
+    name = "Valkey" if flavor == FLAVOR_VALKEY else "Redis"
+    if op in OPCODE_NAMES:
+        what = f"opcode {op} ({OPCODE_NAMES[op]})"
+    elif op in RDB_TYPE_NAMES:
+        what = f"value type {op} ({RDB_TYPE_NAMES[op]})"
+    else:
+        what = f"value type or opcode {op}"
+    return f"unknown {what} for {name} RDB version {version}"
+
+
+def key_meta_class_name(spec):
+    """``META-xxxx``: the name of a Redis 8.6 key metadata class from its 32-bit spec.
+
+    The spec packs four 6-bit characters above a 5-bit version and 3 flag
+    bits (keymeta.c ``keyMetaClassDecode``); the character set differs from
+    the module one in its last two symbols.
+    """
+    chars = [KEY_META_NAME_CHARSET[(spec >> (8 + 6 * (3 - i))) & 63] for i in range(4)]
+    return "META-" + "".join(chars)
 
 
 def escape_key(raw):
@@ -179,3 +232,91 @@ class RaxCounter:
             self.nodes += 1
         self._path = path
         self._prev = key
+
+
+RAX_STRUCT = 32        # sizeof(rax): head, numele, numnodes, alloc_size pointer
+RAX_EMPTY_HEAD = 8     # the head node of an empty tree: a 4-byte header, padded
+
+
+def rax_node_bytes(compressed, n, iskey):
+    """Bytes of one radix-tree node (rax.c ``raxNodeCurrentLength``).
+
+    A 4-byte header and ``n`` characters padded to pointer alignment, then
+    one child pointer when compressed or ``n`` when not, and a value pointer
+    when a key ends at the node (every value rdbscan sizes is non-NULL).
+    """
+    size = (4 + n + 7) & ~7
+    size += 8 if compressed else 8 * n
+    return size + (8 if iskey else 0)
+
+
+class RaxSizer:
+    """What a Redis 8.4+ radix tree allocates for keys inserted in ascending order.
+
+    Redis 8.4+ counts a stream's trees by their allocations (``rax->alloc_size``):
+    the rax struct and every node at its allocator size class.  Keys
+    arriving sorted (how the loader rebuilds them: stream IDs, PEL IDs,
+    group and consumer names; 8.4's PEL-by-time keys are sorted first, as
+    a radix tree's shape does not depend on the order of its inserts) only
+    ever change the rightmost path of the tree; a node that leaves it is
+    final and is counted then.  Path entries
+    are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
+    characters and one child, a branch node ``n`` children (a one-character
+    node is the same size either way).  The compiled scanner has the same
+    walk in C.
+    """
+
+    def __init__(self, quantum16=False, null_values=False):
+        from rdbscan.model.alloc import jemalloc_size
+        # Keys inserted with a NULL value (Redis 8.4 pel_by_time) keep no value pointer.
+        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3] and not null_values),
+                                                quantum16)
+        self._j = jemalloc_size
+        self._q16 = quantum16
+        self.done = 0           # bytes of the nodes off the rightmost path
+        self.path = []
+        self._prev = None
+
+    def bytes(self):
+        """Bytes so far: the struct, the final nodes and the rightmost path."""
+        if self._prev is None:
+            return self._j(RAX_STRUCT, self._q16) + self._j(RAX_EMPTY_HEAD, self._q16)
+        return self._j(RAX_STRUCT, self._q16) + self.done + sum(self._size(n) for n in self.path)
+
+    def add(self, key):
+        """Insert the next key, greater than the previous one."""
+        prev, self._prev = self._prev, key
+        if prev is None:
+            self.path = [[0, True, len(key), False]] if key else []
+            self.path.append([len(key), False, 0, True])
+            return
+        j = 0
+        limit = min(len(prev), len(key))
+        while j < limit and key[j] == prev[j]:
+            j += 1
+        path = self.path
+        if j == len(prev):
+            # The previous key is a prefix: its end node grows the rest.
+            path[-1][1:3] = [True, len(key) - j]
+            path.append([len(key), False, 0, True])
+            return
+        i = len(path) - 1
+        while path[i][0] > j:
+            i -= 1
+        depth, compressed, n, iskey = path[i]
+        for node in path[i + 1:]:                 # the old continuation is final
+            self.done += self._size(node)
+        del path[i + 1:]
+        if not compressed or n == 1:
+            path[i] = [depth, False, (n if not compressed else 1) + 1, iskey]
+        else:
+            if depth + n - j - 1 > 0:             # the old remainder, off the path
+                self.done += self._size([j + 1, True, depth + n - j - 1, False])
+            if j > depth:
+                path[i] = [depth, True, j - depth, iskey]
+                path.append([j, False, 2, False])
+            else:
+                path[i] = [depth, False, 2, iskey]
+        if len(key) > j + 1:
+            path.append([j + 1, True, len(key) - j - 1, False])
+        path.append([len(key), False, 0, True])

@@ -19,21 +19,30 @@ from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
 
 include "_alloc.pxi"
-from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from array import array
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
-from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES, TYPE_SINCE
-from rdbscan.scanner._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
-from rdbscan.scanner._common import CRC64_POLY_REFLECTED
+from rdbscan.scanner.format import module_type_name, module_encver
+from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
+                                     record_aux, unknown_message, value_types, key_meta_class_name,
+                                     CRC64_POLY_REFLECTED)
+
+from libc.stdlib cimport strtod
+from libc.math cimport isnan, isinf
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
 DEF KEY_TEXT_MAX = 1 << 30    # longest key (as text); a batch also ends once its keys reach this
+DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
+DEF ROLE_SET = 3
+DEF ROLE_ZSET = 4
+DEF IDMP_PRODUCER = 24        # Redis 8.6 sizeof(idmpProducer)
+DEF IDMP_ENTRY = 32           # sizeof(idmpEntry) before its inline IID
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -309,6 +318,169 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
     memcpy(r.prev, key, STREAM_ID_BYTES)
 
 
+cdef struct RaxSizer:
+    # _common.RaxSizer in C: the bytes a Redis 8.4+ radix tree allocates
+    # for keys inserted in ascending order.  The rightmost path is kept as
+    # parallel arrays; the previous key is copied aside.
+    int64_t done
+    Py_ssize_t npath, cap
+    int64_t* depth
+    uint8_t* comp
+    int64_t* cnt
+    uint8_t* iskey
+    uint8_t* prev
+    Py_ssize_t prev_len, prev_cap
+    bint has_prev
+    bint q16
+    bint nullval         # keys carry NULL values (8.4 pel_by_time): no value pointers
+
+
+cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey, bint q16) noexcept nogil:
+    # _common.rax_node_bytes at its allocator size class.
+    cdef int64_t size = (4 + n + 7) & ~7
+    size += 8 if comp else 8 * n
+    if iskey:
+        size += 8
+    return jemalloc_size(size, q16)
+
+
+cdef void rs_free(RaxSizer* r) noexcept nogil:
+    free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
+
+
+cdef inline void rs_reset(RaxSizer* r, bint q16, bint nullval=0) noexcept nogil:
+    r.done = 0
+    r.npath = 0
+    r.has_prev = 0
+    r.prev_len = 0
+    r.q16 = q16
+    r.nullval = nullval
+
+
+cdef int rs_reserve(RaxSizer* r, Py_ssize_t klen) except -1 nogil:
+    # Room for a path of klen + 3 nodes and a copy of the key.
+    cdef Py_ssize_t need = klen + 3
+    if need > r.cap:
+        r.depth = <int64_t*>realloc(r.depth, need * 8)
+        r.cnt = <int64_t*>realloc(r.cnt, need * 8)
+        r.comp = <uint8_t*>realloc(r.comp, need)
+        r.iskey = <uint8_t*>realloc(r.iskey, need)
+        if r.depth == NULL or r.cnt == NULL or r.comp == NULL or r.iskey == NULL:
+            with gil: raise MemoryError()
+        r.cap = need
+    if klen > r.prev_cap:
+        r.prev = <uint8_t*>realloc(r.prev, klen if klen > 16 else 16)
+        if r.prev == NULL:
+            with gil: raise MemoryError()
+        r.prev_cap = klen if klen > 16 else 16
+    return 0
+
+
+cdef inline void rs_push(RaxSizer* r, int64_t depth, bint comp, int64_t n, bint iskey) noexcept nogil:
+    r.depth[r.npath] = depth
+    r.comp[r.npath] = comp
+    r.cnt[r.npath] = n
+    r.iskey[r.npath] = iskey
+    r.npath += 1
+
+
+cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogil:
+    cdef Py_ssize_t j = 0, limit, i, k
+    cdef int64_t d, n, rem
+    cdef bint comp, isk
+    rs_reserve(r, klen)
+    if not r.has_prev:
+        r.npath = 0
+        if klen > 0:
+            rs_push(r, 0, 1, klen, 0)
+        rs_push(r, klen, 0, 0, 1)
+    else:
+        limit = r.prev_len if r.prev_len < klen else klen
+        while j < limit and key[j] == r.prev[j]:
+            j += 1
+        if j == r.prev_len:
+            # The previous key is a prefix: its end node grows the rest.
+            r.comp[r.npath - 1] = 1
+            r.cnt[r.npath - 1] = klen - j
+            rs_push(r, klen, 0, 0, 1)
+        else:
+            i = r.npath - 1
+            while r.depth[i] > j:
+                i -= 1
+            for k in range(i + 1, r.npath):          # the old continuation is final
+                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+            r.npath = i + 1
+            d = r.depth[i]
+            comp = r.comp[i]
+            n = r.cnt[i]
+            isk = r.iskey[i]
+            if not comp or n == 1:
+                r.comp[i] = 0
+                r.cnt[i] = (n if not comp else 1) + 1
+            else:
+                rem = d + n - j - 1
+                if rem > 0:                          # the old remainder, off the path
+                    r.done += rs_node(1, rem, 0, r.q16)
+                if j > d:
+                    r.cnt[i] = j - d
+                    rs_push(r, j, 0, 2, 0)
+                else:
+                    r.comp[i] = 0
+                    r.cnt[i] = 2
+            if klen > j + 1:
+                rs_push(r, j + 1, 1, klen - j - 1, 0)
+            rs_push(r, klen, 0, 0, 1)
+    memcpy(r.prev, key, klen)
+    r.prev_len = klen
+    r.has_prev = 1
+    return 0
+
+
+cdef int64_t rs_bytes(RaxSizer* r) noexcept nogil:
+    # The struct, the final nodes and the rightmost path (an empty tree: its head).
+    cdef int64_t total = jemalloc_size(32, r.q16)
+    cdef Py_ssize_t k
+    if not r.has_prev:
+        return total + jemalloc_size(8, r.q16)
+    total += r.done
+    for k in range(r.npath):
+        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+    return total
+
+
+cdef int cmp_id(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, STREAM_ID_BYTES)
+
+
+cdef int cmp_time_key(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, PEL_TIME_KEY_BYTES)
+
+
+cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t first) except -1 nogil:
+    # Room for need bytes in *buf (capacity *cap), doubling from first.
+    cdef Py_ssize_t size
+    cdef uint8_t* newp
+    if need <= cap[0]:
+        return 0
+    size = cap[0] * 2 if cap[0] else first
+    while size < need:
+        size *= 2
+    newp = <uint8_t*>realloc(buf[0], size)
+    if newp == NULL:
+        with gil: raise MemoryError()
+    buf[0] = newp
+    cap[0] = size
+    return 0
+
+
+cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
+    # pyscanner.sds_alloc_size: Redis 8.4+ sdsAllocSize of a new n-byte sds.
+    if 0 < n < 32:
+        return n + 2
+    cdef int64_t hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 4294967296LL else 17
+    return jemalloc_size(hdr + n + 1, q16)
+
+
 cdef inline bint lzf_claim_impossible(int64_t clen, int64_t ulen) noexcept nogil:
     # An LZF back-reference expands 3 bytes into at most 264: ulen may not
     # exceed clen * 88 + 64 (compared without overflowing).
@@ -502,12 +674,88 @@ cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     return <int64_t>v
 
 
+cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new) except NULL:
+    # Grow an int64 array to `new` entries, zeroing the added ones.
+    cdef int64_t* q = <int64_t*>realloc(p, new * 8)
+    cdef Py_ssize_t i
+    if q == NULL:
+        raise MemoryError()
+    for i in range(old, new):
+        q[i] = 0
+    return q
+
+
+cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, bint* isint) noexcept nogil:
+    # A listpack's first entry (pyscanner._lp_first): its bytes with the
+    # back-length, 0 when there is none; its value when it is an integer.
+    cdef const uint8_t* e = p + LISTPACK_HEADER
+    cdef uint8_t c
+    cdef int64_t ln
+    value[0] = 0
+    isint[0] = 1
+    if n < LISTPACK_HEADER + 2 or e[0] == LISTPACK_END:
+        isint[0] = 0
+        return 0
+    c = e[0]
+    if c < 0x80:
+        value[0] = c
+        ln = 1
+    elif (c & 0xC0) == 0x80:
+        ln = 1 + (c & 0x3F)
+        isint[0] = 0
+    elif (c & 0xE0) == 0xC0:
+        value[0] = ((c & 0x1F) << 8) | e[1]
+        if value[0] >= 4096:
+            value[0] -= 8192
+        ln = 2
+    elif (c & 0xF0) == 0xE0:
+        ln = 2 + (((c & 0x0F) << 8) | e[1])
+        isint[0] = 0
+    elif c == 0xF0:
+        ln = 5 + (le_int(e + 1, 4) & 0xFFFFFFFFLL)
+        isint[0] = 0
+    elif c >= 0xF1 and c <= 0xF4:
+        ln = 3 if c == 0xF1 else 4 if c == 0xF2 else 5 if c == 0xF3 else 9
+        value[0] = le_int(e + 1, <int>(ln - 1))
+    else:
+        isint[0] = 0
+        return 0
+    if ln <= 127: return ln + 1
+    if ln < 16383: return ln + 2
+    if ln < 2097151: return ln + 3
+    if ln < 268435455: return ln + 4
+    return ln + 5
+
+
+cdef int64_t float_text_len(double d) noexcept nogil:
+    # pyscanner.float_text_len: the length of the shortest round-trip
+    # decimal text of an array float element, written without an exponent.
+    cdef char buf[40]
+    cdef int p = 1, exp, sign
+    cdef char* mark
+    if isnan(d):
+        return 3
+    if isinf(d):
+        return 4 if d < 0 else 3
+    while p < 17:
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+        if strtod(buf, NULL) == d:
+            break
+        p += 1
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+    mark = buf
+    while mark[0] != 101:  # 'e'
+        mark += 1
+    exp = <int>strtod(mark + 1, NULL)
+    sign = 1 if buf[0] == 45 else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p
+
+
 include "_sync.pxi"
 
 DEF SYNC_RECORDS = 16
-cdef int16_t TYPE_SINCE_C[256]
-for _t, _v in TYPE_SINCE.items():
-    TYPE_SINCE_C[_t] = _v
 
 
 def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int version,
@@ -539,7 +787,8 @@ def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int versio
     c.text_keys = text_keys
     c.scratch = NULL
     c.scratch_cap = 0
-    sync_types(&c, TYPE_SINCE_C, 256)
+    vt = value_types(flavor, version)
+    sync_types(&c, <const uint8_t*><char*>vt)
     if end > c.n:
         end = c.n
     if floor < 0 or floor > start:
@@ -599,6 +848,7 @@ cdef class Scanner:
     cdef int32_t cur_koff            # where that key's bytes sit in c_key_data
     cdef Py_ssize_t cur_klen
     cdef list dbs_seen               # databases that have keys, in order of appearance
+    cdef list new_templates          # HASH_TEMPLATE records read by this scanner (for handoff)
     cdef int64_t* db_keys            # per-db key / expiry counts, folded into meta at flush
     cdef int64_t* db_expires
     # --- last string read ---
@@ -606,14 +856,15 @@ cdef class Scanner:
     cdef bint s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
-    cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
+    cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     # --- sizing tables (set_sizing): allocation size by element length ---
-    cdef int32_t* lut[3]
+    cdef int32_t* lut[ROLES]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
     cdef int64_t last_field          # length of the last member/field sized, for the pair table
-    cdef int64_t big_hdr[3]
-    cdef bint big_rounded
+    cdef int64_t big_hdr[ROLES]
+    cdef int64_t big_extra[ROLES]
+    cdef bint big_rounded[ROLES]
     cdef bint q16                    # allocator with a 16-byte quantum
     cdef bint v_len_valid, v_stream, v_hfe_valid
     cdef int v_flags, v_kind
@@ -621,6 +872,24 @@ cdef class Scanner:
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef bint w_allint
     cdef bint w_sized                # walks also size elements as hashtable entries
+    cdef int w_role                  # ... in this role (its values in the next one)
+    # --- format dispatch and parser state of the newer RDB versions ---
+    cdef uint8_t vtypes[256]         # value type bytes this magic and version may hold
+    cdef int64_t meta_bytes          # bytes of KEY_META records before the current key
+    cdef int64_t* tmpl_fields        # hash templates by id: fields (0: undefined), longest, bytes
+    cdef int64_t* tmpl_longest
+    cdef int64_t* tmpl_bytes
+    cdef Py_ssize_t tmpl_cap
+    cdef uint8_t* scratch2           # a template listpack without its id entry
+    cdef Py_ssize_t scratch2_cap
+    # --- Redis 8.4+ stream sizing (set_sizing(stream_alloc=STREAM_ALLOC...)) ---
+    cdef int stream_alloc
+    cdef RaxSizer rs_ids, rs_groups, rs_consumers, rs_union   # ID trees, name tables, the PEL index
+    cdef uint8_t* pel_ids            # every PEL ID of the current stream, for the PEL index
+    cdef uint8_t* time_keys          # one group's pel_by_time keys (Redis 8.4)
+    cdef Py_ssize_t time_cap
+    cdef uint8_t digits_buf[24]      # a name stored as an integer, as text
+    cdef Py_ssize_t pel_cap
     # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
@@ -671,6 +940,19 @@ cdef class Scanner:
         self.stop_at = 0x7FFFFFFFFFFFFFFF
         self.db_known = 1
         self.scratch = NULL
+        self.scratch2 = NULL
+        self.scratch2_cap = 0
+        self.tmpl_fields = self.tmpl_longest = self.tmpl_bytes = NULL
+        self.tmpl_cap = 0
+        memset(&self.rs_ids, 0, sizeof(RaxSizer))
+        memset(&self.rs_groups, 0, sizeof(RaxSizer))
+        memset(&self.rs_consumers, 0, sizeof(RaxSizer))
+        memset(&self.rs_union, 0, sizeof(RaxSizer))
+        self.pel_ids = NULL
+        self.time_keys = NULL
+        self.time_cap = 0
+        self.pel_cap = 0
+        self.stream_alloc = 0
         self.scratch_cap = 0
         n = batch_size
         self.c_db = <uint16_t*>malloc(n * 2)
@@ -701,11 +983,13 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
-        for i in range(3):
+        for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
+            self.big_extra[i] = 0
+            self.big_rounded[i] = 0
         self.pair = NULL
-        self.last_field = PAIR_FIELDS
+        self.last_field = 2 * PAIR_FIELDS
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -723,7 +1007,7 @@ cdef class Scanner:
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -741,6 +1025,7 @@ cdef class Scanner:
         self.done = False
         self.in_key = 0
         self.dbs_seen = []
+        self.new_templates = []
         self._clear_pending()
         if resume is None:
             self._read_header()
@@ -752,8 +1037,12 @@ cdef class Scanner:
         # no header; the db and the expiry/LRU/LFU opcodes read before this
         # offset are given, or left for the caller to resolve (db None:
         # rows before the first SELECTDB are counted under db 0).
+        cdef Py_ssize_t cap
         self.flavor = resume.flavor
         self.version = resume.version
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
         self.base = self.start_offset = resume.offset
         self.resumed = 1
         if resume.stop_at is not None:
@@ -763,7 +1052,7 @@ cdef class Scanner:
         else:
             self.db = resume.db
         if resume.pending is not None:
-            expire, idle, freq, self.rec_start = resume.pending
+            expire, idle, freq, self.rec_start, self.meta_bytes = resume.pending
             self.has_expire = expire is not None
             self.pend_expire = expire if self.has_expire else 0
             self.has_idle = idle is not None
@@ -775,6 +1064,18 @@ cdef class Scanner:
             self.module_names.append(name)
         if resume.first_batch is not None:
             self.batch_limit = resume.first_batch
+        for tid, fields, longest, total in resume.templates:
+            if tid >= self.tmpl_cap:
+                cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+                while cap <= tid:
+                    cap *= 2
+                self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+                self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+                self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+                self.tmpl_cap = cap
+            self.tmpl_fields[tid] = fields
+            self.tmpl_longest[tid] = longest
+            self.tmpl_bytes[tid] = total
         return 0
 
     def handoff(self):
@@ -785,7 +1086,9 @@ cdef class Scanner:
         values read for a key not yet met, and its record start; ``unknown_db``:
         rows, keys and keys with expiry before the first SELECTDB when the db
         was not given (counted under db 0); ``crc``: CRC64 of the bytes from
-        the start up to ``crc_end`` (the EOF opcode included, once met).
+        the start up to ``crc_end`` (the EOF opcode included, once met);
+        ``templates``: the hash templates this scanner read, in order, as
+        ``(id, fields, longest field, field bytes)``.
         """
         cdef int64_t crc_end
         if self.verify and not self.done and self.pos > self.crc_pos:
@@ -801,11 +1104,12 @@ cdef class Scanner:
             "db": self.db if self.db_known else None,
             "pending": (self.pend_expire if self.has_expire else None,
                         self.pend_idle if self.has_idle else None,
-                        self.pend_freq if self.has_freq else None, self.rec_start),
+                        self.pend_freq if self.has_freq else None, self.rec_start, self.meta_bytes),
             "unknown_db": unknown,
             "crc": self.crc if self.verify else None,
             "crc_end": crc_end,
             "module_names": list(self.module_names),
+            "templates": list(self.new_templates),
         }
 
     @property
@@ -815,6 +1119,11 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.scratch2)
+        free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
+        rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
+        free(self.pel_ids)
+        free(self.time_keys)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -825,7 +1134,7 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
-        free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3]); free(self.lut[4])
         free(self.pair)
         free(self.db_expires)
 
@@ -1136,38 +1445,52 @@ cdef class Scanner:
         self.meta["flavor"] = "valkey" if self.flavor == FLAVOR_VALKEY else "redis"
         if note:
             self.meta["notes"].append(note)
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
         self.pos = MAGIC_LEN
         return 0
 
     cdef void _clear_pending(self) noexcept nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
+        self.meta_bytes = 0
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
-        """Allocation size by element length, for three roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, int stream_alloc=STREAM_NODES,
+                   big_extra=None):
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        ``tables``: three sequences of 4,096 ints (members/fields, values,
-        fields with TTL metadata); ``big_headers``: for longer elements, the
-        bytes added to the length (header, terminator); ``rounded``: whether
-        the server measures them in jemalloc size classes.  An optional
-        fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
-        value what its pairing with the field before it changes (Valkey 8.1
-        embeds small field-value pairs in one allocation).
+        ``tables``: five sequences of 4,096 ints (hash fields, hash values,
+        hash fields with TTL metadata, set members, sorted-set members);
+        ``big_headers``: for longer elements, the bytes added to the length
+        (header, terminator); ``rounded``: whether the server measures them
+        in jemalloc size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``stream_alloc`` sizes streams by their allocations
+        (Redis 8.4+: ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for
+        8.4's extra tree per group; ``True`` means ``STREAM_ALLOC``) rather
+        than counting their radix-tree nodes (``STREAM_NODES``).
         """
         cdef int role
         free(self.pair)
         self.pair = NULL
-        if len(tables) > 3 and tables[3] is not None:
-            self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+        if len(tables) > ROLES and tables[ROLES] is not None:
+            self.pair = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
             if self.pair == NULL:
                 raise MemoryError()
-            _copy_ints(self.pair, tables[3], PAIR_FIELDS * 129)
-        for role in range(3):
+            _copy_ints(self.pair, tables[ROLES], 2 * PAIR_FIELDS * 129)
+        for role in range(ROLES):
             _copy_ints(self.lut[role], tables[role], SIZING_LUT)
             self.big_hdr[role] = big_headers[role]
-        self.big_rounded = rounded
+            self.big_rounded[role] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+            self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
+        self.stream_alloc = stream_alloc
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1229,8 +1552,7 @@ cdef class Scanner:
                 self.unk_expires = self.db_expires[0]
                 self.db_known = 1
             self.db = <int>db
-        elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+        elif self.vtypes[op]:
             self._key_value(at, op)
         else:
             with gil:
@@ -1271,15 +1593,78 @@ cdef class Scanner:
                 self.read_bytes()                             # description
             code = self.read_bytes()
             self.meta["functions"].append(pre_ga_library(name, engine, code))
+        elif op == OP_KEY_META and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_KEY_META:
+            self._key_meta(at)
+        elif op == OP_HASH_TEMPLATE and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_ARRAY:
+            self._hash_template(at)
         else:
             self._unknown(op, at)
         return 0
 
     cdef int _unknown(self, int op, int64_t at) except -1:
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self.fail(unknown_message(op, self.flavor, self.version), at)
+
+    cdef int _key_meta(self, int64_t at) except -1:
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        cdef int64_t n, i
+        cdef uint32_t spec
+        self._start(at)
+        n = self.read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self.fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for i in range(n):
+            self.need(KEY_META_SPEC_BYTES)
+            spec = <uint32_t>(le_int(self.p + self.pos, 4) & 0xFFFFFFFF)
+            self.pos += KEY_META_SPEC_BYTES
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self.meta_bytes += self.base + self.pos - at
+        return 0
+
+    cdef int _hash_template(self, int64_t at) except -1:
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t n = self._count()
+        cdef int64_t i, size, longest = 0, total = 0
+        cdef Py_ssize_t cap
+        if n == 0:
+            self.fail(f"hash template {tid} has zero fields", at)
+        for i in range(n):
+            size = self.skip_string()
+            if size > longest:
+                longest = size
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self.fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if <Py_ssize_t>tid >= self.tmpl_cap:
+            cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+            while cap <= <Py_ssize_t>tid:
+                cap *= 2
+            self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+            self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+            self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+            self.tmpl_cap = cap
+        if self.tmpl_fields[tid]:
+            self.fail(f"hash template {tid} is defined twice", at)
+        self.tmpl_fields[tid] = n
+        self.tmpl_longest[tid] = longest
+        self.tmpl_bytes[tid] = total
+        self.new_templates.append((tid, n, longest, total))
+        self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
+        return 0
+
+    cdef int _template(self, uint64_t tid, int64_t at) except -1 nogil:
+        # Check that a key's template was defined (its facts are in tmpl_*[tid]).
+        if tid >= <uint64_t>self.tmpl_cap or self.tmpl_fields[tid] == 0:
+            with gil:
+                self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return 0
 
     cdef inline void _start(self, int64_t at) noexcept nogil:
         if self.rec_start < 0:
@@ -1400,7 +1785,7 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
-        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
         self.w_sized = 0
         self.v_flags = 0
@@ -1425,7 +1810,7 @@ cdef class Scanner:
         self.c_length[r] = self.v_len
         self.c_length_valid[r] = self.v_len_valid
         self.c_max[r] = self.v_max
-        self.c_serialized[r] = self.base + self.pos - vstart
+        self.c_serialized[r] = self.base + self.pos - vstart + self.meta_bytes
         self.c_offset[r] = self.rec_start
         self.c_expire[r] = self.pend_expire if self.has_expire else 0
         self.c_expire_valid[r] = self.has_expire
@@ -1443,7 +1828,7 @@ cdef class Scanner:
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
-        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
+        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2] + self.v_mem[3] + self.v_mem[4]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
         self.rows = r + 1
@@ -1496,15 +1881,21 @@ cdef class Scanner:
         cdef int64_t size
         if self.pair != NULL:
             if role != 1:
-                self.last_field = n
-            elif self.last_field < PAIR_FIELDS:
+                # The pair table's row: the field's length, in the second
+                # half for a field with TTL metadata; none past PAIR_FIELDS.
+                if n < PAIR_FIELDS:
+                    self.last_field = n + (PAIR_FIELDS if role == 2 else 0)
+                else:
+                    self.last_field = 2 * PAIR_FIELDS
+            elif self.last_field < 2 * PAIR_FIELDS:
                 self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
         else:
             # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
-            self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+            self.v_mem[role] += (jemalloc_size(size, self.q16) if self.big_rounded[role] else size) \
+                + self.big_extra[role]
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1538,7 +1929,7 @@ cdef class Scanner:
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_SET)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
@@ -1547,7 +1938,7 @@ cdef class Scanner:
             self.v_kind = KIND_ZSET
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_ZSET)
                 if t == TYPE_ZSET_2:
                     self.need(8)
                     self.pos += 8
@@ -1625,6 +2016,7 @@ cdef class Scanner:
             # Compact sets, zsets and hashes: also size their elements as a
             # hashtable would hold them, in case the loader converts them.
             self.w_sized = t != TYPE_LIST_ZIPLIST
+            self.w_role = ROLE_ZSET if t == TYPE_ZSET_ZIPLIST else 0
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
                 self.walk_ziplist(1, 1)
@@ -1641,6 +2033,7 @@ cdef class Scanner:
         elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
             self.load_blob()
             self.w_sized = 1
+            self.w_role = ROLE_SET if t == TYPE_SET_LISTPACK else ROLE_ZSET if t == TYPE_ZSET_LISTPACK else 0
             if t == TYPE_SET_LISTPACK:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
@@ -1662,6 +2055,7 @@ cdef class Scanner:
                 self.fixed(8)   # minimum field expiry
             self.load_blob()
             self.w_sized = 1
+            self.w_role = 0
             self.walk_listpack(3, 3, 2)
             self.v_len = self.w_count // 3
             self.v_hfe = self.w_ttl
@@ -1683,9 +2077,22 @@ cdef class Scanner:
             self.walk_zipmap()
             self.v_len = self.w_count // 2
             self._absorb()
-        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
+        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3 \
+                or t == TYPE_STREAM_LISTPACKS_4 or t == TYPE_STREAM_LISTPACKS_5:
             self.v_kind = KIND_STREAM
             self._stream(t)
+        elif t == TYPE_ARRAY:
+            self._array()
+        elif t == TYPE_HASH_TMPL_LP or t == TYPE_HASH_TMPL_LP_REF:
+            self._hash_tmpl_lp(t)
+        elif t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF:
+            self._hash_tmpl_array(t)
+        elif t == TYPE_GCRA:
+            # A GCRA rate limiter: its theoretical arrival time, one number.
+            self.read_u64_len()
+            self.v_kind = KIND_GCRA
+            self.v_len = 0
+            self.v_len_valid = 0
         elif t == TYPE_MODULE_2:
             with gil:
                 self._module_value()
@@ -1728,23 +2135,37 @@ cdef class Scanner:
         return 0
 
     cdef int _stream(self, int t) except -1 nogil:
-        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
-        cdef RaxCount tree
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time (pyscanner._stream).
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
+        cdef int64_t total_pel = 0, size
+        cdef RaxCount tree
+        cdef bint alloc = self.stream_alloc != STREAM_NODES
+        cdef bint by_time = self.stream_alloc == STREAM_ALLOC_PEL_TIME
+        cdef const uint8_t* name
         rax_reset(&tree)
+        rs_reset(&self.rs_ids, self.q16)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
-            rax_add(&tree, self.blob)
+            if alloc:
+                rs_add(&self.rs_ids, self.blob, STREAM_ID_BYTES)
+            else:
+                rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = tree.nodes
+        self.v_mem[0] = rs_bytes(&self.rs_ids) if alloc else tree.nodes
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1755,35 +2176,282 @@ cdef class Scanner:
         self.v_groups = groups
         self.v_consumers = 0
         self.v_pending = 0
+        rs_reset(&self.rs_groups, self.q16)
         for i in range(groups):
-            self.skip_string()                                # group name
+            if alloc:
+                name = self.read_name(&size)                  # group name
+                rs_add(&self.rs_groups, name, size)
+            else:
+                self.skip_string()
             self.read_u64_len(); self.read_u64_len()          # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
             rax_reset(&tree)
+            rs_reset(&self.rs_ids, self.q16)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
-                rax_add(&tree, self.p + self.pos)
+                if alloc:
+                    rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    self.keep_pel_id(total_pel)
+                    total_pel += 1
+                else:
+                    rax_add(&tree, self.p + self.pos)
+                if by_time:                                   # delivery time, big-endian, then the ID
+                    self.keep_time_key(j)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
-            self.v_mem[0] += tree.nodes
+            if alloc:
+                self.v_mem[0] += rs_bytes(&self.rs_ids)
+                if pel:
+                    pel_groups += 1
+                    pel_bytes = rs_bytes(&self.rs_ids)
+            else:
+                self.v_mem[0] += tree.nodes
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                qsort(self.time_keys, pel, PEL_TIME_KEY_BYTES, cmp_time_key)
+                rs_reset(&self.rs_union, self.q16, 1)
+                for j in range(pel):
+                    rs_add(&self.rs_union, self.time_keys + j * PEL_TIME_KEY_BYTES, PEL_TIME_KEY_BYTES)
+                self.v_mem[0] += rs_bytes(&self.rs_union)
             consumers = self._count()
             self.v_consumers += consumers
+            rs_reset(&self.rs_consumers, self.q16)
             for j in range(consumers):
-                self.v_mem[1] += self.skip_string()           # consumer name
+                if alloc:
+                    name = self.read_name(&size)              # consumer name
+                    rs_add(&self.rs_consumers, name, size)
+                    self.v_mem[1] += sds_alloc_size(size, self.q16)
+                else:
+                    self.v_mem[1] += self.skip_string()       # consumer name
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
                 rax_reset(&tree)
+                rs_reset(&self.rs_ids, self.q16)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
-                    rax_add(&tree, self.p + self.pos)
+                    if alloc:
+                        rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    else:
+                        rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += tree.nodes
+                self.v_mem[0] += rs_bytes(&self.rs_ids) if alloc else tree.nodes
+            if alloc:
+                self.v_mem[0] += rs_bytes(&self.rs_consumers)
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self.skip(self._count() * STREAM_ID_BYTES)
+        if alloc and groups:
+            self.v_mem[0] += rs_bytes(&self.rs_groups)
+        if alloc and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                qsort(self.pel_ids, total_pel, STREAM_ID_BYTES, cmp_id)
+                rs_reset(&self.rs_union, self.q16)
+                for i in range(total_pel):
+                    if i == 0 or memcmp(self.pel_ids + i * STREAM_ID_BYTES,
+                                        self.pel_ids + (i - 1) * STREAM_ID_BYTES, STREAM_ID_BYTES) != 0:
+                        rs_add(&self.rs_union, self.pel_ids + i * STREAM_ID_BYTES, STREAM_ID_BYTES)
+                pel_bytes = rs_bytes(&self.rs_union)
+            self.v_mem[0] += pel_bytes
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp(alloc)
         self.v_stream = 1
+        return 0
+
+    cdef int keep_time_key(self, int64_t index) except -1 nogil:
+        # The pel_by_time key of the PEL entry at pos into slot index:
+        # its delivery time (little-endian in the dump) big-endian, then its ID.
+        cdef uint8_t* key
+        cdef int b
+        grow_buffer(&self.time_keys, &self.time_cap, (index + 1) * PEL_TIME_KEY_BYTES, 64 * PEL_TIME_KEY_BYTES)
+        key = self.time_keys + index * PEL_TIME_KEY_BYTES
+        for b in range(8):
+            key[b] = self.p[self.pos + STREAM_ID_BYTES + 7 - b]
+        memcpy(key + 8, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef int keep_pel_id(self, int64_t index) except -1 nogil:
+        # Copy the PEL ID at pos into the stream's list of them (slot index).
+        grow_buffer(&self.pel_ids, &self.pel_cap, (index + 1) * STREAM_ID_BYTES, 64 * STREAM_ID_BYTES)
+        memcpy(self.pel_ids + index * STREAM_ID_BYTES, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef const uint8_t* read_name(self, int64_t* size) except NULL nogil:
+        # A whole (short) string in place: in the window, the scratch buffer
+        # (LZF) or the digits buffer (an integer encoding); valid until the
+        # next read.
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            size[0] = snprintf(<char*>self.digits_buf, sizeof(self.digits_buf), "%lld", <long long>clen)
+            return self.digits_buf
+        if kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            size[0] = self.s_len
+            return self.scratch if self.s_len else self.digits_buf
+        self.need(self.s_len)
+        size[0] = self.s_len
+        self.pos += self.s_len
+        return self.p + self.pos - self.s_len
+
+    cdef int _stream_idmp(self, bint alloc) except -1 nogil:
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted; the producers' own table is not tracked by Redis.
+        cdef int64_t producers, entries, i, j, size
+        self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
+        producers = self._count()
+        for i in range(producers):
+            self.skip_string()                            # producer id
+            if alloc:
+                self.v_mem[1] += jemalloc_size(IDMP_PRODUCER, self.q16)
+            entries = self._count()
+            for j in range(entries):
+                size = self.skip_string()                 # IID
+                if alloc:
+                    self.v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self.q16)
+                self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
+        self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
+        return 0
+
+    cdef int _array(self) except -1 nogil:
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        cdef int64_t n = self._count()
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t has_cursor = self.read_plain_len()
+        cdef int64_t i, tag, size = 0
+        cdef double d
+        if has_cursor == 1:
+            self.read_u64_len()                           # ARINSERT cursor
+        elif has_cursor != 0:
+            with gil: self.fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        for i in range(n):
+            self.read_u64_len()                           # index
+            at = self.base + self.pos
+            tag = self.read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self.skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    with gil: self.fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = digits(self.fixed(8))
+            elif tag == ARRAY_TAG_FLOAT:
+                self.need(8)
+                memcpy(&d, self.p + self.pos, 8)
+                self.pos += 8
+                size = float_text_len(d)
+            else:
+                with gil: self.fail(f"unknown array element tag {tag}", at)
+            self._elem(size)
+        self.v_kind = KIND_ARRAY
+        self.v_len = n
+        return 0
+
+    cdef int _hash_tmpl_lp(self, int t) except -1 nogil:
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t fields = 0, f_longest = 0, f_total = 0, tid = 0, dig, longest, total, count
+        cdef Py_ssize_t first, rest
+        cdef bint isint
+        if t == TYPE_HASH_TMPL_LP:
+            self.read_u64_len()                           # the writer's template id
+            self.load_blob()
+            self.walk_listpack(1, 1, -1)
+            fields = self.w_count
+            f_longest = self.w_max
+            f_total = self.w_sum
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            at = self.base + self.pos
+        self.load_blob()
+        self.walk_listpack(1, 1, -1)
+        count = self.w_count
+        longest = self.w_max
+        total = self.w_sum
+        if count == 0:
+            with gil: self.blob_fail("template listpack is empty")
+        first = lp_first(self.blob, self.blob_len, &tid, &isint)
+        if not isint:
+            with gil: self.blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            if tid < 0:
+                with gil:
+                    self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+            self._template(<uint64_t>tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        dig = digits(tid)
+        if count - 1 != fields:
+            with gil: self.blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        self.v_blob = self.blob_len
+        self.v_mem_blobs = jemalloc_size(self.blob_len, self.q16)
+        if longest <= dig:
+            # The id may be the longest entry: measure the values without it.
+            rest = self.blob_len - first
+            if rest > self.scratch2_cap:
+                self.scratch2 = <uint8_t*>realloc(self.scratch2, rest)
+                if self.scratch2 == NULL:
+                    with gil: raise MemoryError()
+                self.scratch2_cap = rest
+            memcpy(self.scratch2, self.blob, LISTPACK_HEADER)
+            memcpy(self.scratch2 + LISTPACK_HEADER, self.blob + LISTPACK_HEADER + first,
+                   self.blob_len - LISTPACK_HEADER - first)
+            self.scratch2[0] = rest & 0xFF
+            self.scratch2[1] = (rest >> 8) & 0xFF
+            self.scratch2[2] = (rest >> 16) & 0xFF
+            self.scratch2[3] = (rest >> 24) & 0xFF
+            self.blob = self.scratch2
+            self.blob_len = rest
+            self.walk_listpack(1, 1, -1)
+            longest = self.w_max
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        self.v_max = longest if longest > f_longest else f_longest
+        self.v_elem = total - dig + f_total
+        return 0
+
+    cdef int _hash_tmpl_array(self, int t) except -1 nogil:
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        cdef int64_t at = self.base + self.pos
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t fields, f_longest = 0, f_total = 0, i, size
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            for i in range(fields):
+                size = self.skip_string()
+                if size > f_longest:
+                    f_longest = size
+                f_total += size
+        else:
+            self._template(tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        for i in range(fields):
+            self._elem(self.skip_string())
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        if f_longest > self.v_max:
+            self.v_max = f_longest
+        self.v_elem += f_total
         return 0
 
     # ------------------------------------------------------------ blob walks
@@ -1857,7 +2525,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -1950,7 +2618,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -1980,7 +2648,7 @@ cdef class Scanner:
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
             sm += d
-            self._size(d, 0)
+            self._size(d, ROLE_SET)
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm
@@ -2096,7 +2764,9 @@ cdef int _copy_ints(int32_t* out, table, Py_ssize_t n) except -1:
     # decode passes to each chunk's scanner) is copied at once.
     cdef const int32_t[::1] view
     cdef Py_ssize_t i
-    if isinstance(table, array) and table.itemsize == 4 and len(table) >= n:
+    if len(table) < n:
+        raise ValueError(f"a sizing table of {len(table)} entries, {n} needed")
+    if isinstance(table, array) and table.itemsize == 4:
         view = table
         memcpy(out, &view[0], n * 4)
         return 0

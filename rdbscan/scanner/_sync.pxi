@@ -415,6 +415,42 @@ cdef Py_ssize_t v_stream(VCtx* c, Py_ssize_t p, int t) noexcept nogil:
             if p < 0 or cpel * STREAM_ID_BYTES > <uint64_t>(c.n - p):
                 return -1
             p += cpel * STREAM_ID_BYTES
+        if t >= TYPE_STREAM_LISTPACKS_5:                   # the group's NACK zone: IDs
+            p = v_count(c, p, &cpel)
+            if p < 0 or cpel * STREAM_ID_BYTES > <uint64_t>(c.n - p):
+                return -1
+            p += cpel * STREAM_ID_BYTES
+    if t >= TYPE_STREAM_LISTPACKS_4:                       # IDMP: settings, producers, counters
+        p = v_number(c, p)
+        if p < 0:
+            return -1
+        p = v_number(c, p)
+        if p < 0:
+            return -1
+        p = v_count(c, p, &groups)
+        for i in range(groups):
+            if p < 0:
+                return -1
+            p = v_string(c, p, NULL, NULL)                 # producer id
+            if p < 0:
+                return -1
+            p = v_count(c, p, &pel)
+            for j in range(pel):
+                if p < 0:
+                    return -1
+                p = v_string(c, p, NULL, NULL)             # IID
+                if p < 0:
+                    return -1
+                p = v_number(c, p)
+                if p < 0:
+                    return -1
+                p = v_number(c, p)                         # the stream ID it maps to
+        if p < 0:
+            return -1
+        p = v_number(c, p)
+        if p < 0:
+            return -1
+        p = v_number(c, p)                                 # IIDs added, duplicates
     return p
 
 
@@ -473,6 +509,51 @@ cdef Py_ssize_t v_value(VCtx* c, Py_ssize_t p, int t) noexcept nogil:
         return p
     if t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
         return v_stream(c, p, t)
+    if t == TYPE_STREAM_LISTPACKS_4 or t == TYPE_STREAM_LISTPACKS_5:
+        return v_stream(c, p, t)
+    if t == TYPE_ARRAY:
+        p = v_count(c, p, &n)
+        if p < 0:
+            return -1
+        p = v_len(c, p, &container, &enc)                  # ARINSERT cursor present?
+        if p < 0 or enc or container > 1:
+            return -1
+        if container:
+            p = v_number(c, p)
+        for i in range(n):
+            if p < 0:
+                return -1
+            p = v_number(c, p)                             # index
+            if p < 0:
+                return -1
+            p = v_len(c, p, &container, &enc)              # tag
+            if p < 0 or enc:
+                return -1
+            if container == ARRAY_TAG_SDS or container == ARRAY_TAG_SMALL_STR:
+                p = v_string(c, p, NULL, NULL)
+            elif container == ARRAY_TAG_INT or container == ARRAY_TAG_FLOAT:
+                p = v_skip(c, p, 8)
+            else:
+                return -1
+        return p
+    if t == TYPE_HASH_TMPL_LP:
+        p = v_number(c, p)                                 # the writer's template id
+        if p < 0:
+            return -1
+        p = v_blob(c, p, 1)                                # field names
+        return -1 if p < 0 else v_blob(c, p, 1)            # [template id][values]
+    if t == TYPE_HASH_TMPL_LP_REF:
+        return v_blob(c, p, 1)
+    if t == TYPE_HASH_TMPL_ARRAY:
+        p = v_number(c, p)
+        if p < 0:
+            return -1
+        p = v_elements(c, p, &n)
+        return -1 if p < 0 or n > (<uint64_t>1 << 60) else v_strings(c, p, 2 * n)
+    if t == TYPE_GCRA:
+        return v_number(c, p)
+    # TYPE_HASH_TMPL_ARRAY_REF holds as many values as its template has
+    # fields, which a search from the middle of the dump does not know.
     if c.flavor == FLAVOR_VALKEY:
         if t == VALKEY_TYPE_HASH_2:
             p = v_elements(c, p, &n)
@@ -562,6 +643,19 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
     if c.type_ok[op]:
         p = v_key(c, p)
         return -1 if p < 0 else v_value(c, p, op)
+    if op == OP_KEY_META and c.flavor == FLAVOR_REDIS and c.version >= RDB_VERSION_KEY_META:
+        key_next[0] = 1
+        p = v_len(c, p, &v, &enc)                          # classes, each a spec and module fields
+        if p < 0 or enc or v == 0 or v > KEY_META_MAX_CLASSES:
+            return -1
+        for w in range(v):
+            p = v_skip(c, p, KEY_META_SPEC_BYTES)
+            if p < 0:
+                return -1
+            p = v_module_ops(c, p)
+            if p < 0:
+                return -1
+        return p
     if op == OP_EXPIRETIME_MS or op == OP_EXPIRETIME or op == OP_IDLE or op == OP_FREQ:
         key_next[0] = 1
         if op == OP_EXPIRETIME_MS:
@@ -579,6 +673,12 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
     if op == OP_SELECTDB:
         p = v_len(c, p, &v, &enc)
         return -1 if enc or v > 65535 else p
+    if op == OP_HASH_TEMPLATE and c.flavor == FLAVOR_REDIS and c.version >= RDB_VERSION_ARRAY:
+        p = v_len(c, p, &v, &enc)                          # template id, fields
+        if p < 0 or enc or v > TEMPLATE_ID_MAX:
+            return -1
+        p = v_elements(c, p, &w)
+        return -1 if p < 0 else v_strings(c, p, w)
     if op == OP_RESIZEDB:
         p = v_number(c, p)
         return -1 if p < 0 else v_number(c, p)
@@ -616,17 +716,12 @@ cdef Py_ssize_t v_step(VCtx* c, Py_ssize_t p, bint* key_next, bint* eof) noexcep
     return -1
 
 
-cdef void sync_types(VCtx* c, const int16_t* since, int nsince) noexcept nogil:
-    # type_ok[t]: t is a value type this magic and version can hold.
-    cdef int t
-    memset(c.type_ok, 0, 256)
-    for t in range(nsince):
-        if since[t] > 0 and (c.version >= since[t] or (c.flavor == FLAVOR_REDIS and c.version > REDIS_RDB_VERSION_MAX)):
-            c.type_ok[t] = 1
-    if c.flavor == FLAVOR_VALKEY:
-        for t in range(TYPE_HASH_METADATA_PRE_GA, nsince):
-            c.type_ok[t] = 0
-        c.type_ok[VALKEY_TYPE_HASH_2] = 1
+cdef void sync_types(VCtx* c, const uint8_t* vtypes) noexcept nogil:
+    # type_ok[t]: t is a value type this magic and version can hold, as the
+    # scanner reads them (_common.value_types); but type 6, which only its
+    # module can skip.
+    memcpy(c.type_ok, vtypes, 256)
+    c.type_ok[TYPE_MODULE_PRE_GA] = 0
 
 
 cdef bint chain_ok(VCtx* c, Py_ssize_t p, int records) noexcept nogil:

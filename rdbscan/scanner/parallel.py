@@ -47,7 +47,7 @@ except ImportError:      # the pure-Python build: no parallel decode
     _Compiled = crc64_combine = find_boundary = None
 
 KEY_TEXT_MAX = 1 << 30        # the scanners end a batch once its keys reach this many bytes
-MAX_MODULE_TYPES = 250        # kind codes are one byte, from KIND_MODULE_BASE
+MAX_MODULE_TYPES = 256 - KIND_MODULE_BASE   # kind codes are one byte, from KIND_MODULE_BASE
 CHUNK_MIN = 256 << 10         # adaptive chunk sizes stay within these bounds
 CHUNK_MAX = 16 << 20
 CHUNK_ROWS = 1 << 14          # an adaptive chunk aims at about this many keys
@@ -167,8 +167,9 @@ class _Piece:
         """Translate module kind codes (chunk-local -> dump-wide)."""
         self.cols["kind"] = self.cols["kind"].translate(table)
 
-    def patch_first(self, expire, idle, freq, record_start):
-        """The first row takes what the opcodes before its chunk set, where it set nothing itself."""
+    def patch_first(self, expire, idle, freq, record_start, meta_bytes):
+        """The first row takes what the opcodes before its chunk set, where it set nothing itself
+        (KEY_META records add their bytes to its serialized size)."""
         for valid, (name, width), value in (("expire_valid", ("expire_at", 8), expire),
                                             ("idle_valid", ("idle", 8), idle),
                                             ("freq_valid", ("freq", 1), freq)):
@@ -180,6 +181,9 @@ class _Piece:
             self.masks[valid] |= 1
         if record_start is not None and record_start >= 0:
             self.cols["offset"] = _I64.pack(record_start) + self.cols["offset"][8:]
+        if meta_bytes:
+            size = _I64.unpack_from(self.cols["serialized_bytes"], 0)[0] + meta_bytes
+            self.cols["serialized_bytes"] = _I64.pack(size) + self.cols["serialized_bytes"][8:]
 
 
 class _Assembler:
@@ -449,7 +453,8 @@ class ParallelScanner:
         self._map.madvise(mmap.MADV_RANDOM)       # the search reads a little here and there: no read-around
         self._pos = self._head.offset
         self._db = 0
-        self._pending = (None, None, None, -1)
+        self._pending = (None, None, None, -1, 0)
+        self._templates = {}          # hash templates defined so far (RDB 14+): id -> (fields, longest, bytes)
         self._crc = self._head_crc()
         self._asm = _Assembler(self.batch_size)
         self._handed = 0
@@ -497,7 +502,8 @@ class ParallelScanner:
     # -- workers
     def _state(self):
         # The stitch's state, for a decode that starts at its position.
-        return {"db": self._db, "pending": self._pending, "module_names": tuple(self._names)}
+        return {"db": self._db, "pending": self._pending, "module_names": tuple(self._names),
+                "templates": tuple((tid, *facts) for tid, facts in self._templates.items())}
 
     def _decode(self, chunk, state=None, stop=True):
         # Find the chunk's first record boundary (unless its state is given:
@@ -613,14 +619,20 @@ class ParallelScanner:
 
     def _accept(self, chunk):
         # Take a chunk that started at the stitch position: resolve its
-        # state, queue its rows.  False when it must be decoded again exactly.
+        # state, queue its rows.  False when it must be decoded again exactly:
+        # it stopped at a fault (which may come from what it did not know: a
+        # hash template defined before it), it defines a template defined
+        # before it, or its module types overflow the dump's.
         h = chunk.handoff
+        if not chunk.exact and (chunk.error is not None
+                                or any(t[0] in self._templates for t in h["templates"])):
+            return False
         kind_table = self._module_table(chunk)
         if kind_table is False:
             return False
         n = sum(p[0] for p in chunk.pieces)
         unknown_rows, unknown_keys, unknown_expires = h["unknown_db"]
-        carry = self._pending if not chunk.exact else (None, None, None, -1)
+        carry = self._pending if not chunk.exact else (None, None, None, -1, 0)
         pieces = []
         for rows, cols in chunk.pieces:
             piece = _Piece(rows, dict(cols))
@@ -642,8 +654,8 @@ class ParallelScanner:
             c = counts.setdefault(self._db, [0, 0])
             c[0] += unknown_keys
             c[1] += unknown_expires
-        # Expiry / LRU / LFU opcodes read before the chunk belong to its first key.
-        if n and any(v is not None for v in carry[:3]) or (n and carry[3] >= 0):
+        # Expiry / LRU / LFU / KEY_META records read before the chunk belong to its first key.
+        if n and (any(v is not None for v in carry[:3]) or carry[3] >= 0 or carry[4]):
             first = pieces[0]
             had_expire = first.masks["expire_valid"] & 1
             first.patch_first(*carry)
@@ -672,7 +684,9 @@ class ParallelScanner:
             self._pending = own
         else:
             self._pending = tuple(o if o is not None else c for o, c in zip(own[:3], carry[:3])) + \
-                (carry[3] if carry[3] >= 0 else own[3],)
+                (carry[3] if carry[3] >= 0 else own[3], carry[4] + own[4])
+        for tid, *facts in h["templates"]:
+            self._templates[tid] = tuple(facts)
         if h["db"] is not None:
             self._db = h["db"]
         self._pos = h["offset"]
@@ -716,6 +730,11 @@ class ParallelScanner:
 
     def _merge_meta(self, part):
         meta = self.meta
+        for name, count in part.get("key_meta", {}).items():
+            classes = meta.setdefault("key_meta", {})
+            classes[name] = classes.get(name, 0) + count
+        if "hash_templates" in part:
+            meta["hash_templates"] = meta.get("hash_templates", 0) + part["hash_templates"]
         meta["aux"].update(part["aux"])
         meta["functions"].extend(part["functions"])
         meta["module_aux"].extend(part["module_aux"])

@@ -89,15 +89,15 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
     streams = {name: _nullable(cols, name, "stream_valid", pa.int64(), n)
                for name in ("stream_groups", "stream_consumers", "stream_pending")}
+    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
-              "type": type_col, **streams}
+              "type": type_col, "expire_at": expire, **streams}
     if not compiled_model:
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
                        ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")})
     encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
-    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     columns = [
         _fixed(cols, "db", pa.uint16(), n),
         key,
