@@ -35,16 +35,20 @@ from rdbgen import synthetic_seeds  # noqa: E402
 SYNTHETIC = synthetic_seeds()
 
 
+def _scan(sc):
+    # Every batch and the facts of a scanner (either twin, or the parallel decode).
+    sc.preamble()
+    sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
+    batches = []
+    while (b := sc.next_batch()) is not None:
+        batches.append(b)
+    return batches, sc.meta, None
+
+
 def outcome(cls, data, verify):
     """Scan ``data`` with one twin: (batches, meta, error) where error is (class, message, offset)."""
     try:
-        sc = cls(io.BytesIO(data), 97, verify)
-        sc.preamble()
-        sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
-        batches = []
-        while (b := sc.next_batch()) is not None:
-            batches.append(b)
-        return batches, sc.meta, None
+        return _scan(cls(io.BytesIO(data), 97, verify))
     except RDBFormatError as e:
         return None, None, (type(e).__name__, str(e), e.offset)
 
@@ -62,12 +66,7 @@ def outcome_parallel(data, verify, chunk_size):
             f.write(data)
         with open(path, "rb") as f:
             sc = ParallelScanner(path, f, None, 97, verify, jobs=2, chunk_size=chunk_size)
-            sc.preamble()
-            sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
-            batches = []
-            while (b := sc.next_batch()) is not None:
-                batches.append(b)
-            return batches, sc.meta, None
+            return _scan(sc)
     except RDBFormatError as e:
         return None, None, (type(e).__name__, str(e), e.offset)
     finally:

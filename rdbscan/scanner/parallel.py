@@ -29,7 +29,6 @@ import mmap
 from array import array
 import os
 import struct
-import threading
 import time
 from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +41,9 @@ from rdbscan.scanner._common import Resume
 from rdbscan.scanner.format import KIND_MODULE_BASE, RDB_VERSION_CRC
 
 try:
-    from rdbscan.scanner._scanner import Scanner as _Compiled, crc64_combine, find_boundary
+    from rdbscan.scanner._scanner import Scanner as _Compiled, crc64, crc64_combine, find_boundary
 except ImportError:      # the pure-Python build: no parallel decode
-    _Compiled = crc64_combine = find_boundary = None
+    _Compiled = crc64 = crc64_combine = find_boundary = None
 
 KEY_TEXT_MAX = 1 << 30        # the scanners end a batch once its keys reach this many bytes
 MAX_MODULE_TYPES = 256 - KIND_MODULE_BASE   # kind codes are one byte, from KIND_MODULE_BASE
@@ -359,7 +358,6 @@ class ParallelScanner:
         self._fd = None
         self._executor = executor
         self._own_executor = executor is None
-        self._lock = threading.Lock()
         self.stats = {"chunks": 0, "redone": 0, "unsynced": 0, "gaps": 0, "skipped": 0, "chunk_seconds": [],
                       "sync_seconds": [], "chunk_cpu": [], "chunk_bytes": [], "exact_cpu": 0.0, "exact_bytes": 0,
                       "stitch_seconds": 0.0, "jobs": self.jobs}
@@ -477,7 +475,7 @@ class ParallelScanner:
         if not self.verify:
             return 0
         data = os.pread(self._fd, self._pos, 0)
-        return _crc64(data)
+        return crc64(data)
 
     def _next_size(self):
         if self.chunk_size:
@@ -780,7 +778,3 @@ class ParallelScanner:
             c[1] -= expires
         self.meta["dbs"] = {db: c for db, c in counts.items() if c[0] > 0}
 
-
-def _crc64(data):
-    from rdbscan.scanner._scanner import crc64
-    return crc64(data)

@@ -797,8 +797,9 @@ class Scanner:
             self._skip(n)
         return n, False
 
-    def _read_bytes(self):
-        # A whole string as bytes (keys, aux fields, names).
+    def _read_bytes(self, limit=None):
+        # A whole string as bytes (keys, aux fields, names); longer than
+        # ``limit`` is refused before it is read (keys: KEY_TEXT_MAX).
         pos = self._pos
         if pos < self._end:
             n = self._buf[pos]
@@ -808,6 +809,8 @@ class Scanner:
         kind, value, n = self._string_header()
         if kind == _INT:
             return str(value).encode()
+        if limit is not None and n > limit:
+            self._fail(f"key of {n} bytes: longer than the 1 GiB rdbscan supports")
         if kind == _LZF:
             return bytes(self._lzf(value, n))
         return self._take(n)
@@ -1182,7 +1185,7 @@ class Scanner:
     # ------------------------------------------------------- key/value
     def _key_value(self, at, rdb_type, reader):
         self._start(at)
-        key = self._read_key()
+        key = self._read_bytes(KEY_TEXT_MAX)
         self._key = key
         value_start = self._base + self._pos - 1
         self._v_len_valid = 1
@@ -1193,23 +1196,6 @@ class Scanner:
         reader(rdb_type)
         # Only now is the row complete: commit it.
         self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
-
-    def _read_key(self):
-        # _read_bytes for a key, refusing one longer than KEY_TEXT_MAX before reading it.
-        pos = self._pos
-        if pos < self._end:
-            n = self._buf[pos]
-            if n < 0x40 and pos + 1 + n <= self._end:     # short raw string in the window
-                self._pos = pos + 1 + n
-                return bytes(self._buf[pos + 1:pos + 1 + n])
-        kind, value, n = self._string_header()
-        if kind == _INT:
-            return str(value).encode()
-        if n > KEY_TEXT_MAX:
-            self._fail(f"key of {n} bytes: longer than the 1 GiB rdbscan supports")
-        if kind == _LZF:
-            return bytes(self._lzf(value, n))
-        return self._take(n)
 
     def _commit(self, key, rdb_type, serialized):
         cols = self._cols
