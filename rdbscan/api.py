@@ -440,33 +440,31 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
 
     sink = ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=build,
                        threads=encoders(options.get("jobs")))
-    try:
-        for batch in batches:
-            sink.write(batch)
-    except RDBFormatError as e:
-        if keep_going and batches.meta is not None:
-            sink.drain()
-            batches._settle(*counts)
-            batches.meta["output"] = os.path.abspath(out)
-            batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
-            sink.close(batches.meta)
-            e.partial_output = (batches.meta["output"], batches.meta["rows_written"])
-        else:
-            sink.abort()
-        raise
-    except BaseException:
-        sink.abort()
-        raise
-    try:
+
+    def finish():
         sink.drain()
+        batches._settle(*counts)
+        batches.meta["output"] = os.path.abspath(out)
+        batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
+        batches.meta.update(extra_meta or {})
+        sink.close(batches.meta)
+
+    # From here until the file is in place, any exception -- a fault, an
+    # output error, Ctrl-C, a worker's SIGTERM landing between two lines --
+    # drops the temporary file (abort does nothing once close is done).
+    try:
+        try:
+            for batch in batches:
+                sink.write(batch)
+        except RDBFormatError as e:
+            if keep_going and batches.meta is not None:
+                finish()
+                e.partial_output = (batches.meta["output"], batches.meta["rows_written"])
+            raise
+        finish()
     except BaseException:
         sink.abort()
         raise
-    batches._settle(*counts)
-    batches.meta["output"] = os.path.abspath(out)
-    batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
-    batches.meta.update(extra_meta or {})
-    sink.close(batches.meta)
     return batches.meta
 
 

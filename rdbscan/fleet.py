@@ -359,15 +359,22 @@ def run_job(job, emit=None):
                       job.size, time.monotonic() - started, meta)
 
 
-def _exit_on_signal(signum, frame):
-    raise SystemExit(128 + signum)
+def _stop_worker(signum, frame):
+    # The parent stops a worker with SIGTERM.  The handler runs wherever the
+    # worker's main thread is, between any two lines: inside a queue's lock,
+    # half-way through the sink's own clean-up.  An exception raised there
+    # could leave a lock held and the clean-up waiting on it until the
+    # parent's SIGKILL; so the handler deletes the temporary files itself
+    # (it takes no lock) and ends the process at once.
+    from rdbscan.scanner import sink
+    sink.remove_temporaries()
+    os._exit(128 + signum)
 
 
 def _worker_main(conn):
-    # The parent stops workers with SIGTERM; turning it into SystemExit lets
-    # the sink drop its temporary file.  Ctrl-C is the parent's to handle.
+    # Ctrl-C is the parent's to handle (it stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGTERM, _stop_worker)
     try:
         api.lean_memory_pool()
         while True:
@@ -378,7 +385,7 @@ def _worker_main(conn):
             if job is None:
                 return
             conn.send(("done", job.index, run_job(job, conn.send)))
-    except (SystemExit, BrokenPipeError):
+    except BrokenPipeError:
         return
 
 

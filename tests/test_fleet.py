@@ -1,10 +1,13 @@
 """Many dumps into one dataset: rdbscan scan SOURCE... -o DIR and rdbscan.scan_many, on local files."""
 
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -41,6 +44,10 @@ def dumps(tmp_path):
 
 def hidden(directory):
     return [n for n in os.listdir(directory) if n.startswith(".")]
+
+
+def parts(directory):
+    return sorted(n for n in os.listdir(directory) if not n.startswith("."))
 
 
 def test_one_part_per_dump_with_its_keys_and_meta(dumps, tmp_path):
@@ -177,9 +184,10 @@ def test_keep_going_keeps_partial_parts_and_still_fails(tmp_path):
     cut = next(r for r in results if r.source.endswith("cut.rdb"))
     assert cut.status == "failed" and cut.part and 0 < cut.keys < len(load_truth("redis-7.4.1"))
     assert read_meta(cut.part)["partial"]["offset"] == cut.offset
-    # a partial part is never up to date: the next run tries again
+    # a partial part is never up to date: the next run tries again, into the same part
     again = rdbscan.scan_many([d], tmp_path / "out", keep_going=True)
     assert [r.status for r in again] == ["failed", "reused"]
+    assert again[0].part == cut.part and parts(tmp_path / "out") == ["cut.parquet", "good.parquet"]
 
 
 def test_interrupted_run_continues_where_it_stopped(dumps, tmp_path):
@@ -199,6 +207,37 @@ def test_interrupted_run_continues_where_it_stopped(dumps, tmp_path):
         assert keyset(out / n) == set(load_truth(n[:-len(".parquet")]))
     results = rdbscan.scan_many(list(dumps.values()), out, jobs=2)
     assert len(results.reused) == len(done) and len(results.scanned) == len(NAMES) - len(done)
+
+
+def _hold_the_sink_queue_lock(directory, ready):
+    # A worker whose SIGTERM lands where an exception would strand a lock:
+    # inside queue.put, the queue's mutex taken (as an interrupted `with` leaves it).
+    signal.signal(signal.SIGTERM, fleet._stop_worker)
+    from rdbscan.scanner.records import OUTPUT_SCHEMA
+    from rdbscan.scanner.sink import ParquetSink
+    sink = ParquetSink(os.path.join(directory, "part.parquet"), OUTPUT_SCHEMA)
+    sink.queue.mutex.acquire()
+    ready.send(sink.tmp)
+    time.sleep(60)
+
+
+def test_a_stopped_worker_removes_its_temporary_file_wherever_it_is(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    ready, child_end = ctx.Pipe()
+    proc = ctx.Process(target=_hold_the_sink_queue_lock, args=(str(tmp_path), child_end))
+    proc.start()
+    try:
+        assert ready.poll(30), "the worker did not start"
+        tmp = ready.recv()
+        assert os.path.exists(tmp)
+        proc.terminate()            # as the parent stops a worker
+        proc.join(10)
+        assert proc.exitcode == 128 + signal.SIGTERM, "the worker hung in its clean-up"
+        assert os.listdir(tmp_path) == []
+    finally:
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
 
 
 def test_temporary_parts_of_a_killed_run_are_removed(dumps, tmp_path):

@@ -25,6 +25,11 @@ META_KEY = b"rdbscan"
 DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type", "pattern"]
 STATISTICS_COLUMNS = ["db", "type", "encoding", "length", "memory_bytes", "serialized_bytes", "expire_at"]
 
+# The temporary files this process's sinks are writing.  A worker process
+# told to stop deletes whatever is left here (remove_temporaries): a signal
+# can land between any two bytecodes, also where no sink is there to abort.
+_temporaries = set()
+
 
 class ParquetSink:
     """Write RecordBatches to ``path`` atomically; call :meth:`close` or :meth:`abort`.
@@ -53,10 +58,6 @@ class ParquetSink:
             self.path = str(path)
             directory, _, name = self.path.rpartition("/")
             self.tmp = f"{directory}/.{name}.tmp-{os.getpid()}"
-            try:
-                self.file = storage.open_output(self.tmp)
-            except RdbscanError as e:
-                raise OutputError(str(e)) from None
         else:
             self.path = os.path.abspath(storage.local_path(path))
             if os.path.isdir(self.path):
@@ -65,15 +66,7 @@ class ParquetSink:
             if not os.path.isdir(directory):
                 raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
             self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
-            try:
-                self.file = open(self.tmp, "wb")
-            except OSError as e:
-                raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-        try:
-            self.file.write(pqfooter.MAGIC)
-        except OSError as e:
-            self.file.close()
-            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        self.file = None
         self.pos = len(pqfooter.MAGIC)
         self.groups = []              # row groups written so far, offsets in this file
         self.transform = transform    # applied to each batch on the writer threads
@@ -86,9 +79,31 @@ class ParquetSink:
         self.parts = {}               # encoded parts waiting for their turn
         self.next_in = 0
         self.next_out = 0
-        self.threads = [threading.Thread(target=self._drain, name=f"rdbscan-parquet-{i}", daemon=True)
-                        for i in range(max(1, threads))]
-        for t in self.threads:
+        self.threads = []
+        self.closed = False
+        self.discard = False          # set by abort: the encoders drop what is still queued
+        _temporaries.add(self.tmp)    # before the file exists: see remove_temporaries
+        try:
+            self._open(path, threads)
+        except BaseException:         # a failure, or a signal, half-way: nothing stays behind
+            self.abort()
+            raise
+
+    def _open(self, path, threads):
+        # The temporary file, its magic, then the encoder threads.
+        try:
+            self.file = storage.open_output(self.tmp) if storage.is_remote(self.path) else open(self.tmp, "wb")
+        except RdbscanError as e:
+            raise OutputError(str(e)) from None
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        try:
+            self.file.write(pqfooter.MAGIC)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        for i in range(max(1, threads)):
+            t = threading.Thread(target=self._drain, name=f"rdbscan-parquet-{i}", daemon=True)
+            self.threads.append(t)
             t.start()
 
     def _encode(self, batch):
@@ -108,7 +123,7 @@ class ParquetSink:
             seq, batch = item
             part = None
             cpu = time.thread_time()
-            if self.error is None:
+            if self.error is None and not self.discard:
                 try:
                     if self.transform is not None:
                         batch = self.transform(batch)
@@ -126,7 +141,7 @@ class ParquetSink:
         while self.next_out in self.parts:
             part = self.parts.pop(self.next_out)
             self.next_out += 1
-            if part is None or self.error is not None:
+            if part is None or self.error is not None or self.discard:
                 continue
             try:
                 body, footer = pqfooter.split(part)
@@ -177,6 +192,8 @@ class ParquetSink:
             self.file.write(footer + struct.pack("<I", len(footer)) + pqfooter.MAGIC)
             self.file.close()
             storage.move(self.tmp, self.path)
+            self.closed = True
+            _temporaries.discard(self.tmp)
         except OutputError:
             self.abort()
             raise
@@ -191,16 +208,49 @@ class ParquetSink:
             raise
 
     def abort(self):
-        """Drop the temporary file; the target is left as it was."""
-        self._finish_threads()
+        """Drop the temporary file; the target is left as it was.  Does nothing once :meth:`close` is done."""
+        if self.closed:
+            return
+        self._stop_threads()
         try:
-            self.file.close()
+            if self.file is not None:
+                self.file.close()
         except Exception:  # the file is being thrown away; a second failure adds nothing
             pass
         try:
             storage.delete(self.tmp)
         except RdbscanError:
             pass
+        _temporaries.discard(self.tmp)
+
+    def _stop_threads(self):
+        # Stop the encoders without encoding what is queued.  Safe after an
+        # interrupted _finish_threads (a thread may have taken its None
+        # already): stop markers go in until every thread is gone, never
+        # blocking on a queue nobody reads.
+        self.discard = True
+        for t in self.threads:
+            while t.is_alive():
+                try:
+                    self.queue.put(None, timeout=0.05)
+                except queue.Full:
+                    pass
+                t.join(0.05)
+        self.threads = []
+
+
+def remove_temporaries():
+    """Delete the temporary files of the sinks this process still has open (a worker told to stop).
+
+    Whatever the sinks were doing when the signal came, nothing half-written
+    stays behind; the targets are left as they were.
+    """
+    for tmp in list(_temporaries):
+        try:
+            storage.delete(tmp)
+        except RdbscanError:
+            pass
+        _temporaries.discard(tmp)
 
 
 def read_meta(path):
