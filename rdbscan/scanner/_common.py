@@ -4,8 +4,8 @@ Nothing here runs per element; the per-key work lives in the scanners.
 """
 
 from rdbscan.scanner.format import (
-    FLAVOR_REDIS, FLAVOR_VALKEY, REDIS_RDB_VERSION_MAX, VALKEY_RDB_VERSION_MIN,
-    VALKEY_RDB_VERSION_MAX,
+    FLAVOR_REDIS, FLAVOR_VALKEY, RAX_LEAF_BYTES, RAX_STRUCT, REDIS_RDB_VERSION_MAX,
+    VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -89,43 +89,77 @@ def pre_ga_library(name, engine, code):
 def record_aux(meta, key, value):
     """Store one AUX field in ``meta``.
 
-    Valkey 8 writes cluster slot counts as repeated ``slot-info`` fields
-    ("slot,keys,expires"); those join ``meta["slot_info"]`` instead of
-    overwriting each other.
+    Valkey 8+ writes cluster slot counts as repeated ``slot-info`` fields
+    ("slot,keys,expires", and from 9.0 ",keys_with_volatile_items"); those
+    join ``meta["slot_info"]`` (one list per slot) instead of overwriting
+    each other.
     """
     name = key.decode("utf-8", "backslashreplace")
     if name == "slot-info":
         parts = value.decode("ascii", "replace").split(",")
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
+        if len(parts) in (3, 4) and all(p.isdigit() for p in parts):
             meta["slot_info"].append([int(p) for p in parts])
             return
     meta["aux"][name] = aux_value(value)
 
 
+def snapshot_ms(ctime):
+    """The snapshot's time in ms from the ``ctime`` aux value (seconds); the minimum when unusable.
+
+    Hash fields whose expiry is before it are dropped by a Valkey loader.
+    """
+    if isinstance(ctime, int) and 0 <= ctime < (1 << 53):
+        return ctime * 1000
+    return -(1 << 63)
+
+
+def rax_node_bytes(size, compressed):
+    """Bytes of a radix-tree node holding ``size`` chars (rax.c ``raxNodeCurrentLength``, no value).
+
+    A 4-byte header, the chars padded so the child pointers align, then one
+    child pointer (compressed node) or one per char.
+    """
+    padding = (8 - (size + 4) % 8) & 7
+    return 4 + size + padding + 8 * (1 if compressed else size)
+
+
 class RaxCounter:
-    """Nodes of a Redis radix tree built by inserting 16-byte stream IDs in ascending order.
+    """A Redis/Valkey radix tree built by inserting 16-byte stream IDs in ascending order.
 
     How the loader rebuilds a stream's tree and its PELs.  Only the rightmost
     path matters: each new key branches off it at its common prefix with the
     previous key, splitting a compressed node there or adding a child to a
-    branch node (rax.c ``raxGenericInsert``).  The compiled scanner has the
-    same walk in C.
+    branch node (rax.c ``raxGenericInsert``).  Counts the nodes (Redis's
+    MEMORY USAGE estimate) and, when ``alloc`` is a size-class function,
+    what ``raxAllocSize`` reports (Valkey 8.1+: the tree struct and every
+    node's allocation).  The compiled scanner has the same walk in C.
     """
 
     WIDTH = 16
 
-    def __init__(self):
+    def __init__(self, alloc=None):
         self.nodes = 1          # an empty tree still has its root
-        self._path = []         # (start, end, compressed) segments of the rightmost path
+        self._path = []         # [start, end, compressed, children] of the rightmost path's nodes
         self._prev = None
+        self._J = alloc
+        self.alloc = 0 if alloc is None else alloc(RAX_STRUCT) + alloc(rax_node_bytes(0, False))
+
+    def _node(self, start, end, children):
+        # Allocation of a path node: compressed when it spans 2+ chars.
+        if end - start >= 2:
+            return self._J(rax_node_bytes(end - start, True))
+        return self._J(rax_node_bytes(children, False))
 
     def add(self, key):
         """Insert the next (greater) key."""
         width = self.WIDTH
+        J = self._J
         if self._prev is None:
-            self.nodes = 2      # the root becomes one compressed node, plus the leaf
-            self._path = [(0, width, True)]
+            self.nodes = 2      # the root becomes one compressed node of 16 chars, plus the leaf
+            self._path = [[0, width, True, 1]]
             self._prev = key
+            if J is not None:
+                self.alloc += J(rax_node_bytes(width, True)) + J(RAX_LEAF_BYTES) - J(rax_node_bytes(0, False))
             return
         j = 0
         while j < width - 1 and key[j] == self._prev[j]:
@@ -133,20 +167,37 @@ class RaxCounter:
         i = 0
         while i < len(self._path) - 1 and not (self._path[i][0] <= j < self._path[i][1]):
             i += 1
-        start, end, compressed = self._path[i]
+        start, end, compressed, children = self._path[i]
         path = self._path[:i]
         if compressed and end - start >= 2:
+            # Split the compressed node at j: [trimmed prefix] + branch + [postfix].
+            if J is not None:
+                self.alloc -= self._node(start, end, 1)
             if j > start:                   # trimmed prefix keeps the chars before j
-                path.append((start, j, j - start >= 2))
+                path.append([start, j, j - start >= 2, 1])
                 self.nodes += 1
-            if end - j - 1 > 0:             # postfix after the split char
+                if J is not None:
+                    self.alloc += self._node(start, j, 1)
+            if end - j - 1 > 0:             # postfix after the split char (leaves the path)
                 self.nodes += 1
-        path.append((j, j + 1, False))      # the branch node at j
+                if J is not None:
+                    self.alloc += self._node(j + 1, end, 1)
+            children = 1
+        elif J is not None:
+            self.alloc -= self._node(j, j + 1, children)
+        children += 1
+        path.append([j, j + 1, False, children])    # the branch node at j, one more child
+        if J is not None:
+            self.alloc += self._node(j, j + 1, children)
         rest = width - j - 1
         if rest >= 1:                       # new child holding the rest, then the leaf
-            path.append((j + 1, width, rest >= 2))
+            path.append([j + 1, width, rest >= 2, 1])
             self.nodes += 2
+            if J is not None:
+                self.alloc += self._node(j + 1, width, 1)
         else:
             self.nodes += 1
+        if J is not None:
+            self.alloc += J(RAX_LEAF_BYTES)
         self._path = path
         self._prev = key

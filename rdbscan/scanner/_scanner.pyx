@@ -25,12 +25,13 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
-from rdbscan.scanner._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
+from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
+                                     record_aux, snapshot_ms)
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
-DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
+DEF RESP_DIGITS_MAX = 18      # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -193,33 +194,61 @@ def allocation_size(int64_t n, bint quantum16=False):
 
 
 cdef struct RaxCount:
-    # Nodes of a Redis radix tree built by inserting 16-byte stream IDs in
+    # A Redis/Valkey radix tree built by inserting 16-byte stream IDs in
     # ascending order (how the loader rebuilds a stream and its PELs).  Only
     # the rightmost path matters: each new key branches off it at its common
     # prefix with the previous key, splitting a compressed node there or
-    # adding a child to a branch node (rax.c raxGenericInsert).
+    # adding a child to a branch node (rax.c raxGenericInsert).  Counts the
+    # nodes and, when 'bytes' is set, what raxAllocSize reports (Valkey 8.1+).
     int64_t nodes
+    int64_t alloc
+    bint bytes
+    bint q16
     int nseg
     int seg_start[STREAM_ID_BYTES + 1]
     int seg_end[STREAM_ID_BYTES + 1]
     bint seg_compressed[STREAM_ID_BYTES + 1]
+    int seg_children[STREAM_ID_BYTES + 1]
     uint8_t prev[STREAM_ID_BYTES]
 
 
-cdef inline void rax_reset(RaxCount* r) noexcept nogil:
+cdef inline int64_t rax_node_bytes(int64_t size, bint compressed) noexcept nogil:
+    # rdbscan.scanner._common.rax_node_bytes: header, padded chars, child pointers.
+    return 4 + size + ((8 - (size + 4) % 8) & 7) + 8 * (1 if compressed else size)
+
+
+cdef inline int64_t rax_path_node(RaxCount* r, int start, int end, int children) noexcept nogil:
+    # Allocation of a rightmost-path node: compressed when it spans 2+ chars.
+    if end - start >= 2:
+        return jemalloc_size(rax_node_bytes(end - start, 1), r.q16)
+    return jemalloc_size(rax_node_bytes(children, 0), r.q16)
+
+
+cdef inline void rax_reset(RaxCount* r, bint count_bytes, bint q16) noexcept nogil:
     r.nodes = 1          # an empty tree still has its root
     r.nseg = 0
+    r.bytes = count_bytes
+    r.q16 = q16
+    r.alloc = (jemalloc_size(RAX_STRUCT, q16) + jemalloc_size(rax_node_bytes(0, 0), q16)) if count_bytes else 0
+
+
+cdef inline void rax_seg(RaxCount* r, int start, int end, bint compressed, int children) noexcept nogil:
+    r.seg_start[r.nseg] = start
+    r.seg_end[r.nseg] = end
+    r.seg_compressed[r.nseg] = compressed
+    r.seg_children[r.nseg] = children
+    r.nseg += 1
 
 
 cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
-    cdef int j = 0, i, s, e, rem
+    cdef int j = 0, i, s, e, rem, ch
     if r.nseg == 0:
         # The root becomes one compressed node of 16 chars, plus the leaf.
         r.nodes = 2
-        r.nseg = 1
-        r.seg_start[0] = 0
-        r.seg_end[0] = STREAM_ID_BYTES
-        r.seg_compressed[0] = 1
+        rax_seg(r, 0, STREAM_ID_BYTES, 1, 1)
+        if r.bytes:
+            r.alloc += (jemalloc_size(rax_node_bytes(STREAM_ID_BYTES, 1), r.q16)
+                        + jemalloc_size(RAX_LEAF_BYTES, r.q16) - jemalloc_size(rax_node_bytes(0, 0), r.q16))
         memcpy(r.prev, key, STREAM_ID_BYTES)
         return
     while j < STREAM_ID_BYTES - 1 and key[j] == r.prev[j]:
@@ -229,29 +258,38 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
         i += 1
     s = r.seg_start[i]
     e = r.seg_end[i]
+    ch = r.seg_children[i]
     r.nseg = i
     if r.seg_compressed[i] and e - s >= 2:
+        # Split the compressed node at j: [trimmed prefix] + branch + [postfix].
+        if r.bytes:
+            r.alloc -= rax_path_node(r, s, e, 1)
         if j > s:                       # trimmed prefix keeps the chars before j
-            r.seg_start[r.nseg] = s
-            r.seg_end[r.nseg] = j
-            r.seg_compressed[r.nseg] = j - s >= 2
-            r.nseg += 1
+            rax_seg(r, s, j, j - s >= 2, 1)
             r.nodes += 1
-        if e - j - 1 > 0:               # postfix after the split char
+            if r.bytes:
+                r.alloc += rax_path_node(r, s, j, 1)
+        if e - j - 1 > 0:               # postfix after the split char (leaves the path)
             r.nodes += 1
-    r.seg_start[r.nseg] = j             # the branch node at j
-    r.seg_end[r.nseg] = j + 1
-    r.seg_compressed[r.nseg] = 0
-    r.nseg += 1
+            if r.bytes:
+                r.alloc += rax_path_node(r, j + 1, e, 1)
+        ch = 1
+    elif r.bytes:
+        r.alloc -= rax_path_node(r, j, j + 1, ch)
+    ch += 1
+    rax_seg(r, j, j + 1, 0, ch)         # the branch node at j, one more child
+    if r.bytes:
+        r.alloc += rax_path_node(r, j, j + 1, ch)
     rem = STREAM_ID_BYTES - j - 1
     if rem >= 1:                        # new child holding the rest, then the leaf
-        r.seg_start[r.nseg] = j + 1
-        r.seg_end[r.nseg] = STREAM_ID_BYTES
-        r.seg_compressed[r.nseg] = rem >= 2
-        r.nseg += 1
+        rax_seg(r, j + 1, STREAM_ID_BYTES, rem >= 2, 1)
         r.nodes += 2
+        if r.bytes:
+            r.alloc += rax_path_node(r, j + 1, STREAM_ID_BYTES, 1)
     else:
         r.nodes += 1
+    if r.bytes:
+        r.alloc += jemalloc_size(RAX_LEAF_BYTES, r.q16)
     memcpy(r.prev, key, STREAM_ID_BYTES)
 
 
@@ -374,6 +412,53 @@ cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1 if v <= limit else 0
 
 
+cdef inline int64_t canonical_int_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # The value of a string is_canonical_int accepted (wraps like C for -2^63).
+    cdef Py_ssize_t i = 1 if p[0] == 45 else 0
+    cdef uint64_t v = 0
+    while i < n:
+        v = v * 10 + (p[i] - 48)
+        i += 1
+    return -<int64_t>v if p[0] == 45 else <int64_t>v
+
+
+cdef inline int64_t lp_entry_bytes(int64_t n, bint is_int, int64_t ival) noexcept nogil:
+    # pyscanner._lp_entry_bytes: one listpack entry (encoding, data, back-length).
+    cdef int64_t entry
+    if is_int:
+        if 0 <= ival <= 127:
+            entry = 1
+        elif -4096 <= ival <= 4095:
+            entry = 2
+        elif -32768 <= ival <= 32767:
+            entry = 3
+        elif -8388608 <= ival <= 8388607:
+            entry = 4
+        elif -2147483648 <= ival <= 2147483647:
+            entry = 5
+        else:
+            entry = 9
+    elif n <= LISTPACK_STR6_MAX:
+        entry = 1 + n
+    elif n <= LISTPACK_STR12_MAX:
+        entry = 2 + n
+    else:
+        entry = 5 + n
+    if entry <= 127:
+        return entry + 1
+    if entry < 16383:
+        return entry + 2
+    if entry < 2097151:
+        return entry + 3
+    return entry + (4 if entry < 268435455 else 5)
+
+
+cdef inline int intset_width(int64_t ival) noexcept nogil:
+    if -32768 <= ival <= 32767:
+        return 2
+    return 4 if -2147483648 <= ival <= 2147483647 else 8
+
+
 cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     # Little-endian signed integer of n bytes (n = 1..8).
     cdef uint64_t v = 0
@@ -433,21 +518,28 @@ cdef class Scanner:
     cdef bint s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
-    cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
+    cdef int64_t v_expired, v_expired_bytes  # Valkey hash fields already expired at the snapshot
+    cdef int64_t v_mem[SIZING_ROLES]  # sized hashtable elements by role (ROLE_* in format.py)
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
+    cdef int64_t v_lp                # listpack entries built from elements stored one by one
+    cdef int v_iset                  # ... and the intset member width of integer ones
     # --- sizing tables (set_sizing): allocation size by element length ---
-    cdef int32_t* lut[3]
-    cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
-    cdef int64_t last_field          # length of the last member/field sized, for the pair table
-    cdef int64_t big_hdr[3]
+    cdef int32_t* lut[SIZING_ROLES]
+    cdef int64_t entry_embed         # Valkey 8.1+: a hash field and value are one entry up to this size
+    cdef bint rax_bytes              # Valkey 8.1+: streams carry radix-tree allocations, not node counts
+    cdef int64_t last_field, last_cost   # the last hash field sized (length, cost), for its value
+    cdef bint last_ttl
+    cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
+    cdef int64_t big_hdr[SIZING_ROLES]
     cdef bint big_rounded
     cdef bint q16                    # allocator with a 16-byte quantum
-    cdef bint v_len_valid, v_stream, v_hfe_valid
+    cdef bint v_len_valid, v_stream, v_hfe_valid, v_expired_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef bint w_allint
-    cdef bint w_sized                # walks also size elements as hashtable entries    # --- columns ---
+    cdef bint w_sized                # walks also size elements as hashtable entries
+    cdef int w_role                  # ... the role of their members (ROLE_MEMBER or ROLE_ZSET)    # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
     cdef uint8_t* c_kind
@@ -470,6 +562,9 @@ cdef class Scanner:
     cdef uint8_t* c_stream_valid
     cdef int64_t* c_hfe
     cdef uint8_t* c_hfe_valid
+    cdef int64_t* c_expired
+    cdef int64_t* c_expired_bytes
+    cdef uint8_t* c_expired_valid
     cdef uint8_t* c_flags
     cdef int64_t* c_nodes
     cdef int64_t* c_blob
@@ -517,6 +612,9 @@ cdef class Scanner:
         self.c_stream_valid = <uint8_t*>malloc(n)
         self.c_hfe = <int64_t*>malloc(n * 8)
         self.c_hfe_valid = <uint8_t*>malloc(n)
+        self.c_expired = <int64_t*>malloc(n * 8)
+        self.c_expired_bytes = <int64_t*>malloc(n * 8)
+        self.c_expired_valid = <uint8_t*>malloc(n)
         self.c_flags = <uint8_t*>malloc(n)
         self.c_nodes = <int64_t*>malloc(n * 8)
         self.c_blob = <int64_t*>malloc(n * 8)
@@ -524,11 +622,15 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
-        for i in range(3):
+        for i in range(SIZING_ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
-        self.pair = NULL
-        self.last_field = PAIR_FIELDS
+        self.entry_embed = 0
+        self.rax_bytes = 0
+        self.last_field = self.last_cost = 0
+        self.last_ttl = 0
+        self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
+        self.w_role = ROLE_MEMBER
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -546,7 +648,8 @@ cdef class Scanner:
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.c_expired == NULL or
+                self.c_expired_bytes == NULL or self.c_expired_valid == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -579,8 +682,8 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
-        free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
-        free(self.pair)
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3])
+        free(self.c_expired); free(self.c_expired_bytes); free(self.c_expired_valid)
         free(self.db_expires)
 
     # ------------------------------------------------------------------ input
@@ -771,6 +874,39 @@ cdef class Scanner:
             self.skip(self.s_len)
         return self.s_len
 
+    cdef int64_t skip_element(self) except -1 nogil:
+        # Like skip_string, for an element the loader may pack into a listpack
+        # (or intset): adds its listpack entry to v_lp and widens v_iset.
+        cdef int64_t clen = 0, ival = 0
+        cdef int kind = self.read_string_header(&clen)
+        cdef int w
+        self.s_int = 0
+        if kind == 1:
+            self.s_int = 1
+            ival = clen
+        elif kind == 2:
+            self.skip(clen)
+        elif self.s_len <= SMALL_INT_LEN:
+            self.need(self.s_len)
+            self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            if self.s_int:
+                ival = canonical_int_value(self.p + self.pos, self.s_len)
+            self.pos += self.s_len
+        else:
+            self.skip(self.s_len)
+        self.v_lp += lp_entry_bytes(self.s_len, self.s_int, ival)
+        if self.s_int:
+            w = intset_width(ival)
+            if w > self.v_iset:
+                self.v_iset = w
+        return self.s_len
+
+    cdef inline void _packed(self, int64_t n, bint all_int) noexcept nogil:
+        # The listpack (or intset, for integer sets) the loader builds from
+        # elements stored one by one, should it keep the value compact.
+        self.v_blob = (INTSET_HEADER + n * self.v_iset) if all_int else (LISTPACK_HEADER + 1 + self.v_lp)
+        self.v_mem_blobs = jemalloc_size(self.v_blob, self.q16)
+
     cdef int64_t skip_value_string(self, int* fmt) except -1 nogil:
         # skip_string for a string value, also sniffing its format from the
         # first bytes (an LZF one from its first literal run).
@@ -933,34 +1069,36 @@ cdef class Scanner:
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
-        """Allocation size by element length, for three roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False, int64_t entry_embed=0,
+                   bint rax_bytes=False):
+        """Allocation size by element length, for the roles of hashtable elements.
 
-        ``tables``: three sequences of 4,096 ints (members/fields, values,
-        fields with TTL metadata); ``big_headers``: for longer elements, the
-        bytes added to the length (header, terminator); ``rounded``: whether
-        the server measures them in jemalloc size classes.  An optional
-        fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
-        value what its pairing with the field before it changes (Valkey 8.1
-        embeds small field-value pairs in one allocation).
+        ``tables``: sequences of 4,096 ints, one per role (members/fields,
+        values, fields with TTL metadata, and optionally sorted-set members,
+        else as members); ``big_headers``: for longer elements, the bytes
+        added to the length (header, terminator); ``rounded``: whether the
+        server measures them in jemalloc size classes.  ``entry_embed``
+        (Valkey 8.1+: 128) prices a hash field and its value as one entry,
+        embedded together when they fit that many bytes; ``rax_bytes``
+        makes streams carry their radix trees' allocations instead of their
+        node counts.
         """
         cdef int role, i
-        free(self.pair)
-        self.pair = NULL
-        if len(tables) > 3 and tables[3] is not None:
-            pair = tables[3]
-            self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
-            if self.pair == NULL:
-                raise MemoryError()
-            for i in range(PAIR_FIELDS * 129):
-                self.pair[i] = pair[i]
-        for role in range(3):
-            table = tables[role]
+        roles = list(tables[:SIZING_ROLES])
+        big = list(big_headers[:SIZING_ROLES])
+        if len(roles) < SIZING_ROLES:
+            roles.append(roles[ROLE_MEMBER])
+        if len(big) < SIZING_ROLES:
+            big.append(big[ROLE_MEMBER])
+        for role in range(SIZING_ROLES):
+            table = roles[role]
             for i in range(SIZING_LUT):
                 self.lut[role][i] = table[i]
-            self.big_hdr[role] = big_headers[role]
+            self.big_hdr[role] = big[role]
         self.big_rounded = rounded
         self.q16 = quantum16
+        self.entry_embed = entry_embed
+        self.rax_bytes = rax_bytes
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1018,7 +1156,9 @@ cdef class Scanner:
                 with gil: self.fail(f"database number {db} is out of range", at)
             self.db = <int>db
         elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY) or \
+                (op == VALKEY_TYPE_PATH_HASH and self.flavor == FLAVOR_VALKEY
+                 and self.version >= VALKEY_RDB_VERSION_PATH_HASH):
             self._key_value(at, op)
         else:
             with gil:
@@ -1036,6 +1176,8 @@ cdef class Scanner:
             k = self.read_bytes()
             v = self.read_bytes()
             record_aux(self.meta, k, v)
+            if k == b"ctime" and self.flavor == FLAVOR_VALKEY:
+                self.expired_before = snapshot_ms(self.meta["aux"]["ctime"])
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_REDIS:
             a = self.read_plain_len()
             b = self.read_plain_len()
@@ -1044,6 +1186,20 @@ cdef class Scanner:
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_VALKEY:
             # Valkey 9 reserves 244 for slot info from foreign RDBs and ignores it.
             self.read_plain_len(); self.read_plain_len(); self.read_plain_len()
+        elif op == OP_SLOT_IMPORT and self.flavor == FLAVOR_VALKEY:
+            # Valkey 9 SLOT_IMPORT (Redis 8.6 uses 243 for KEY_META): a slot migration under way.
+            job = self.read_bytes()
+            a = self._count()
+            ranges = [[self.read_plain_len(), self.read_plain_len()] for _ in range(a)]
+            self.meta.setdefault("slot_imports", []).append(
+                {"job": job.decode("utf-8", "backslashreplace"), "ranges": ranges})
+        elif op == OP_UPDATE and self.flavor == FLAVOR_VALKEY and self.version >= VALKEY_RDB_VERSION_PATH_HASH:
+            # Valkey 9.2 UPDATE: a replication command (RESP multi-bulk) inlined by a
+            # forkless save; the loader replays it, a scan can only skip it.
+            a = self._resp_number(ord("*"), at)
+            for _ in range(a):
+                self.skip(self._resp_number(ord("$"), at) + 2)
+            self.meta["update_commands"] = self.meta.get("update_commands", 0) + 1
         elif op == OP_FUNCTION2:
             code = self.read_bytes()
             self.meta["functions"].append(code.decode("utf-8", "backslashreplace"))
@@ -1062,6 +1218,24 @@ cdef class Scanner:
         else:
             self._unknown(op, at)
         return 0
+
+    cdef int64_t _resp_number(self, int marker, int64_t at) except -1:
+        # "<marker><digits>\r\n" of a RESP header, at most RESP_DIGITS_MAX digits.
+        cdef int64_t v = 0
+        cdef int c, k = 0
+        if self.u8() != marker:
+            self.fail(f"UPDATE opcode: expected a RESP '{chr(marker)}' header", at)
+        while True:
+            c = self.u8()
+            if c == 13:
+                break
+            if c < 48 or c > 57 or k >= RESP_DIGITS_MAX:
+                self.fail("UPDATE opcode: malformed RESP length", at)
+            v = v * 10 + (c - 48)
+            k += 1
+        if k == 0 or self.u8() != 10:
+            self.fail("UPDATE opcode: malformed RESP length", at)
+        return v
 
     cdef int _unknown(self, int op, int64_t at) except -1:
         name = OPCODE_NAMES.get(op)
@@ -1184,12 +1358,16 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
-        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = 0
         self.v_mem_blobs = 0
+        self.v_lp = 0
+        self.v_iset = 2
         self.w_sized = 0
+        self.w_role = ROLE_MEMBER
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
+        self.v_expired_valid = 0
         self._value(rdb_type)
 
         # Only now is the row complete: commit it.
@@ -1221,11 +1399,14 @@ cdef class Scanner:
         self.c_pending[r] = self.v_pending if self.v_stream else 0
         self.c_hfe_valid[r] = self.v_hfe_valid
         self.c_hfe[r] = self.v_hfe if self.v_hfe_valid else 0
+        self.c_expired_valid[r] = self.v_expired_valid
+        self.c_expired[r] = self.v_expired if self.v_expired_valid else 0
+        self.c_expired_bytes[r] = self.v_expired_bytes if self.v_expired_valid else 0
         self.c_flags[r] = self.v_flags
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
-        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
+        self.c_mem_elems[r] = self.v_mem[ROLE_MEMBER] + self.v_mem[ROLE_FIELD_TTL] + self.v_mem[ROLE_ZSET]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
         self.rows = r + 1
@@ -1273,19 +1454,39 @@ cdef class Scanner:
         self._size(n, role)
         return 0
 
-    cdef inline void _size(self, int64_t n, int role) noexcept nogil:
+    cdef inline int64_t _cost(self, int64_t n, int role) noexcept nogil:
+        # What one hashtable/skiplist element's own allocation costs.
         cdef int64_t size
-        if self.pair != NULL:
-            if role != 1:
-                self.last_field = n
-            elif self.last_field < PAIR_FIELDS:
-                self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
-            self.v_mem[role] += self.lut[role][n]
-        else:
-            # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
-            size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
-            self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+            return self.lut[role][n]
+        # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
+        size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
+        return jemalloc_size(size, self.q16) if self.big_rounded else size
+
+    cdef inline void _size(self, int64_t n, int role) noexcept nogil:
+        cdef int64_t cost = self._cost(n, role)
+        if self.entry_embed:
+            if role != ROLE_VALUE:
+                self.last_field = n
+                self.last_cost = cost
+                self.last_ttl = role == ROLE_FIELD_TTL
+            else:
+                # A hash value: the field before it and this value are one entry.
+                cost = self._entry(self.last_field, n, self.last_ttl) - self.last_cost
+        self.v_mem[role] += cost
+
+    cdef int64_t _entry(self, int64_t field, int64_t value, bint ttl) noexcept nogil:
+        # pyscanner.Scanner._entry: a Valkey 8.1+ hash entry (entry.c entryReqSize).
+        cdef int64_t hdr = valkey_sds_header(field)
+        cdef int64_t alloc
+        if hdr == 1 and ttl:
+            hdr = 3
+        alloc = hdr + field + 1 + (8 if ttl else 0)
+        if alloc + value + 4 <= self.entry_embed:
+            return jemalloc_size(alloc + value + 4, self.q16)
+        if hdr == 1:
+            alloc += 2
+        return jemalloc_size(alloc + 8, self.q16) + self._cost(value, ROLE_VALUE)
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1312,23 +1513,25 @@ cdef class Scanner:
             self.v_kind = KIND_LIST
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_string())
+                self._elem(self.skip_element())
             self.v_len = n
+            self._packed(n, 0)
         elif t == TYPE_SET:
             self.v_kind = KIND_SET
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_element(), 0)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
                 self.v_flags |= FLAG_INTEGER
+            self._packed(n, allint)
         elif t == TYPE_ZSET or t == TYPE_ZSET_2:
             self.v_kind = KIND_ZSET
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_ZSET)
                 if t == TYPE_ZSET_2:
                     self.need(8)
                     self.pos += 8
@@ -1342,22 +1545,14 @@ cdef class Scanner:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
+                self._ht(self.skip_element(), 0)
+                self._ht(self.skip_element(), 1)
             self.v_len = n
+            self._packed(n, 0)
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
-            # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
-            self.v_kind = KIND_HASH
-            n = self._count()
-            self.v_hfe = 0
-            for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
-                if self.fixed(8) != -1:
-                    self.v_hfe += 1
-            self.v_len = n
-            self.v_hfe_valid = 1
-            self.v_flags |= FLAG_HFE
+            self._valkey_hash_2()
+        elif t == VALKEY_TYPE_PATH_HASH and self.flavor == FLAVOR_VALKEY:
+            self._path_hash()
         elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
             # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
             self.v_kind = KIND_HASH
@@ -1412,6 +1607,7 @@ cdef class Scanner:
                 self.v_len = self.w_count
             elif t == TYPE_ZSET_ZIPLIST:
                 self.v_kind = KIND_ZSET
+                self.w_role = ROLE_ZSET
                 self.walk_ziplist(2, 1)
                 self.v_len = self.w_count // 2
             else:
@@ -1430,6 +1626,7 @@ cdef class Scanner:
                     self.v_flags |= FLAG_INTEGER
             elif t == TYPE_ZSET_LISTPACK:
                 self.v_kind = KIND_ZSET
+                self.w_role = ROLE_ZSET
                 self.walk_listpack(2, 1, -1)
                 self.v_len = self.w_count // 2
             else:
@@ -1476,6 +1673,59 @@ cdef class Scanner:
             with gil: self.fail(f"unknown value type {t}")
         return 0
 
+    cdef int _valkey_hash_2(self) except -1 nogil:
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
+        cdef int64_t n, i, field, value, expiry
+        self.v_kind = KIND_HASH
+        n = self._count()
+        self.v_hfe = 0
+        self.v_expired = 0
+        self.v_expired_bytes = 0
+        for i in range(n):
+            field = self.skip_string()
+            value = self.skip_string()
+            expiry = self.fixed(8)
+            if expiry != -1 and expiry < self.expired_before:
+                self.v_expired += 1
+                if self.entry_embed:
+                    self.v_expired_bytes += self._entry(field, value, 1)
+                else:
+                    self.v_expired_bytes += self._cost(field, ROLE_FIELD_TTL) + self._cost(value, ROLE_VALUE)
+                continue
+            self._elem(field)
+            self._elem(value)
+            if expiry != -1:
+                self.v_hfe += 1
+                self._size(field, ROLE_FIELD_TTL)
+            else:
+                self._size(field, ROLE_MEMBER)
+            self._size(value, ROLE_VALUE)
+        self.v_len = n - self.v_expired
+        self.v_hfe_valid = 1
+        self.v_expired_valid = 1
+        self.v_flags |= FLAG_HFE
+        return 0
+
+    cdef int _path_hash(self) except -1 nogil:
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        cdef int64_t paths, fields, i, j, at
+        self.v_kind = KIND_PATH_HASH
+        paths = self._count()
+        for i in range(paths):
+            self._elem(self.skip_string())
+            at = self.base + self.pos
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("path hash: a path with no fields (the loader rejects it)", at)
+            for j in range(fields):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+        self.v_len = paths
+        return 0
+
     cdef int64_t _count(self) except -1 nogil:
         # A collection length; each element takes at least one byte, so a
         # count beyond what a 64-bit file could hold is corruption.
@@ -1499,7 +1749,7 @@ cdef class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > 255:
-                self.fail("more than 250 module types in one dump")
+                self.fail("more than 249 module types in one dump")
             self.module_names.append(name)
             self.module_codes[name] = code
         self.v_kind = code
@@ -1512,9 +1762,9 @@ cdef class Scanner:
         cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
         cdef RaxCount tree
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
-        rax_reset(&tree)
+        # radix trees: their nodes (main tree and every PEL) or, for Valkey
+        # 8.1+, their allocations; and the bytes of consumer names.
+        rax_reset(&tree, self.rax_bytes, self.q16)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
@@ -1525,7 +1775,7 @@ cdef class Scanner:
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = tree.nodes
+        self.v_mem[0] = tree.alloc if self.rax_bytes else tree.nodes
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1543,13 +1793,13 @@ cdef class Scanner:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
-            rax_reset(&tree)
+            rax_reset(&tree, self.rax_bytes, self.q16)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
                 rax_add(&tree, self.p + self.pos)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
-            self.v_mem[0] += tree.nodes
+            self.v_mem[0] += tree.alloc if self.rax_bytes else tree.nodes
             consumers = self._count()
             self.v_consumers += consumers
             for j in range(consumers):
@@ -1558,12 +1808,12 @@ cdef class Scanner:
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
-                rax_reset(&tree)
+                rax_reset(&tree, self.rax_bytes, self.q16)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
                     rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += tree.nodes
+                self.v_mem[0] += tree.alloc if self.rax_bytes else tree.nodes
         self.v_stream = 1
         return 0
 
@@ -1638,7 +1888,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, ROLE_VALUE if pos_in & 1 else self.w_role)
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -1731,7 +1981,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, ROLE_VALUE if pos_in & 1 else self.w_role)
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -1863,6 +2113,9 @@ cdef class Scanner:
         cols["stream_pending"] = None if v is False else _bytes(self.c_pending, n * 8)
         v = cols["hfe_valid"] = _bitmap(self.c_hfe_valid, n)
         cols["hash_fields_with_ttl"] = None if v is False else _bytes(self.c_hfe, n * 8)
+        v = cols["expired_valid"] = _bitmap(self.c_expired_valid, n)
+        cols["hash_fields_expired"] = None if v is False else _bytes(self.c_expired, n * 8)
+        cols["hash_expired_bytes"] = None if v is False else _bytes(self.c_expired_bytes, n * 8)
         self.rows = 0
         self.raw_keys = []
         self.c_key_off[0] = 0

@@ -14,7 +14,8 @@ FLAVOR_VALKEY = 1             # VALKEYnnn: Valkey 9.0+ (RDB 80+)
 RDB_VERSION_CRC = 5           # from this version on, EOF is followed by a CRC64
 REDIS_RDB_VERSION_MAX = 12    # newest Redis RDB version this scanner knows
 VALKEY_RDB_VERSION_MIN = 80   # first RDB version written with the VALKEY magic
-VALKEY_RDB_VERSION_MAX = 80   # newest Valkey RDB version this scanner knows
+VALKEY_RDB_VERSION_MAX = 81   # newest Valkey RDB version this scanner knows (9.2, from sources only)
+VALKEY_RDB_VERSION_PATH_HASH = 81  # first Valkey RDB version with type 23 and opcode 242 UPDATE
 
 # --- length encoding (first byte of a length, top two bits) --------------------
 LEN_6BIT = 0
@@ -54,8 +55,10 @@ TYPE_HASH_LISTPACK_EX_PRE_GA = 23   # Redis 7.4 release candidates
 TYPE_HASH_METADATA = 24             # Redis 7.4+: hash with field TTLs
 TYPE_HASH_LISTPACK_EX = 25          # Redis 7.4+: listpack hash with field TTLs
 VALKEY_TYPE_HASH_2 = 22             # Valkey 9.0: (field, value, ms) triples
+VALKEY_TYPE_PATH_HASH = 23          # Valkey 9.2 (RDB 81): paths, each a field/value map
 
 # --- opcodes --------------------------------------------------------------------
+OP_UPDATE = 242                     # Valkey 9.2 (RDB 81): an inline replication command (RESP)
 OP_SLOT_IMPORT = 243                # Valkey 9.0 (Redis 8.6 uses 243 for KEY_META)
 OP_SLOT_INFO = 244                  # Redis 7.4 cluster; Valkey: foreign, ignored
 OP_FUNCTION2 = 245
@@ -95,10 +98,22 @@ ZIPLIST_COUNT_UNKNOWN = 0xFFFF
 LISTPACK_HEADER = 6            # total bytes u32, count u16
 LISTPACK_END = 0xFF
 LISTPACK_COUNT_UNKNOWN = 0xFFFF
+LISTPACK_STR6_MAX = 63         # string entries: 1-byte header up to 63 bytes, 2 bytes up to 4095, then 5
+LISTPACK_STR12_MAX = 4095
 INTSET_HEADER = 8              # encoding u32, length u32
 ZIPMAP_BIGLEN = 254
 ZIPMAP_END = 0xFF
 STREAM_ID_BYTES = 16           # raw 128-bit stream IDs in the PELs
+
+# --- hashtable element roles in the sizing tables (set_sizing) ------------------
+ROLE_MEMBER = 0                # set members, hash fields
+ROLE_VALUE = 1                 # hash values
+ROLE_FIELD_TTL = 2             # hash fields with a TTL (Redis 7.4 metadata)
+ROLE_ZSET = 3                  # sorted-set members (Valkey 9.1 embeds them in the skiplist node)
+SIZING_ROLES = 4
+HASH_ENTRY_EMBED = 128         # Valkey 8.1+ EMBED_VALUE_MAX_ALLOC_SIZE: field, [expiry,] value in one allocation
+RAX_STRUCT = 32                # sizeof(rax) with its alloc_size counter (Valkey 8.1+)
+RAX_LEAF_BYTES = 16            # a radix-tree key node: empty header padded to 8, plus its value pointer
 
 # --- row facts the scanners hand to the record layer (column "flags") ---------
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one
@@ -133,9 +148,10 @@ KIND_SET = 2
 KIND_ZSET = 3
 KIND_HASH = 4
 KIND_STREAM = 5
-KIND_MODULE_BASE = 6           # 6 + i: the i-th module type name met in the dump
+KIND_PATH_HASH = 6             # Valkey 9.2 path hash (TYPE answers "path-hash")
+KIND_MODULE_BASE = 7           # 7 + i: the i-th module type name met in the dump
 
-KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream")
+KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream", "path-hash")
 
 # Module type IDs pack a 9-character name in 6-bit symbols above a 10-bit
 # encoding version (Redis module.c, moduleTypeEncodeId).
@@ -150,6 +166,9 @@ RDB_TYPE_NAMES = {
     20: "set_listpack", 21: "stream_listpacks_3", 22: "hash_metadata_pre_ga",
     23: "hash_listpack_ex_pre_ga", 24: "hash_metadata", 25: "hash_listpack_ex",
 }
+
+VALKEY_RDB_TYPE_NAMES = {**RDB_TYPE_NAMES, 22: "hash_2", 23: "path_hash"}
+"""Type names in a VALKEY file, where 22 and 23 mean something else."""
 
 OPCODE_NAMES = {
     242: "HASH_TEMPLATE/UPDATE", 243: "KEY_META/SLOT_IMPORT", 244: "SLOT_INFO",
