@@ -26,6 +26,7 @@ def model_params(profile):
     v = profile.redis_compat()
     t = profile.thresholds
     lay = mem.layout_for(profile)
+    vl = lay.valkey
     return (
         v >= (3, 0), 44 if v >= (3, 2) else 39, v >= (7, 0), v < (3, 2), v >= (7, 2), v >= (7, 2),
         v >= (6, 0), profile.flavor == "valkey" and profile.version >= (9, 0),
@@ -40,6 +41,10 @@ def model_params(profile):
         lay.stream_struct, lay.stream_cg, lay.stream_consumer,
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
+        # Valkey 8.1+ (rdbscan.model.valkey)
+        vl is not None, vl.hashtable_struct if vl else 0, vl.hash_metadata if vl else 0,
+        vl.volatile_set if vl else False, vl.embstr_limit if vl else 0, vl.embstr_robj if vl else 0,
+        vl.embstr_max_len if vl else 0, vl.key_estimate if vl else False, vl.skiplist_embeds if vl else False,
     )
 
 
@@ -60,6 +65,8 @@ def derive(n, cols, arrays, profile, compiled=True):
         return encoding, values
     encoding = enc.encoding_column(profile, arrays["kind"], arrays["rdb_type"], arrays["length"],
                                    arrays["max_element_bytes"], arrays["flags"], arrays["nodes"],
-                                   arrays["blob_bytes"], arrays["element_bytes"])
+                                   arrays["blob_bytes"], arrays["element_bytes"],
+                                   key_len=enc.key_lengths(arrays["key"], arrays["key_bytes"]),
+                                   has_ttl=arrays["has_ttl"])
     memory = mem.memory_column(profile, {**arrays, "encoding": encoding}, arrays)
     return encoding, memory

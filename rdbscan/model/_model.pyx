@@ -60,6 +60,10 @@ cdef struct Params:
     bint hfe_dict_grows, hash_dict_grows
     int64_t stream_struct, stream_cg, stream_consumer, skiplist_header_alloc
     double skiplist_node
+    # Valkey 8.1+ (rdbscan.model.valkey.ValkeyLayout); valkey 0 for every other server
+    bint valkey
+    int64_t v_ht_struct, v_hash_meta, v_embstr_limit, v_embstr_robj, v_embstr_max_len
+    bint v_vset, v_key_estimate, v_skiplist_embeds
 
 
 cdef inline int64_t J(int64_t n, bint q16) noexcept nogil:
@@ -81,15 +85,20 @@ cdef inline int64_t sds_hdr(int64_t n) noexcept nogil:
 # rdbscan.model.memory KEY_* codes and the constants of the embedded-key layouts
 DEF KEY_IN_ENTRY = 1
 DEF KEY_IN_KVOBJ = 2
-DEF KEY_IN_ROBJ = 3
 DEF ROBJ = 16
-DEF HASHTABLE_STRUCT = 72
 DEF HT_BUCKET = 64
 DEF HT_SLOTS = 7
 DEF CHILD_TERMS = 64
 DEF ZSET_NOVALUE_ENTRY = 16
 DEF EMBED_STRING_LIMIT = 64
 DEF EXPIRE_KEY_THRESHOLD = 128
+# rdbscan.model.valkey
+DEF EXPIRE_FIELD = 8
+DEF VSET_VECTOR_MAX = 127
+DEF ZSET_STRUCT = 16
+DEF ZSKIPLIST_EMBEDDED = 528
+DEF ZSKIPLIST_OLD = 32
+DEF STREAM_NACK = 24
 
 
 cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
@@ -125,14 +134,34 @@ cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
     return b
 
 
+cdef inline int64_t valkey_key_bytes(int64_t klen) noexcept nogil:
+    # A key embedded in a Valkey 8.1+ robj: header-size byte + sds (sdsReqType).
+    return valkey_sds_header(klen) + klen + 2
+
+
+cdef inline bint valkey_embstr_fits(const Params* P, int64_t n, int64_t klen, bint ttl) noexcept nogil:
+    # rdbscan.model.valkey.embstr_fits: the value stays embedded with its key and expiry.
+    cdef int64_t decide, value
+    if n > P.v_embstr_max_len:
+        return 0
+    if P.v_key_estimate:
+        decide = klen + 3 + ROBJ + (EXPIRE_FIELD if ttl else 0) + n + 4
+    else:
+        value = n + 4 if n + 4 > 8 else 8
+        decide = valkey_key_bytes(klen) + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + value
+    return decide <= P.v_embstr_limit
+
+
 cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t n, int64_t mx,
-                            int64_t nodes, int64_t blob, int64_t elem) noexcept nogil:
+                            int64_t nodes, int64_t blob, int64_t elem, int64_t klen, bint ttl) noexcept nogil:
     cdef bint is_int = flags & FLAG_INTEGER
     cdef bint plain = flags & FLAG_PLAIN_NODE
     cdef bint small
     if kind == KIND_STRING:
         if is_int:
             return E_INT
+        if P.valkey:
+            return E_EMBSTR if valkey_embstr_fits(P, n, klen, ttl) else E_RAW
         if P.has_embstr and n <= P.embstr_limit:
             return E_EMBSTR
         return E_RAW
@@ -175,6 +204,8 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
         return E_HASHTABLE
     if kind == KIND_STREAM:
         return E_STREAM if P.stream_known else E_UNKNOWN
+    if kind == KIND_PATH_HASH:
+        return E_UNKNOWN
     return E_RAW
 
 
@@ -186,20 +217,18 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
     cdef double mf, occupied
-    if kind >= KIND_MODULE_BASE:
-        return -1                    # module values: no estimate rather than a wrong one
+    if kind >= KIND_PATH_HASH:
+        return -1                    # module and path-hash values: no estimate rather than a wrong one
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3
     ksds = khdr + klen + 1
-    if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
+    if P.embedded_key == KEY_IN_KVOBJ:
         ksds = (1 if klen < 32 else khdr) + klen + 1
     if P.embedded_key == KEY_IN_ENTRY:
         key_part = J(khdr + klen + 1 + 17, q16)
     elif P.embedded_key == KEY_IN_KVOBJ:
         key_part = J(ksds + ROBJ + 1 + (8 if klen >= EXPIRE_KEY_THRESHOLD else 0), q16) - ROBJ
-    elif P.embedded_key == KEY_IN_ROBJ:
-        key_part = 0
     elif P.zmalloc_strings:
         key_part = J(khdr + klen + 1, q16) + 24 + P.key_entry_extra
     else:
@@ -209,13 +238,11 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         value = 16
     elif enc == E_EMBSTR:
         value = J(n + 20, q16) if P.zmalloc_embstr else n + 18
-        if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
+        if P.embedded_key == KEY_IN_KVOBJ:
             together = ksds + ROBJ + 1 + n + 4
-            decide = (klen + ROBJ + 3 + n + 4) if P.embedded_key == KEY_IN_KVOBJ else together
+            decide = klen + ROBJ + 3 + n + 4
             if decide <= EMBED_STRING_LIMIT:
-                value = J(together, q16)
-                if P.embedded_key == KEY_IN_KVOBJ:
-                    value -= key_part
+                value = J(together, q16) - key_part
             else:
                 value = J(sds_hdr(n) + n + 1, q16) + ROBJ
     elif enc == E_RAW:
@@ -236,9 +263,6 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
                 buckets += half
         table = buckets * 8 + 16 + P.dict_struct
         entry = 24
-        if P.embedded_key == KEY_IN_ROBJ:
-            table = ht_buckets(n) * HT_BUCKET + ROBJ + HASHTABLE_STRUCT
-            entry = 0
         if enc == E_HASHTABLE:
             value = table + n * entry + mem_el + mem_val
             if P.set_entries_on_collision and kind == KIND_SET:
@@ -262,6 +286,49 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     return key_part + value
 
 
+cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t klen, bint ttl, int64_t n,
+                                     int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
+                                     int64_t mem_val, int64_t mem_blobs, int64_t groups, int64_t consumers,
+                                     int64_t pending) noexcept nogil:
+    # rdbscan.model.valkey.memory_column, row by row.
+    cdef bint q16 = P.quantum16
+    cdef int64_t key = valkey_key_bytes(klen)
+    cdef int64_t obj = J(ROBJ + key + (EXPIRE_FIELD if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0), q16)
+    cdef int64_t table, value
+    if kind >= KIND_PATH_HASH:
+        return -1
+    if enc == E_INT:
+        return obj
+    if enc == E_EMBSTR:
+        value = n + 4 if n + 4 > 8 else 8
+        return J(key + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + value, q16)
+    if enc == E_RAW:
+        return obj + J((3 if n == 0 else valkey_sds_header(n)) + n + 1, q16)
+    if enc == E_LISTPACK or enc == E_INTSET:
+        return obj + mem_blobs
+    if enc == E_QUICKLIST:
+        return obj + mem_blobs + nodes * P.quicklist_node + P.quicklist_struct
+    if enc == E_HASHTABLE or enc == E_SKIPLIST:
+        if kind == KIND_HASH:
+            if n == 0 and expired > 0:
+                return 0            # every field had expired: the loader drops the key
+            table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+            if P.v_vset and volatile > 1:
+                table += J(8 * volatile + 8, q16)
+        else:
+            table = ht_buckets(n) * HT_BUCKET + P.v_ht_struct
+        if enc == E_HASHTABLE:
+            return obj + table + mem_el + mem_val
+        if P.v_skiplist_embeds:
+            return obj + table + mem_el + ZSET_STRUCT + ZSKIPLIST_EMBEDDED
+        return (obj + table + mem_el + <int64_t>nearbyint(<double>n * P.skiplist_node)
+                + ZSET_STRUCT + ZSKIPLIST_OLD + P.skiplist_header_alloc)
+    if enc == E_STREAM:
+        return (obj + P.stream_struct + mem_el + mem_blobs + groups * P.stream_cg + pending * STREAM_NACK
+                + consumers * P.stream_consumer + mem_val)
+    return -1
+
+
 def derive(Py_ssize_t rows, dict cols, tuple params):
     """Encoding codes (int8) and memory estimates (int64, -1 = none) for one batch."""
     cdef Params P
@@ -274,7 +341,8 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.listpackex_alloc, P.key_entry_extra, P.argv_key, P.bare_skiplist,
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
-     P.skiplist_node) = params
+     P.skiplist_node, P.valkey, P.v_ht_struct, P.v_hash_meta, P.v_vset, P.v_embstr_limit, P.v_embstr_robj,
+     P.v_embstr_max_len, P.v_key_estimate, P.v_skiplist_embeds) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -291,6 +359,14 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] groups = memoryview(cols["stream_groups"] if streams else bytes(8)).cast("q")
     cdef const int64_t[:] consumers = memoryview(cols["stream_consumers"] if streams else bytes(8)).cast("q")
     cdef const int64_t[:] pending = memoryview(cols["stream_pending"] if streams else bytes(8)).cast("q")
+    expire_valid = cols["expire_valid"]
+    cdef bint any_ttl = expire_valid is not False
+    cdef bint all_ttl = expire_valid is None
+    cdef const uint8_t[:] ttl_bits = expire_valid if (any_ttl and not all_ttl) else b"\x00"
+    cdef bint hfe_any = cols["hash_fields_with_ttl"] is not None
+    cdef const int64_t[:] hfe = memoryview(cols["hash_fields_with_ttl"] if hfe_any else bytes(8)).cast("q")
+    cdef bint exp_any = cols["hash_fields_expired"] is not None
+    cdef const int64_t[:] expired = memoryview(cols["hash_fields_expired"] if exp_any else bytes(8)).cast("q")
     raw_valid = cols["key_raw_valid"]
     cdef bint any_raw = raw_valid is not False
     cdef bint all_raw = raw_valid is None
@@ -303,15 +379,23 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef Py_ssize_t i
     cdef int code
     cdef int64_t klen, n
-    cdef bint raw
+    cdef bint raw, ttl
     with nogil:
         for i in range(rows):
             raw = any_raw and (all_raw or (raw_bits[i >> 3] >> (i & 7)) & 1)
+            ttl = any_ttl and (all_ttl or (ttl_bits[i >> 3] >> (i & 7)) & 1)
             klen = (roff[i + 1] - roff[i]) if raw else (koff[i + 1] - koff[i])
             n = length[i]
-            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i])
+            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i],
+                               klen, ttl)
             e[i] = code
-            m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
-                             mem_val[i], mem_blobs[i], groups[i] if streams else 0,
-                             consumers[i] if streams else 0, pending[i] if streams else 0)
+            if P.valkey:
+                m[i] = valkey_memory_of(&P, code, kind[i], klen, ttl, n, expired[i] if exp_any else 0,
+                                        hfe[i] if hfe_any else 0, nodes[i], mem_el[i], mem_val[i],
+                                        mem_blobs[i], groups[i] if streams else 0,
+                                        consumers[i] if streams else 0, pending[i] if streams else 0)
+            else:
+                m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
+                                 mem_val[i], mem_blobs[i], groups[i] if streams else 0,
+                                 consumers[i] if streams else 0, pending[i] if streams else 0)
     return bytes(enc_out), bytes(mem_out)

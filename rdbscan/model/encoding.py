@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rdbscan.model.valkey import embstr_fits, valkey_layout
 from rdbscan.scanner import format as F
 
 ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
@@ -165,8 +166,24 @@ def _profile_from_meta(meta, server):
     return ServerProfile("redis", release + (0,), f"RDB version {rdb}")
 
 
-def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem):
-    """The ``encoding`` column (dictionary array) for one batch of rows."""
+def key_lengths(key, key_bytes):
+    """Each key's length in bytes (its raw bytes where the text is an escape of them)."""
+    return pc.cast(pc.coalesce(pc.binary_length(key_bytes), pc.binary_length(key)), pa.int64())
+
+
+def valkey_embeds_key(profile):
+    """True for Valkey 8.1+, whose loader embeds the key (and expiry) in the value's object."""
+    return profile.flavor == "valkey" and profile.version >= (8, 1)
+
+
+def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem,
+                    key_len=None, has_ttl=None):
+    """The ``encoding`` column (dictionary array) for one batch of rows.
+
+    ``key_len`` and ``has_ttl`` (per row) matter for Valkey 8.1+, where a
+    short string stays embstr only if it fits one allocation with its key
+    and expiry.
+    """
     v = profile.redis_compat()
     t = profile.thresholds
     listpack_era = v >= (7, 0)
@@ -189,7 +206,10 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     is_string = pc.equal(kind, F.KIND_STRING)
     embstr_limit = 44 if v >= (3, 2) else 39
     cases.append((pc.and_(is_string, is_int), "int"))
-    if v >= (3, 0):
+    if valkey_embeds_key(profile):
+        fits = embstr_fits(valkey_layout(profile.version), length0, key_len, has_ttl)
+        cases.append((pc.and_(is_string, fits), "embstr"))
+    elif v >= (3, 0):
         cases.append((pc.and_(is_string, pc.less_equal(length0, embstr_limit)), "embstr"))
     cases.append((is_string, "raw"))
 
@@ -240,6 +260,8 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
 
     # streams: Redis 5.0 answered "unknown" for them
     cases.append((pc.equal(kind, F.KIND_STREAM), "stream" if v >= (6, 0) else "unknown"))
+    # Valkey 9.2 path hashes: what OBJECT ENCODING says is not known from the sources read
+    cases.append((pc.equal(kind, F.KIND_PATH_HASH), "unknown"))
 
     conds = [c for c, _ in cases]
     codes = [pa.scalar(_CODE[name], pa.int8()) for _, name in cases]

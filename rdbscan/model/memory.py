@@ -15,9 +15,11 @@ The model follows the server's own ``objectComputeSize`` and
   nodes as stored, hashtables with power-of-two bucket arrays sized to the
   element count (how the loader creates them), skiplist nodes at their
   expected size (level p = 1/4, the average Redis' random levels give);
-- Valkey 8.1's ``hashtable`` (sets, hashes, sorted sets): 64-byte buckets of
-  7 slots, as many as the loader pre-sizes for the element count, plus the
-  child buckets that full buckets chain (their expected number).
+- Valkey 8.1+ (:mod:`rdbscan.model.valkey`): the key and expiry embedded in
+  the robj and counted with it; the ``hashtable`` (sets, hashes, sorted
+  sets) of 64-byte buckets of 7 slots, as many as the loader pre-sizes for
+  the element count, plus the child buckets that full buckets chain (their
+  expected number); hash entries; streams' real radix-tree allocations.
 
 The scanner supplies, per key, the sized sums that need every element
 (``mem_elements``, ``mem_values``, ``mem_blobs``) using the tables from
@@ -30,8 +32,9 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rdbscan.model import valkey as valkey_model
 from rdbscan.model.alloc import jemalloc_size
-from rdbscan.scanner.format import KIND_MODULE_BASE
+from rdbscan.scanner.format import HASH_ENTRY_EMBED, KIND_PATH_HASH
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -137,6 +140,7 @@ class Layout:
     stream_cg: int = 40            # sizeof(streamCG)
     stream_consumer: int = 32      # sizeof(streamConsumer)
     zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
+    valkey: valkey_model.ValkeyLayout = None  # Valkey 8.1+: the rest of the layout (rdbscan.model.valkey)
 
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
@@ -146,21 +150,18 @@ KEY_SDS = 0       # its own sds plus a dictEntry (up to Redis 7.4 / Valkey 7.2)
 KEY_IN_ENTRY = 1  # Valkey 8.0: embedded in the dictEntry (objectComputeSize + dictEntryMemUsage)
 KEY_IN_KVOBJ = 2  # Redis 8.0: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
                   # zmalloc_size(kv)); no dictEntry counted
-KEY_IN_ROBJ = 3   # Valkey 8.1: embedded in the robj, but objectComputeSize counts sizeof(robj)
-                  # only (the key is uncounted unless an embstr shares the allocation)
+KEY_IN_ROBJ = 3   # Valkey 8.1+: embedded in the robj with its expiry, counted with it
+                  # (zmalloc_size(o)); the rest of the layout is Layout.valkey
 
 ROBJ = 16                # sizeof(robj)
 HASHTABLE_STRUCT = 72    # Valkey 8.1 sizeof(hashtable): type, rehash_idx, tables[2], used[2],
-                         # bucket_exp[2] + pause fields (padded to 8), child_buckets[2]
-HT_BUCKET = 64           # Valkey 8.1 bucket: one cache line
+                         # bucket_exp[2] + pause fields (padded to 8), child_buckets[2] (9.1: 80)
+HT_BUCKET = 64           # Valkey 8.1+ bucket: one cache line
 HT_SLOTS = 7             # entries per bucket (the last one becomes the child pointer when full)
 CHILD_TERMS = 64         # binomial terms summed for the expected child buckets
 ZSET_NOVALUE_ENTRY = 16  # Redis 8.0 zset element dict entry: dictEntryMemUsage(1) (key, next)
-EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
-                         # key and value share one allocation up to this many bytes
+EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet: key and value share one allocation up to this many bytes
 EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
-HASH_EMBED_LIMIT = 128   # Valkey 8.1 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
-PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
 
 
 def layout_for(profile):
@@ -170,7 +171,9 @@ def layout_for(profile):
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
     if profile.flavor == "valkey":
         if v >= (8, 1):
-            return Layout(True, True, True, KEY_IN_ROBJ, HASHTABLE_STRUCT, 40, 40, 0, 0, 0, q16)
+            vl = valkey_model.valkey_layout(v)
+            return Layout(True, True, True, KEY_IN_ROBJ, vl.hashtable_struct, valkey_model.QUICKLIST_STRUCT,
+                          valkey_model.QUICKLIST_NODE, 0, 0, 0, q16, valkey=vl)
         return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
@@ -195,17 +198,24 @@ def layout_for(profile):
 
 
 def sizing_tables(profile):
-    """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
+    """What the scanner's ``set_sizing`` takes: bytes per hashtable element by length, and options.
 
-    Three roles: set members / zset members / hash fields, hash values, and
-    hash fields carrying a TTL (Redis 7.4 metadata).  Returns
-    ``(tables, big_headers, rounded)``.
+    Roles (``ROLE_*`` in :mod:`rdbscan.scanner.format`): set members / hash
+    fields, hash values, hash fields carrying a TTL (Redis 7.4 metadata),
+    sorted-set members.  Returns ``(tables, big_headers, rounded,
+    quantum16, entry_embed, rax_bytes)``: ``entry_embed`` prices Valkey
+    8.1+ hash fields and values as one entry, ``rax_bytes`` has streams
+    carry their radix trees' allocations (Valkey 8.1+).
     """
     return _sizing_tables(layout_for(profile))
 
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
+    if lay.valkey is not None:
+        tables, big = valkey_model.sizing_tables(lay.valkey, SIZING_LUT, lay.quantum16)
+        return tables, big, True, lay.quantum16, HASH_ENTRY_EMBED, True
+
     def element(n, extra=0):
         """Bytes of one element's own allocation (header, string, terminator)."""
         size = sds_header(n) + extra + n + 1
@@ -215,36 +225,9 @@ def _sizing_tables(lay):
         if lay.hfield_header_extra else plain
     field_ttl = [element(n, lay.hfield_ttl_extra) for n in range(SIZING_LUT)]
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
-    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra)
-    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl)
-    if lay.embedded_key == KEY_IN_ROBJ:
-        tables += (_hash_pair_table(lay.quantum16, plain),)
-    return tables, big, lay.zmalloc_strings, lay.quantum16
-
-
-def _hash_pair_table(q16, plain):
-    """Valkey 8.1 hash entries (t_hash.c ``hashTypeCreateEntry``, ``hashTypeEntryMemUsage``).
-
-    A field and a value are one allocation when ``field_size + value_size``
-    fits 128 bytes (field sds of its own type, value as sds type 8); else the
-    allocation is a value pointer plus the field (sds type 8 at least), and
-    the value its own sds.  The scanner sizes a field as a plain member
-    (``plain``) and a value as a plain sds; this table holds what to add to
-    that, for fields shorter than :data:`PAIR_FIELDS`, by value length
-    (column 128: values of 128 bytes and more, never embedded).  Flat,
-    row-major, ``PAIR_FIELDS * 129`` ints.
-    """
-    out = []
-    for f in range(PAIR_FIELDS):
-        field_size = (1 if f < 32 else 3) + f + 1          # sdsReqType: type 5 below 32 bytes
-        pointer_entry = jemalloc_size(8 + 3 + f + 1, q16)   # value pointer + field as sds type 8
-        for v in range(PAIR_FIELDS + 1):
-            if v < PAIR_FIELDS and field_size + v + 4 <= HASH_EMBED_LIMIT:
-                cost = jemalloc_size(field_size + v + 4, q16)
-            else:
-                cost = pointer_entry + (plain[v] if v < PAIR_FIELDS else 0)
-            out.append(cost - plain[f] - (plain[v] if v < PAIR_FIELDS else 0))
-    return out
+    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra, 6)
+    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl, plain)
+    return tables, big, lay.zmalloc_strings, lay.quantum16, 0, False
 
 
 @lru_cache(maxsize=4)
@@ -266,6 +249,11 @@ def memory_column(profile, batch, extra):
     """
     lay = layout_for(profile)
     q16 = lay.quantum16
+    # Module and path-hash values: no estimate (null) rather than a wrong number.
+    no_estimate = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_PATH_HASH)
+    if lay.valkey is not None:
+        total = valkey_model.memory_column(lay.valkey, q16, batch, extra)
+        return pc.if_else(no_estimate, pa.scalar(None, pa.int64()), total)
     key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())
     key_hdr = _sds_hdr(key_len)
@@ -273,7 +261,7 @@ def memory_column(profile, batch, extra):
         # The command argument: an embstr (sds type 8) up to 44 bytes.
         key_hdr = pc.if_else(pc.less_equal(key_len, 44), 3, key_hdr)
     key_sds = pc.add(pc.add(key_hdr, key_len), 1)
-    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+    if lay.embedded_key == KEY_IN_KVOBJ:
         # An embedded key takes sdsReqType's header: type 5 even when empty.
         key_sds = pc.add(pc.add(pc.if_else(pc.less(key_len, 32), 1, key_hdr), key_len), 1)
     if lay.embedded_key == KEY_IN_ENTRY:
@@ -288,10 +276,6 @@ def memory_column(profile, batch, extra):
         kv = pc.add(pc.add(key_sds, ROBJ + 1),
                     pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), 8, 0))
         key_part = pc.subtract(_J(kv, q16), ROBJ)
-    elif lay.embedded_key == KEY_IN_ROBJ:
-        # Valkey 8.1: objectComputeSize counts sizeof(robj) and nothing of
-        # the key embedded after it; MEMORY USAGE adds nothing more.
-        key_part = pa.array([0] * len(key_len), pa.int64()) if len(key_len) else pa.array([], pa.int64())
     elif lay.zmalloc_strings:
         key_part = pc.add(_J(key_sds, q16), 24 + lay.key_entry_extra)
     else:
@@ -309,21 +293,17 @@ def memory_column(profile, batch, extra):
         embstr = pc.add(n, robj + 2)
     raw_sds = pc.add(pc.add(_sds_hdr(n), n), 1)
     raw = pc.add(_J(raw_sds, q16) if lay.zmalloc_strings else raw_sds, robj)
-    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+    if lay.embedded_key == KEY_IN_KVOBJ:
         # The loader re-creates an embstr value with the key: robj, key
         # (header-size byte + sds), value as sds type 8, one allocation when
         # the sum is within a cache line, else the value becomes a raw sds
         # (OBJECT ENCODING then says raw).  Redis 8.0 kvobjSet estimates the
-        # key as len + 3 whatever its sds type; Valkey 8.1
-        # createStringObjectWithKeyAndExpire uses its real size.
+        # key as len + 3 whatever its sds type.
         together = pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4))
-        decide = pc.add(pc.add(key_len, robj + 3), pc.add(n, 4)) \
-            if lay.embedded_key == KEY_IN_KVOBJ else together
+        decide = pc.add(pc.add(key_len, robj + 3), pc.add(n, 4))
         fits = pc.less_equal(decide, EMBED_STRING_LIMIT)
         # Redis counts the kvobj's key with key_part: take it back out when embedded.
-        shared = _J(together, q16)
-        if lay.embedded_key == KEY_IN_KVOBJ:
-            shared = pc.subtract(shared, key_part)
+        shared = pc.subtract(_J(together, q16), key_part)
         embstr = pc.if_else(fits, shared, pc.add(_J(raw_sds, q16), robj))
     blobs = mem_blobs if lay.zmalloc_blobs else blob_bytes
     compact = pc.add(blobs, robj)
@@ -344,11 +324,6 @@ def memory_column(profile, batch, extra):
         buckets = pc.if_else(grows, grown, buckets)
     table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
     entries = pc.multiply(n, 24)
-    if lay.embedded_key == KEY_IN_ROBJ:
-        # Valkey 8.1 hashtableMemUsage: the struct and every bucket, child
-        # buckets included; elements sit in the buckets, no entries.
-        table = pc.add(pc.multiply(_ht_buckets(n), HT_BUCKET), robj + HASHTABLE_STRUCT)
-        entries = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
     hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
     if lay.set_entries_on_collision:
         # Valkey 8 stores a set member in its bucket unless the bucket is
@@ -395,6 +370,4 @@ def memory_column(profile, batch, extra):
                            field_names=[name for name, _ in cases])
     value_part = pc.case_when(conds, *[arr for _, arr in cases])
     total = pc.cast(pc.add(key_part, value_part), pa.int64())
-    # Module values: no estimate (null) rather than a wrong number.
-    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_MODULE_BASE)
-    return pc.if_else(module, pa.scalar(None, pa.int64()), total)
+    return pc.if_else(no_estimate, pa.scalar(None, pa.int64()), total)

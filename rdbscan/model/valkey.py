@@ -1,0 +1,235 @@
+"""The Valkey 8.1+ layouts: what ``MEMORY USAGE key SAMPLES 0`` answers on 8.1, 9.0 and 9.1+.
+
+Worked out from Valkey's sources (8.1 and 9.0 branches, and ``unstable`` at
+9cd063ee, the 9.1 line), checked key by key against a real server at
+9cd063ee (``fixtures/valkey-unstable*``):
+
+- ``objectComputeSize`` starts from ``zmalloc_size(o)``: the robj *with*
+  what is embedded in it, the key (a header-size byte and its sds, type 5
+  below 32 bytes) and an 8-byte expiry when the key has a TTL or is 128
+  bytes or longer (``KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD``).  Nothing else
+  is added for the key: there is no dict entry.
+- An embstr value shares that allocation when robj, expiry, key and value
+  (sds type 8) fit 64 bytes (8.1, 9.0; 8.1 estimates the key as its length
+  + 3) or, from 9.1, 128 bytes with the robj's value pointer reused (8
+  bytes); otherwise the loader makes it a raw sds (``OBJECT ENCODING``
+  then says raw).
+- Sets, hashes and sorted sets are ``hashtable``: the struct (72 bytes, 80
+  from 9.1), hashes' 8-byte metadata (9.0+), and 64-byte buckets, as many
+  as the loader pre-sizes plus the child buckets of overfull chains (an
+  expectation: the hash seed is random).
+- Set members are sds (``sdsAllocSize``); hash fields and values are one
+  ``entry`` (see ``entry.c`` and :meth:`rdbscan.scanner.pyscanner.Scanner._entry`);
+  fields with a TTL carry it in the entry and sit in the hash's volatile
+  set, a vector of pointers (``J(8 + 8 n)``) up to 127 of them.
+- 9.1 embeds each sorted-set element in its skiplist node and the header
+  node in the ``zskiplist`` (528 bytes, not rounded); 8.1/9.0 keep a
+  separate element sds and a separately allocated header node.
+- Streams count their radix trees' real allocations (``raxAllocSize``),
+  which the scanner rebuilds node by node.
+
+The scanner sums the per-element parts with the tables of
+:func:`sizing_tables`; everything else is vectorised here, and the compiled
+model (``_model.pyx``, ``valkey_memory_of``) repeats it row by row.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rdbscan.model.alloc import jemalloc_size, valkey_sds_header
+
+ROBJ = 16                 # sizeof(robj): type/encoding/lru/flags/refcount, value pointer
+EXPIRE_FIELD = 8          # the expiry embedded after the robj
+EXPIRE_KEY_THRESHOLD = 128  # keys this long always get an expiry field
+HT_BUCKET = 64            # hashtable bucket: one cache line
+HASH_ENTRY_EMBED = 128    # entry.c EMBED_VALUE_MAX_ALLOC_SIZE
+VSET_VECTOR_MAX = 127     # VOLATILESET_VECTOR_BUCKET_MAX_SIZE: then a radix tree of time buckets
+ZSET_STRUCT = 16          # sizeof(zset): hashtable and skiplist pointers
+ZSKIPLIST_EMBEDDED = 528  # 9.1 zslGetAllocSize(): header node with 32 levels, inside the zskiplist
+ZSKIPLIST_OLD = 32        # 8.1/9.0 sizeof(zskiplist) (header node allocated apart)
+SKIPLIST_MAX_LEVEL = 32
+STREAM_STRUCT = 80        # sizeof(stream)
+STREAM_CG = 40            # sizeof(streamCG)
+STREAM_CONSUMER = 32      # sizeof(streamConsumer)
+STREAM_NACK = 24          # sizeof(streamNACK)
+QUICKLIST_STRUCT = 40
+QUICKLIST_NODE = 40
+
+
+@dataclass(frozen=True)
+class ValkeyLayout:
+    """What differs between Valkey 8.1, 9.0 and 9.1+ (see the module docstring)."""
+    release: tuple            # (8, 1), (9, 0) or (9, 1): the newest source it follows
+    hashtable_struct: int     # sizeof(hashtable): 72, 80 from 9.1 (safe_iterators list)
+    hash_metadata: int        # hashes' table metadata: 8 from 9.0 (the volatile set)
+    volatile_set: bool        # 9.0+: hash fields with TTLs sit in a volatile set
+    embstr_limit: int         # robj + expiry + key + value embedded up to this many bytes
+    embstr_robj: int          # robj bytes before the embedded data: 16, 8 from 9.1 (pointer reused)
+    embstr_max_len: int       # longest value tryObjectEncoding embeds before the key is added
+    key_estimate: bool        # 8.1 decides with len(key) + 3 whatever the key's sds type
+    skiplist_embeds: bool     # 9.1: element inside the node, header inside the zskiplist
+
+
+def valkey_layout(version):
+    """The :class:`ValkeyLayout` for a Valkey release (8.1 or newer; 255.255.255 is the newest)."""
+    if version >= (9, 1):
+        return ValkeyLayout((9, 1), 80, 8, True, 128, 8, 116, False, True)
+    if version >= (9, 0):
+        return ValkeyLayout((9, 0), 72, 8, True, 64, 16, 44, False, False)
+    return ValkeyLayout((8, 1), 72, 0, False, 64, 16, 44, True, False)
+
+
+def _sds_req(n):
+    """Bytes ``sdsnewlen`` asks for a string of ``n`` bytes (empty: type 8)."""
+    return (3 if n == 0 else valkey_sds_header(n)) + n + 1
+
+
+def _skiplist_node_expected(n, q16):
+    """E[J(node with an n-byte element)] in 9.1: score, backward pointer, 16 bytes per level, a
+    header-size byte and the element's sds (``zslCreateNode``)."""
+    element = valkey_sds_header(n) + n + 1
+    total = 0.0
+    for level in range(1, SKIPLIST_MAX_LEVEL + 1):
+        prob = 0.75 * 0.25 ** (level - 1) if level < SKIPLIST_MAX_LEVEL else 0.25 ** (SKIPLIST_MAX_LEVEL - 1)
+        total += prob * jemalloc_size(16 + 16 * level + 1 + element, q16)
+    return total
+
+
+@lru_cache(maxsize=8)
+def skiplist_level_expected(q16):
+    """E[J(24 + 16 * level)]: an 8.1/9.0 skiplist node without its element."""
+    total = 0.0
+    for level in range(1, SKIPLIST_MAX_LEVEL + 1):
+        prob = 0.75 * 0.25 ** (level - 1) if level < SKIPLIST_MAX_LEVEL else 0.25 ** (SKIPLIST_MAX_LEVEL - 1)
+        total += prob * jemalloc_size(24 + 16 * level, q16)
+    return total
+
+
+def sizing_tables(vl, lut, q16):
+    """Per-role tables (members, values, fields with TTL, sorted-set members) and big-element headers.
+
+    Members and values are sds (``sdsAllocSize``); hash fields and values
+    are priced together as entries by the scanner (``entry_embed``), so
+    their tables only need to agree; 9.1 sorted-set members cost their whole
+    skiplist node (the expectation over levels, rounded).
+    """
+    plain = [jemalloc_size(_sds_req(n), q16) for n in range(lut)]
+    if vl.skiplist_embeds:
+        zset = [int(round(_skiplist_node_expected(n, q16))) for n in range(lut)]
+        zset_big = 16 + 21 + 1 + 5 + 1       # node with its expected levels (16 * 4/3), sds type 16
+    else:
+        zset, zset_big = plain, 6
+    return (plain, plain, plain, zset), (6, 6, 6, zset_big)
+
+
+# ---------------------------------------------------------------- vectorised
+
+def _zeros(like):
+    return pc.multiply(pc.cast(like, pa.int64()), 0)
+
+
+def _J(arr, q16):
+    from rdbscan.model.memory import _J as vector_J     # the shared vectorised size classes
+    return vector_J(arr, q16)
+
+
+def _sds_header(length):
+    """Vectorised :func:`valkey_sds_header`."""
+    return pc.case_when(
+        pc.make_struct(pc.less(length, 32), pc.less_equal(length, 252), pc.less_equal(length, 65529),
+                       field_names=["a", "b", "c"]),
+        1, 3, 5, 9)
+
+
+def key_parts(key_len, has_ttl):
+    """(embedded key bytes: header-size byte + sds, whether an expiry field is embedded)."""
+    key = pc.add(pc.add(_sds_header(key_len), key_len), 2)
+    return key, pc.or_(has_ttl, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD))
+
+
+def embstr_fits(vl, n, key_len, has_ttl):
+    """Whether a short string stays embstr once the loader adds its key and expiry (vectorised)."""
+    key, _ = key_parts(key_len, has_ttl)
+    ttl = pc.if_else(has_ttl, EXPIRE_FIELD, 0)
+    if vl.key_estimate:
+        decide = pc.add(pc.add(pc.add(key_len, 3), ROBJ), pc.add(ttl, pc.add(n, 4)))
+    else:
+        decide = pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, pc.max_element_wise(pc.add(n, 4), 8)))
+    return pc.and_(pc.less_equal(n, vl.embstr_max_len), pc.less_equal(decide, vl.embstr_limit))
+
+
+def _buckets(n):
+    from rdbscan.model.memory import _ht_buckets
+    return _ht_buckets(n)
+
+
+def hashtable_buckets(n):
+    """Buckets (top level plus expected children) of a hashtable pre-sized for ``n`` entries (one row)."""
+    return _buckets(pa.array([n], pa.int64()))[0].as_py()
+
+
+def keyspace_bytes(vl, table_sizes):
+    """What the keyspace's own hashtables take (main keys or expires): one per db, or per
+    cluster slot (the kvstore keeps a table per slot); ``table_sizes`` are their entry counts."""
+    sizes = [n for n in table_sizes if n]
+    if not sizes:
+        return 0
+    buckets = _buckets(pa.array(sizes, pa.int64()))
+    return int(pc.sum(buckets).as_py()) * HT_BUCKET + len(sizes) * vl.hashtable_struct
+
+
+def memory_column(vl, q16, batch, extra):
+    """``memory_bytes`` for one batch under a Valkey 8.1+ layout (module and path-hash values: null)."""
+    key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
+                      pa.int64())
+    has_ttl = batch["has_ttl"]
+    key, expire_field = key_parts(key_len, has_ttl)
+    obj = _J(pc.add(pc.add(key, ROBJ), pc.if_else(expire_field, EXPIRE_FIELD, 0)), q16)
+
+    encoding = pc.cast(batch["encoding"], pa.string())
+    n = pc.fill_null(batch["length"], 0)
+    expired = pc.fill_null(batch["hash_fields_expired"], 0)
+    volatile = pc.fill_null(batch["hash_fields_with_ttl"], 0)
+    mem_el, mem_val, blobs = extra["mem_elements"], extra["mem_values"], extra["mem_blobs"]
+    nodes = extra["nodes"]
+
+    ttl = pc.if_else(has_ttl, EXPIRE_FIELD, 0)
+    embstr = _J(pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, pc.max_element_wise(pc.add(n, 4), 8))), q16)
+    raw = pc.add(obj, _J(pc.add(pc.add(pc.if_else(pc.equal(n, 0), 3, _sds_header(n)), n), 1), q16))
+    compact = pc.add(obj, blobs)
+    quicklist = pc.add(pc.add(obj, blobs), pc.add(pc.multiply(nodes, QUICKLIST_NODE), QUICKLIST_STRUCT))
+
+    is_hash = pc.equal(pc.cast(batch["type"], pa.string()), "hash")
+    stored = pc.add(n, expired)                       # the loader pre-sizes for every stored field
+    table = pc.add(pc.multiply(_buckets(pc.if_else(is_hash, stored, n)), HT_BUCKET), vl.hashtable_struct)
+    table = pc.add(table, pc.if_else(is_hash, vl.hash_metadata, 0))
+    if vl.volatile_set:
+        vector = pc.if_else(pc.less_equal(volatile, 1), 0, _J(pc.add(pc.multiply(volatile, 8), 8), q16))
+        table = pc.add(table, pc.if_else(is_hash, vector, 0))
+    hashtable = pc.add(pc.add(obj, table), pc.add(mem_el, mem_val))
+    # A hash whose every field had expired is dropped by the loader.
+    hashtable = pc.if_else(pc.and_(is_hash, pc.and_(pc.equal(n, 0), pc.greater(expired, 0))), 0, hashtable)
+
+    if vl.skiplist_embeds:
+        skiplist = pc.add(pc.add(obj, table), pc.add(mem_el, ZSET_STRUCT + ZSKIPLIST_EMBEDDED))
+    else:
+        levels = pc.cast(pc.round(pc.multiply(pc.cast(n, pa.float64()), skiplist_level_expected(q16))),
+                         pa.int64())
+        header = ZSET_STRUCT + ZSKIPLIST_OLD + jemalloc_size(24 + 16 * SKIPLIST_MAX_LEVEL, q16)
+        skiplist = pc.add(pc.add(obj, table), pc.add(pc.add(mem_el, levels), header))
+
+    groups = pc.fill_null(batch["stream_groups"], 0)
+    consumers = pc.fill_null(batch["stream_consumers"], 0)
+    pending = pc.fill_null(batch["stream_pending"], 0)
+    stream = pc.add(pc.add(pc.add(obj, STREAM_STRUCT), pc.add(mem_el, blobs)),
+                    pc.add(pc.add(pc.multiply(groups, STREAM_CG), pc.multiply(pending, STREAM_NACK)),
+                           pc.add(pc.multiply(consumers, STREAM_CONSUMER), mem_val)))
+
+    cases = [("int", obj), ("embstr", embstr), ("raw", raw), ("listpack", compact), ("intset", compact),
+             ("quicklist", quicklist), ("hashtable", hashtable), ("skiplist", skiplist), ("stream", stream)]
+    conds = pc.make_struct(*[pc.equal(encoding, name) for name, _ in cases], field_names=[c for c, _ in cases])
+    total = pc.case_when(conds, *[pc.cast(arr, pa.int64()) for _, arr in cases])
+    return total
