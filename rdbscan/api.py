@@ -17,6 +17,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,7 +25,8 @@ from rdbscan import __version__
 from rdbscan.analysis import patterns
 from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
-from rdbscan.model.memory import sizing_tables
+from rdbscan.model.memory import layout_for, sizing_tables
+from rdbscan.model.valkey import keyspace_bytes
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
 from rdbscan.scanner.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
 from rdbscan.scanner.sink import ParquetSink, read_meta
@@ -145,6 +147,7 @@ class ScanBatches:
                     raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
                                        "the first release with MEMORY USAGE")
         self.memory_total = 0
+        self.slot_counts = None     # per slot: keys, expires, keys with volatile items (when slot info)
         self.meta = None
         self.schema = SCHEMA
         self.rows_scanned = 0
@@ -214,11 +217,54 @@ class ScanBatches:
     def _batch(self, result, scanner, profile):
         n, cols = result
         self.rows_scanned += n
+        if scanner.meta["slot_info"]:
+            self._count_slots(n, cols)
         batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
                                          compiled_model=not self.pure), **self.filters)
         self.rows_kept += len(batch)
         self.memory_total += pc.sum(batch.column("memory_bytes")).as_py() or 0
         return batch
+
+    def _count_slots(self, n, cols):
+        # What the keys hold per slot, to hold the dump's slot info against
+        # (every key, before the filters).
+        if self.slot_counts is None:
+            self.slot_counts = np.zeros((3, 16384), dtype=np.int64)
+        slots = np.frombuffer(cols["slot"], dtype=np.uint16, count=n)
+        self.slot_counts[0] += np.bincount(slots, minlength=16384)
+        ttl = _valid_mask(cols["expire_valid"], n)
+        self.slot_counts[1] += np.bincount(slots[ttl], minlength=16384)
+        volatile = np.zeros(n, dtype=bool)
+        for name, valid in (("hash_fields_with_ttl", "hfe_valid"), ("hash_fields_expired", "expired_valid")):
+            if cols[name] is not None:
+                volatile |= _valid_mask(cols[valid], n) & (np.frombuffer(cols[name], dtype=np.int64, count=n) > 0)
+        self.slot_counts[2] += np.bincount(slots[volatile], minlength=16384)
+
+    def _slot_info_check(self, slot_info):
+        # Slot info (Redis SLOT_INFO, Valkey slot-info aux) against the keys
+        # that followed it: a mismatch is worth a warning, not a failure.
+        if not slot_info or self.slot_counts is None:
+            return None
+        declared = np.zeros((3, 16384), dtype=np.int64)
+        has_volatile = np.zeros(16384, dtype=bool)
+        for info in slot_info:
+            slot = info[0]
+            if 0 <= slot < 16384:
+                declared[0][slot] += info[1]
+                declared[1][slot] += info[2]
+                if len(info) > 3:
+                    declared[2][slot] += info[3]
+                    has_volatile[slot] = True
+        counted = self.slot_counts.copy()
+        counted[2][~has_volatile] = 0           # 3-field slot info says nothing of volatile items
+        bad = np.nonzero((declared != counted).any(axis=0))[0]
+        names = ("keys", "expires", "keys_with_volatile_items")
+        examples = []
+        for slot in bad[:5]:
+            say = {f"{name}_declared": int(declared[i][slot]) for i, name in enumerate(names)}
+            say.update({f"{name}_found": int(counted[i][slot]) for i, name in enumerate(names)})
+            examples.append({"slot": int(slot), **say})
+        return {"slots_declared": len(slot_info), "slots_mismatched": int(len(bad)), "examples": examples}
 
     def _check_tail(self, scanner, src):
         tail = scanner.trailing() or src.stream.read(1)
@@ -248,7 +294,8 @@ class ScanBatches:
             "model": {"server": profile.label, "what_if": self.target is not None,
                       "allocator": profile.allocator, "cluster": profile.cluster,
                       "thresholds": vars(profile.thresholds)},
-            "memory": memory_summary(raw, self.memory_total),
+            "memory": memory_summary(raw, self.memory_total, profile,
+                                     None if self.slot_counts is None else self.slot_counts[:2]),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -256,6 +303,7 @@ class ScanBatches:
             "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
             "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
             "slot_info": raw.get("slot_info", []),
+            "slot_imports": raw.get("slot_imports", []),
             "crc": raw.get("crc") or ("not reached" if error is not None else None),
             "rows": self.rows_scanned,
             "rows_written": self.rows_kept,
@@ -265,22 +313,61 @@ class ScanBatches:
             "scanner": "pure-python" if type(scanner).__module__.endswith("pyscanner") else "compiled",
             "notes": list(self.notes),
         }
+        check = self._slot_info_check(meta["slot_info"]) if error is None else None
+        if check is not None:
+            meta["slot_info_check"] = check
+            if check["slots_mismatched"]:
+                first = check["examples"][0]
+                meta["notes"].append(
+                    f"warning: the slot info disagrees with the keys that follow it in "
+                    f"{check['slots_mismatched']:,} of {check['slots_declared']:,} slots (e.g. slot "
+                    f"{first['slot']}: says {first['keys_declared']} keys / {first['expires_declared']} "
+                    f"with expiry, holds {first['keys_found']} / {first['expires_found']})")
+        if raw.get("update_commands"):
+            meta["update_commands"] = raw["update_commands"]
+            meta["notes"].append(
+                f"{raw['update_commands']:,} inline replication commands (UPDATE opcode) were skipped: "
+                "the keys they change on load are as the snapshot holds them")
         if error is not None:
             meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
         self.meta = meta
+
+
+def _valid_mask(valid, n):
+    """Rows where a column is set, from a scanner validity bitmap (None: all, False: none)."""
+    if valid is None:
+        return np.ones(n, dtype=bool)
+    if valid is False:
+        return np.zeros(n, dtype=bool)
+    return np.unpackbits(np.frombuffer(valid, dtype=np.uint8), bitorder="little")[:n].astype(bool)
 
 
 def _pow2(n):
     return 1 << max(2, (n - 1).bit_length()) if n else 0
 
 
-def memory_summary(meta, keys_total):
+def memory_summary(meta, keys_total, profile=None, slot_counts=None):
     """The dataset's estimated memory next to the dump's ``used-mem``.
 
     ``MEMORY USAGE`` leaves out what the keyspace itself costs: the main
     dict's bucket array (8 bytes per bucket, a power of two per db) and the
     expires dict (a 24-byte entry per key with a TTL, plus its buckets).
+    From Valkey 8.1 both are hashtables of 64-byte buckets holding the
+    objects themselves, one per db or, in a cluster, one per slot
+    (``slot_counts``: keys and expires per slot, when the dump has slot info).
     """
+    layout = layout_for(profile).valkey if profile is not None else None
+    if layout is not None:
+        dbs = meta.get("dbs", {}).values()
+        if slot_counts is not None:
+            main = keyspace_bytes(layout, slot_counts[0].tolist())
+            expires = keyspace_bytes(layout, slot_counts[1].tolist())
+        else:
+            main = keyspace_bytes(layout, [c[0] for c in dbs])
+            expires = keyspace_bytes(layout, [c[1] for c in dbs])
+        return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
+                "estimated_total": keys_total + main + expires,
+                "used_mem_aux": meta.get("aux", {}).get("used-mem")}
     main = sum(8 * _pow2(c[0]) for c in meta.get("dbs", {}).values())
     expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in meta.get("dbs", {}).values())
     return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
