@@ -29,7 +29,7 @@ def model_params(profile):
     vl = lay.valkey
     return (
         v >= (3, 0), 44 if v >= (3, 2) else 39, v >= (7, 0), v < (3, 2), v >= (7, 2), v >= (7, 2),
-        v >= (6, 0), profile.flavor == "valkey" and profile.version >= (9, 0),
+        v >= (6, 0), profile.flavor == "valkey" and profile.version >= (9, 0), profile.flavor == "valkey",
         t.hash_max_entries, t.hash_max_value, t.zset_max_entries, t.zset_max_value,
         t.set_max_intset_entries, t.set_max_listpack_entries, t.set_max_listpack_value,
         t.list_max_ziplist_entries, t.list_max_ziplist_value, t.list_max_listpack_bytes,

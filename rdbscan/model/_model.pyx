@@ -48,7 +48,8 @@ cdef struct Params:
     bint lists_listpack
     bint sets_listpack
     bint stream_known
-    bint valkey_hash2
+    bint valkey_hash2                # Valkey 9.0+: hashes with field TTLs are hashtables
+    bint valkey_flavor               # Valkey: no listpackex
     int64_t hash_max_entries, hash_max_value, zset_max_entries, zset_max_value
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
@@ -193,8 +194,8 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
         return E_SKIPLIST
     if kind == KIND_HASH:
         small = n <= P.hash_max_entries and mx <= P.hash_max_value
-        if P.valkey_hash2:
-            if t == VALKEY_TYPE_HASH_2:
+        if P.valkey_flavor:
+            if P.valkey_hash2 and flags & FLAG_HFE:
                 return E_HASHTABLE
         elif (t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA or t == TYPE_HASH_LISTPACK_EX
                 or t == TYPE_HASH_LISTPACK_EX_PRE_GA) and small:
@@ -333,7 +334,7 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     """Encoding codes (int8) and memory estimates (int64, -1 = none) for one batch."""
     cdef Params P
     (P.has_embstr, P.embstr_limit, P.listpack_era, P.old_lists, P.lists_listpack, P.sets_listpack,
-     P.stream_known, P.valkey_hash2, P.hash_max_entries, P.hash_max_value, P.zset_max_entries,
+     P.stream_known, P.valkey_hash2, P.valkey_flavor, P.hash_max_entries, P.hash_max_value, P.zset_max_entries,
      P.zset_max_value, P.set_max_intset_entries, P.set_max_listpack_entries,
      P.set_max_listpack_value, P.list_max_ziplist_entries, P.list_max_ziplist_value,
      P.list_max_listpack_bytes, P.zmalloc_strings, P.zmalloc_embstr, P.zmalloc_blobs,

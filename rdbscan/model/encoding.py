@@ -249,11 +249,15 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     # hashes
     is_hash = pc.equal(kind, F.KIND_HASH)
     hash_small = small(t.hash_max_entries, t.hash_max_value)
-    if profile.flavor == "valkey" and profile.version >= (9, 0):
-        cases.append((rt(F.VALKEY_TYPE_HASH_2), "hashtable"))
+    if profile.flavor == "valkey":
+        # Valkey 9.0+ keeps a hash whose fields carry TTLs as a hashtable
+        # (9.1.x at 9cd063ee too); Valkey has no listpackex.
+        if profile.version >= (9, 0):
+            has_hfe = pc.not_equal(pc.bit_wise_and(flags, F.FLAG_HFE), 0)
+            cases.append((pc.and_(is_hash, has_hfe), "hashtable"))
     else:
-        cases.append((pc.and_(rt(F.TYPE_HASH_METADATA, F.TYPE_HASH_METADATA_PRE_GA,
-                                 F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA),
+        cases.append((pc.and_(pc.and_(is_hash, rt(F.TYPE_HASH_METADATA, F.TYPE_HASH_METADATA_PRE_GA,
+                                                 F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA)),
                               hash_small), "listpackex"))
     cases.append((pc.and_(is_hash, hash_small), compact_hash))
     cases.append((is_hash, "hashtable"))

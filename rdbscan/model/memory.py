@@ -203,9 +203,10 @@ def sizing_tables(profile):
     Roles (``ROLE_*`` in :mod:`rdbscan.scanner.format`): set members / hash
     fields, hash values, hash fields carrying a TTL (Redis 7.4 metadata),
     sorted-set members.  Returns ``(tables, big_headers, rounded,
-    quantum16, entry_embed, rax_bytes)``: ``entry_embed`` prices Valkey
-    8.1+ hash fields and values as one entry, ``rax_bytes`` has streams
-    carry their radix trees' allocations (Valkey 8.1+).
+    quantum16, entry_embed, entry_ttl, rax_bytes)``: ``entry_embed`` prices
+    Valkey 8.1+ hash fields and values as one entry (``entry_ttl``: with the
+    field's expiry in it, 9.0+), ``rax_bytes`` has streams carry their
+    radix trees' allocations (Valkey 8.1+).
     """
     return _sizing_tables(layout_for(profile))
 
@@ -214,7 +215,7 @@ def sizing_tables(profile):
 def _sizing_tables(lay):
     if lay.valkey is not None:
         tables, big = valkey_model.sizing_tables(lay.valkey, SIZING_LUT, lay.quantum16)
-        return tables, big, True, lay.quantum16, HASH_ENTRY_EMBED, True
+        return tables, big, True, lay.quantum16, HASH_ENTRY_EMBED, lay.valkey.volatile_set, True
 
     def element(n, extra=0):
         """Bytes of one element's own allocation (header, string, terminator)."""
@@ -227,7 +228,7 @@ def _sizing_tables(lay):
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
     big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra, 6)
     tables = (field if lay.hfield_header_extra else plain, plain, field_ttl, plain)
-    return tables, big, lay.zmalloc_strings, lay.quantum16, 0, False
+    return tables, big, lay.zmalloc_strings, lay.quantum16, 0, False, False
 
 
 @lru_cache(maxsize=4)

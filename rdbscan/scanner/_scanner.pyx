@@ -526,6 +526,7 @@ cdef class Scanner:
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[SIZING_ROLES]
     cdef int64_t entry_embed         # Valkey 8.1+: a hash field and value are one entry up to this size
+    cdef bint entry_ttl              # Valkey 9.0+: ... with the field's expiry in it
     cdef bint rax_bytes              # Valkey 8.1+: streams carry radix-tree allocations, not node counts
     cdef int64_t last_field, last_cost   # the last hash field sized (length, cost), for its value
     cdef bint last_ttl
@@ -626,6 +627,7 @@ cdef class Scanner:
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
         self.entry_embed = 0
+        self.entry_ttl = 0
         self.rax_bytes = 0
         self.last_field = self.last_cost = 0
         self.last_ttl = 0
@@ -1070,7 +1072,7 @@ cdef class Scanner:
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False, int64_t entry_embed=0,
-                   bint rax_bytes=False):
+                   bint entry_ttl=False, bint rax_bytes=False):
         """Allocation size by element length, for the roles of hashtable elements.
 
         ``tables``: sequences of 4,096 ints, one per role (members/fields,
@@ -1079,9 +1081,9 @@ cdef class Scanner:
         added to the length (header, terminator); ``rounded``: whether the
         server measures them in jemalloc size classes.  ``entry_embed``
         (Valkey 8.1+: 128) prices a hash field and its value as one entry,
-        embedded together when they fit that many bytes; ``rax_bytes``
-        makes streams carry their radix trees' allocations instead of their
-        node counts.
+        embedded together when they fit that many bytes, with the field's
+        expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes streams
+        carry their radix trees' allocations instead of their node counts.
         """
         cdef int role, i
         roles = list(tables[:SIZING_ROLES])
@@ -1098,6 +1100,7 @@ cdef class Scanner:
         self.big_rounded = rounded
         self.q16 = quantum16
         self.entry_embed = entry_embed
+        self.entry_ttl = entry_ttl
         self.rax_bytes = rax_bytes
 
     def preamble(self):
@@ -1469,7 +1472,7 @@ cdef class Scanner:
             if role != ROLE_VALUE:
                 self.last_field = n
                 self.last_cost = cost
-                self.last_ttl = role == ROLE_FIELD_TTL
+                self.last_ttl = self.entry_ttl and role == ROLE_FIELD_TTL
             else:
                 # A hash value: the field before it and this value are one entry.
                 cost = self._entry(self.last_field, n, self.last_ttl) - self.last_cost
@@ -1677,20 +1680,22 @@ cdef class Scanner:
         # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
         # loader drops the fields whose time passed before the snapshot's:
         # they are counted apart, with what their entries held.
-        cdef int64_t n, i, field, value, expiry
+        cdef int64_t n, i, field, value, expiry, packed
         self.v_kind = KIND_HASH
         n = self._count()
         self.v_hfe = 0
         self.v_expired = 0
         self.v_expired_bytes = 0
         for i in range(n):
-            field = self.skip_string()
-            value = self.skip_string()
+            packed = self.v_lp
+            field = self.skip_element()
+            value = self.skip_element()
             expiry = self.fixed(8)
             if expiry != -1 and expiry < self.expired_before:
+                self.v_lp = packed
                 self.v_expired += 1
                 if self.entry_embed:
-                    self.v_expired_bytes += self._entry(field, value, 1)
+                    self.v_expired_bytes += self._entry(field, value, self.entry_ttl)
                 else:
                     self.v_expired_bytes += self._cost(field, ROLE_FIELD_TTL) + self._cost(value, ROLE_VALUE)
                 continue
@@ -1706,6 +1711,7 @@ cdef class Scanner:
         self.v_hfe_valid = 1
         self.v_expired_valid = 1
         self.v_flags |= FLAG_HFE
+        self._packed(self.v_len, 0)
         return 0
 
     cdef int _path_hash(self) except -1 nogil:

@@ -409,7 +409,7 @@ class Scanner:
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs", "_v_lp", "_v_iset",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_entry_embed", "_rax_bytes", "_last_field",
+        "_lut", "_big_hdr", "_big_rounded", "_q16", "_entry_embed", "_entry_ttl", "_rax_bytes", "_last_field",
         "_last_cost", "_last_ttl",
         # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
         "_expired_before",
@@ -448,6 +448,7 @@ class Scanner:
         self._big_hdr = (0,) * SIZING_ROLES
         self._big_rounded = False
         self._entry_embed = 0
+        self._entry_ttl = False
         self._rax_bytes = False
         self._last_field = self._last_cost = 0
         self._last_ttl = False
@@ -806,7 +807,8 @@ class Scanner:
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False, entry_embed=0, rax_bytes=False):
+    def set_sizing(self, tables, big_headers, rounded, quantum16=False, entry_embed=0, entry_ttl=False,
+                   rax_bytes=False):
         """Allocation size by element length, for the roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are sequences of
@@ -817,7 +819,8 @@ class Scanner:
         whether they are measured in jemalloc size classes, ``quantum16``
         whether those classes have a 16-byte quantum.  ``entry_embed``
         (Valkey 8.1+: 128) prices a hash field and its value as one entry,
-        embedded together when they fit that many bytes; ``rax_bytes`` makes
+        embedded together when they fit that many bytes, with the field's
+        expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes
         streams carry their radix trees' allocations (Valkey 8.1+) instead
         of their node counts.
         """
@@ -832,6 +835,7 @@ class Scanner:
         self._big_rounded = bool(rounded)
         self._q16 = bool(quantum16)
         self._entry_embed = int(entry_embed)
+        self._entry_ttl = bool(entry_ttl)
         self._rax_bytes = bool(rax_bytes)
 
     def _cost(self, n, role):
@@ -846,7 +850,8 @@ class Scanner:
         cost = self._cost(n, role)
         if self._entry_embed:
             if role != ROLE_VALUE:
-                self._last_field, self._last_cost, self._last_ttl = n, cost, role == ROLE_FIELD_TTL
+                self._last_field, self._last_cost = n, cost
+                self._last_ttl = self._entry_ttl and role == ROLE_FIELD_TTL
             else:
                 # A hash value: the field before it and this value are one entry.
                 cost = _wrap_int64(self._entry(self._last_field, n, self._last_ttl) - self._last_cost)
@@ -1275,13 +1280,15 @@ class Scanner:
         # loader drops the fields whose time passed before the snapshot's:
         # they are counted apart, with what their entries held.
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = with_ttl = expired = expired_bytes = 0
         for _ in range(n):
-            field = skip()
-            value = skip()
+            packed = self._v_lp
+            field, _ = skip()
+            value, _ = skip()
             expiry = self._fixed(8)
             if expiry != -1 and expiry < self._expired_before:
+                self._v_lp = packed
                 expired += 1
                 expired_bytes += self._expired_entry(field, value)
                 continue
@@ -1295,11 +1302,12 @@ class Scanner:
             self._sized(value, ROLE_VALUE)
         self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
         self._v_expired = (expired, expired_bytes)
+        self._packed(n - expired, False)
 
     def _expired_entry(self, field, value):
         # What an expired field's entry held on the server that wrote the dump.
         if self._entry_embed:
-            return self._entry(field, value, True)
+            return self._entry(field, value, self._entry_ttl)
         return _wrap_int64(self._cost(field, ROLE_FIELD_TTL) + self._cost(value, ROLE_VALUE))
 
     def _path_hash(self, t):
