@@ -291,8 +291,10 @@ class ScanBatches:
             "flavor": raw.get("flavor"),
             "server": writer.label,
             "server_from": writer.source,
+            # Slot info comes with the keys, after the profile was picked: it still says "cluster".
             "model": {"server": profile.label, "what_if": self.target is not None,
-                      "allocator": profile.allocator, "cluster": profile.cluster,
+                      "allocator": profile.allocator,
+                      "cluster": profile.cluster or (self.cluster is None and bool(raw.get("slot_info"))),
                       "thresholds": vars(profile.thresholds)},
             "memory": memory_summary(raw, self.memory_total, profile,
                                      None if self.slot_counts is None else self.slot_counts[:2]),

@@ -314,3 +314,69 @@ def test_slot_info_mismatch_is_a_warning_not_a_failure(tmp_path):
     out = subprocess.run([sys.executable, "-m", "rdbscan", "info", str(path), "--json"], capture_output=True,
                          text=True)
     assert json.loads(out.stdout)["slot_info_check"]["slots_mismatched"] == 2
+
+
+# ---- reports: already-expired fields, slot info ----------------------------------------------------
+
+def _report(path, *sections, cache_dir, **kw):
+    from rdbscan.analysis import dataset, reports
+    from rdbscan.render.formats import as_json_document
+    with dataset.open_dataset([path], cache_dir=cache_dir, **kw) as ds:
+        doc = as_json_document(reports.run(ds, list(sections)), ds.files)
+    return {name: sec["tables"] for name, sec in doc["sections"].items()}, doc
+
+
+def test_reports_say_how_much_memory_is_expired_fields(tmp_path):
+    path = tmp_path / "hfe.rdb"
+    path.write_bytes(_hfe_dump())
+    tables, doc = _report(path, "summary", "nottl", "ttl", cache_dir=tmp_path / "cache")
+    ttl = tables["ttl"]["expired_fields"][0]
+    # h: b and d (24 + 128 bytes); gone: e and f (24 each), left empty
+    assert (ttl["hashes"], ttl["hashes_left_empty"], ttl["expired_fields"], ttl["expired_field_bytes"]) == \
+        (2, 1, 4, 200)
+    rows = _rows(_hfe_dump())
+    held = sum(r["memory_bytes"] for r in rows.values())
+    assert ttl["share_of_memory_held"] == pytest.approx(200 / (held + 200), abs=1e-4)
+    assert [(r["key"], r["expired_fields"], r["expired_field_bytes"], r["fields_left"])
+            for r in tables["ttl"]["expired_field_hashes"]] == [("h", 2, 152, 2), ("gone", 2, 48, 0)]
+    # No key has a TTL of its own: all of it is in the keys without TTL.
+    nottl = tables["nottl"]["totals"][0]
+    assert (nottl["expired_fields"], nottl["expired_field_bytes"]) == (4, 200)
+    overview = tables["summary"]["overview"][0]
+    assert (overview["expired_hash_fields"], overview["expired_field_bytes"]) == (4, 200)
+    import jsonschema
+    from importlib import resources
+    schema = json.loads(resources.files("rdbscan.analysis.reports").joinpath("report.schema.json").read_text())
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_reports_over_a_scan_without_the_new_columns(tmp_path):
+    # A Parquet scan written before these columns existed reads them as null.
+    import pyarrow.parquet as pq
+    path = tmp_path / "old.parquet"
+    rdbscan.scan(dump_path("valkey-unstable-hfe"), path)
+    metadata = pq.read_metadata(path).metadata
+    old = pq.read_table(path).drop_columns(["hash_fields_expired", "hash_expired_bytes"])
+    pq.write_table(old.replace_schema_metadata(metadata), path)
+    tables, _ = _report(path, "ttl", "nottl", cache_dir=tmp_path / "cache")
+    assert tables["ttl"]["expired_fields"][0]["expired_fields"] == 0
+    assert tables["nottl"]["totals"][0]["expired_field_bytes"] == 0
+
+
+def test_slots_report_holds_slot_info_against_the_keys(tmp_path):
+    good = tmp_path / "good.rdb"
+    good.write_bytes(_cluster_dump(["15495,1,0,0", "3300,1,1,1"]))
+    tables, _ = _report(good, "slots", cache_dir=tmp_path / "c1")
+    info = tables["slots"]["slot_info"][0]
+    assert (info["slots_declared"], info["keys_declared"], info["keys_found"], info["slots_mismatched"]) == \
+        (2, 2, 2, 0)
+    assert info["keys_with_volatile_items_found"] == 1
+    bad = tmp_path / "bad.rdb"
+    bad.write_bytes(_cluster_dump(["15495,2,0", "3300,1,0,0"]))
+    tables, doc = _report(bad, "slots", cache_dir=tmp_path / "c2")
+    assert tables["slots"]["slot_info"][0]["slots_mismatched"] == 2
+    assert [r["slot"] for r in tables["slots"]["slot_info_mismatches"]] == [15495, 3300]
+    assert any("disagrees" in n for n in doc["sections"]["slots"]["notes"])
+    # A dump without slot info: the tables are empty.
+    tables, _ = _report(dump_path("valkey-unstable"), "slots", cache_dir=tmp_path / "c3")
+    assert tables["slots"]["slot_info"] == [] and tables["slots"]["slot_info_mismatches"] == []

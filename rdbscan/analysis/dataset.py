@@ -1,4 +1,4 @@
-"""Scan outputs opened in DuckDB: the ``keys``, ``meta`` and ``pattern_stats`` views.
+"""Scan outputs opened in DuckDB: the ``keys``, ``meta``, ``slot_info`` and ``pattern_stats`` views.
 
 A *source* is a dump (scanned once into a cached Parquet file, reused while
 the dump is unchanged), an rdbscan Parquet file, a directory holding either,
@@ -13,6 +13,9 @@ connection:
 ``meta``
     one row per file: the file-level facts the scan recorded (server, RDB
     version, snapshot time, the dump's ``used-mem``, ...).
+``slot_info``
+    one row per slot a cluster dump declares counts for (slot, keys,
+    expires, keys with volatile items), per file.
 ``pattern_stats``
     keys and memory per (db, type, pattern), with and without TTL: what the
     pattern reports and ``diff`` add up.  Computed once per connection when
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rdbscan import api
 from rdbscan.analysis import patterns
@@ -48,6 +52,14 @@ META_SCHEMA = pa.schema([
     ("thresholds", pa.string()), ("aux", pa.string()),
 ])
 """Columns of the ``meta`` view."""
+
+
+SLOT_INFO_SCHEMA = pa.schema([
+    ("file", pa.string()), ("slot", pa.int32()), ("keys", pa.int64()), ("expires", pa.int64()),
+    ("keys_with_volatile_items", pa.int64()),
+])
+"""Columns of the ``slot_info`` view: the per-slot counts a cluster dump declares (Redis SLOT_INFO
+opcode, Valkey ``slot-info`` aux; ``keys_with_volatile_items`` from Valkey 9, else null)."""
 
 
 def is_dump(path):
@@ -195,6 +207,13 @@ def _meta_row(r):
     }
 
 
+def _slot_info_rows(r):
+    path = os.path.abspath(r.parquet)
+    return [{"file": path, "slot": info[0], "keys": info[1], "expires": info[2],
+             "keys_with_volatile_items": info[3] if len(info) > 3 else None}
+            for info in (r.meta or {}).get("slot_info", []) if len(info) >= 3]
+
+
 def _sql_str(s):
     return "'" + s.replace("'", "''") + "'"
 
@@ -219,6 +238,9 @@ class Dataset:
         self.con.execute(f"CREATE MACRO key_pattern(k) AS {self.pattern_rules.sql('k')}")
         self.con.register("meta_rows", pa.Table.from_pylist([_meta_row(r) for r in resolved], schema=META_SCHEMA))
         self.con.execute("CREATE VIEW meta AS SELECT * FROM meta_rows")
+        self.con.register("slot_info_rows", pa.Table.from_pylist(
+            [row for r in resolved for row in _slot_info_rows(r)], schema=SLOT_INFO_SCHEMA))
+        self.con.execute("CREATE VIEW slot_info AS SELECT * FROM slot_info_rows")
         where = []
         if db:
             where.append(f"db IN ({', '.join(str(int(d)) for d in sorted(db))})")
@@ -290,16 +312,32 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     else:
         snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    snapshot += " AS snapshot_time" + _missing_columns(files)
     if stored:
-        columns = f"* EXCLUDE (filename, pattern), filename AS file, file_row_number, {snapshot} AS snapshot_time, pattern"
+        columns = f"* EXCLUDE (filename, pattern), filename AS file, file_row_number, {snapshot}, pattern"
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
         columns = (f"* EXCLUDE (filename{', pattern' if has else ''}), filename AS file, file_row_number, "
-                   f"{snapshot} AS snapshot_time, "
+                   f"{snapshot}, "
                    f"{pattern_sql} AS pattern")
     return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))
+
+
+# Columns later rdbscan releases added: a scan written before them reads as NULL there.
+_LATER_COLUMNS = {"hash_fields_expired": "BIGINT", "hash_expired_bytes": "BIGINT"}
+
+
+def _missing_columns(files):
+    """``, NULL::T AS name`` for every added column that none of ``files`` has."""
+    have = set()
+    for f in files:
+        try:
+            have.update(pq.read_schema(f).names)
+        except Exception:   # unreadable: DuckDB reports it with its name
+            return ""
+    return "".join(f", NULL::{t} AS {name}" for name, t in _LATER_COLUMNS.items() if name not in have)
 
 
 def pattern_stats_sql(keys, idle=86400, big_value=10_000):
