@@ -26,6 +26,12 @@ from rdbscan.model.memory import sizing_tables  # noqa: E402
 SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
 
 
+def hand_built_seeds():
+    """Dumps no server of ours wrote (Valkey 9 expired field TTLs, RDB 81), built by tests/rdbwriter.py."""
+    from rdbwriter import valkey_81_dump, valkey_hfe_dump
+    return [valkey_hfe_dump(1_900_000_000), valkey_81_dump(1_900_000_000)]
+
+
 def outcome(cls, data, verify):
     """Scan ``data`` with one twin: (batches, meta, error) where error is (class, message, offset)."""
     try:
@@ -64,7 +70,7 @@ def mutate(data, rng):
         del data[pos:pos + rng.randrange(1, 16)]
     else:
         pos = rng.randrange(len(data))
-        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07])
+        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07, 0x16, 0x17, 0xf2, 0xf3])
     return bytes(data)
 
 
@@ -89,7 +95,7 @@ def main():
     if not args.compiled_only:
         from rdbscan.scanner.pyscanner import Scanner as pure
     rng = random.Random(args.seed)
-    seeds = [p.read_bytes() for p in SEEDS]
+    seeds = [p.read_bytes() for p in SEEDS] + hand_built_seeds()
     started, runs = time.monotonic(), 0
     while time.monotonic() - started < args.seconds:
         data = mutate(rng.choice(seeds), rng)

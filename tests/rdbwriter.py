@@ -104,3 +104,24 @@ class Dump:
     def bytes(self):
         data = b"".join(self.parts) + b"\xff"
         return data + struct.pack("<Q", crc64(data))
+
+
+def valkey_hfe_dump(ctime):
+    """A Valkey 9 dump of hashes with field TTLs, some already past at ``ctime`` (seconds)."""
+    past, future = ctime * 1000 - 1, ctime * 1000 + 3_600_000
+    return (Dump().aux("valkey-ver", "9.1.0").aux("ctime", ctime).select(0)
+            .hash_2("h", [("a", "1", -1), ("b", "x", past), ("c", "y", future), ("d", "z" * 100, 500)])
+            .hash_2("gone", [("e", "1", 1000), ("f", "2", past)])
+            .hash_2("edge", [("g", "1", ctime * 1000)])
+            .hash("persisted", [("f1", "v1"), ("f2", "12")])
+            .bytes())
+
+
+def valkey_81_dump(ctime):
+    """A Valkey 9.2 (RDB 81) dump: a slot import, a path hash, an inline UPDATE command, a string."""
+    return (Dump("VALKEY081").aux("valkey-ver", "9.2.0").aux("ctime", ctime).select(0)
+            .slot_import("j" * 40, [(0, 99), (500, 500)])
+            .path_hash("ph", [("", [("w1", "gpu0")]), ("/a/b", [("w1", "x"), ("w2", "yy")])])
+            .update("SET", "k", "v")
+            .string_key("s", "hello")
+            .bytes())

@@ -28,7 +28,7 @@ from rdbscan.model.alloc import jemalloc_size as J
 from rdbscan.model.encoding import profile_from_meta
 from rdbscan.model.memory import sizing_tables
 from conftest import FIXTURE_NAMES, dump_path, load_truth
-from rdbwriter import Dump
+from rdbwriter import Dump, valkey_81_dump, valkey_hfe_dump
 
 CTIME = 1_900_000_000                 # the snapshot's time (aux ctime, seconds)
 PAST = CTIME * 1000 - 1               # a field TTL that passed before it
@@ -48,12 +48,7 @@ def _both(data, **options):
 
 
 def _hfe_dump():
-    return (Dump().aux("valkey-ver", "9.1.0").aux("ctime", CTIME).select(0)
-            .hash_2("h", [("a", "1", -1), ("b", "x", PAST), ("c", "y", FUTURE), ("d", "z" * 100, 500)])
-            .hash_2("gone", [("e", "1", 1000), ("f", "2", PAST)])
-            .hash_2("edge", [("g", "1", CTIME * 1000)])
-            .hash("persisted", [("f1", "v1"), ("f2", "12")])
-            .bytes())
+    return valkey_hfe_dump(CTIME)
 
 
 def test_expired_fields_are_counted_apart():
@@ -112,12 +107,7 @@ def test_fixture_hash_fields_expired_are_zero():
 # ---- RDB 81 (Valkey 9.2) ------------------------------------------------------------------------
 
 def _dump_81():
-    return (Dump("VALKEY081").aux("valkey-ver", "9.2.0").aux("ctime", CTIME).select(0)
-            .slot_import("j" * 40, [(0, 99), (500, 500)])
-            .path_hash("ph", [("", [("w1", "gpu0")]), ("/a/b", [("w1", "x"), ("w2", "yy")])])
-            .update("SET", "k", "v")
-            .string_key("s", "hello")
-            .bytes())
+    return valkey_81_dump(CTIME)
 
 
 def test_rdb_81_path_hash_update_and_slot_import():
