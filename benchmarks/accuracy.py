@@ -5,10 +5,11 @@ per (type, encoding) group: keys, exact matches, median and p95 of
 |error| / truth, and the worst key.  Side by side, on the RDB <= 9 fixtures,
 rdbtools' ``size_in_bytes`` against the same truth.
 
-    python benchmarks/accuracy.py [--fixtures DIR] [--no-rdbtools] [--json]
+    python benchmarks/accuracy.py [--fixtures DIR] [--only GLOB] [--no-rdbtools] [--json]
 """
 
 import argparse
+import fnmatch
 import json
 import pathlib
 import statistics
@@ -77,12 +78,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixtures", default=str(ROOT / "fixtures"))
     parser.add_argument("--no-rdbtools", action="store_true")
+    parser.add_argument("--only", metavar="GLOB", help="only the fixtures whose name matches, e.g. 'valkey-unstable*'")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = []
     overall, overall_rt = [], []
     for fixture in sorted(pathlib.Path(args.fixtures).iterdir()):
         if not (fixture / "truth.jsonl").exists():
+            continue
+        if args.only and not fnmatch.fnmatch(fixture.name, args.only):
             continue
         truth = truth_of(fixture)
         if all(t["memory_usage"] is None for t in truth.values()):
