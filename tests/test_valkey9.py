@@ -370,3 +370,35 @@ def test_slots_report_holds_slot_info_against_the_keys(tmp_path):
     # A dump without slot info: the tables are empty.
     tables, _ = _report(dump_path("valkey-unstable"), "slots", cache_dir=tmp_path / "c3")
     assert tables["slots"]["slot_info"] == [] and tables["slots"]["slot_info_mismatches"] == []
+
+
+# ---- Valkey 9.2's compressed-stream envelope ------------------------------------------------------
+
+def _vkcs(data, version=1, codec=1, kind=0):
+    import lz4.frame
+    return b"VKCS" + bytes([version, codec, 1, kind]) + lz4.frame.compress(data, block_checksum=True)
+
+
+def test_vkcs_envelope_reads_as_the_plain_dump(tmp_path):
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(_vkcs(dump_path("valkey-unstable").read_bytes()))
+    wrapped = rdbscan.read_table(path)
+    plain = rdbscan.read_table(dump_path("valkey-unstable"))
+    assert wrapped.to_pylist() == plain.to_pylist()
+    meta = rdbscan.info(path)
+    assert meta["compression"] == "vkcs-lz4" and meta["crc"] == "ok"
+
+
+@pytest.mark.parametrize("envelope,message", [
+    (dict(codec=2), "codec 2: only LZ4 (1) is known"),
+    (dict(version=2), "of version 2"),
+    (dict(kind=1), "stream kind 1"),
+])
+def test_vkcs_envelope_errors(tmp_path, envelope, message):
+    path = tmp_path / "dump.rdb"
+    path.write_bytes(_vkcs(_dump_81(), **envelope))
+    out = subprocess.run([sys.executable, "-m", "rdbscan", "scan", str(path), "-o", str(tmp_path / "o.parquet")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and str(path) in lines[0], lines

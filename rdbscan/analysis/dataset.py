@@ -69,8 +69,8 @@ def is_dump(path):
             head = f.read(9)
     except OSError:
         return False
-    return head.startswith((b"REDIS", b"VALKEY", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18",
-                            b"BZh", b"\xfd7zXZ"))
+    return head.startswith((b"REDIS", b"VALKEY", b"VKCS", b"\x1f\x8b", b"\x28\xb5\x2f\xfd",
+                            b"\x04\x22\x4d\x18", b"BZh", b"\xfd7zXZ"))
 
 
 def default_cache_dir():
