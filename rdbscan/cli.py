@@ -354,22 +354,26 @@ def _emit(text, output, debug):
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="[SECTION] SOURCE...")
+@click.argument("args", nargs=-1, metavar="[SECTION]... SOURCE...")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
 @click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
 @click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
               help="idle, eviction: seconds without access that make a key cold.")
+@click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
+              help="rebalance: the most slot-range moves in the plan.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, list_sections):
-    """Reports over one or more scans: every section, or the one named.
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, list_sections):
+    """Reports over one or more scans: every section, or those named.
 
     SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, advice, streams, slots (default: all).  SOURCE is a dump
+    eviction, advice, streams, slots, shards, rebalance (default: all;
+    shards and rebalance when there are several dumps).  SOURCE is a dump
     (scanned once and cached), a Parquet file from 'rdbscan scan', a
-    directory or a glob; several add up.  Each section's SQL is a file in
-    the package: 'rdbscan sql --show SECTION' prints it.
+    directory or a glob; several add up, and ranked tables name each row's
+    source.  Each section's SQL is a file in the package: 'rdbscan sql
+    --show SECTION' prints it.
 
     \b
     Examples:
@@ -378,6 +382,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report patterns 'shards/*.parquet' --depth 2 --format markdown
       rdbscan report eviction dump.rdb --maxmemory 4GB
       rdbscan report nottl dump.rdb --format json -o nottl.json
+      rdbscan report shards node-*/dump.rdb
+      rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
     """
     from rdbscan.render import formats as out
     from rdbscan.analysis import reports
@@ -386,16 +392,18 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
-    sections = list(reports.SECTIONS)
+    sections = []       # none named: every section (shards and rebalance when there are several dumps)
     args = list(args)
-    if args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
+    while args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
         chosen = args.pop(0)
-        sections = list(reports.SECTIONS) if chosen == "all" else [chosen]
+        if chosen != "all" and chosen not in sections:
+            sections.append(chosen)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
-        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle)
+        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle,
+                      max_moves=max_moves)
         _emit(out.render(result, fmt, ds.files), output, debug)
 
 
