@@ -44,6 +44,7 @@ def model_params(profile):
         # Valkey 8.1+ (rdbscan.model.valkey)
         vl is not None, vl.hashtable_struct if vl else 0, vl.hash_metadata if vl else 0,
         vl.volatile_set if vl else False, vl.embstr_limit if vl else 0, vl.embstr_robj if vl else 0,
+        vl.embstr_min_value if vl else 0,
         vl.embstr_max_len if vl else 0, vl.key_estimate if vl else False, vl.skiplist_embeds if vl else False,
     )
 

@@ -63,7 +63,7 @@ cdef struct Params:
     double skiplist_node
     # Valkey 8.1+ (rdbscan.model.valkey.ValkeyLayout); valkey 0 for every other server
     bint valkey
-    int64_t v_ht_struct, v_hash_meta, v_embstr_limit, v_embstr_robj, v_embstr_max_len
+    int64_t v_ht_struct, v_hash_meta, v_embstr_limit, v_embstr_robj, v_embstr_min_value, v_embstr_max_len
     bint v_vset, v_key_estimate, v_skiplist_embeds
 
 
@@ -142,14 +142,13 @@ cdef inline int64_t valkey_key_bytes(int64_t klen) noexcept nogil:
 
 cdef inline bint valkey_embstr_fits(const Params* P, int64_t n, int64_t klen, bint ttl) noexcept nogil:
     # rdbscan.model.valkey.embstr_fits: the value stays embedded with its key and expiry.
-    cdef int64_t decide, value
+    cdef int64_t decide
     if n > P.v_embstr_max_len:
         return 0
     if P.v_key_estimate:
         decide = klen + 3 + ROBJ + (EXPIRE_FIELD if ttl else 0) + n + 4
     else:
-        value = n + 4 if n + 4 > 8 else 8
-        decide = valkey_key_bytes(klen) + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + value
+        decide = valkey_key_bytes(klen) + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + n + 4
     return decide <= P.v_embstr_limit
 
 
@@ -301,7 +300,7 @@ cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t
     if enc == E_INT:
         return obj
     if enc == E_EMBSTR:
-        value = n + 4 if n + 4 > 8 else 8
+        value = n + 4 if n + 4 > P.v_embstr_min_value else P.v_embstr_min_value
         return J(key + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + value, q16)
     if enc == E_RAW:
         return obj + J((3 if n == 0 else valkey_sds_header(n)) + n + 1, q16)
@@ -343,6 +342,7 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
      P.skiplist_node, P.valkey, P.v_ht_struct, P.v_hash_meta, P.v_vset, P.v_embstr_limit, P.v_embstr_robj,
+     P.v_embstr_min_value,
      P.v_embstr_max_len, P.v_key_estimate, P.v_skiplist_embeds) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]

@@ -12,8 +12,8 @@ Worked out from Valkey's sources (8.1 and 9.0 branches, and ``unstable`` at
 - An embstr value shares that allocation when robj, expiry, key and value
   (sds type 8) fit 64 bytes (8.1, 9.0; 8.1 estimates the key as its length
   + 3) or, from 9.1, 128 bytes with the robj's value pointer reused (8
-  bytes); otherwise the loader makes it a raw sds (``OBJECT ENCODING``
-  then says raw).
+  bytes; the value then takes at least 8); otherwise the loader makes it a
+  raw sds (``OBJECT ENCODING`` then says raw).
 - Sets, hashes and sorted sets are ``hashtable``: the struct (72 bytes, 80
   from 9.1), hashes' 8-byte metadata (9.0+), and 64-byte buckets, as many
   as the loader pre-sizes plus the child buckets of overfull chains (an
@@ -68,6 +68,7 @@ class ValkeyLayout:
     volatile_set: bool        # 9.0+: hash fields with TTLs sit in a volatile set
     embstr_limit: int         # robj + expiry + key + value embedded up to this many bytes
     embstr_robj: int          # robj bytes before the embedded data: 16, 8 from 9.1 (pointer reused)
+    embstr_min_value: int     # 9.1: the embedded value takes at least a pointer's 8 bytes (to unembed)
     embstr_max_len: int       # longest value tryObjectEncoding embeds before the key is added
     key_estimate: bool        # 8.1 decides with len(key) + 3 whatever the key's sds type
     skiplist_embeds: bool     # 9.1: element inside the node, header inside the zskiplist
@@ -76,10 +77,10 @@ class ValkeyLayout:
 def valkey_layout(version):
     """The :class:`ValkeyLayout` for a Valkey release (8.1 or newer; 255.255.255 is the newest)."""
     if version >= (9, 1):
-        return ValkeyLayout((9, 1), 80, 8, True, 128, 8, 116, False, True)
+        return ValkeyLayout((9, 1), 80, 8, True, 128, 8, 8, 116, False, True)
     if version >= (9, 0):
-        return ValkeyLayout((9, 0), 72, 8, True, 64, 16, 44, False, False)
-    return ValkeyLayout((8, 1), 72, 0, False, 64, 16, 44, True, False)
+        return ValkeyLayout((9, 0), 72, 8, True, 64, 16, 0, 44, False, False)
+    return ValkeyLayout((8, 1), 72, 0, False, 64, 16, 0, 44, True, False)
 
 
 def _sds_req(n):
@@ -157,7 +158,7 @@ def embstr_fits(vl, n, key_len, has_ttl):
     if vl.key_estimate:
         decide = pc.add(pc.add(pc.add(key_len, 3), ROBJ), pc.add(ttl, pc.add(n, 4)))
     else:
-        decide = pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, pc.max_element_wise(pc.add(n, 4), 8)))
+        decide = pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, pc.add(n, 4)))
     return pc.and_(pc.less_equal(n, vl.embstr_max_len), pc.less_equal(decide, vl.embstr_limit))
 
 
@@ -197,7 +198,8 @@ def memory_column(vl, q16, batch, extra):
     nodes = extra["nodes"]
 
     ttl = pc.if_else(has_ttl, EXPIRE_FIELD, 0)
-    embstr = _J(pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, pc.max_element_wise(pc.add(n, 4), 8))), q16)
+    embedded_value = pc.max_element_wise(pc.add(n, 4), vl.embstr_min_value)
+    embstr = _J(pc.add(pc.add(key, vl.embstr_robj), pc.add(ttl, embedded_value)), q16)
     raw = pc.add(obj, _J(pc.add(pc.add(pc.if_else(pc.equal(n, 0), 3, _sds_header(n)), n), 1), q16))
     compact = pc.add(obj, blobs)
     quicklist = pc.add(pc.add(obj, blobs), pc.add(pc.multiply(nodes, QUICKLIST_NODE), QUICKLIST_STRUCT))
