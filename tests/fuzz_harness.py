@@ -27,9 +27,10 @@ SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
 
 
 def hand_built_seeds():
-    """Dumps no server of ours wrote (Valkey 9 expired field TTLs, RDB 81), built by tests/rdbwriter.py."""
-    from rdbwriter import valkey_81_dump, valkey_hfe_dump
-    return [valkey_hfe_dump(1_900_000_000), valkey_81_dump(1_900_000_000)]
+    """Dumps no server of ours wrote (Valkey 9 expired field TTLs, RDB 81, volatile sets past one
+    vector, hashes that start as listpacks), built by tests/rdbwriter.py."""
+    from rdbwriter import valkey_81_dump, valkey_grown_dump, valkey_hfe_dump
+    return [valkey_hfe_dump(1_900_000_000), valkey_81_dump(1_900_000_000), valkey_grown_dump(1_900_000_000)]
 
 
 def outcome(cls, data, verify):

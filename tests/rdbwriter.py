@@ -117,6 +117,25 @@ def valkey_hfe_dump(ctime):
             .bytes())
 
 
+def valkey_grown_dump(ctime):
+    """A Valkey 9.1 dump of tables not pre-sized for what they hold: volatile sets past one
+    vector (fields with TTLs spread out, in one 16 ms window, 1 ms apart) and plain hashes
+    whose long value comes after some short pairs (the loader starts a listpack)."""
+    import random
+    rng = random.Random(3)
+    ahead = (ctime + 86400) * 1000
+    d = Dump().aux("valkey-ver", "9.1.0").aux("ctime", ctime).select(0)
+    d.hash_2("vs:spread", [(f"f{i}", "v", ahead + rng.randrange(30 * 86_400_000)) for i in range(200)])
+    d.hash_2("vs:same", [(f"f{i}", "v", ahead) for i in range(200)])
+    d.hash_2("vs:ms", [(f"f{i}", "v", ahead + i) for i in range(300)])
+    d.hash_2("vs:week", [(f"field:{i}", "x" * 10, ahead + rng.randrange(7 * 86_400_000)) for i in range(1000)])
+    d.hash_2("vs:130", [(f"f{i}", "v", ahead + i * 1000) for i in range(130)]
+             + [("gone", "v", ctime * 1000 - 1), ("kept", "v", -1)])
+    for n, k in ((7, 3), (40, 13), (121, 60), (200, 100)):
+        d.hash(f"mid:{n}:{k}", [(f"f{i}", "L" * 100 if i == k else "v") for i in range(n)])
+    return d.bytes()
+
+
 def valkey_81_dump(ctime):
     """A Valkey 9.2 (RDB 81) dump: a slot import, a path hash, an inline UPDATE command, a string."""
     return (Dump("VALKEY081").aux("valkey-ver", "9.2.0").aux("ctime", ctime).select(0)

@@ -95,7 +95,6 @@ DEF EMBED_STRING_LIMIT = 64
 DEF EXPIRE_KEY_THRESHOLD = 128
 # rdbscan.model.valkey
 DEF EXPIRE_FIELD = 8
-DEF VSET_VECTOR_MAX = 127
 DEF ZSET_STRUCT = 16
 DEF ZSKIPLIST_EMBEDDED = 528
 DEF ZSKIPLIST_OLD = 32
@@ -286,6 +285,79 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     return key_part + value
 
 
+# --- rdbscan.model.valkey: tables grown by inserts (GrownTable, loaded_hash_buckets)
+cdef struct Grown:
+    int64_t top, old, steps, moved_from, used
+
+
+cdef inline int64_t table_buckets_for(int64_t capacity) noexcept nogil:
+    cdef int64_t wanted = ((capacity if capacity > 1 else 1) * 5 - 1) // 32 + 1
+    cdef int64_t top = 1
+    while top < wanted:
+        top <<= 1
+    return top
+
+
+cdef double ht_children(double nf, int64_t top) noexcept nogil:
+    # rdbscan.model.valkey.expected_children, same operations in the same order.
+    cdef double bf, q, ratio, pm, acc
+    cdef int x
+    if top <= 1 or nf <= 0:
+        return 0.0
+    bf = <double>top
+    q = 1.0 / bf
+    ratio = q / (1.0 - q)
+    pm = pow(1.0 - q, nf)
+    acc = pm * 0.0
+    for x in range(CHILD_TERMS):
+        pm = fmax(pm * (nf - <double>x) / <double>(x + 1) * ratio, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
+    return bf * acc
+
+
+cdef void grown_resize(Grown* g, int64_t capacity) noexcept nogil:
+    cdef int64_t top = table_buckets_for(capacity)
+    if top == g.top:
+        return
+    if g.used > 0 and g.top > 0:
+        g.old = g.top
+        g.steps = 0
+        g.moved_from = g.used
+    g.top = top
+
+
+cdef void grown_insert(Grown* g, int64_t count) noexcept nogil:
+    cdef int64_t i
+    for i in range(count):
+        if g.old:
+            g.steps += 1
+            if g.steps >= g.old:
+                g.old = 0
+        if not g.old and g.used + 1 > HT_SLOTS * g.top:
+            grown_resize(g, g.used + 1)
+        g.used += 1
+
+
+cdef int64_t loaded_hash_buckets(int64_t n, int64_t before) noexcept nogil:
+    cdef Grown g
+    cdef double left, still, children
+    g.top = g.old = g.steps = g.moved_from = g.used = 0
+    grown_resize(&g, before)
+    g.used = before
+    grown_insert(&g, 1)
+    if not g.old and n - before - 1 >= g.used:
+        grown_resize(&g, n - before - 1)
+    grown_insert(&g, n - before - 1)
+    if g.old:
+        left = <double>(g.old - g.steps) / <double>g.old
+        still = <double>g.moved_from * left
+        children = ht_children(<double>g.moved_from, g.old) * left + ht_children(<double>g.used - still, g.top)
+    else:
+        children = ht_children(<double>g.used, g.top)
+    return g.top + g.old + <int64_t>nearbyint(children)
+
+
 cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t klen, bint ttl, int64_t n,
                                      int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
                                      int64_t mem_val, int64_t mem_blobs, int64_t groups, int64_t consumers,
@@ -312,9 +384,13 @@ cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t
         if kind == KIND_HASH:
             if n == 0 and expired > 0:
                 return 0            # every field had expired: the loader drops the key
-            table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
-            if P.v_vset and volatile > 1:
-                table += J(8 * volatile + 8, q16)
+            if nodes > 0 and n <= P.hash_max_entries:
+                # a plain hash that left its listpack while loading (the scanner noted where)
+                table = loaded_hash_buckets(n, nodes - 1) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+            else:
+                table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+            if P.v_vset and volatile > 1 and volatile <= VSET_VECTOR_MAX:
+                table += J(8 * volatile + 8, q16)   # a bigger volatile set: priced by the scanner
         else:
             table = ht_buckets(n) * HT_BUCKET + P.v_ht_struct
         if enc == E_HASHTABLE:

@@ -203,12 +203,19 @@ def sizing_tables(profile):
     Roles (``ROLE_*`` in :mod:`rdbscan.scanner.format`): set members / hash
     fields, hash values, hash fields carrying a TTL (Redis 7.4 metadata),
     sorted-set members.  Returns ``(tables, big_headers, rounded,
-    quantum16, entry_embed, entry_ttl, rax_bytes)``: ``entry_embed`` prices
-    Valkey 8.1+ hash fields and values as one entry (``entry_ttl``: with the
-    field's expiry in it, 9.0+), ``rax_bytes`` has streams carry their
-    radix trees' allocations (Valkey 8.1+).
+    quantum16, entry_embed, entry_ttl, rax_bytes, vset_table,
+    hash_value_limit)``: ``entry_embed`` prices Valkey 8.1+ hash fields and
+    values as one entry (``entry_ttl``: with the field's expiry in it,
+    9.0+), ``rax_bytes`` has streams carry their radix trees' allocations
+    (Valkey 8.1+), ``vset_table`` (9.0+) has big volatile sets priced by
+    the scanner, ``hash_value_limit`` (8.1+) has it note where a plain hash
+    leaves its listpack while loading (:mod:`rdbscan.model.valkey`).
     """
-    return _sizing_tables(layout_for(profile))
+    lay = layout_for(profile)
+    if lay.valkey is None:
+        return _sizing_tables(lay) + (0, -1)
+    vset_table = lay.valkey.hashtable_struct if lay.valkey.volatile_set else 0
+    return _sizing_tables(lay) + (vset_table, profile.thresholds.hash_max_value)
 
 
 @lru_cache(maxsize=8)
@@ -253,7 +260,7 @@ def memory_column(profile, batch, extra):
     # Module and path-hash values: no estimate (null) rather than a wrong number.
     no_estimate = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_PATH_HASH)
     if lay.valkey is not None:
-        total = valkey_model.memory_column(lay.valkey, q16, batch, extra)
+        total = valkey_model.memory_column(lay.valkey, q16, batch, extra, profile.thresholds.hash_max_entries)
         return pc.if_else(no_estimate, pa.scalar(None, pa.int64()), total)
     key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())

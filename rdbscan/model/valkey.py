@@ -17,11 +17,13 @@ Worked out from Valkey's sources (8.1 and 9.0 branches, and ``unstable`` at
 - Sets, hashes and sorted sets are ``hashtable``: the struct (72 bytes, 80
   from 9.1), hashes' 8-byte metadata (9.0+), and 64-byte buckets, as many
   as the loader pre-sizes plus the child buckets of overfull chains (an
-  expectation: the hash seed is random).
+  expectation: the hash seed is random); a plain hash that starts as a
+  listpack in the loader grows by inserts instead (:func:`loaded_hash_buckets`).
 - Set members are sds (``sdsAllocSize``); hash fields and values are one
   ``entry`` (see ``entry.c`` and :meth:`rdbscan.scanner.pyscanner.Scanner._entry`);
   fields with a TTL carry it in the entry and sit in the hash's volatile
-  set, a vector of pointers (``J(8 + 8 n)``) up to 127 of them.
+  set, a vector of pointers (``J(8 + 8 n)``) up to 127 of them, then a
+  radix tree of time buckets the scanner prices (:func:`vset_bytes`).
 - 9.1 embeds each sorted-set element in its skiplist node and the header
   node in the ``zskiplist`` (528 bytes, not rounded); 8.1/9.0 keep a
   separate element sds and a separately allocated header node.
@@ -33,6 +35,7 @@ The scanner sums the per-element parts with the tables of
 model (``_model.pyx``, ``valkey_memory_of``) repeats it row by row.
 """
 
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,13 +43,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model.alloc import jemalloc_size, valkey_sds_header
+from rdbscan.scanner.format import VSET_VECTOR_MAX  # VOLATILESET_VECTOR_BUCKET_MAX_SIZE
 
 ROBJ = 16                 # sizeof(robj): type/encoding/lru/flags/refcount, value pointer
 EXPIRE_FIELD = 8          # the expiry embedded after the robj
 EXPIRE_KEY_THRESHOLD = 128  # keys this long always get an expiry field
 HT_BUCKET = 64            # hashtable bucket: one cache line
 HASH_ENTRY_EMBED = 128    # entry.c EMBED_VALUE_MAX_ALLOC_SIZE
-VSET_VECTOR_MAX = 127     # VOLATILESET_VECTOR_BUCKET_MAX_SIZE: then a radix tree of time buckets
 ZSET_STRUCT = 16          # sizeof(zset): hashtable and skiplist pointers
 ZSKIPLIST_EMBEDDED = 528  # 9.1 zslGetAllocSize(): header node with 32 levels, inside the zskiplist
 ZSKIPLIST_OLD = 32        # 8.1/9.0 sizeof(zskiplist) (header node allocated apart)
@@ -126,6 +129,214 @@ def sizing_tables(vl, lut, q16):
     return (plain, plain, plain, zset), (6, 6, 6, zset_big)
 
 
+# ------------------------------------------------ tables grown by inserts
+# Two Valkey tables are not pre-sized for what they end up holding, so the
+# loader's sequence of inserts is replayed (scalar code: rare rows; the
+# compiled model repeats the hash case in C):
+#
+# - a plain hash (RDB type 4) the loader started as a listpack and turned
+#   into a hashtable at its first field or value longer than
+#   hash-max-listpack-value (rdb.c): ``hashTypeConvertListpack`` expands
+#   the table for the pairs read so far, ``hashtableTryExpand`` then for the
+#   pairs still to come (only when that is at least what it holds), and
+#   the rest grow it at 100 % fill, rehashing one bucket per insert;
+# - the volatile set of a hash with more than 127 fields with TTLs.
+
+VSET_WINDOW_MIN = 16      # VOLATILESET_BUCKET_INTERVAL_MIN: fine bucket end, ms
+VSET_WINDOW_MAX = 8192    # VOLATILESET_BUCKET_INTERVAL_MAX: a new bucket's end, ms
+PVECTOR_HEADER = 8        # pVector: len and alloc bit fields
+HT_SLOTS = 7              # hashtable entries per bucket (64-bit)
+
+
+def table_buckets_for(capacity):
+    """Buckets ``resize`` gives a table asked to hold ``capacity`` (at least 1) entries (``nextBucketExp``)."""
+    wanted = (max(capacity, 1) * 5 - 1) // 32 + 1
+    top = 1
+    while top < wanted:
+        top <<= 1
+    return top
+
+
+def expected_children(n, top):
+    """Expected child buckets of ``n`` entries hashed uniformly over ``top`` buckets (unrounded).
+
+    The same sum as :func:`rdbscan.model.memory._ht_buckets` (and the
+    compiled ``ht_children``), for any table size; ``n`` may be fractional.
+    """
+    from rdbscan.model.memory import CHILD_TERMS
+    if top <= 1 or n <= 0:
+        return 0.0
+    nf = float(n)
+    bf = float(top)
+    q = 1.0 / bf
+    ratio = q / (1.0 - q)
+    pm = pow(1.0 - q, nf)
+    acc = pm * 0.0
+    for x in range(CHILD_TERMS):
+        pm = max(pm * (nf - float(x)) / float(x + 1) * ratio, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = acc + pm * float((x + 1 - HT_SLOTS + 5) // 6)
+    return bf * acc
+
+
+class GrownTable:
+    """A Valkey hashtable followed through inserts: resizes and incremental rehashing.
+
+    ``hashtable.c``: an insert first does one rehash step (its lookup, resize
+    policy ALLOW while loading), then resizes when the entries would exceed
+    7 per bucket; a resize of a non-empty table keeps the old table until
+    every bucket has been moved.  ``MEMORY USAGE`` counts both tables.
+    """
+
+    __slots__ = ("top", "old", "steps", "moved_from", "used")
+
+    def __init__(self):
+        self.top = 0            # buckets of the table being filled
+        self.old = 0            # buckets of the table still being rehashed (0: none)
+        self.steps = 0          # of those, moved so far
+        self.moved_from = 0     # entries the old table held when the rehash began
+        self.used = 0
+
+    def resize(self, capacity):
+        """``resize``: no-op at the same size; a non-empty old table starts a rehash."""
+        top = table_buckets_for(capacity)
+        if top == self.top:
+            return
+        if self.used > 0 and self.top > 0:
+            self.old, self.steps, self.moved_from = self.top, 0, self.used
+        self.top = top
+
+    def expand(self, size):
+        """``hashtableExpand`` / ``hashtableTryExpand``: not while rehashing or below the size held."""
+        if self.old or size < self.used:
+            return
+        self.resize(size)
+
+    def insert(self, count=1):
+        for _ in range(count):
+            if self.old:
+                self.steps += 1
+                if self.steps >= self.old:
+                    self.old = 0
+            if not self.old and self.used + 1 > HT_SLOTS * self.top:
+                self.resize(self.used + 1)
+            self.used += 1
+
+    def buckets(self):
+        """Top-level buckets of both tables plus the expected children (rounded half to even)."""
+        if self.old:
+            left = float(self.old - self.steps) / float(self.old)
+            still = float(self.moved_from) * left
+            children = (expected_children(self.moved_from, self.old) * left
+                        + expected_children(float(self.used) - still, self.top))
+        else:
+            children = expected_children(self.used, self.top)
+        return self.top + self.old + int(round(children))
+
+
+def loaded_hash_buckets(n, before):
+    """Buckets of a plain hash of ``n`` pairs that left its listpack after ``before`` pairs."""
+    table = GrownTable()
+    table.expand(before)            # hashTypeConvertListpack: the pairs in the listpack
+    table.used = before
+    table.insert()                  # the pair that did not fit
+    table.expand(n - before - 1)    # hashtableTryExpand(len): the pairs still to come
+    table.insert(n - before - 1)
+    return table.buckets()
+
+
+def _vector_bytes(n, J):
+    # pVector of n pointers grown one at a time (zrealloc_usable keeps the size class).
+    return J(PVECTOR_HEADER + 8 * max(n, 2))
+
+
+def vset_bytes(expiries, J, table_struct):
+    """``vsetMemUsage`` of a volatile set built by adding ``expiries`` (ms) in this order.
+
+    Up to 127 entries it is one sorted vector (``J(8 + 8 n)``; one entry:
+    nothing).  Beyond, ``vset.c`` keeps a radix tree of time buckets keyed
+    by their end (8-byte big-endian ms): an entry goes to the first bucket
+    ending after it, unless that one ends past its 8,192 ms window, which
+    starts a new single-entry bucket ending there.  A single becomes a
+    vector; a full vector (127) is first moved to end at its latest entry's
+    16 ms window or split where those windows change, else it becomes a
+    hashtable of pointers.  The tree's bytes come from its canonical shape
+    (the same set of keys gives the same nodes); each bucket adds its
+    vector's allocation or its hashtable (``table_struct`` + buckets, with
+    the expected children).
+    """
+    from rdbscan.scanner._common import RaxCounter
+    n = len(expiries)
+    if n <= 1:
+        return 0
+    if n <= VSET_VECTOR_MAX:
+        return _vector_bytes(n, J)
+    bucket_end = lambda e: (e & ~(VSET_WINDOW_MIN - 1)) + VSET_WINDOW_MIN
+    window_end = lambda e: (e & ~(VSET_WINDOW_MAX - 1)) + VSET_WINDOW_MAX
+    ends = []                       # sorted bucket keys
+    buckets = {}                    # end -> list of expiries (vector or single) or a GrownTable
+
+    def add(e):
+        i = bisect_right(ends, e)
+        if i == len(ends) or ends[i] > window_end(e):
+            insort(ends, window_end(e))
+            buckets[window_end(e)] = [e]
+            return
+        end = ends[i]
+        b = buckets[end]
+        if isinstance(b, GrownTable):
+            b.insert()
+            return
+        if len(b) < VSET_VECTOR_MAX:
+            b.append(e)
+            return
+        b.sort()
+        last, first = bucket_end(b[-1]), bucket_end(b[0])
+        if last < end:                  # move the bucket to end at its latest entry's window
+            del ends[i]
+            del buckets[end]
+            insort(ends, last)
+            buckets[last] = b
+        elif first != last:             # split where the 16 ms windows change, nearest the middle
+            mid, off, at = len(b) // 2, 0, None
+            while at is None:
+                lo, hi = mid - off, mid + off
+                if lo > 0 and bucket_end(b[lo - 1]) < bucket_end(b[lo]):
+                    at = lo
+                elif 0 < hi < len(b) and bucket_end(b[hi - 1]) < bucket_end(b[hi]):
+                    at = hi
+                off += 1
+            buckets[end] = b[at:]
+            insort(ends, bucket_end(b[at - 1]))
+            buckets[bucket_end(b[at - 1])] = b[:at]
+        else:                           # one 16 ms window: a hashtable of pointers
+            table = GrownTable()
+            table.insert(len(b) + 1)
+            buckets[end] = table
+            return
+        add(e)
+
+    first = sorted(expiries[:VSET_VECTOR_MAX])
+    if window_end(first[0]) == window_end(first[-1]):
+        ends.append(window_end(first[-1]))
+        buckets[ends[0]] = first
+    else:
+        for e in first:
+            add(e)
+    for e in expiries[VSET_VECTOR_MAX:]:
+        add(e)
+    tree = RaxCounter(J, width=8)
+    total = 0
+    for end in ends:
+        tree.add(end.to_bytes(8, "big"))
+        b = buckets[end]
+        if isinstance(b, GrownTable):
+            total += table_struct + HT_BUCKET * b.buckets()
+        elif len(b) > 1:
+            total += _vector_bytes(len(b), J)
+    return tree.alloc + total
+
+
 # ---------------------------------------------------------------- vectorised
 
 def _zeros(like):
@@ -182,8 +393,21 @@ def keyspace_bytes(vl, table_sizes):
     return int(pc.sum(buckets).as_py()) * HT_BUCKET + len(sizes) * vl.hashtable_struct
 
 
-def memory_column(vl, q16, batch, extra):
-    """``memory_bytes`` for one batch under a Valkey 8.1+ layout (module and path-hash values: null)."""
+def _loaded_buckets(buckets, left, n, nodes):
+    """``buckets`` with the rows in ``left`` replaced by :func:`loaded_hash_buckets` (few rows: a loop)."""
+    sizes = pc.filter(n, left).to_pylist()
+    before = pc.filter(nodes, left).to_pylist()
+    loaded = [loaded_hash_buckets(size, at - 1) for size, at in zip(sizes, before)]
+    return pc.replace_with_mask(buckets, left, pa.array(loaded, pa.int64()))
+
+
+def memory_column(vl, q16, batch, extra, hash_max_entries):
+    """``memory_bytes`` for one batch under a Valkey 8.1+ layout (module and path-hash values: null).
+
+    ``hash_max_entries`` (hash-max-listpack-entries): a plain hash with at
+    most that many pairs and a longer element (the scanner notes where, in
+    ``nodes``) was a listpack first while loading.
+    """
     key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
                       pa.int64())
     has_ttl = batch["has_ttl"]
@@ -206,10 +430,16 @@ def memory_column(vl, q16, batch, extra):
 
     is_hash = pc.equal(pc.cast(batch["type"], pa.string()), "hash")
     stored = pc.add(n, expired)                       # the loader pre-sizes for every stored field
-    table = pc.add(pc.multiply(_buckets(pc.if_else(is_hash, stored, n)), HT_BUCKET), vl.hashtable_struct)
+    buckets = _buckets(pc.if_else(is_hash, stored, n))
+    left = pc.and_(is_hash, pc.and_(pc.greater(nodes, 0), pc.less_equal(n, hash_max_entries)))
+    if pc.any(left).as_py():
+        buckets = _loaded_buckets(buckets, left, n, nodes)
+    table = pc.add(pc.multiply(buckets, HT_BUCKET), vl.hashtable_struct)
     table = pc.add(table, pc.if_else(is_hash, vl.hash_metadata, 0))
     if vl.volatile_set:
-        vector = pc.if_else(pc.less_equal(volatile, 1), 0, _J(pc.add(pc.multiply(volatile, 8), 8), q16))
+        # One vector up to 127 entries; a bigger volatile set the scanner prices (vset_bytes).
+        one_vector = pc.and_(pc.greater(volatile, 1), pc.less_equal(volatile, VSET_VECTOR_MAX))
+        vector = pc.if_else(one_vector, _J(pc.add(pc.multiply(volatile, 8), PVECTOR_HEADER), q16), 0)
         table = pc.add(table, pc.if_else(is_hash, vector, 0))
     hashtable = pc.add(pc.add(obj, table), pc.add(mem_el, mem_val))
     # A hash whose every field had expired is dropped by the loader.

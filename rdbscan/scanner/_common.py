@@ -124,7 +124,7 @@ def rax_node_bytes(size, compressed):
 
 
 class RaxCounter:
-    """A Redis/Valkey radix tree built by inserting 16-byte stream IDs in ascending order.
+    """A Redis/Valkey radix tree built by inserting fixed-width keys (stream IDs) in ascending order.
 
     How the loader rebuilds a stream's tree and its PELs.  Only the rightmost
     path matters: each new key branches off it at its common prefix with the
@@ -137,7 +137,8 @@ class RaxCounter:
 
     WIDTH = 16
 
-    def __init__(self, alloc=None):
+    def __init__(self, alloc=None, width=WIDTH):
+        self.WIDTH = width      # 8 for a Valkey volatile set's bucket keys
         self.nodes = 1          # an empty tree still has its root
         self._path = []         # [start, end, compressed, children] of the rightmost path's nodes
         self._prev = None

@@ -27,6 +27,8 @@ from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
 from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
                                      record_aux, snapshot_ms)
+from rdbscan.model.alloc import jemalloc_size as py_jemalloc_size
+from rdbscan.model.valkey import vset_bytes
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
@@ -528,6 +530,10 @@ cdef class Scanner:
     cdef int64_t entry_embed         # Valkey 8.1+: a hash field and value are one entry up to this size
     cdef bint entry_ttl              # Valkey 9.0+: ... with the field's expiry in it
     cdef bint rax_bytes              # Valkey 8.1+: streams carry radix-tree allocations, not node counts
+    cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
+    cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
+    cdef int64_t* vset_buf           # a hash's live field expiries, in order (volatile set replay)
+    cdef int64_t vset_cap
     cdef int64_t last_field, last_cost   # the last hash field sized (length, cost), for its value
     cdef bint last_ttl
     cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
@@ -629,6 +635,10 @@ cdef class Scanner:
         self.entry_embed = 0
         self.entry_ttl = 0
         self.rax_bytes = 0
+        self.vset_table = 0
+        self.hash_value_limit = -1
+        self.vset_buf = NULL
+        self.vset_cap = 0
         self.last_field = self.last_cost = 0
         self.last_ttl = 0
         self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
@@ -674,6 +684,7 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.vset_buf)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -1072,7 +1083,8 @@ cdef class Scanner:
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False, int64_t entry_embed=0,
-                   bint entry_ttl=False, bint rax_bytes=False):
+                   bint entry_ttl=False, bint rax_bytes=False, int64_t vset_table=0,
+                   int64_t hash_value_limit=-1):
         """Allocation size by element length, for the roles of hashtable elements.
 
         ``tables``: sequences of 4,096 ints, one per role (members/fields,
@@ -1084,6 +1096,8 @@ cdef class Scanner:
         embedded together when they fit that many bytes, with the field's
         expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes streams
         carry their radix trees' allocations instead of their node counts.
+        ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+): as in
+        :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.
         """
         cdef int role, i
         roles = list(tables[:SIZING_ROLES])
@@ -1102,6 +1116,8 @@ cdef class Scanner:
         self.entry_embed = entry_embed
         self.entry_ttl = entry_ttl
         self.rax_bytes = rax_bytes
+        self.vset_table = vset_table
+        self.hash_value_limit = hash_value_limit
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1501,7 +1517,7 @@ cdef class Scanner:
         cdef int64_t n, i, nodes, container
         cdef int fmt = 0
         cdef int role
-        cdef int64_t m
+        cdef int64_t m, second
         cdef bint allint
         if t == TYPE_STRING:
             self.v_kind = KIND_STRING
@@ -1548,8 +1564,12 @@ cdef class Scanner:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_element(), 0)
-                self._ht(self.skip_element(), 1)
+                m = self.skip_element()
+                second = self.skip_element()
+                if self.v_max <= self.hash_value_limit < (m if m > second else second):
+                    self.v_nodes = i + 1    # the loader leaves the listpack here (model.valkey)
+                self._ht(m, 0)
+                self._ht(second, 1)
             self.v_len = n
             self._packed(n, 0)
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
@@ -1702,17 +1722,39 @@ cdef class Scanner:
             self._elem(field)
             self._elem(value)
             if expiry != -1:
+                if self.vset_table:
+                    self._keep_expiry(expiry, self.v_hfe)
                 self.v_hfe += 1
                 self._size(field, ROLE_FIELD_TTL)
             else:
                 self._size(field, ROLE_MEMBER)
             self._size(value, ROLE_VALUE)
+        if self.v_hfe > VSET_VECTOR_MAX and self.vset_table:
+            # Past one vector the volatile set depends on the expiries themselves.
+            with gil:
+                self.v_mem[ROLE_FIELD_TTL] += self._vset_bytes()
         self.v_len = n - self.v_expired
         self.v_hfe_valid = 1
         self.v_expired_valid = 1
         self.v_flags |= FLAG_HFE
         self._packed(self.v_len, 0)
         return 0
+
+    cdef int _keep_expiry(self, int64_t expiry, int64_t at) except -1 nogil:
+        cdef int64_t* grown
+        if at >= self.vset_cap:
+            grown = <int64_t*>realloc(self.vset_buf, (at * 2 + 256) * 8)
+            if grown == NULL:
+                with gil: raise MemoryError()
+            self.vset_buf = grown
+            self.vset_cap = at * 2 + 256
+        self.vset_buf[at] = expiry
+        return 0
+
+    cdef int64_t _vset_bytes(self) except? -1:
+        q16 = self.q16
+        return vset_bytes([self.vset_buf[i] for i in range(self.v_hfe)],
+                          lambda size: py_jemalloc_size(size, q16), self.vset_table)
 
     cdef int _path_hash(self) except -1 nogil:
         # Valkey 9.2 path hash: [paths], then per path [path][fields] and its

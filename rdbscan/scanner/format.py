@@ -114,6 +114,7 @@ SIZING_ROLES = 4
 HASH_ENTRY_EMBED = 128         # Valkey 8.1+ EMBED_VALUE_MAX_ALLOC_SIZE: field, [expiry,] value in one allocation
 RAX_STRUCT = 32                # sizeof(rax) with its alloc_size counter (Valkey 8.1+)
 RAX_LEAF_BYTES = 16            # a radix-tree key node: empty header padded to 8, plus its value pointer
+VSET_VECTOR_MAX = 127          # Valkey 9.0+ volatile set: one vector up to this many fields with TTLs
 
 # --- row facts the scanners hand to the record layer (column "flags") ---------
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one

@@ -23,6 +23,7 @@ from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size, valkey_sds_header
+from rdbscan.model.valkey import vset_bytes
 from rdbscan.scanner._common import (
     RaxCounter, crc64_table, escape_key, header_info, pre_ga_library, record_aux, snapshot_ms,
 )
@@ -47,6 +48,7 @@ from rdbscan.scanner.format import (
     TYPE_SET_INTSET, TYPE_SET_LISTPACK, TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2,
     TYPE_STREAM_LISTPACKS_3, TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK,
     TYPE_ZSET_ZIPLIST, VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
+    VSET_VECTOR_MAX,
     ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
     ZIPMAP_BIGLEN, ZIPMAP_END, ZSET_SCORE_NAN, module_encver, module_type_name,
 )
@@ -409,7 +411,8 @@ class Scanner:
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs", "_v_lp", "_v_iset",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_entry_embed", "_entry_ttl", "_rax_bytes", "_last_field",
+        "_lut", "_big_hdr", "_big_rounded", "_q16", "_entry_embed", "_entry_ttl", "_rax_bytes", "_vset_table",
+        "_hash_value_limit", "_last_field",
         "_last_cost", "_last_ttl",
         # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
         "_expired_before",
@@ -450,6 +453,8 @@ class Scanner:
         self._entry_embed = 0
         self._entry_ttl = False
         self._rax_bytes = False
+        self._vset_table = 0
+        self._hash_value_limit = -1
         self._last_field = self._last_cost = 0
         self._last_ttl = False
         self._expired_before = -(1 << 63)
@@ -808,7 +813,7 @@ class Scanner:
 
     # --------------------------------------------------------- main loop
     def set_sizing(self, tables, big_headers, rounded, quantum16=False, entry_embed=0, entry_ttl=False,
-                   rax_bytes=False):
+                   rax_bytes=False, vset_table=0, hash_value_limit=-1):
         """Allocation size by element length, for the roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are sequences of
@@ -822,7 +827,13 @@ class Scanner:
         embedded together when they fit that many bytes, with the field's
         expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes
         streams carry their radix trees' allocations (Valkey 8.1+) instead
-        of their node counts.
+        of their node counts.  ``vset_table`` (Valkey 9.0+: the hashtable
+        struct's size) adds to the sized fields of a hash with more than
+        127 fields with TTLs its volatile set's radix tree
+        (:func:`rdbscan.model.valkey.vset_bytes`); ``hash_value_limit``
+        (Valkey 8.1+: hash-max-listpack-value, else -1) has a plain hash
+        (RDB type 4) note in ``nodes`` where the loader would leave the
+        listpack: 1 + the pairs before its first longer field or value.
         """
         roles = list(tables[:SIZING_ROLES])
         if len(roles) < SIZING_ROLES:
@@ -837,6 +848,8 @@ class Scanner:
         self._entry_embed = int(entry_embed)
         self._entry_ttl = bool(entry_ttl)
         self._rax_bytes = bool(rax_bytes)
+        self._vset_table = int(vset_table)
+        self._hash_value_limit = int(hash_value_limit)
 
     def _cost(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
@@ -1264,9 +1277,12 @@ class Scanner:
         n = self._count()
         skip = self._skip_element
         longest = total = 0
-        for _ in range(n):
+        limit = self._hash_value_limit
+        for i in range(n):
             field, _ = skip()
             value, _ = skip()
+            if longest <= limit < max(field, value):
+                self._v_nodes = i + 1       # the loader leaves the listpack here (model.valkey)
             longest = max(longest, field, value)
             total += field + value
             self._sized(field, 0)
@@ -1282,6 +1298,7 @@ class Scanner:
         n = self._count()
         skip = self._skip_element
         longest = total = with_ttl = expired = expired_bytes = 0
+        volatile = [] if self._vset_table else None
         for _ in range(n):
             packed = self._v_lp
             field, _ = skip()
@@ -1297,9 +1314,15 @@ class Scanner:
             if expiry != -1:
                 with_ttl += 1
                 self._sized(field, ROLE_FIELD_TTL)
+                if volatile is not None:
+                    volatile.append(expiry)
             else:
                 self._sized(field, ROLE_MEMBER)
             self._sized(value, ROLE_VALUE)
+        if with_ttl > VSET_VECTOR_MAX and volatile is not None:
+            # Past one vector the volatile set depends on the expiries themselves.
+            self._v_mem[ROLE_FIELD_TTL] = _wrap_int64(
+                self._v_mem[ROLE_FIELD_TTL] + vset_bytes(volatile, self._size_class, self._vset_table))
         self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
         self._v_expired = (expired, expired_bytes)
         self._packed(n - expired, False)
@@ -1465,6 +1488,9 @@ class Scanner:
         self._module_ops()
         self._v_len = 0
         self._v_len_valid = 0
+
+    def _size_class(self, n):
+        return jemalloc_size(n, self._q16)
 
     @property
     def _rax_alloc(self):
