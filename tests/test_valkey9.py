@@ -144,7 +144,7 @@ def _error(data):
     # type 24 is nothing in Valkey 9.2: one line, its offset
     ("VALKEY081", bytes([24]) + b"\x01k\x00", "unknown value type or opcode 24 for Valkey RDB version 81", 0),
     # type 23 and opcode 242 only exist from RDB 81
-    ("VALKEY080", bytes([23]) + b"\x01k\x00", "unknown value type or opcode 23 for Valkey RDB version 80", 0),
+    ("VALKEY080", bytes([23]) + b"\x01k\x00", "unknown value type 23 (path_hash) for Valkey RDB version 80", 0),
     ("VALKEY080", b"\xf2*1\r\n$1\r\nx\r\n", "unknown opcode 242 (HASH_TEMPLATE/UPDATE) for Valkey RDB version 80",
      0),
     # a path without fields is refused by the loader (at its field count)
@@ -260,26 +260,26 @@ def test_a_plain_hash_that_starts_as_a_listpack():
 
 def test_volatile_set_past_one_vector():
     from rdbscan.model.valkey import expected_children, vset_bytes
-    from rdbscan.scanner._common import RaxCounter
+    from rdbscan.scanner._common import RaxSizer
     base = 1_900_000_000_000 & ~8191
 
     def tree(ends):
-        t = RaxCounter(J, width=8)
+        t = RaxSizer()
         for end in sorted(ends):
             t.add(end.to_bytes(8, "big"))
-        return t.alloc
+        return t.bytes()
 
     # Up to 127: one vector of pointers.
-    assert vset_bytes([base] * 127, J, 80) == J(8 + 8 * 127)
+    assert vset_bytes([base] * 127, False, 80) == J(8 + 8 * 127)
     # Each in its own 8,192 ms window: single-entry buckets, only the tree.
     spread = [base + 8192 * i for i in range(130)]
-    assert vset_bytes(spread, J, 80) == tree(e + 8192 for e in spread)
+    assert vset_bytes(spread, False, 80) == tree(e + 8192 for e in spread)
     # All in one ms: the 128th turns the full vector into a hashtable of pointers (grown
     # by inserts: 32 buckets at 200), in one bucket ending at the window's 16 ms end.
     table = 80 + 64 * (32 + round(expected_children(200, 32)))
-    assert vset_bytes([base + 5] * 200, J, 80) == tree([base + 16]) + table
+    assert vset_bytes([base + 5] * 200, False, 80) == tree([base + 16]) + table
     # 1 ms apart: full vectors split where their 16 ms windows change.
-    ms = vset_bytes([base + i for i in range(300)], J, 80)
+    ms = vset_bytes([base + i for i in range(300)], False, 80)
     assert tree([base + 8192]) < ms < J(8 + 8 * 300) + 2048
 
 

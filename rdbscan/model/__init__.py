@@ -41,6 +41,8 @@ def model_params(profile):
         lay.stream_struct, lay.stream_cg, lay.stream_consumer,
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
+        profile.flavor == "redis" and v >= (8, 2), profile.flavor == "redis", lay.alloc_tracked,
+        enc.embstr_ttl_bytes(profile), lay.stream_nack,
         # Valkey 8.1+ (rdbscan.model.valkey)
         vl is not None, vl.hashtable_struct if vl else 0, vl.hash_metadata if vl else 0,
         vl.volatile_set if vl else False, vl.embstr_limit if vl else 0, vl.embstr_robj if vl else 0,
@@ -64,10 +66,11 @@ def derive(n, cols, arrays, profile, compiled=True):
         if n and pc.min(values).as_py() < 0:      # -1 marks module values: no estimate
             values = pc.if_else(pc.equal(values, -1), pa.scalar(None, pa.int64()), values)
         return encoding, values
+    key_len = pc.cast(pc.coalesce(pc.binary_length(arrays["key_bytes"]), pc.binary_length(arrays["key"])),
+                      pa.int64())
     encoding = enc.encoding_column(profile, arrays["kind"], arrays["rdb_type"], arrays["length"],
                                    arrays["max_element_bytes"], arrays["flags"], arrays["nodes"],
-                                   arrays["blob_bytes"], arrays["element_bytes"],
-                                   key_len=enc.key_lengths(arrays["key"], arrays["key_bytes"]),
-                                   has_ttl=arrays["has_ttl"])
+                                   arrays["blob_bytes"], arrays["element_bytes"], key_len,
+                                   pc.is_valid(arrays["expire_at"]))
     memory = mem.memory_column(profile, {**arrays, "encoding": encoding}, arrays)
     return encoding, memory

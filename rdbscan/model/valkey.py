@@ -112,21 +112,62 @@ def skiplist_level_expected(q16):
     return total
 
 
-def sizing_tables(vl, lut, q16):
-    """Per-role tables (members, values, fields with TTL, sorted-set members) and big-element headers.
+PAIR_FIELDS = 128         # the pair table covers fields shorter than this (longer ones never embed)
 
-    Members and values are sds (``sdsAllocSize``); hash fields and values
-    are priced together as entries by the scanner (``entry_embed``), so
-    their tables only need to agree; 9.1 sorted-set members cost their whole
-    skiplist node (the expectation over levels, rounded).
+
+def _entry_field(f, ttl):
+    """Bytes of an entry's field part (entry.c ``entryReqSize``): its sds, 8-byte expiry if any."""
+    hdr = valkey_sds_header(f)
+    if hdr == 1 and ttl:
+        hdr = 3                 # a field with an expiry is sds type 8 at least
+    return hdr + f + 1 + (EXPIRE_FIELD if ttl else 0)
+
+
+def _entry_apart(f, ttl, q16):
+    """An entry whose value is not embedded: field (type 8 at least), expiry, value pointer."""
+    size = _entry_field(f, ttl)
+    if valkey_sds_header(f) == 1 and not ttl:
+        size += 2
+    return jemalloc_size(size + 8, q16)
+
+
+def sizing_tables(vl, lut, q16):
+    """The scanner's ``set_sizing`` arguments for a Valkey 8.1+ layout (memory.sizing_tables' shape).
+
+    Roles: hash fields, hash values, hash fields with a TTL, set members,
+    sorted-set members.  A hash field and its value are one ``entry``
+    (entry.c ``entryReqSize``, ``entryMemUsage``): the field (sds type 5
+    when short, type 8 when it has an expiry), the 8-byte expiry (9.0+) and
+    the value as sds type 8 in one allocation when it fits 128 bytes; else
+    the allocation holds the expiry, a value pointer and the field (type 8
+    at least), and the value is an sds of its own.  The field tables price
+    the second form, the value table the value's sds, and the pair table
+    (fields shorter than 128, without then with a TTL, by value length, 128
+    for longer) what embedding changes.  Set members are sds
+    (``sdsAllocSize``); 9.1 sorted-set members cost their whole skiplist
+    node (the expectation over levels, rounded).  Streams: the bytes of
+    their own trees (``STREAM_TREES``).
     """
+    from rdbscan.scanner.format import STREAM_TREES
+    ttl = vl.volatile_set                      # 9.0+: a field's expiry lives in its entry
     plain = [jemalloc_size(_sds_req(n), q16) for n in range(lut)]
+    field = [_entry_apart(n, False, q16) for n in range(lut)]
+    field_ttl = [_entry_apart(n, ttl, q16) for n in range(lut)]
+    pair = []
+    for with_ttl, fields in ((False, field), (ttl, field_ttl)):
+        for f in range(PAIR_FIELDS):
+            size = _entry_field(f, with_ttl)
+            for v in range(PAIR_FIELDS + 1):
+                embedded = v < PAIR_FIELDS and size + v + 4 <= HASH_ENTRY_EMBED
+                pair.append(jemalloc_size(size + v + 4, q16) - fields[f] - plain[v] if embedded else 0)
     if vl.skiplist_embeds:
         zset = [int(round(_skiplist_node_expected(n, q16))) for n in range(lut)]
         zset_big = 16 + 21 + 1 + 5 + 1       # node with its expected levels (16 * 4/3), sds type 16
     else:
         zset, zset_big = plain, 6
-    return (plain, plain, plain, zset), (6, 6, 6, zset_big)
+    # Past the tables: sds type 16 (5-byte header) and the terminator, plus what the entry adds.
+    big = (6 + 8, 6, 6 + 8 + (EXPIRE_FIELD if ttl else 0), 6, zset_big)
+    return (field, plain, field_ttl, plain, zset, pair), big, True, q16, STREAM_TREES, None
 
 
 # ------------------------------------------------ tables grown by inserts
@@ -245,12 +286,12 @@ def loaded_hash_buckets(n, before):
     return table.buckets()
 
 
-def _vector_bytes(n, J):
+def _vector_bytes(n, q16):
     # pVector of n pointers grown one at a time (zrealloc_usable keeps the size class).
-    return J(PVECTOR_HEADER + 8 * max(n, 2))
+    return jemalloc_size(PVECTOR_HEADER + 8 * max(n, 2), q16)
 
 
-def vset_bytes(expiries, J, table_struct):
+def vset_bytes(expiries, q16, table_struct):
     """``vsetMemUsage`` of a volatile set built by adding ``expiries`` (ms) in this order.
 
     Up to 127 entries it is one sorted vector (``J(8 + 8 n)``; one entry:
@@ -265,12 +306,12 @@ def vset_bytes(expiries, J, table_struct):
     vector's allocation or its hashtable (``table_struct`` + buckets, with
     the expected children).
     """
-    from rdbscan.scanner._common import RaxCounter
+    from rdbscan.scanner._common import RaxSizer
     n = len(expiries)
     if n <= 1:
         return 0
     if n <= VSET_VECTOR_MAX:
-        return _vector_bytes(n, J)
+        return _vector_bytes(n, q16)
     bucket_end = lambda e: (e & ~(VSET_WINDOW_MIN - 1)) + VSET_WINDOW_MIN
     window_end = lambda e: (e & ~(VSET_WINDOW_MAX - 1)) + VSET_WINDOW_MAX
     ends = []                       # sorted bucket keys
@@ -325,7 +366,7 @@ def vset_bytes(expiries, J, table_struct):
             add(e)
     for e in expiries[VSET_VECTOR_MAX:]:
         add(e)
-    tree = RaxCounter(J, width=8)
+    tree = RaxSizer(q16)
     total = 0
     for end in ends:
         tree.add(end.to_bytes(8, "big"))
@@ -333,8 +374,8 @@ def vset_bytes(expiries, J, table_struct):
         if isinstance(b, GrownTable):
             total += table_struct + HT_BUCKET * b.buckets()
         elif len(b) > 1:
-            total += _vector_bytes(len(b), J)
-    return tree.alloc + total
+            total += _vector_bytes(len(b), q16)
+    return tree.bytes() + total
 
 
 # ---------------------------------------------------------------- vectorised
@@ -410,7 +451,7 @@ def memory_column(vl, q16, batch, extra, hash_max_entries):
     """
     key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
                       pa.int64())
-    has_ttl = batch["has_ttl"]
+    has_ttl = pc.is_valid(batch["expire_at"])
     key, expire_field = key_parts(key_len, has_ttl)
     obj = _J(pc.add(pc.add(key, ROBJ), pc.if_else(expire_field, EXPIRE_FIELD, 0)), q16)
 

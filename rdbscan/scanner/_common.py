@@ -4,8 +4,11 @@ Nothing here runs per element; the per-key work lives in the scanners.
 """
 
 from rdbscan.scanner.format import (
-    FLAVOR_REDIS, FLAVOR_VALKEY, RAX_LEAF_BYTES, RAX_STRUCT, REDIS_RDB_VERSION_MAX,
-    VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX,
+    FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
+    RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
+    TYPE_HASH_LISTPACK_EX, TYPE_MODULE_PRE_GA, TYPE_STREAM_LISTPACKS_3, TYPE_STREAM_LISTPACKS_4,
+    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_TYPE_NAMES, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX,
+    VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -34,6 +37,56 @@ def header_info(magic):
         note = (f"RDB version {version} is newer than the newest this rdbscan knows "
                 f"({newest}); read with the version {newest} rules")
     return flavor, version, note
+
+
+def value_types(flavor, version):
+    """The value type bytes a dump of this magic and version may hold: 256 flags (bytes).
+
+    Types 0-21 are common ground (8 was never assigned); Redis and Valkey give
+    22 different meanings, Valkey 9.2 (RDB 81) has 23 (path hash), and only
+    Redis has 23-25 (7.4), 26 (RDB 13: Redis 8.6) and 27-33 (RDB 14 on:
+    Redis 8.8 and 8.10).
+    """
+    table = bytearray(256)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1):
+        table[t] = t != 8
+    if flavor == FLAVOR_VALKEY:
+        table[VALKEY_TYPE_HASH_2] = 1
+        table[VALKEY_TYPE_PATH_HASH] = version >= VALKEY_RDB_VERSION_PATH_HASH
+        return bytes(table)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1, TYPE_HASH_LISTPACK_EX + 1):
+        table[t] = 1
+    if version >= RDB_VERSION_KEY_META:
+        table[TYPE_STREAM_LISTPACKS_4] = 1
+    if version >= RDB_VERSION_ARRAY:
+        for t in range(TYPE_STREAM_LISTPACKS_5, TYPE_GCRA + 1):
+            table[t] = 1
+    assert table[TYPE_MODULE_PRE_GA]
+    return bytes(table)
+
+
+def unknown_message(op, flavor, version):
+    """The error text for a byte that is neither a value type nor an opcode of this dump."""
+    name = "Valkey" if flavor == FLAVOR_VALKEY else "Redis"
+    types = VALKEY_RDB_TYPE_NAMES if flavor == FLAVOR_VALKEY else RDB_TYPE_NAMES
+    if op in OPCODE_NAMES:
+        what = f"opcode {op} ({OPCODE_NAMES[op]})"
+    elif op in types:
+        what = f"value type {op} ({types[op]})"
+    else:
+        what = f"value type or opcode {op}"
+    return f"unknown {what} for {name} RDB version {version}"
+
+
+def key_meta_class_name(spec):
+    """``META-xxxx``: the name of a Redis 8.6 key metadata class from its 32-bit spec.
+
+    The spec packs four 6-bit characters above a 5-bit version and 3 flag
+    bits (keymeta.c ``keyMetaClassDecode``); the character set differs from
+    the module one in its last two symbols.
+    """
+    chars = [KEY_META_NAME_CHARSET[(spec >> (8 + 6 * (3 - i))) & 63] for i in range(4)]
+    return "META-" + "".join(chars)
 
 
 def escape_key(raw):
@@ -113,54 +166,30 @@ def snapshot_ms(ctime):
     return -(1 << 63)
 
 
-def rax_node_bytes(size, compressed):
-    """Bytes of a radix-tree node holding ``size`` chars (rax.c ``raxNodeCurrentLength``, no value).
-
-    A 4-byte header, the chars padded so the child pointers align, then one
-    child pointer (compressed node) or one per char.
-    """
-    padding = (8 - (size + 4) % 8) & 7
-    return 4 + size + padding + 8 * (1 if compressed else size)
-
-
 class RaxCounter:
-    """A Redis/Valkey radix tree built by inserting fixed-width keys (stream IDs) in ascending order.
+    """Nodes of a Redis radix tree built by inserting 16-byte stream IDs in ascending order.
 
     How the loader rebuilds a stream's tree and its PELs.  Only the rightmost
     path matters: each new key branches off it at its common prefix with the
     previous key, splitting a compressed node there or adding a child to a
-    branch node (rax.c ``raxGenericInsert``).  Counts the nodes (Redis's
-    MEMORY USAGE estimate) and, when ``alloc`` is a size-class function,
-    what ``raxAllocSize`` reports (Valkey 8.1+: the tree struct and every
-    node's allocation).  The compiled scanner has the same walk in C.
+    branch node (rax.c ``raxGenericInsert``).  The compiled scanner has the
+    same walk in C.
     """
 
     WIDTH = 16
 
-    def __init__(self, alloc=None, width=WIDTH):
-        self.WIDTH = width      # 8 for a Valkey volatile set's bucket keys
+    def __init__(self):
         self.nodes = 1          # an empty tree still has its root
-        self._path = []         # [start, end, compressed, children] of the rightmost path's nodes
+        self._path = []         # (start, end, compressed) segments of the rightmost path
         self._prev = None
-        self._J = alloc
-        self.alloc = 0 if alloc is None else alloc(RAX_STRUCT) + alloc(rax_node_bytes(0, False))
-
-    def _node(self, start, end, children):
-        # Allocation of a path node: compressed when it spans 2+ chars.
-        if end - start >= 2:
-            return self._J(rax_node_bytes(end - start, True))
-        return self._J(rax_node_bytes(children, False))
 
     def add(self, key):
         """Insert the next (greater) key."""
         width = self.WIDTH
-        J = self._J
         if self._prev is None:
-            self.nodes = 2      # the root becomes one compressed node of 16 chars, plus the leaf
-            self._path = [[0, width, True, 1]]
+            self.nodes = 2      # the root becomes one compressed node, plus the leaf
+            self._path = [(0, width, True)]
             self._prev = key
-            if J is not None:
-                self.alloc += J(rax_node_bytes(width, True)) + J(RAX_LEAF_BYTES) - J(rax_node_bytes(0, False))
             return
         j = 0
         while j < width - 1 and key[j] == self._prev[j]:
@@ -168,37 +197,108 @@ class RaxCounter:
         i = 0
         while i < len(self._path) - 1 and not (self._path[i][0] <= j < self._path[i][1]):
             i += 1
-        start, end, compressed, children = self._path[i]
+        start, end, compressed = self._path[i]
         path = self._path[:i]
         if compressed and end - start >= 2:
-            # Split the compressed node at j: [trimmed prefix] + branch + [postfix].
-            if J is not None:
-                self.alloc -= self._node(start, end, 1)
             if j > start:                   # trimmed prefix keeps the chars before j
-                path.append([start, j, j - start >= 2, 1])
+                path.append((start, j, j - start >= 2))
                 self.nodes += 1
-                if J is not None:
-                    self.alloc += self._node(start, j, 1)
-            if end - j - 1 > 0:             # postfix after the split char (leaves the path)
+            if end - j - 1 > 0:             # postfix after the split char
                 self.nodes += 1
-                if J is not None:
-                    self.alloc += self._node(j + 1, end, 1)
-            children = 1
-        elif J is not None:
-            self.alloc -= self._node(j, j + 1, children)
-        children += 1
-        path.append([j, j + 1, False, children])    # the branch node at j, one more child
-        if J is not None:
-            self.alloc += self._node(j, j + 1, children)
+        path.append((j, j + 1, False))      # the branch node at j
         rest = width - j - 1
         if rest >= 1:                       # new child holding the rest, then the leaf
-            path.append([j + 1, width, rest >= 2, 1])
+            path.append((j + 1, width, rest >= 2))
             self.nodes += 2
-            if J is not None:
-                self.alloc += self._node(j + 1, width, 1)
         else:
             self.nodes += 1
-        if J is not None:
-            self.alloc += J(RAX_LEAF_BYTES)
         self._path = path
         self._prev = key
+
+
+RAX_STRUCT = 32        # sizeof(rax): head, numele, numnodes, alloc_size pointer
+RAX_EMPTY_HEAD = 8     # the head node of an empty tree: a 4-byte header, padded
+
+
+def rax_node_bytes(compressed, n, iskey):
+    """Bytes of one radix-tree node (rax.c ``raxNodeCurrentLength``).
+
+    A 4-byte header and ``n`` characters padded to pointer alignment, then
+    one child pointer when compressed or ``n`` when not, and a value pointer
+    when a key ends at the node (every value rdbscan sizes is non-NULL).
+    """
+    size = (4 + n + 7) & ~7
+    size += 8 if compressed else 8 * n
+    return size + (8 if iskey else 0)
+
+
+class RaxSizer:
+    """What a Redis 8.4+ radix tree allocates for keys inserted in ascending order.
+
+    Redis 8.4+ counts a stream's trees by their allocations (``rax->alloc_size``):
+    the rax struct and every node at its allocator size class.  Keys
+    arriving sorted (how the loader rebuilds them: stream IDs, PEL IDs,
+    group and consumer names; 8.4's PEL-by-time keys are sorted first, as
+    a radix tree's shape does not depend on the order of its inserts) only
+    ever change the rightmost path of the tree; a node that leaves it is
+    final and is counted then.  Path entries
+    are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
+    characters and one child, a branch node ``n`` children (a one-character
+    node is the same size either way).  The compiled scanner has the same
+    walk in C.
+    """
+
+    def __init__(self, quantum16=False, null_values=False):
+        from rdbscan.model.alloc import jemalloc_size
+        # Keys inserted with a NULL value (Redis 8.4 pel_by_time) keep no value pointer.
+        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3] and not null_values),
+                                                quantum16)
+        self._j = jemalloc_size
+        self._q16 = quantum16
+        self.done = 0           # bytes of the nodes off the rightmost path
+        self.path = []
+        self._prev = None
+
+    def bytes(self):
+        """Bytes so far: the struct, the final nodes and the rightmost path."""
+        if self._prev is None:
+            return self._j(RAX_STRUCT, self._q16) + self._j(RAX_EMPTY_HEAD, self._q16)
+        return self._j(RAX_STRUCT, self._q16) + self.done + sum(self._size(n) for n in self.path)
+
+    def add(self, key):
+        """Insert the next key, greater than the previous one."""
+        prev, self._prev = self._prev, key
+        if prev is None:
+            self.path = [[0, True, len(key), False]] if key else []
+            self.path.append([len(key), False, 0, True])
+            return
+        j = 0
+        limit = min(len(prev), len(key))
+        while j < limit and key[j] == prev[j]:
+            j += 1
+        path = self.path
+        if j == len(prev):
+            # The previous key is a prefix: its end node grows the rest.
+            path[-1][1:3] = [True, len(key) - j]
+            path.append([len(key), False, 0, True])
+            return
+        i = len(path) - 1
+        while path[i][0] > j:
+            i -= 1
+        depth, compressed, n, iskey = path[i]
+        for node in path[i + 1:]:                 # the old continuation is final
+            self.done += self._size(node)
+        del path[i + 1:]
+        if not compressed or n == 1:
+            path[i] = [depth, False, (n if not compressed else 1) + 1, iskey]
+        else:
+            if depth + n - j - 1 > 0:             # the old remainder, off the path
+                self.done += self._size([j + 1, True, depth + n - j - 1, False])
+            if j > depth:
+                path[i] = [depth, True, j - depth, iskey]
+                path.append([j, False, 2, False])
+            else:
+                path[i] = [depth, False, 2, iskey]
+        if len(key) > j + 1:
+            path.append([j + 1, True, len(key) - j - 1, False])
+        path.append([len(key), False, 0, True])

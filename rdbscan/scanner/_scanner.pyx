@@ -15,25 +15,33 @@ cimport cython
 
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
-from libc.string cimport memcpy, memmove, memchr, memcmp
+from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
 
 include "_alloc.pxi"
-from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
-from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
+from rdbscan.scanner.format import module_type_name, module_encver
 from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
-                                     record_aux, snapshot_ms)
-from rdbscan.model.alloc import jemalloc_size as py_jemalloc_size
+                                     record_aux, snapshot_ms, unknown_message, value_types, key_meta_class_name)
 from rdbscan.model.valkey import vset_bytes
+
+from libc.stdlib cimport strtod
+from libc.math cimport isnan, isinf
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
+DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
 DEF RESP_DIGITS_MAX = 18      # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
+DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
+DEF ROLE_SET = 3
+DEF ROLE_ZSET = 4
+DEF IDMP_PRODUCER = 24        # Redis 8.6 sizeof(idmpProducer)
+DEF IDMP_ENTRY = 32           # sizeof(idmpEntry) before its inline IID
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -196,61 +204,33 @@ def allocation_size(int64_t n, bint quantum16=False):
 
 
 cdef struct RaxCount:
-    # A Redis/Valkey radix tree built by inserting 16-byte stream IDs in
+    # Nodes of a Redis radix tree built by inserting 16-byte stream IDs in
     # ascending order (how the loader rebuilds a stream and its PELs).  Only
     # the rightmost path matters: each new key branches off it at its common
     # prefix with the previous key, splitting a compressed node there or
-    # adding a child to a branch node (rax.c raxGenericInsert).  Counts the
-    # nodes and, when 'bytes' is set, what raxAllocSize reports (Valkey 8.1+).
+    # adding a child to a branch node (rax.c raxGenericInsert).
     int64_t nodes
-    int64_t alloc
-    bint bytes
-    bint q16
     int nseg
     int seg_start[STREAM_ID_BYTES + 1]
     int seg_end[STREAM_ID_BYTES + 1]
     bint seg_compressed[STREAM_ID_BYTES + 1]
-    int seg_children[STREAM_ID_BYTES + 1]
     uint8_t prev[STREAM_ID_BYTES]
 
 
-cdef inline int64_t rax_node_bytes(int64_t size, bint compressed) noexcept nogil:
-    # rdbscan.scanner._common.rax_node_bytes: header, padded chars, child pointers.
-    return 4 + size + ((8 - (size + 4) % 8) & 7) + 8 * (1 if compressed else size)
-
-
-cdef inline int64_t rax_path_node(RaxCount* r, int start, int end, int children) noexcept nogil:
-    # Allocation of a rightmost-path node: compressed when it spans 2+ chars.
-    if end - start >= 2:
-        return jemalloc_size(rax_node_bytes(end - start, 1), r.q16)
-    return jemalloc_size(rax_node_bytes(children, 0), r.q16)
-
-
-cdef inline void rax_reset(RaxCount* r, bint count_bytes, bint q16) noexcept nogil:
+cdef inline void rax_reset(RaxCount* r) noexcept nogil:
     r.nodes = 1          # an empty tree still has its root
     r.nseg = 0
-    r.bytes = count_bytes
-    r.q16 = q16
-    r.alloc = (jemalloc_size(RAX_STRUCT, q16) + jemalloc_size(rax_node_bytes(0, 0), q16)) if count_bytes else 0
-
-
-cdef inline void rax_seg(RaxCount* r, int start, int end, bint compressed, int children) noexcept nogil:
-    r.seg_start[r.nseg] = start
-    r.seg_end[r.nseg] = end
-    r.seg_compressed[r.nseg] = compressed
-    r.seg_children[r.nseg] = children
-    r.nseg += 1
 
 
 cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
-    cdef int j = 0, i, s, e, rem, ch
+    cdef int j = 0, i, s, e, rem
     if r.nseg == 0:
         # The root becomes one compressed node of 16 chars, plus the leaf.
         r.nodes = 2
-        rax_seg(r, 0, STREAM_ID_BYTES, 1, 1)
-        if r.bytes:
-            r.alloc += (jemalloc_size(rax_node_bytes(STREAM_ID_BYTES, 1), r.q16)
-                        + jemalloc_size(RAX_LEAF_BYTES, r.q16) - jemalloc_size(rax_node_bytes(0, 0), r.q16))
+        r.nseg = 1
+        r.seg_start[0] = 0
+        r.seg_end[0] = STREAM_ID_BYTES
+        r.seg_compressed[0] = 1
         memcpy(r.prev, key, STREAM_ID_BYTES)
         return
     while j < STREAM_ID_BYTES - 1 and key[j] == r.prev[j]:
@@ -260,39 +240,193 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
         i += 1
     s = r.seg_start[i]
     e = r.seg_end[i]
-    ch = r.seg_children[i]
     r.nseg = i
     if r.seg_compressed[i] and e - s >= 2:
-        # Split the compressed node at j: [trimmed prefix] + branch + [postfix].
-        if r.bytes:
-            r.alloc -= rax_path_node(r, s, e, 1)
         if j > s:                       # trimmed prefix keeps the chars before j
-            rax_seg(r, s, j, j - s >= 2, 1)
+            r.seg_start[r.nseg] = s
+            r.seg_end[r.nseg] = j
+            r.seg_compressed[r.nseg] = j - s >= 2
+            r.nseg += 1
             r.nodes += 1
-            if r.bytes:
-                r.alloc += rax_path_node(r, s, j, 1)
-        if e - j - 1 > 0:               # postfix after the split char (leaves the path)
+        if e - j - 1 > 0:               # postfix after the split char
             r.nodes += 1
-            if r.bytes:
-                r.alloc += rax_path_node(r, j + 1, e, 1)
-        ch = 1
-    elif r.bytes:
-        r.alloc -= rax_path_node(r, j, j + 1, ch)
-    ch += 1
-    rax_seg(r, j, j + 1, 0, ch)         # the branch node at j, one more child
-    if r.bytes:
-        r.alloc += rax_path_node(r, j, j + 1, ch)
+    r.seg_start[r.nseg] = j             # the branch node at j
+    r.seg_end[r.nseg] = j + 1
+    r.seg_compressed[r.nseg] = 0
+    r.nseg += 1
     rem = STREAM_ID_BYTES - j - 1
     if rem >= 1:                        # new child holding the rest, then the leaf
-        rax_seg(r, j + 1, STREAM_ID_BYTES, rem >= 2, 1)
+        r.seg_start[r.nseg] = j + 1
+        r.seg_end[r.nseg] = STREAM_ID_BYTES
+        r.seg_compressed[r.nseg] = rem >= 2
+        r.nseg += 1
         r.nodes += 2
-        if r.bytes:
-            r.alloc += rax_path_node(r, j + 1, STREAM_ID_BYTES, 1)
     else:
         r.nodes += 1
-    if r.bytes:
-        r.alloc += jemalloc_size(RAX_LEAF_BYTES, r.q16)
     memcpy(r.prev, key, STREAM_ID_BYTES)
+
+
+cdef struct RaxSizer:
+    # _common.RaxSizer in C: the bytes a Redis 8.4+ radix tree allocates
+    # for keys inserted in ascending order.  The rightmost path is kept as
+    # parallel arrays; the previous key is copied aside.
+    int64_t done
+    Py_ssize_t npath, cap
+    int64_t* depth
+    uint8_t* comp
+    int64_t* cnt
+    uint8_t* iskey
+    uint8_t* prev
+    Py_ssize_t prev_len, prev_cap
+    bint has_prev
+    bint q16
+    bint nullval         # keys carry NULL values (8.4 pel_by_time): no value pointers
+
+
+cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey, bint q16) noexcept nogil:
+    # _common.rax_node_bytes at its allocator size class.
+    cdef int64_t size = (4 + n + 7) & ~7
+    size += 8 if comp else 8 * n
+    if iskey:
+        size += 8
+    return jemalloc_size(size, q16)
+
+
+cdef void rs_free(RaxSizer* r) noexcept nogil:
+    free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
+
+
+cdef inline void rs_reset(RaxSizer* r, bint q16, bint nullval=0) noexcept nogil:
+    r.done = 0
+    r.npath = 0
+    r.has_prev = 0
+    r.prev_len = 0
+    r.q16 = q16
+    r.nullval = nullval
+
+
+cdef int rs_reserve(RaxSizer* r, Py_ssize_t klen) except -1 nogil:
+    # Room for a path of klen + 3 nodes and a copy of the key.
+    cdef Py_ssize_t need = klen + 3
+    if need > r.cap:
+        r.depth = <int64_t*>realloc(r.depth, need * 8)
+        r.cnt = <int64_t*>realloc(r.cnt, need * 8)
+        r.comp = <uint8_t*>realloc(r.comp, need)
+        r.iskey = <uint8_t*>realloc(r.iskey, need)
+        if r.depth == NULL or r.cnt == NULL or r.comp == NULL or r.iskey == NULL:
+            with gil: raise MemoryError()
+        r.cap = need
+    if klen > r.prev_cap:
+        r.prev = <uint8_t*>realloc(r.prev, klen if klen > 16 else 16)
+        if r.prev == NULL:
+            with gil: raise MemoryError()
+        r.prev_cap = klen if klen > 16 else 16
+    return 0
+
+
+cdef inline void rs_push(RaxSizer* r, int64_t depth, bint comp, int64_t n, bint iskey) noexcept nogil:
+    r.depth[r.npath] = depth
+    r.comp[r.npath] = comp
+    r.cnt[r.npath] = n
+    r.iskey[r.npath] = iskey
+    r.npath += 1
+
+
+cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogil:
+    cdef Py_ssize_t j = 0, limit, i, k
+    cdef int64_t d, n, rem
+    cdef bint comp, isk
+    rs_reserve(r, klen)
+    if not r.has_prev:
+        r.npath = 0
+        if klen > 0:
+            rs_push(r, 0, 1, klen, 0)
+        rs_push(r, klen, 0, 0, 1)
+    else:
+        limit = r.prev_len if r.prev_len < klen else klen
+        while j < limit and key[j] == r.prev[j]:
+            j += 1
+        if j == r.prev_len:
+            # The previous key is a prefix: its end node grows the rest.
+            r.comp[r.npath - 1] = 1
+            r.cnt[r.npath - 1] = klen - j
+            rs_push(r, klen, 0, 0, 1)
+        else:
+            i = r.npath - 1
+            while r.depth[i] > j:
+                i -= 1
+            for k in range(i + 1, r.npath):          # the old continuation is final
+                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+            r.npath = i + 1
+            d = r.depth[i]
+            comp = r.comp[i]
+            n = r.cnt[i]
+            isk = r.iskey[i]
+            if not comp or n == 1:
+                r.comp[i] = 0
+                r.cnt[i] = (n if not comp else 1) + 1
+            else:
+                rem = d + n - j - 1
+                if rem > 0:                          # the old remainder, off the path
+                    r.done += rs_node(1, rem, 0, r.q16)
+                if j > d:
+                    r.cnt[i] = j - d
+                    rs_push(r, j, 0, 2, 0)
+                else:
+                    r.comp[i] = 0
+                    r.cnt[i] = 2
+            if klen > j + 1:
+                rs_push(r, j + 1, 1, klen - j - 1, 0)
+            rs_push(r, klen, 0, 0, 1)
+    memcpy(r.prev, key, klen)
+    r.prev_len = klen
+    r.has_prev = 1
+    return 0
+
+
+cdef int64_t rs_bytes(RaxSizer* r) noexcept nogil:
+    # The struct, the final nodes and the rightmost path (an empty tree: its head).
+    cdef int64_t total = jemalloc_size(32, r.q16)
+    cdef Py_ssize_t k
+    if not r.has_prev:
+        return total + jemalloc_size(8, r.q16)
+    total += r.done
+    for k in range(r.npath):
+        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+    return total
+
+
+cdef int cmp_id(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, STREAM_ID_BYTES)
+
+
+cdef int cmp_time_key(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, PEL_TIME_KEY_BYTES)
+
+
+cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t first) except -1 nogil:
+    # Room for need bytes in *buf (capacity *cap), doubling from first.
+    cdef Py_ssize_t size
+    cdef uint8_t* newp
+    if need <= cap[0]:
+        return 0
+    size = cap[0] * 2 if cap[0] else first
+    while size < need:
+        size *= 2
+    newp = <uint8_t*>realloc(buf[0], size)
+    if newp == NULL:
+        with gil: raise MemoryError()
+    buf[0] = newp
+    cap[0] = size
+    return 0
+
+
+cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
+    # pyscanner.sds_alloc_size: Redis 8.4+ sdsAllocSize of a new n-byte sds.
+    if 0 < n < 32:
+        return n + 2
+    cdef int64_t hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 4294967296LL else 17
+    return jemalloc_size(hdr + n + 1, q16)
 
 
 cdef inline bint lzf_claim_impossible(int64_t clen, int64_t ulen) noexcept nogil:
@@ -414,6 +548,15 @@ cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1 if v <= limit else 0
 
 
+cdef inline int64_t lp_backlen(int64_t entry) noexcept nogil:
+    # pyscanner._lp_backlen: a listpack entry's back-length bytes.
+    if entry <= 127: return 1
+    if entry < 16383: return 2
+    if entry < 2097151: return 3
+    if entry < 268435455: return 4
+    return 5
+
+
 cdef inline int64_t canonical_int_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     # The value of a string is_canonical_int accepted (wraps like C for -2^63).
     cdef Py_ssize_t i = 1 if p[0] == 45 else 0
@@ -446,13 +589,7 @@ cdef inline int64_t lp_entry_bytes(int64_t n, bint is_int, int64_t ival) noexcep
         entry = 2 + n
     else:
         entry = 5 + n
-    if entry <= 127:
-        return entry + 1
-    if entry < 16383:
-        return entry + 2
-    if entry < 2097151:
-        return entry + 3
-    return entry + (4 if entry < 268435455 else 5)
+    return entry + lp_backlen(entry)
 
 
 cdef inline int intset_width(int64_t ival) noexcept nogil:
@@ -470,6 +607,81 @@ cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     if n < 8 and (v >> (8 * n - 1)) & 1:
         v |= (~0ULL) << (8 * n)
     return <int64_t>v
+
+
+cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new) except NULL:
+    # Grow an int64 array to `new` entries, zeroing the added ones.
+    cdef int64_t* q = <int64_t*>realloc(p, new * 8)
+    cdef Py_ssize_t i
+    if q == NULL:
+        raise MemoryError()
+    for i in range(old, new):
+        q[i] = 0
+    return q
+
+
+cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, bint* isint) noexcept nogil:
+    # A listpack's first entry (pyscanner._lp_first): its bytes with the
+    # back-length, 0 when there is none; its value when it is an integer.
+    cdef const uint8_t* e = p + LISTPACK_HEADER
+    cdef uint8_t c
+    cdef int64_t ln
+    value[0] = 0
+    isint[0] = 1
+    if n < LISTPACK_HEADER + 2 or e[0] == LISTPACK_END:
+        isint[0] = 0
+        return 0
+    c = e[0]
+    if c < 0x80:
+        value[0] = c
+        ln = 1
+    elif (c & 0xC0) == 0x80:
+        ln = 1 + (c & 0x3F)
+        isint[0] = 0
+    elif (c & 0xE0) == 0xC0:
+        value[0] = ((c & 0x1F) << 8) | e[1]
+        if value[0] >= 4096:
+            value[0] -= 8192
+        ln = 2
+    elif (c & 0xF0) == 0xE0:
+        ln = 2 + (((c & 0x0F) << 8) | e[1])
+        isint[0] = 0
+    elif c == 0xF0:
+        ln = 5 + (le_int(e + 1, 4) & 0xFFFFFFFFLL)
+        isint[0] = 0
+    elif c >= 0xF1 and c <= 0xF4:
+        ln = 3 if c == 0xF1 else 4 if c == 0xF2 else 5 if c == 0xF3 else 9
+        value[0] = le_int(e + 1, <int>(ln - 1))
+    else:
+        isint[0] = 0
+        return 0
+    return ln + lp_backlen(ln)
+
+
+cdef int64_t float_text_len(double d) noexcept nogil:
+    # pyscanner.float_text_len: the length of the shortest round-trip
+    # decimal text of an array float element, written without an exponent.
+    cdef char buf[40]
+    cdef int p = 1, exp, sign
+    cdef char* mark
+    if isnan(d):
+        return 3
+    if isinf(d):
+        return 4 if d < 0 else 3
+    while p < 17:
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+        if strtod(buf, NULL) == d:
+            break
+        p += 1
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+    mark = buf
+    while mark[0] != 101:  # 'e'
+        mark += 1
+    exp = <int>strtod(mark + 1, NULL)
+    sign = 1 if buf[0] == 45 else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p
 
 
 @cython.final
@@ -521,32 +733,48 @@ cdef class Scanner:
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
     cdef int64_t v_expired, v_expired_bytes  # Valkey hash fields already expired at the snapshot
-    cdef int64_t v_mem[SIZING_ROLES]  # sized hashtable elements by role (ROLE_* in format.py)
+    cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     cdef int64_t v_lp                # listpack entries built from elements stored one by one
     cdef int v_iset                  # ... and the intset member width of integer ones
     # --- sizing tables (set_sizing): allocation size by element length ---
-    cdef int32_t* lut[SIZING_ROLES]
-    cdef int64_t entry_embed         # Valkey 8.1+: a hash field and value are one entry up to this size
-    cdef bint entry_ttl              # Valkey 9.0+: ... with the field's expiry in it
-    cdef bint rax_bytes              # Valkey 8.1+: streams carry radix-tree allocations, not node counts
+    cdef int32_t* lut[ROLES]
+    cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
+    cdef int64_t last_field          # length of the last member/field sized, for the pair table
+    cdef int64_t big_hdr[ROLES]
+    cdef int64_t big_extra[ROLES]
+    cdef bint big_rounded[ROLES]
+    cdef bint q16                    # allocator with a 16-byte quantum
     cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
     cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
-    cdef int64_t* vset_buf           # a hash's live field expiries, in order (volatile set replay)
-    cdef int64_t vset_cap
-    cdef int64_t last_field, last_cost   # the last hash field sized (length, cost), for its value
-    cdef bint last_ttl
+    cdef uint8_t* vset_buf           # a hash's live field expiries (int64), in order (volatile set replay)
+    cdef Py_ssize_t vset_cap
     cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
-    cdef int64_t big_hdr[SIZING_ROLES]
-    cdef bint big_rounded
-    cdef bint q16                    # allocator with a 16-byte quantum
     cdef bint v_len_valid, v_stream, v_hfe_valid, v_expired_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef bint w_allint
     cdef bint w_sized                # walks also size elements as hashtable entries
-    cdef int w_role                  # ... the role of their members (ROLE_MEMBER or ROLE_ZSET)    # --- columns ---
+    cdef int w_role                  # ... in this role (its values in the next one)
+    # --- format dispatch and parser state of the newer RDB versions ---
+    cdef uint8_t vtypes[256]         # value type bytes this magic and version may hold
+    cdef int64_t meta_bytes          # bytes of KEY_META records before the current key
+    cdef int64_t* tmpl_fields        # hash templates by id: fields (0: undefined), longest, bytes
+    cdef int64_t* tmpl_longest
+    cdef int64_t* tmpl_bytes
+    cdef Py_ssize_t tmpl_cap
+    cdef uint8_t* scratch2           # a template listpack without its id entry
+    cdef Py_ssize_t scratch2_cap
+    # --- Redis 8.4+ stream sizing (set_sizing(stream_alloc=STREAM_ALLOC...)) ---
+    cdef int stream_alloc
+    cdef RaxSizer rs_ids, rs_groups, rs_consumers, rs_union   # ID trees, name tables, the PEL index
+    cdef uint8_t* pel_ids            # every PEL ID of the current stream, for the PEL index
+    cdef uint8_t* time_keys          # one group's pel_by_time keys (Redis 8.4)
+    cdef Py_ssize_t time_cap
+    cdef uint8_t digits_buf[24]      # a name stored as an integer, as text
+    cdef Py_ssize_t pel_cap
+    # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
     cdef uint8_t* c_kind
@@ -596,6 +824,19 @@ cdef class Scanner:
         self.verify = verify
         self.batch_size = batch_size
         self.scratch = NULL
+        self.scratch2 = NULL
+        self.scratch2_cap = 0
+        self.tmpl_fields = self.tmpl_longest = self.tmpl_bytes = NULL
+        self.tmpl_cap = 0
+        memset(&self.rs_ids, 0, sizeof(RaxSizer))
+        memset(&self.rs_groups, 0, sizeof(RaxSizer))
+        memset(&self.rs_consumers, 0, sizeof(RaxSizer))
+        memset(&self.rs_union, 0, sizeof(RaxSizer))
+        self.pel_ids = NULL
+        self.time_keys = NULL
+        self.time_cap = 0
+        self.pel_cap = 0
+        self.stream_alloc = 0
         self.scratch_cap = 0
         n = batch_size
         self.c_db = <uint16_t*>malloc(n * 2)
@@ -629,20 +870,18 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
-        for i in range(SIZING_ROLES):
+        for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
-        self.entry_embed = 0
-        self.entry_ttl = 0
-        self.rax_bytes = 0
+            self.big_extra[i] = 0
+            self.big_rounded[i] = 0
+        self.pair = NULL
+        self.last_field = 2 * PAIR_FIELDS
         self.vset_table = 0
         self.hash_value_limit = -1
         self.vset_buf = NULL
         self.vset_cap = 0
-        self.last_field = self.last_cost = 0
-        self.last_ttl = 0
         self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
-        self.w_role = ROLE_MEMBER
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -660,8 +899,8 @@ cdef class Scanner:
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.lut[3] == NULL or self.c_expired == NULL or
-                self.c_expired_bytes == NULL or self.c_expired_valid == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_expired == NULL or self.c_expired_bytes == NULL or self.c_expired_valid == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -684,7 +923,13 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.scratch2)
+        free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
+        rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
+        free(self.pel_ids)
+        free(self.time_keys)
         free(self.vset_buf)
+        free(self.c_expired); free(self.c_expired_bytes); free(self.c_expired_valid)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -695,8 +940,8 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
-        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3])
-        free(self.c_expired); free(self.c_expired_bytes); free(self.c_expired_valid)
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3]); free(self.lut[4])
+        free(self.pair)
         free(self.db_expires)
 
     # ------------------------------------------------------------------ input
@@ -1074,48 +1319,59 @@ cdef class Scanner:
         self.meta["flavor"] = "valkey" if self.flavor == FLAVOR_VALKEY else "redis"
         if note:
             self.meta["notes"].append(note)
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
         self.pos = MAGIC_LEN
         return 0
 
     cdef void _clear_pending(self) noexcept nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
+        self.meta_bytes = 0
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False, int64_t entry_embed=0,
-                   bint entry_ttl=False, bint rax_bytes=False, int64_t vset_table=0,
-                   int64_t hash_value_limit=-1):
-        """Allocation size by element length, for the roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, int stream_alloc=STREAM_NODES,
+                   big_extra=None, int64_t vset_table=0, int64_t hash_value_limit=-1):
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        ``tables``: sequences of 4,096 ints, one per role (members/fields,
-        values, fields with TTL metadata, and optionally sorted-set members,
-        else as members); ``big_headers``: for longer elements, the bytes
-        added to the length (header, terminator); ``rounded``: whether the
-        server measures them in jemalloc size classes.  ``entry_embed``
-        (Valkey 8.1+: 128) prices a hash field and its value as one entry,
-        embedded together when they fit that many bytes, with the field's
-        expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes streams
-        carry their radix trees' allocations instead of their node counts.
-        ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+): as in
-        :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.
+        ``tables``: five sequences of 4,096 ints (hash fields, hash values,
+        hash fields with TTL metadata, set members, sorted-set members);
+        ``big_headers``: for longer elements, the bytes added to the length
+        (header, terminator); ``rounded``: whether the server measures them
+        in jemalloc size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``stream_alloc`` sizes streams by their allocations
+        (Redis 8.4+: ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for
+        8.4's extra tree per group; ``True`` means ``STREAM_ALLOC``) rather
+        than counting their radix-tree nodes (``STREAM_NODES``);
+        ``STREAM_TREES`` (Valkey 8.1+) by the allocations of the stream's own
+        trees only.  ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+):
+        as in :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.
         """
         cdef int role, i
-        roles = list(tables[:SIZING_ROLES])
-        big = list(big_headers[:SIZING_ROLES])
-        if len(roles) < SIZING_ROLES:
-            roles.append(roles[ROLE_MEMBER])
-        if len(big) < SIZING_ROLES:
-            big.append(big[ROLE_MEMBER])
-        for role in range(SIZING_ROLES):
-            table = roles[role]
+        free(self.pair)
+        self.pair = NULL
+        if len(tables) > ROLES and tables[ROLES] is not None:
+            pair = tables[ROLES]
+            self.pair = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
+            if self.pair == NULL:
+                raise MemoryError()
+            for i in range(2 * PAIR_FIELDS * 129):
+                self.pair[i] = pair[i]
+        for role in range(ROLES):
+            table = tables[role]
             for i in range(SIZING_LUT):
                 self.lut[role][i] = table[i]
-            self.big_hdr[role] = big[role]
-        self.big_rounded = rounded
+            self.big_hdr[role] = big_headers[role]
+            self.big_rounded[role] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+            self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
-        self.entry_embed = entry_embed
-        self.entry_ttl = entry_ttl
-        self.rax_bytes = rax_bytes
+        self.stream_alloc = stream_alloc
         self.vset_table = vset_table
         self.hash_value_limit = hash_value_limit
 
@@ -1174,10 +1430,7 @@ cdef class Scanner:
             if db > 65535:
                 with gil: self.fail(f"database number {db} is out of range", at)
             self.db = <int>db
-        elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY) or \
-                (op == VALKEY_TYPE_PATH_HASH and self.flavor == FLAVOR_VALKEY
-                 and self.version >= VALKEY_RDB_VERSION_PATH_HASH):
+        elif self.vtypes[op]:
             self._key_value(at, op)
         else:
             with gil:
@@ -1234,6 +1487,10 @@ cdef class Scanner:
                 self.read_bytes()                             # description
             code = self.read_bytes()
             self.meta["functions"].append(pre_ga_library(name, engine, code))
+        elif op == OP_KEY_META and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_KEY_META:
+            self._key_meta(at)
+        elif op == OP_HASH_TEMPLATE and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_ARRAY:
+            self._hash_template(at)
         else:
             self._unknown(op, at)
         return 0
@@ -1257,10 +1514,68 @@ cdef class Scanner:
         return v
 
     cdef int _unknown(self, int op, int64_t at) except -1:
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self.fail(unknown_message(op, self.flavor, self.version), at)
+
+    cdef int _key_meta(self, int64_t at) except -1:
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        cdef int64_t n, i
+        cdef uint32_t spec
+        self._start(at)
+        n = self.read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self.fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for i in range(n):
+            self.need(KEY_META_SPEC_BYTES)
+            spec = <uint32_t>(le_int(self.p + self.pos, 4) & 0xFFFFFFFF)
+            self.pos += KEY_META_SPEC_BYTES
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self.meta_bytes += self.base + self.pos - at
+        return 0
+
+    cdef int _hash_template(self, int64_t at) except -1:
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t n = self._count()
+        cdef int64_t i, size, longest = 0, total = 0
+        cdef Py_ssize_t cap
+        if n == 0:
+            self.fail(f"hash template {tid} has zero fields", at)
+        for i in range(n):
+            size = self.skip_string()
+            if size > longest:
+                longest = size
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self.fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if <Py_ssize_t>tid >= self.tmpl_cap:
+            cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+            while cap <= <Py_ssize_t>tid:
+                cap *= 2
+            self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+            self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+            self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+            self.tmpl_cap = cap
+        if self.tmpl_fields[tid]:
+            self.fail(f"hash template {tid} is defined twice", at)
+        self.tmpl_fields[tid] = n
+        self.tmpl_longest[tid] = longest
+        self.tmpl_bytes[tid] = total
+        self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
+        return 0
+
+    cdef int _template(self, uint64_t tid, int64_t at) except -1 nogil:
+        # Check that a key's template was defined (its facts are in tmpl_*[tid]).
+        if tid >= <uint64_t>self.tmpl_cap or self.tmpl_fields[tid] == 0:
+            with gil:
+                self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return 0
 
     cdef inline void _start(self, int64_t at) noexcept nogil:
         if self.rec_start < 0:
@@ -1312,6 +1627,86 @@ cdef class Scanner:
         self.meta["module_aux"].append({
             "module": module_type_name(mid), "encver": module_encver(mid),
             "when": when, "bytes": self.base + self.pos - start})
+        return 0
+
+    cdef int _valkey_hash_2(self) except -1 nogil:
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
+        cdef int64_t n, i, field, value, expiry, packed
+        self.v_kind = KIND_HASH
+        n = self._count()
+        self.v_hfe = 0
+        self.v_expired = 0
+        self.v_expired_bytes = 0
+        for i in range(n):
+            packed = self.v_lp
+            field = self.skip_element()
+            value = self.skip_element()
+            expiry = self.fixed(8)
+            if expiry != -1 and expiry < self.expired_before:
+                self.v_lp = packed
+                self.v_expired += 1
+                self.v_expired_bytes += self._entry_cost(field, value)
+                continue
+            self._elem(field)
+            self._elem(value)
+            if expiry != -1:
+                if self.vset_table:
+                    self._keep_expiry(expiry, self.v_hfe)
+                self.v_hfe += 1
+                self._size(field, 2)
+            else:
+                self._size(field, 0)
+            self._size(value, 1)
+        if self.v_hfe > VSET_VECTOR_MAX and self.vset_table:
+            # Past one vector the volatile set depends on the expiries themselves.
+            with gil:
+                self.v_mem[2] += self._vset_bytes()
+        self.v_len = n - self.v_expired
+        self.v_hfe_valid = 1
+        self.v_expired_valid = 1
+        self.v_flags |= FLAG_HFE
+        self._packed(self.v_len, 0)
+        return 0
+
+    cdef int64_t _entry_cost(self, int64_t field, int64_t value) noexcept nogil:
+        # pyscanner.Scanner._entry_cost: an expired field's entry, sized as a
+        # field with a TTL and its value, then taken back out of the sums.
+        cdef int64_t m1 = self.v_mem[1], m2 = self.v_mem[2], last = self.last_field, cost
+        self._size(field, 2)
+        self._size(value, 1)
+        cost = self.v_mem[2] + self.v_mem[1] - m2 - m1
+        self.v_mem[1] = m1
+        self.v_mem[2] = m2
+        self.last_field = last
+        return cost
+
+    cdef int _keep_expiry(self, int64_t expiry, int64_t at) except -1 nogil:
+        grow_buffer(&self.vset_buf, &self.vset_cap, (at + 1) * 8, 256 * 8)
+        (<int64_t*>self.vset_buf)[at] = expiry
+        return 0
+
+    cdef int64_t _vset_bytes(self) except? -1:
+        cdef const int64_t* kept = <const int64_t*>self.vset_buf
+        return vset_bytes([kept[i] for i in range(self.v_hfe)], self.q16, self.vset_table)
+
+    cdef int _path_hash(self) except -1 nogil:
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        cdef int64_t paths, fields, i, j, at
+        self.v_kind = KIND_PATH_HASH
+        paths = self._count()
+        for i in range(paths):
+            self._elem(self.skip_string())
+            at = self.base + self.pos
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("path hash: a path with no fields (the loader rejects it)", at)
+            for j in range(fields):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+        self.v_len = paths
         return 0
 
     cdef int _module_ops(self) except -1 nogil:
@@ -1377,12 +1772,11 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
-        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
         self.v_lp = 0
         self.v_iset = 2
         self.w_sized = 0
-        self.w_role = ROLE_MEMBER
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
@@ -1404,7 +1798,7 @@ cdef class Scanner:
         self.c_length[r] = self.v_len
         self.c_length_valid[r] = self.v_len_valid
         self.c_max[r] = self.v_max
-        self.c_serialized[r] = self.base + self.pos - vstart
+        self.c_serialized[r] = self.base + self.pos - vstart + self.meta_bytes
         self.c_offset[r] = self.rec_start
         self.c_expire[r] = self.pend_expire if self.has_expire else 0
         self.c_expire_valid[r] = self.has_expire
@@ -1425,7 +1819,7 @@ cdef class Scanner:
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
-        self.c_mem_elems[r] = self.v_mem[ROLE_MEMBER] + self.v_mem[ROLE_FIELD_TTL] + self.v_mem[ROLE_ZSET]
+        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2] + self.v_mem[3] + self.v_mem[4]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
         self.rows = r + 1
@@ -1473,39 +1867,25 @@ cdef class Scanner:
         self._size(n, role)
         return 0
 
-    cdef inline int64_t _cost(self, int64_t n, int role) noexcept nogil:
-        # What one hashtable/skiplist element's own allocation costs.
-        cdef int64_t size
-        if n < SIZING_LUT:
-            return self.lut[role][n]
-        # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
-        size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
-        return jemalloc_size(size, self.q16) if self.big_rounded else size
-
     cdef inline void _size(self, int64_t n, int role) noexcept nogil:
-        cdef int64_t cost = self._cost(n, role)
-        if self.entry_embed:
-            if role != ROLE_VALUE:
-                self.last_field = n
-                self.last_cost = cost
-                self.last_ttl = self.entry_ttl and role == ROLE_FIELD_TTL
-            else:
-                # A hash value: the field before it and this value are one entry.
-                cost = self._entry(self.last_field, n, self.last_ttl) - self.last_cost
-        self.v_mem[role] += cost
-
-    cdef int64_t _entry(self, int64_t field, int64_t value, bint ttl) noexcept nogil:
-        # pyscanner.Scanner._entry: a Valkey 8.1+ hash entry (entry.c entryReqSize).
-        cdef int64_t hdr = valkey_sds_header(field)
-        cdef int64_t alloc
-        if hdr == 1 and ttl:
-            hdr = 3
-        alloc = hdr + field + 1 + (8 if ttl else 0)
-        if alloc + value + 4 <= self.entry_embed:
-            return jemalloc_size(alloc + value + 4, self.q16)
-        if hdr == 1:
-            alloc += 2
-        return jemalloc_size(alloc + 8, self.q16) + self._cost(value, ROLE_VALUE)
+        cdef int64_t size
+        if self.pair != NULL:
+            if role != 1:
+                # The pair table's row: the field's length, in the second
+                # half for a field with TTL metadata; none past PAIR_FIELDS.
+                if n < PAIR_FIELDS:
+                    self.last_field = n + (PAIR_FIELDS if role == 2 else 0)
+                else:
+                    self.last_field = 2 * PAIR_FIELDS
+            elif self.last_field < 2 * PAIR_FIELDS:
+                self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+        if n < SIZING_LUT:
+            self.v_mem[role] += self.lut[role][n]
+        else:
+            # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
+            size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
+            self.v_mem[role] += (jemalloc_size(size, self.q16) if self.big_rounded[role] else size) \
+                + self.big_extra[role]
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1540,7 +1920,7 @@ cdef class Scanner:
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_element(), 0)
+                self._ht(self.skip_element(), ROLE_SET)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
@@ -1624,13 +2004,13 @@ cdef class Scanner:
             # Compact sets, zsets and hashes: also size their elements as a
             # hashtable would hold them, in case the loader converts them.
             self.w_sized = t != TYPE_LIST_ZIPLIST
+            self.w_role = ROLE_ZSET if t == TYPE_ZSET_ZIPLIST else 0
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
                 self.walk_ziplist(1, 1)
                 self.v_len = self.w_count
             elif t == TYPE_ZSET_ZIPLIST:
                 self.v_kind = KIND_ZSET
-                self.w_role = ROLE_ZSET
                 self.walk_ziplist(2, 1)
                 self.v_len = self.w_count // 2
             else:
@@ -1641,6 +2021,7 @@ cdef class Scanner:
         elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
             self.load_blob()
             self.w_sized = 1
+            self.w_role = ROLE_SET if t == TYPE_SET_LISTPACK else ROLE_ZSET if t == TYPE_ZSET_LISTPACK else 0
             if t == TYPE_SET_LISTPACK:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
@@ -1649,7 +2030,6 @@ cdef class Scanner:
                     self.v_flags |= FLAG_INTEGER
             elif t == TYPE_ZSET_LISTPACK:
                 self.v_kind = KIND_ZSET
-                self.w_role = ROLE_ZSET
                 self.walk_listpack(2, 1, -1)
                 self.v_len = self.w_count // 2
             else:
@@ -1663,6 +2043,7 @@ cdef class Scanner:
                 self.fixed(8)   # minimum field expiry
             self.load_blob()
             self.w_sized = 1
+            self.w_role = 0
             self.walk_listpack(3, 3, 2)
             self.v_len = self.w_count // 3
             self.v_hfe = self.w_ttl
@@ -1684,9 +2065,22 @@ cdef class Scanner:
             self.walk_zipmap()
             self.v_len = self.w_count // 2
             self._absorb()
-        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
+        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3 \
+                or t == TYPE_STREAM_LISTPACKS_4 or t == TYPE_STREAM_LISTPACKS_5:
             self.v_kind = KIND_STREAM
             self._stream(t)
+        elif t == TYPE_ARRAY:
+            self._array()
+        elif t == TYPE_HASH_TMPL_LP or t == TYPE_HASH_TMPL_LP_REF:
+            self._hash_tmpl_lp(t)
+        elif t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF:
+            self._hash_tmpl_array(t)
+        elif t == TYPE_GCRA:
+            # A GCRA rate limiter: its theoretical arrival time, one number.
+            self.read_u64_len()
+            self.v_kind = KIND_GCRA
+            self.v_len = 0
+            self.v_len_valid = 0
         elif t == TYPE_MODULE_2:
             with gil:
                 self._module_value()
@@ -1694,84 +2088,6 @@ cdef class Scanner:
             with gil: self.fail("module value in the Redis 4.0 release-candidate format (type 6) cannot be skipped without its module")
         else:
             with gil: self.fail(f"unknown value type {t}")
-        return 0
-
-    cdef int _valkey_hash_2(self) except -1 nogil:
-        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
-        # loader drops the fields whose time passed before the snapshot's:
-        # they are counted apart, with what their entries held.
-        cdef int64_t n, i, field, value, expiry, packed
-        self.v_kind = KIND_HASH
-        n = self._count()
-        self.v_hfe = 0
-        self.v_expired = 0
-        self.v_expired_bytes = 0
-        for i in range(n):
-            packed = self.v_lp
-            field = self.skip_element()
-            value = self.skip_element()
-            expiry = self.fixed(8)
-            if expiry != -1 and expiry < self.expired_before:
-                self.v_lp = packed
-                self.v_expired += 1
-                if self.entry_embed:
-                    self.v_expired_bytes += self._entry(field, value, self.entry_ttl)
-                else:
-                    self.v_expired_bytes += self._cost(field, ROLE_FIELD_TTL) + self._cost(value, ROLE_VALUE)
-                continue
-            self._elem(field)
-            self._elem(value)
-            if expiry != -1:
-                if self.vset_table:
-                    self._keep_expiry(expiry, self.v_hfe)
-                self.v_hfe += 1
-                self._size(field, ROLE_FIELD_TTL)
-            else:
-                self._size(field, ROLE_MEMBER)
-            self._size(value, ROLE_VALUE)
-        if self.v_hfe > VSET_VECTOR_MAX and self.vset_table:
-            # Past one vector the volatile set depends on the expiries themselves.
-            with gil:
-                self.v_mem[ROLE_FIELD_TTL] += self._vset_bytes()
-        self.v_len = n - self.v_expired
-        self.v_hfe_valid = 1
-        self.v_expired_valid = 1
-        self.v_flags |= FLAG_HFE
-        self._packed(self.v_len, 0)
-        return 0
-
-    cdef int _keep_expiry(self, int64_t expiry, int64_t at) except -1 nogil:
-        cdef int64_t* grown
-        if at >= self.vset_cap:
-            grown = <int64_t*>realloc(self.vset_buf, (at * 2 + 256) * 8)
-            if grown == NULL:
-                with gil: raise MemoryError()
-            self.vset_buf = grown
-            self.vset_cap = at * 2 + 256
-        self.vset_buf[at] = expiry
-        return 0
-
-    cdef int64_t _vset_bytes(self) except? -1:
-        q16 = self.q16
-        return vset_bytes([self.vset_buf[i] for i in range(self.v_hfe)],
-                          lambda size: py_jemalloc_size(size, q16), self.vset_table)
-
-    cdef int _path_hash(self) except -1 nogil:
-        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
-        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
-        cdef int64_t paths, fields, i, j, at
-        self.v_kind = KIND_PATH_HASH
-        paths = self._count()
-        for i in range(paths):
-            self._elem(self.skip_string())
-            at = self.base + self.pos
-            fields = self._count()
-            if fields == 0:
-                with gil: self.fail("path hash: a path with no fields (the loader rejects it)", at)
-            for j in range(fields):
-                self._elem(self.skip_string())
-                self._elem(self.skip_string())
-        self.v_len = paths
         return 0
 
     cdef int64_t _count(self) except -1 nogil:
@@ -1797,7 +2113,7 @@ cdef class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > 255:
-                self.fail("more than 249 module types in one dump")
+                self.fail(f"more than {255 - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self.module_codes[name] = code
         self.v_kind = code
@@ -1807,23 +2123,40 @@ cdef class Scanner:
         return 0
 
     cdef int _stream(self, int t) except -1 nogil:
-        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
-        cdef RaxCount tree
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL) or, for Valkey
-        # 8.1+, their allocations; and the bytes of consumer names.
-        rax_reset(&tree, self.rax_bytes, self.q16)
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time; Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
+        # PEL and each consumer PEL, and the bytes of consumer names
+        # (pyscanner._stream).
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
+        cdef int64_t total_pel = 0, size
+        cdef RaxCount tree
+        cdef bint alloc = self.stream_alloc != STREAM_NODES
+        cdef bint tables = alloc and self.stream_alloc != STREAM_TREES   # Redis 8.4+: names, tables, PEL index
+        cdef bint by_time = self.stream_alloc == STREAM_ALLOC_PEL_TIME
+        cdef const uint8_t* name
+        rax_reset(&tree)
+        rs_reset(&self.rs_ids, self.q16)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
-            rax_add(&tree, self.blob)
+            if alloc:
+                rs_add(&self.rs_ids, self.blob, STREAM_ID_BYTES)
+            else:
+                rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = tree.alloc if self.rax_bytes else tree.nodes
+        self.v_mem[0] = rs_bytes(&self.rs_ids) if alloc else tree.nodes
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1834,35 +2167,283 @@ cdef class Scanner:
         self.v_groups = groups
         self.v_consumers = 0
         self.v_pending = 0
+        rs_reset(&self.rs_groups, self.q16)
         for i in range(groups):
-            self.skip_string()                                # group name
+            if tables:
+                name = self.read_name(&size)                  # group name
+                rs_add(&self.rs_groups, name, size)
+            else:
+                self.skip_string()
             self.read_u64_len(); self.read_u64_len()          # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
-            rax_reset(&tree, self.rax_bytes, self.q16)
+            rax_reset(&tree)
+            rs_reset(&self.rs_ids, self.q16)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
-                rax_add(&tree, self.p + self.pos)
+                if alloc:
+                    rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    if tables:
+                        self.keep_pel_id(total_pel)
+                        total_pel += 1
+                else:
+                    rax_add(&tree, self.p + self.pos)
+                if by_time:                                   # delivery time, big-endian, then the ID
+                    self.keep_time_key(j)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
-            self.v_mem[0] += tree.alloc if self.rax_bytes else tree.nodes
+            if alloc:
+                self.v_mem[0] += rs_bytes(&self.rs_ids)
+                if pel and tables:
+                    pel_groups += 1
+                    pel_bytes = rs_bytes(&self.rs_ids)
+            else:
+                self.v_mem[0] += tree.nodes
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                qsort(self.time_keys, pel, PEL_TIME_KEY_BYTES, cmp_time_key)
+                rs_reset(&self.rs_union, self.q16, 1)
+                for j in range(pel):
+                    rs_add(&self.rs_union, self.time_keys + j * PEL_TIME_KEY_BYTES, PEL_TIME_KEY_BYTES)
+                self.v_mem[0] += rs_bytes(&self.rs_union)
             consumers = self._count()
             self.v_consumers += consumers
+            rs_reset(&self.rs_consumers, self.q16)
             for j in range(consumers):
-                self.v_mem[1] += self.skip_string()           # consumer name
+                if tables:
+                    name = self.read_name(&size)              # consumer name
+                    rs_add(&self.rs_consumers, name, size)
+                    self.v_mem[1] += sds_alloc_size(size, self.q16)
+                else:
+                    self.v_mem[1] += self.skip_string()       # consumer name
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
-                rax_reset(&tree, self.rax_bytes, self.q16)
+                rax_reset(&tree)
+                rs_reset(&self.rs_ids, self.q16)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
-                    rax_add(&tree, self.p + self.pos)
+                    if alloc:
+                        rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    else:
+                        rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += tree.alloc if self.rax_bytes else tree.nodes
+                self.v_mem[0] += rs_bytes(&self.rs_ids) if alloc else tree.nodes
+            if tables:
+                self.v_mem[0] += rs_bytes(&self.rs_consumers)
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self.skip(self._count() * STREAM_ID_BYTES)
+        if tables and groups:
+            self.v_mem[0] += rs_bytes(&self.rs_groups)
+        if tables and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                qsort(self.pel_ids, total_pel, STREAM_ID_BYTES, cmp_id)
+                rs_reset(&self.rs_union, self.q16)
+                for i in range(total_pel):
+                    if i == 0 or memcmp(self.pel_ids + i * STREAM_ID_BYTES,
+                                        self.pel_ids + (i - 1) * STREAM_ID_BYTES, STREAM_ID_BYTES) != 0:
+                        rs_add(&self.rs_union, self.pel_ids + i * STREAM_ID_BYTES, STREAM_ID_BYTES)
+                pel_bytes = rs_bytes(&self.rs_union)
+            self.v_mem[0] += pel_bytes
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp(alloc)
         self.v_stream = 1
+        return 0
+
+    cdef int keep_time_key(self, int64_t index) except -1 nogil:
+        # The pel_by_time key of the PEL entry at pos into slot index:
+        # its delivery time (little-endian in the dump) big-endian, then its ID.
+        cdef uint8_t* key
+        cdef int b
+        grow_buffer(&self.time_keys, &self.time_cap, (index + 1) * PEL_TIME_KEY_BYTES, 64 * PEL_TIME_KEY_BYTES)
+        key = self.time_keys + index * PEL_TIME_KEY_BYTES
+        for b in range(8):
+            key[b] = self.p[self.pos + STREAM_ID_BYTES + 7 - b]
+        memcpy(key + 8, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef int keep_pel_id(self, int64_t index) except -1 nogil:
+        # Copy the PEL ID at pos into the stream's list of them (slot index).
+        grow_buffer(&self.pel_ids, &self.pel_cap, (index + 1) * STREAM_ID_BYTES, 64 * STREAM_ID_BYTES)
+        memcpy(self.pel_ids + index * STREAM_ID_BYTES, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef const uint8_t* read_name(self, int64_t* size) except NULL nogil:
+        # A whole (short) string in place: in the window, the scratch buffer
+        # (LZF) or the digits buffer (an integer encoding); valid until the
+        # next read.
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            size[0] = snprintf(<char*>self.digits_buf, sizeof(self.digits_buf), "%lld", <long long>clen)
+            return self.digits_buf
+        if kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            size[0] = self.s_len
+            return self.scratch if self.s_len else self.digits_buf
+        self.need(self.s_len)
+        size[0] = self.s_len
+        self.pos += self.s_len
+        return self.p + self.pos - self.s_len
+
+    cdef int _stream_idmp(self, bint alloc) except -1 nogil:
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted; the producers' own table is not tracked by Redis.
+        cdef int64_t producers, entries, i, j, size
+        self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
+        producers = self._count()
+        for i in range(producers):
+            self.skip_string()                            # producer id
+            if alloc:
+                self.v_mem[1] += jemalloc_size(IDMP_PRODUCER, self.q16)
+            entries = self._count()
+            for j in range(entries):
+                size = self.skip_string()                 # IID
+                if alloc:
+                    self.v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self.q16)
+                self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
+        self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
+        return 0
+
+    cdef int _array(self) except -1 nogil:
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        cdef int64_t n = self._count()
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t has_cursor = self.read_plain_len()
+        cdef int64_t i, tag, size = 0
+        cdef double d
+        if has_cursor == 1:
+            self.read_u64_len()                           # ARINSERT cursor
+        elif has_cursor != 0:
+            with gil: self.fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        for i in range(n):
+            self.read_u64_len()                           # index
+            at = self.base + self.pos
+            tag = self.read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self.skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    with gil: self.fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = digits(self.fixed(8))
+            elif tag == ARRAY_TAG_FLOAT:
+                self.need(8)
+                memcpy(&d, self.p + self.pos, 8)
+                self.pos += 8
+                size = float_text_len(d)
+            else:
+                with gil: self.fail(f"unknown array element tag {tag}", at)
+            self._elem(size)
+        self.v_kind = KIND_ARRAY
+        self.v_len = n
+        return 0
+
+    cdef int _hash_tmpl_lp(self, int t) except -1 nogil:
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t fields = 0, f_longest = 0, f_total = 0, tid = 0, dig, longest, total, count
+        cdef Py_ssize_t first, rest
+        cdef bint isint
+        if t == TYPE_HASH_TMPL_LP:
+            self.read_u64_len()                           # the writer's template id
+            self.load_blob()
+            self.walk_listpack(1, 1, -1)
+            fields = self.w_count
+            f_longest = self.w_max
+            f_total = self.w_sum
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            at = self.base + self.pos
+        self.load_blob()
+        self.walk_listpack(1, 1, -1)
+        count = self.w_count
+        longest = self.w_max
+        total = self.w_sum
+        if count == 0:
+            with gil: self.blob_fail("template listpack is empty")
+        first = lp_first(self.blob, self.blob_len, &tid, &isint)
+        if not isint:
+            with gil: self.blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            if tid < 0:
+                with gil:
+                    self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+            self._template(<uint64_t>tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        dig = digits(tid)
+        if count - 1 != fields:
+            with gil: self.blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        self.v_blob = self.blob_len
+        self.v_mem_blobs = jemalloc_size(self.blob_len, self.q16)
+        if longest <= dig:
+            # The id may be the longest entry: measure the values without it.
+            rest = self.blob_len - first
+            if rest > self.scratch2_cap:
+                self.scratch2 = <uint8_t*>realloc(self.scratch2, rest)
+                if self.scratch2 == NULL:
+                    with gil: raise MemoryError()
+                self.scratch2_cap = rest
+            memcpy(self.scratch2, self.blob, LISTPACK_HEADER)
+            memcpy(self.scratch2 + LISTPACK_HEADER, self.blob + LISTPACK_HEADER + first,
+                   self.blob_len - LISTPACK_HEADER - first)
+            self.scratch2[0] = rest & 0xFF
+            self.scratch2[1] = (rest >> 8) & 0xFF
+            self.scratch2[2] = (rest >> 16) & 0xFF
+            self.scratch2[3] = (rest >> 24) & 0xFF
+            self.blob = self.scratch2
+            self.blob_len = rest
+            self.walk_listpack(1, 1, -1)
+            longest = self.w_max
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        self.v_max = longest if longest > f_longest else f_longest
+        self.v_elem = total - dig + f_total
+        return 0
+
+    cdef int _hash_tmpl_array(self, int t) except -1 nogil:
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        cdef int64_t at = self.base + self.pos
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t fields, f_longest = 0, f_total = 0, i, size
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            for i in range(fields):
+                size = self.skip_string()
+                if size > f_longest:
+                    f_longest = size
+                f_total += size
+        else:
+            self._template(tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        for i in range(fields):
+            self._elem(self.skip_string())
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        if f_longest > self.v_max:
+            self.v_max = f_longest
+        self.v_elem += f_total
         return 0
 
     # ------------------------------------------------------------ blob walks
@@ -1936,7 +2517,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, ROLE_VALUE if pos_in & 1 else self.w_role)
+                    self._size(slen, self.w_role + (pos_in & 1))
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -2029,7 +2610,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, ROLE_VALUE if pos_in & 1 else self.w_role)
+                    self._size(slen, self.w_role + (pos_in & 1))
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -2059,7 +2640,7 @@ cdef class Scanner:
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
             sm += d
-            self._size(d, 0)
+            self._size(d, ROLE_SET)
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm

@@ -22,34 +22,37 @@ from array import array
 from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
-from rdbscan.model.alloc import jemalloc_size, valkey_sds_header
+from rdbscan.model.alloc import jemalloc_size
 from rdbscan.model.valkey import vset_bytes
 from rdbscan.scanner._common import (
-    RaxCounter, crc64_table, escape_key, header_info, pre_ga_library, record_aux, snapshot_ms,
+    RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name, pre_ga_library, record_aux,
+    snapshot_ms, unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
-    FORMAT_ZSTD, LISTPACK_STR6_MAX, LISTPACK_STR12_MAX, SNIFF_BYTES,
+    FORMAT_ZSTD, LISTPACK_STR6_MAX, LISTPACK_STR12_MAX, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
+    ARRAY_TAG_SMALL_STR, KEY_META_MAX_CLASSES, KEY_META_SPEC_BYTES, KIND_ARRAY, KIND_GCRA,
+    OP_HASH_TEMPLATE, OP_KEY_META, RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, TEMPLATE_ID_MAX, TYPE_ARRAY,
+    TYPE_GCRA, TYPE_HASH_TMPL_ARRAY, TYPE_HASH_TMPL_ARRAY_REF, TYPE_HASH_TMPL_LP, TYPE_HASH_TMPL_LP_REF,
+    TYPE_STREAM_LISTPACKS_4, TYPE_STREAM_LISTPACKS_5,
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
-    FLAVOR_REDIS, FLAVOR_VALKEY, HASH_ENTRY_EMBED, INTSET_HEADER, KIND_HASH, KIND_LIST,
-    KIND_MODULE_BASE, KIND_PATH_HASH, KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT,
-    LEN_14BIT, LEN_32BIT,
+    FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE, KIND_PATH_HASH,
+    KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT, LEN_14BIT, LEN_32BIT,
     LEN_64BIT, LEN_ENCVAL, LISTPACK_END, LISTPACK_HEADER, MAGIC_LEN, MODULE_OP_DOUBLE,
     MODULE_OP_EOF, MODULE_OP_FLOAT, MODULE_OP_SINT, MODULE_OP_STRING, MODULE_OP_UINT,
     OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2,
-    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_IMPORT,
-    OP_SLOT_INFO, OP_UPDATE, OPCODE_NAMES, ROLE_FIELD_TTL, ROLE_MEMBER, ROLE_VALUE, ROLE_ZSET,
-    SIZING_ROLES, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
-    STREAM_ID_BYTES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
+    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_IMPORT, OP_SLOT_INFO,
+    OP_UPDATE,
+    QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
+    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, STREAM_TREES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
     TYPE_HASH_LISTPACK_EX_PRE_GA, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA,
     TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP, TYPE_LIST, TYPE_LIST_QUICKLIST,
     TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE_2, TYPE_MODULE_PRE_GA, TYPE_SET,
     TYPE_SET_INTSET, TYPE_SET_LISTPACK, TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2,
     TYPE_STREAM_LISTPACKS_3, TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK,
     TYPE_ZSET_ZIPLIST, VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
-    VSET_VECTOR_MAX,
-    ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
+    VSET_VECTOR_MAX, ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
     ZIPMAP_BIGLEN, ZIPMAP_END, ZSET_SCORE_NAN, module_encver, module_type_name,
 )
 
@@ -62,7 +65,12 @@ if sys.byteorder != "little" or array("i").itemsize != 4 or array("q").itemsize 
 WINDOW = 1 << 20              # bytes asked of the source per read
 SMALL_INT_LEN = 20            # longest string that can parse as a 64-bit integer
 SIZING_LUT = 4096             # element lengths covered by the sizing tables
+PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
 RESP_DIGITS_MAX = 18          # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
+ROLES = 5                     # sizing roles: field, value, field with TTL, set member, zset member
+ROLE_SET, ROLE_ZSET = 3, 4
+IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
+IDMP_ENTRY = 32               # sizeof(idmpEntry) before its inline IID
 KEY_BUFFER_START = 1 << 20    # first size of the per-batch key bytes buffer
 KEY_BUFFER_MAX = 0x7FFFFFFF   # key offsets are int32
 MAX_COUNT = 1 << 56           # an element count beyond this is corruption
@@ -81,6 +89,8 @@ _U32_BE = struct.Struct(">I")
 _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
 _U64_LE = struct.Struct("<Q")
+_I64_LE = struct.Struct("<q")
+_F64_LE = struct.Struct("<d")
 _INTSET_HEADER = struct.Struct("<II")        # encoding (member width), length
 _SIGNED_LE = {1: struct.Struct("<b"), 2: struct.Struct("<h"),
               4: struct.Struct("<i"), 8: struct.Struct("<q")}
@@ -189,45 +199,27 @@ def _is_canonical_int(text):
     return int(digits) <= (INT64_MAX + 1 if negative else INT64_MAX)
 
 
-def _lp_entry_bytes(n, ival):
-    """Bytes of one listpack entry (encoding, data, back-length) for an ``n``-byte element.
+def float_text_len(d):
+    """Length of the text Redis reads an array's float element back as (8.8 ``ARRAY_TAG_FLOAT``).
 
-    ``ival`` is its integer value when it is a canonical integer (listpacks
-    store those as 7/13/16/24/32/64-bit integers), else None.
+    Redis inlines a float only when its shortest round-trip digits, written
+    as a plain decimal (``.0`` added to whole numbers), give back the string
+    it was set to; this is that text's length.  Found as the compiled twin
+    does: the fewest ``%e`` digits that read back as the same double.
     """
-    if ival is not None:
-        if 0 <= ival <= 127:
-            entry = 1
-        elif -4096 <= ival <= 4095:
-            entry = 2
-        elif -32768 <= ival <= 32767:
-            entry = 3
-        elif -8388608 <= ival <= 8388607:
-            entry = 4
-        elif -2147483648 <= ival <= 2147483647:
-            entry = 5
-        else:
-            entry = 9
-    elif n <= LISTPACK_STR6_MAX:
-        entry = 1 + n
-    elif n <= LISTPACK_STR12_MAX:
-        entry = 2 + n
-    else:
-        entry = 5 + n
-    if entry <= 127:
-        return entry + 1
-    if entry < 16383:
-        return entry + 2
-    if entry < 2097151:
-        return entry + 3
-    return entry + (4 if entry < 268435455 else 5)
-
-
-def _intset_width(ival):
-    """Bytes per member of an intset holding ``ival`` (16, 32 or 64-bit)."""
-    if -32768 <= ival <= 32767:
-        return 2
-    return 4 if -2147483648 <= ival <= 2147483647 else 8
+    if d != d:
+        return 3                                       # "nan"
+    if d in (float("inf"), float("-inf")):
+        return 3 + (d < 0)                             # "inf", "-inf"
+    for p in range(1, 18):
+        text = "%.*e" % (p - 1, d)
+        if float(text) == d:
+            break
+    exp = int(text[text.index("e") + 1:])
+    sign = 1 if text[0] == "-" else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p                          # "0." + zeros + digits
 
 
 _WS = b" \t\n\r"
@@ -312,6 +304,90 @@ def _bitmap(valid):
         return False
     bits = int(flags.translate(_BIT_CHARS)[::-1], 2)
     return bits.to_bytes((len(flags) + 7) // 8, "little")
+
+
+def sds_alloc_size(n, quantum16=False):
+    """What Redis 8.4+'s ``sdsAllocSize`` says of a new sds of ``n`` bytes.
+
+    Type 5 strings (1 to 31 bytes) report header + length + terminator
+    exactly; the others their allocation, since ``sdsnewlen`` records the
+    usable size (an empty one is type 8).
+    """
+    if 0 < n < 32:
+        return n + 2
+    hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 2 ** 32 else 17
+    return jemalloc_size(hdr + n + 1, quantum16)
+
+
+def _lp_first(data, start, n):
+    """A listpack's first entry: (is it an integer, its value, its bytes with back-length).
+
+    Only read when the listpack has a first entry that lies inside it; the
+    walker validates the rest.
+    """
+    e = start + LISTPACK_HEADER
+    if n < LISTPACK_HEADER + 2 or data[e] == LISTPACK_END:
+        return False, 0, 0
+    c = data[e]
+    value, is_int = 0, True
+    if c < 0x80:
+        value, entry = c, 1
+    elif (c & 0xC0) == 0x80:
+        entry, is_int = 1 + (c & 0x3F), False
+    elif (c & 0xE0) == 0xC0:
+        value = ((c & 0x1F) << 8) | data[e + 1]
+        value, entry = (value - 8192 if value >= 4096 else value), 2
+    elif (c & 0xF0) == 0xE0:
+        entry, is_int = 2 + (((c & 0x0F) << 8) | data[e + 1]), False
+    elif c == 0xF0:
+        entry, is_int = 5 + _U32_LE.unpack_from(data, e + 1)[0], False
+    elif 0xF1 <= c <= 0xF4:
+        entry = (3, 4, 5, 9)[c - 0xF1]
+        value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
+    else:
+        return False, 0, 0
+    return is_int, value, entry + _lp_backlen(entry)
+
+
+def _lp_backlen(entry):
+    """Bytes of a listpack entry's back-length for an entry (encoding and data) of ``entry`` bytes."""
+    return 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
+        4 if entry < 268435455 else 5
+
+
+def _lp_entry_bytes(n, ival):
+    """Bytes of one listpack entry (encoding, data, back-length) for an ``n``-byte element.
+
+    ``ival`` is its integer value when it is a canonical integer (listpacks
+    store those as 7/13/16/24/32/64-bit integers), else None.
+    """
+    if ival is not None:
+        if 0 <= ival <= 127:
+            entry = 1
+        elif -4096 <= ival <= 4095:
+            entry = 2
+        elif -32768 <= ival <= 32767:
+            entry = 3
+        elif -8388608 <= ival <= 8388607:
+            entry = 4
+        elif -2147483648 <= ival <= 2147483647:
+            entry = 5
+        else:
+            entry = 9
+    elif n <= LISTPACK_STR6_MAX:
+        entry = 1 + n
+    elif n <= LISTPACK_STR12_MAX:
+        entry = 2 + n
+    else:
+        entry = 5 + n
+    return entry + _lp_backlen(entry)
+
+
+def _intset_width(ival):
+    """Bytes per member of an intset holding ``ival`` (16, 32 or 64-bit)."""
+    if -32768 <= ival <= 32767:
+        return 2
+    return 4 if -2147483648 <= ival <= 2147483647 else 8
 
 
 class _Columns:
@@ -404,16 +480,15 @@ class Scanner:
         "_crc_pos", "_blob_len",
         # file state
         "meta", "module_names", "_module_codes", "flavor", "version", "done", "_db",
-        "_value_readers", "_opcode_handlers", "_db_counts",
-        # record state: pending expiry/LRU/LFU, the key whose value is being read
-        "_rec_start", "_expire", "_idle", "_freq", "_key", "_key_cap",
+        "_value_readers", "_opcode_handlers", "_db_counts", "_templates",
+        # record state: pending expiry/LRU/LFU and key metadata, the key whose value is being read
+        "_rec_start", "_expire", "_idle", "_freq", "_meta_bytes", "_key", "_key_cap",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs", "_v_lp", "_v_iset",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_entry_embed", "_entry_ttl", "_rax_bytes", "_vset_table",
-        "_hash_value_limit", "_last_field",
-        "_last_cost", "_last_ttl",
+        "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
+        "_vset_table", "_hash_value_limit",
         # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
         "_expired_before",
         # the batch
@@ -445,21 +520,21 @@ class Scanner:
         self.version = 0
         self._db = 0
         self._db_counts = {}        # db -> [keys, expires], in order of first appearance
+        self._templates = {}        # hash template id -> (fields, longest field, field bytes)
         self.done = False
         self._key = None
-        self._lut = ([0] * SIZING_LUT,) * SIZING_ROLES
-        self._big_hdr = (0,) * SIZING_ROLES
-        self._big_rounded = False
-        self._entry_embed = 0
-        self._entry_ttl = False
-        self._rax_bytes = False
+        self._lut = ([0] * SIZING_LUT,) * ROLES
+        self._big_hdr = (0,) * ROLES
+        self._big_rounded = (False,) * ROLES
+        self._big_extra = (0,) * ROLES
+        self._pair = None
+        self._stream_alloc = STREAM_NODES
+        self._last_field = 2 * PAIR_FIELDS
         self._vset_table = 0
         self._hash_value_limit = -1
-        self._last_field = self._last_cost = 0
-        self._last_ttl = False
         self._expired_before = -(1 << 63)
         self._q16 = False
-        self._v_mem = [0] * SIZING_ROLES
+        self._v_mem = [0] * ROLES
         self._v_mem_blobs = self._v_lp = 0
         self._v_iset = 2
         self._clear_pending()
@@ -766,8 +841,10 @@ class Scanner:
         self._opcode_handlers = self._handlers_for(self.flavor)
 
     def _readers_for(self, flavor):
-        # Value type -> reader.  Redis and Valkey give 22 different meanings,
-        # and only Redis knows 23-25.
+        # Value type -> reader, for the types this magic and version may hold
+        # (_common.value_types: Redis and Valkey give 22 different meanings,
+        # only Redis knows 23-33, and 26-33 only in the RDB versions that
+        # introduced them).
         readers = {
             TYPE_STRING: self._string, TYPE_LIST: self._list, TYPE_SET: self._set,
             TYPE_ZSET: self._zset, TYPE_ZSET_2: self._zset, TYPE_HASH: self._hash,
@@ -782,14 +859,22 @@ class Scanner:
         }
         if flavor == FLAVOR_VALKEY:
             readers[VALKEY_TYPE_HASH_2] = self._valkey_hash_2
-            if self.version >= VALKEY_RDB_VERSION_PATH_HASH:
-                readers[VALKEY_TYPE_PATH_HASH] = self._path_hash
+            readers[VALKEY_TYPE_PATH_HASH] = self._path_hash      # RDB 81 on (value_types)
         else:
             readers[TYPE_HASH_METADATA_PRE_GA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX_PRE_GA] = self._hash_listpack_ex
             readers[TYPE_HASH_METADATA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX] = self._hash_listpack_ex
-        return readers
+            readers[TYPE_STREAM_LISTPACKS_4] = self._stream
+            readers[TYPE_STREAM_LISTPACKS_5] = self._stream
+            readers[TYPE_ARRAY] = self._array
+            readers[TYPE_HASH_TMPL_LP] = self._hash_tmpl_lp
+            readers[TYPE_HASH_TMPL_LP_REF] = self._hash_tmpl_lp
+            readers[TYPE_HASH_TMPL_ARRAY] = self._hash_tmpl_array
+            readers[TYPE_HASH_TMPL_ARRAY_REF] = self._hash_tmpl_array
+            readers[TYPE_GCRA] = self._gcra
+        allowed = value_types(flavor, self.version)
+        return {t: reader for t, reader in readers.items() if allowed[t]}
 
     def _handlers_for(self, flavor):
         handlers = {
@@ -800,8 +885,13 @@ class Scanner:
             OP_FUNCTION2: self._function, OP_MODULE_AUX: self._module_aux, OP_EOF: self._eof,
             OP_FUNCTION_PRE_GA: self._function_pre_ga,
         }
-        if flavor == FLAVOR_VALKEY:
-            # Valkey's meanings of 243 (Redis 8.6: KEY_META) and 242 (Redis 8.10: HASH_TEMPLATE).
+        if flavor == FLAVOR_REDIS:
+            # 243 and 242 mean other things in Valkey files (SLOT_IMPORT, UPDATE).
+            if self.version >= RDB_VERSION_KEY_META:
+                handlers[OP_KEY_META] = self._key_meta
+            if self.version >= RDB_VERSION_ARRAY:
+                handlers[OP_HASH_TEMPLATE] = self._hash_template
+        else:
             handlers[OP_SLOT_IMPORT] = self._slot_import
             if self.version >= VALKEY_RDB_VERSION_PATH_HASH:
                 handlers[OP_UPDATE] = self._update
@@ -809,86 +899,67 @@ class Scanner:
 
     def _clear_pending(self):
         self._expire = self._idle = self._freq = None
+        self._meta_bytes = 0
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False, entry_embed=0, entry_ttl=False,
-                   rax_bytes=False, vset_table=0, hash_value_limit=-1):
-        """Allocation size by element length, for the roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, rounded, quantum16=False, stream_alloc=False, big_extra=None,
+                   vset_table=0, hash_value_limit=-1):
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        Same contract as the compiled twin: ``tables`` are sequences of
-        4,096 ints, one per role (``ROLE_MEMBER`` members/fields,
-        ``ROLE_VALUE`` values, ``ROLE_FIELD_TTL`` fields with TTL metadata,
-        and optionally ``ROLE_ZSET`` sorted-set members, else as members);
-        ``big_headers`` the bytes added to longer elements, ``rounded``
-        whether they are measured in jemalloc size classes, ``quantum16``
-        whether those classes have a 16-byte quantum.  ``entry_embed``
-        (Valkey 8.1+: 128) prices a hash field and its value as one entry,
-        embedded together when they fit that many bytes, with the field's
-        expiry in it when ``entry_ttl`` (9.0+); ``rax_bytes`` makes
-        streams carry their radix trees' allocations (Valkey 8.1+) instead
-        of their node counts.  ``vset_table`` (Valkey 9.0+: the hashtable
-        struct's size) adds to the sized fields of a hash with more than
-        127 fields with TTLs its volatile set's radix tree
-        (:func:`rdbscan.model.valkey.vset_bytes`); ``hash_value_limit``
-        (Valkey 8.1+: hash-max-listpack-value, else -1) has a plain hash
-        (RDB type 4) note in ``nodes`` where the loader would leave the
-        listpack: 1 + the pairs before its first longer field or value.
+        Same contract as the compiled twin: ``tables`` are five sequences of
+        4,096 ints (hash fields, hash values, hash fields with TTL metadata,
+        set members, sorted-set members), ``big_headers`` the bytes added to
+        longer elements, ``rounded`` whether they are measured in jemalloc
+        size classes, ``quantum16`` whether those classes have a 16-byte
+        quantum.  An optional sixth table (2 x ``PAIR_FIELDS`` x 129 ints,
+        row-major: fields without, then with a TTL) adds to each hash value
+        what its pairing with the field before it changes (Valkey 8.1 and
+        Redis 8.6 embed small field-value pairs in one allocation).
+        ``rounded`` may also be one flag per role, and ``big_extra`` bytes
+        added per role to the longer elements after rounding.
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
+        ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
+        per group; ``True`` means ``STREAM_ALLOC``) rather than counting
+        their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
+        8.1+) by the allocations of the stream's own trees only.
+        ``vset_table`` (Valkey 9.0+: the hashtable struct's size) adds to the
+        sized fields of a hash with more than 127 fields with TTLs its
+        volatile set (:func:`rdbscan.model.valkey.vset_bytes`);
+        ``hash_value_limit`` (Valkey 8.1+: hash-max-listpack-value, else -1)
+        has a plain hash (RDB type 4) note in ``nodes`` where the loader
+        would leave the listpack: 1 + the pairs before its first longer
+        field or value.
         """
-        roles = list(tables[:SIZING_ROLES])
-        if len(roles) < SIZING_ROLES:
-            roles.append(roles[ROLE_MEMBER])
-        self._lut = tuple([int(v) for v in table[:SIZING_LUT]] for table in roles)
-        big = list(big_headers[:SIZING_ROLES])
-        if len(big) < SIZING_ROLES:
-            big.append(big[ROLE_MEMBER])
-        self._big_hdr = tuple(big)
-        self._big_rounded = bool(rounded)
+        self._stream_alloc = int(stream_alloc)
+        self._pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
+            if len(tables) > ROLES and tables[ROLES] is not None else None
+        self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES))
+        self._big_hdr = tuple(big_headers[:ROLES])
+        self._big_rounded = tuple(bool(r) for r in rounded[:ROLES]) \
+            if isinstance(rounded, (tuple, list)) else (bool(rounded),) * ROLES
+        self._big_extra = tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES
         self._q16 = bool(quantum16)
-        self._entry_embed = int(entry_embed)
-        self._entry_ttl = bool(entry_ttl)
-        self._rax_bytes = bool(rax_bytes)
         self._vset_table = int(vset_table)
         self._hash_value_limit = int(hash_value_limit)
 
-    def _cost(self, n, role):
-        # What one hashtable/skiplist element's own allocation costs.
-        if n < SIZING_LUT:
-            return self._lut[role][n]
-        # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
-        size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
-        return jemalloc_size(size, self._q16) if self._big_rounded else size
-
     def _sized(self, n, role):
-        cost = self._cost(n, role)
-        if self._entry_embed:
-            if role != ROLE_VALUE:
-                self._last_field, self._last_cost = n, cost
-                self._last_ttl = self._entry_ttl and role == ROLE_FIELD_TTL
-            else:
-                # A hash value: the field before it and this value are one entry.
-                cost = _wrap_int64(self._entry(self._last_field, n, self._last_ttl) - self._last_cost)
-        self._v_mem[role] += cost
-
-    def _entry(self, field, value, ttl):
-        """Valkey 8.1+ hash entry (entry.c ``entryReqSize``, ``entryMemUsage``): what a pair costs.
-
-        The field (sds type 5 when short, type 8 when it has an expiry), the
-        8-byte expiry and the value as sds type 8 share one allocation when it
-        fits ``entry_embed`` bytes; else the allocation holds the expiry, a
-        value pointer and the field (type 8 at least), and the value is an sds
-        of its own.
-        """
-        q16 = self._q16
-        hdr = valkey_sds_header(field)
-        if hdr == 1 and ttl:
-            hdr = 3
-        alloc = hdr + field + 1 + (8 if ttl else 0)
-        if alloc + value + 4 <= self._entry_embed:
-            return jemalloc_size(alloc + value + 4, q16)
-        if hdr == 1:
-            alloc += 2
-        return _wrap_int64(jemalloc_size(_wrap_int64(alloc + 8), q16) + self._cost(value, ROLE_VALUE))
+        # What one hashtable/skiplist element's own allocation costs.
+        if self._pair is not None:
+            if role != 1:
+                # The pair table's row: the field's length, in the second
+                # half for a field with TTL metadata; none past PAIR_FIELDS.
+                self._last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS \
+                    else 2 * PAIR_FIELDS
+            elif self._last_field < 2 * PAIR_FIELDS:
+                self._v_mem[1] += self._pair[self._last_field * 129 + min(n, PAIR_FIELDS)]
+        if n < SIZING_LUT:
+            self._v_mem[role] += self._lut[role][n]
+        else:
+            # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
+            size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
+            size = jemalloc_size(size, self._q16) if self._big_rounded[role] else size
+            self._v_mem[role] += size + self._big_extra[role]
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -930,10 +1001,7 @@ class Scanner:
         handler(at)
 
     def _unknown(self, op, at):
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self._fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self._fail(unknown_message(op, self.flavor, self.version), at)
 
     def _start(self, at):
         # A record starts at its first expiry/LRU/LFU opcode, else at its type byte.
@@ -956,6 +1024,49 @@ class Scanner:
     def _freq_op(self, at):
         self._start(at)
         self._freq = self._u8()
+
+    def _key_meta(self, at):
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        self._start(at)
+        n = self._read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self._fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for _ in range(n):
+            spec = _U32_LE.unpack(self._take(KEY_META_SPEC_BYTES))[0]
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self._meta_bytes += self._base + self._pos - at
+
+    def _hash_template(self, at):
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        tid = self._read_u64_len()
+        n = self._count()
+        if n == 0:
+            self._fail(f"hash template {tid} has zero fields", at)
+        longest = total = 0
+        for _ in range(n):
+            size = self._skip_string()
+            longest = max(longest, size)
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self._fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if tid in self._templates:
+            self._fail(f"hash template {tid} is defined twice", at)
+        self._templates[tid] = (n, longest, total)
+        self.meta["hash_templates"] = len(self._templates)
+
+    def _template(self, tid, at):
+        # The (fields, longest, bytes) of a template a key refers to.
+        found = self._templates.get(tid)
+        if found is None:
+            self._fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return found
 
     def _select_db(self, at):
         db = self._read_plain_len()
@@ -1101,12 +1212,12 @@ class Scanner:
         self._v_len_valid = 1
         self._v_max = self._v_elem = self._v_blob = self._v_nodes = self._v_flags = 0
         self._v_stream = self._v_hfe = self._v_expired = None
-        self._v_mem = [0] * SIZING_ROLES
+        self._v_mem = [0] * ROLES
         self._v_mem_blobs = self._v_lp = 0
         self._v_iset = 2
         reader(rdb_type)
         # Only now is the row complete: commit it.
-        self._commit(key, rdb_type, self._base + self._pos - value_start)
+        self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
 
     def _reserve_key_bytes(self, n):
         # The twin's key buffer doubles from 1 MiB; int32 offsets cap it.
@@ -1169,7 +1280,7 @@ class Scanner:
         cols.blob.append(_wrap_int64(self._v_blob))
         cols.elem.append(_wrap_int64(self._v_elem))
         mem = self._v_mem
-        cols.mem_elements.append(_wrap_int64(mem[ROLE_MEMBER] + mem[ROLE_FIELD_TTL] + mem[ROLE_ZSET]))
+        cols.mem_elements.append(_wrap_int64(mem[0] + mem[2] + mem[3] + mem[4]))
         cols.mem_values.append(_wrap_int64(mem[1]))
         cols.mem_blobs.append(_wrap_int64(self._v_mem_blobs))
         self._rows += 1
@@ -1247,7 +1358,7 @@ class Scanner:
                 longest = size
             total += size
             all_int = all_int and is_int
-            self._sized(size, 0)
+            self._sized(size, ROLE_SET)
         self._v_kind = KIND_SET
         self._v_len, self._v_max, self._v_elem = n, longest, total
         if all_int:
@@ -1307,31 +1418,34 @@ class Scanner:
             if expiry != -1 and expiry < self._expired_before:
                 self._v_lp = packed
                 expired += 1
-                expired_bytes += self._expired_entry(field, value)
+                expired_bytes += self._entry_cost(field, value)
                 continue
             longest = max(longest, field, value)
             total += field + value
             if expiry != -1:
                 with_ttl += 1
-                self._sized(field, ROLE_FIELD_TTL)
+                self._sized(field, 2)
                 if volatile is not None:
                     volatile.append(expiry)
             else:
-                self._sized(field, ROLE_MEMBER)
-            self._sized(value, ROLE_VALUE)
+                self._sized(field, 0)
+            self._sized(value, 1)
         if with_ttl > VSET_VECTOR_MAX and volatile is not None:
             # Past one vector the volatile set depends on the expiries themselves.
-            self._v_mem[ROLE_FIELD_TTL] = _wrap_int64(
-                self._v_mem[ROLE_FIELD_TTL] + vset_bytes(volatile, self._size_class, self._vset_table))
+            self._v_mem[2] = _wrap_int64(self._v_mem[2] + vset_bytes(volatile, self._q16, self._vset_table))
         self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
         self._v_expired = (expired, expired_bytes)
         self._packed(n - expired, False)
 
-    def _expired_entry(self, field, value):
-        # What an expired field's entry held on the server that wrote the dump.
-        if self._entry_embed:
-            return self._entry(field, value, self._entry_ttl)
-        return _wrap_int64(self._cost(field, ROLE_FIELD_TTL) + self._cost(value, ROLE_VALUE))
+    def _entry_cost(self, field, value):
+        # What an expired field's entry held on the server that wrote the
+        # dump (sized as a field with a TTL and its value, then taken back).
+        mem, last = list(self._v_mem), self._last_field
+        self._sized(field, 2)
+        self._sized(value, 1)
+        cost = _wrap_int64(self._v_mem[2] + self._v_mem[1] - mem[2] - mem[1])
+        self._v_mem, self._last_field = mem, last
+        return cost
 
     def _path_hash(self, t):
         # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
@@ -1417,11 +1531,11 @@ class Scanner:
             self._v_len = count
         elif t == TYPE_ZSET_ZIPLIST:
             self._v_kind = KIND_ZSET
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 1, sized=ROLE_ZSET)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 1, role=ROLE_ZSET)
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 3, sized=ROLE_MEMBER)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 3, role=0)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1429,8 +1543,7 @@ class Scanner:
         data, start, size = self._load_blob()
         if t == TYPE_SET_LISTPACK:
             self._v_kind = KIND_SET
-            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1,
-                                                                   ROLE_MEMBER)
+            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, ROLE_SET)
             self._v_len = count
             if all_int:
                 self._v_flags |= FLAG_INTEGER
@@ -1440,7 +1553,7 @@ class Scanner:
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1, ROLE_MEMBER)
+            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1, 0)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1449,7 +1562,7 @@ class Scanner:
         if t == TYPE_HASH_LISTPACK_EX:
             self._advance(8)        # minimum field expiry
         data, start, size = self._load_blob()
-        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2, ROLE_MEMBER)
+        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2, 0)
         self._v_kind = KIND_HASH
         self._v_len = count // 3
         self._v_hfe = with_ttl
@@ -1481,7 +1594,7 @@ class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > MAX_KIND:
-                self._fail("more than 249 module types in one dump")
+                self._fail(f"more than {MAX_KIND - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self._module_codes[name] = code
         self._v_kind = code
@@ -1489,24 +1602,22 @@ class Scanner:
         self._v_len = 0
         self._v_len_valid = 0
 
-    def _size_class(self, n):
-        return jemalloc_size(n, self._q16)
-
-    @property
-    def _rax_alloc(self):
-        # The size-class function when streams carry radix-tree bytes, else None.
-        if not self._rax_bytes:
-            return None
-        q16 = self._q16
-        return lambda n: jemalloc_size(n, q16)
-
     def _stream(self, t):
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL) or, for Valkey
-        # 8.1+, their allocations; and the bytes of consumer names.
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery time.
+        # Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each PEL
+        # and each consumer PEL, and the bytes of consumer names.
         mem = self._v_mem
-        J = self._rax_alloc
-        tree = RaxCounter(J)
+        alloc = self._stream_alloc != STREAM_NODES
+        tables = alloc and self._stream_alloc != STREAM_TREES     # Redis 8.4+: names, tables, PEL index
+        by_time = self._stream_alloc == STREAM_ALLOC_PEL_TIME
+        tree = RaxSizer(self._q16) if alloc else RaxCounter()
         nodes = self._count()
         for _ in range(nodes):
             data, start, _ = self._load_blob()         # master ID of the node
@@ -1517,7 +1628,7 @@ class Scanner:
             data, start, size = self._load_blob()
             _, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
             self._absorb(longest, total, size)
-        mem[0] = tree.nodes if J is None else tree.alloc
+        mem[0] = tree.bytes() if alloc else tree.nodes
         length = self._read_plain_len()
         number = self._read_u64_len
         number(); number()                             # last ID
@@ -1527,47 +1638,216 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
+        names = RaxSizer(self._q16) if tables else None    # the groups table
+        all_pel, pel_groups, pel_bytes = [], 0, 0          # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
-            self._skip_string()                        # group name
+            if tables:
+                names.add(self._read_bytes())          # group name
+            else:
+                self._skip_string()
             number(); number()                         # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 number()                               # entries read
             pel = self._count()
             pending += pel
-            tree = RaxCounter(J)
+            tree = RaxSizer(self._q16) if alloc else RaxCounter()
+            times = []
             for _ in range(pel):
                 self._need(STREAM_ID_BYTES + 8)
-                tree.add(self._take(STREAM_ID_BYTES))  # ID
+                nack = self._take(STREAM_ID_BYTES)     # ID
+                tree.add(nack)
+                if tables:
+                    all_pel.append(nack)
+                if by_time:                            # delivery time, big-endian, then the ID
+                    times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
                 self._advance(8)                       # delivery time
                 number()                               # delivery count
-            mem[0] += tree.nodes if J is None else tree.alloc
+            if alloc:
+                mem[0] += tree.bytes()
+                if pel and tables:
+                    pel_groups += 1
+                    pel_bytes = tree.bytes()
+            else:
+                mem[0] += tree.nodes
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                tree = RaxSizer(self._q16, null_values=True)
+                for key in sorted(times):
+                    tree.add(key)
+                mem[0] += tree.bytes()
             n = self._count()
             consumers += n
+            table = RaxSizer(self._q16) if tables else None  # the group's consumers
             for _ in range(n):
-                mem[1] += self._skip_string()          # consumer name
+                if tables:
+                    name = self._read_bytes()          # consumer name
+                    table.add(name)
+                    mem[1] += sds_alloc_size(len(name), self._q16)
+                else:
+                    mem[1] += self._skip_string()
                 self._advance(8)                       # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self._advance(8)                   # active time
-                tree = RaxCounter(J)
+                tree = RaxSizer(self._q16) if alloc else RaxCounter()
                 for _ in range(self._count()):
                     tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
-                mem[0] += tree.nodes if J is None else tree.alloc
+                mem[0] += tree.bytes() if alloc else tree.nodes
+            if tables:
+                mem[0] += table.bytes()
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self._skip(self._count() * STREAM_ID_BYTES)
+        if tables and groups:
+            mem[0] += names.bytes()
+        if tables and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                union = RaxSizer(self._q16)
+                for nack in sorted(set(all_pel)):
+                    union.add(nack)
+                pel_bytes = union.bytes()
+            mem[0] += pel_bytes
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp(alloc)
         self._v_kind = KIND_STREAM
         self._v_len = length
         self._v_nodes = nodes
         self._v_stream = (groups, consumers, pending)
+
+    def _stream_idmp(self, alloc):
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted; the producers' own table is not tracked by Redis.
+        number = self._read_u64_len
+        number(); number()                             # IDMP duration, max entries
+        for _ in range(self._count()):
+            self._skip_string()                        # producer id
+            if alloc:
+                self._v_mem[1] += jemalloc_size(IDMP_PRODUCER, self._q16)
+            for _ in range(self._count()):
+                size = self._skip_string()             # IID
+                if alloc:
+                    self._v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self._q16)
+                number(); number()                     # stream ID it maps to
+        number(); number()                             # IIDs added, duplicates
+
+    def _array(self, t):
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        n = self._count()
+        at = self._base + self._pos
+        has_cursor = self._read_plain_len()
+        if has_cursor == 1:
+            self._read_u64_len()                       # ARINSERT cursor
+        elif has_cursor != 0:
+            self._fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        longest = total = 0
+        for _ in range(n):
+            self._read_u64_len()                       # index
+            at = self._base + self._pos
+            tag = self._read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self._skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    self._fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = len(str(self._unpack(_I64_LE)))
+            elif tag == ARRAY_TAG_FLOAT:
+                size = float_text_len(self._unpack(_F64_LE))
+            else:
+                self._fail(f"unknown array element tag {tag}", at)
+            longest = max(longest, size)
+            total += size
+        self._v_kind = KIND_ARRAY
+        self._v_len, self._v_max, self._v_elem = n, longest, total
+
+    def _hash_tmpl_lp(self, t):
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        at = self._base + self._pos
+        if t == TYPE_HASH_TMPL_LP:
+            self._read_u64_len()                       # the writer's template id
+            data, start, size = self._load_blob()
+            fields, f_longest, f_total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
+            if fields == 0:
+                self._fail("hash template with zero fields", at)
+            at = self._base + self._pos
+        data, start, size = self._load_blob()
+        count, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
+        if count == 0:
+            self._blob_fail("template listpack is empty")
+        is_int, tid, first = _lp_first(data, start, size)
+        if not is_int:
+            self._blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            fields, f_longest, f_total = self._template(tid, at)
+        digits = len(str(tid))
+        if count - 1 != fields:
+            self._blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        if longest <= digits:
+            # The id may be the longest entry: measure the values without it.
+            rest = bytearray(data[start:start + size])
+            del rest[LISTPACK_HEADER:LISTPACK_HEADER + first]
+            rest[0:4] = _U32_LE.pack(len(rest))
+            _, longest, _, _, _ = self._walk_listpack(rest, 0, len(rest), 1, 1, -1)
+        self._v_kind = KIND_HASH
+        self._v_len = fields
+        self._v_max = max(longest, f_longest)
+        self._v_elem = total - digits + f_total
+        self._v_blob = size
+        self._v_mem_blobs = jemalloc_size(size, self._q16)
+
+    def _hash_tmpl_array(self, t):
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        at = self._base + self._pos
+        tid = self._read_u64_len()
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                self._fail("hash template with zero fields", at)
+            f_longest = f_total = 0
+            for _ in range(fields):
+                size = self._skip_string()
+                f_longest = max(f_longest, size)
+                f_total += size
+        else:
+            fields, f_longest, f_total = self._template(tid, at)
+        longest = total = 0
+        for _ in range(fields):
+            size = self._skip_string()
+            longest = max(longest, size)
+            total += size
+        self._v_kind = KIND_HASH
+        self._v_len = fields
+        self._v_max = max(longest, f_longest)
+        self._v_elem = total + f_total
+
+    def _gcra(self, t):
+        # A GCRA rate limiter: its theoretical arrival time, one number.
+        self._read_u64_len()
+        self._v_kind = KIND_GCRA
+        self._v_len = 0
+        self._v_len_valid = 0
 
     # ------------------------------------------------------- blob walks
     def _blob_fail(self, what):
         self._fail(f"corrupt blob ({self._blob_len} bytes): {what}",
                    self._base + self._pos - self._blob_len)
 
-    def _walk_listpack(self, data, start, n, stride, mask, ttl_at, sized=None):
+    def _walk_listpack(self, data, start, n, stride, mask, ttl_at, role=-1):
         # Walk a listpack: (count, longest, total, ttls, all_int).  Entries
         # at positions i % stride whose bit is set in mask feed longest and
-        # total (and, when ``sized`` names the members' role, the hashtable
-        # sizing: position 1 is a value); when ttl_at >= 0 count the nonzero integers at that
-        # position (listpackEx field TTLs).
+        # total (and, when role >= 0, the hashtable sizing in that role:
+        # position 1 is a value, role + 1); when ttl_at >= 0 count the
+        # nonzero integers at that position (listpackEx field TTLs).
         if n < LISTPACK_HEADER + 1:
             self._blob_fail("shorter than a listpack header")
         declared = _U32_LE.unpack_from(data, start)[0]
@@ -1634,8 +1914,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
-                if sized is not None:
-                    self._sized(size, ROLE_VALUE if at & 1 else sized)
+                if role >= 0:
+                    self._sized(size, role + (at & 1))
             if at == ttl_at and value != 0:
                 ttls += 1
             count += 1
@@ -1657,7 +1937,7 @@ class Scanner:
             self._blob_fail("bytes after the listpack end marker")
         return count, longest, total, ttls, all_int
 
-    def _walk_ziplist(self, data, start, n, stride, mask, sized=None):
+    def _walk_ziplist(self, data, start, n, stride, mask, role=-1):
         # Walk a ziplist: (count, longest, total), as _walk_listpack.
         if n < ZIPLIST_HEADER + 1:
             self._blob_fail("shorter than a ziplist header")
@@ -1710,8 +1990,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
-                if sized is not None:
-                    self._sized(size, ROLE_VALUE if at & 1 else sized)
+                if role >= 0:
+                    self._sized(size, role + (at & 1))
             count += 1
             at += 1
             if at == stride:
@@ -1732,7 +2012,7 @@ class Scanner:
         members = array(_INTSET_MEMBER[width], data[start + INTSET_HEADER:start + n])
         sizes = [len(str(m)) for m in members]
         for size in sizes:                  # as hashtable members, should the loader convert
-            self._sized(size, 0)
+            self._sized(size, ROLE_SET)
         return count, max(sizes, default=0), sum(sizes)
 
     def _walk_zipmap(self, data, start, n):

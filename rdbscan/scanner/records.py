@@ -94,17 +94,15 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     hfe = _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n)
     expired = {name: _nullable(cols, name, "expired_valid", pa.int64(), n)
                for name in ("hash_fields_expired", "hash_expired_bytes")}
-    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n)
+    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
-              "type": type_col, "has_ttl": pc.is_valid(expire), "hash_fields_with_ttl": hfe,
-              **streams, **expired}
+              "type": type_col, "expire_at": expire, "hash_fields_with_ttl": hfe, **streams, **expired}
     if not compiled_model:
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
                        ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")})
     encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
-    expire = expire.view(pa.timestamp("ms", tz="UTC"))
     columns = [
         _fixed(cols, "db", pa.uint16(), n),
         key,

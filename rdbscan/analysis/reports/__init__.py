@@ -33,8 +33,8 @@ from importlib import resources
 
 import pyarrow as pa
 
-SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "advice",
-            "streams", "slots", "shards", "rebalance")
+SECTIONS = ("summary", "memmap", "bigkeys", "sizes", "patterns", "nottl", "ttl", "idle", "hot", "eviction",
+            "advice", "streams", "slots", "shards", "rebalance")
 """Every section, in the order ``rdbscan report`` prints them."""
 
 FLEET_SECTIONS = ("shards", "rebalance")
