@@ -121,11 +121,27 @@ DEF TRACKED_86 = 2
 DEF TRACKED_88 = 3
 
 
-cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
-    """rdbscan.model.memory._ht_buckets: Valkey 8.1 top-level plus expected child buckets."""
-    cdef int64_t min_buckets, top = 1
-    cdef double nf, bf, q, ratio, pm, acc
+cdef double ht_children(double nf, int64_t top) noexcept nogil:
+    # rdbscan.model.valkey.expected_children, same operations in the same order.
+    cdef double bf, q, ratio, pm, acc
     cdef int x
+    if top <= 1 or nf <= 0:
+        return 0.0
+    bf = <double>top
+    q = 1.0 / bf
+    ratio = q / (1.0 - q)
+    pm = pow(1.0 - q, nf)
+    acc = pm * 0.0
+    for x in range(CHILD_TERMS):
+        pm = fmax(pm * (nf - <double>x) / <double>(x + 1) * ratio, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
+    return bf * acc
+
+
+cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
+    """rdbscan.model.memory._ht_buckets: Valkey 8.1+ top-level plus expected child buckets."""
+    cdef int64_t min_buckets, top = 1
     if n <= 0:
         return 0
     min_buckets = (n * 5 - 1) // 32 + 1
@@ -133,18 +149,7 @@ cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
         top <<= 1
     if top <= 1:
         return top
-    nf = <double>n
-    bf = <double>top
-    q = 1.0 / bf
-    ratio = q / (1.0 - q)
-    pm = pow(1.0 - q, nf)
-    acc = pm * 0.0
-    for x in range(CHILD_TERMS):
-        pm = pm * (nf - <double>x) / <double>(x + 1) * ratio
-        pm = fmax(pm, 0.0)
-        if x + 1 > HT_SLOTS:
-            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
-    return top + <int64_t>nearbyint(bf * acc)
+    return top + <int64_t>nearbyint(ht_children(<double>n, top))
 
 
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
@@ -387,24 +392,6 @@ cdef inline int64_t table_buckets_for(int64_t capacity) noexcept nogil:
     while top < wanted:
         top <<= 1
     return top
-
-
-cdef double ht_children(double nf, int64_t top) noexcept nogil:
-    # rdbscan.model.valkey.expected_children, same operations in the same order.
-    cdef double bf, q, ratio, pm, acc
-    cdef int x
-    if top <= 1 or nf <= 0:
-        return 0.0
-    bf = <double>top
-    q = 1.0 / bf
-    ratio = q / (1.0 - q)
-    pm = pow(1.0 - q, nf)
-    acc = pm * 0.0
-    for x in range(CHILD_TERMS):
-        pm = fmax(pm * (nf - <double>x) / <double>(x + 1) * ratio, 0.0)
-        if x + 1 > HT_SLOTS:
-            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
-    return bf * acc
 
 
 cdef void grown_resize(Grown* g, int64_t capacity) noexcept nogil:
