@@ -13,11 +13,12 @@ The CLI is a thin layer over these functions::
 import json
 import os
 import re
+import stat
 import sys
+import threading
 import time
 import warnings
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -114,11 +115,18 @@ class ScanBatches:
     cannot tell.  With ``keep_going`` the rows parsed before a fault are
     yielded before the error is raised, and ``meta["partial"]`` describes
     the fault.
+
+    ``jobs`` decoder threads share one dump (default: the machine's cores);
+    only an uncompressed dump in a regular file is split, compressed input
+    and stdin are read by one.  The batches, rows and :attr:`meta` are the
+    same whatever ``jobs``.  ``chunk_size`` (bytes) fixes the size of the
+    pieces the dump is cut into (default: adaptive); tests force it small.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, target=None, allocator=None, cluster=None, config=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None,
+                 jobs=None, chunk_size=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -131,6 +139,9 @@ class ScanBatches:
         self.target = target
         self.allocator = allocator
         self.cluster = cluster
+        self.jobs = jobs
+        self.chunk_size = chunk_size
+        self.parallel_stats = None
         self.thresholds = None
         if config is not None:
             try:
@@ -148,6 +159,9 @@ class ScanBatches:
                                        "the first release with MEMORY USAGE")
         self.memory_total = 0
         self.slot_counts = None     # per slot: keys, expires, keys with volatile items (when slot info)
+        self._deferred = False        # scan() builds the Arrow batches on its writer threads
+        self._raw_meta = None
+        self._profile_used = None     # the server profile the memory model used (set by _finish)
         self.meta = None
         self.schema = SCHEMA
         self.rows_scanned = 0
@@ -165,7 +179,13 @@ class ScanBatches:
                 raise not_rdb_error(src, head + _read_head(src.stream, 7))
             cls = scanner_class(self.pure)
             try:
-                scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
+                if self._parallel(src, cls):
+                    from rdbscan.scanner.parallel import ParallelScanner
+                    scanner = ParallelScanner(src.name, _Prefixed(head, src.stream), src.stream, self.batch_size,
+                                              self.verify, jobs=self.jobs, chunk_size=self.chunk_size)
+                    self.parallel_stats = scanner.stats
+                else:
+                    scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
                 # The file-level records before the first key name the writing
                 # server; the scanner needs its allocation sizes before keys.
                 scanner.preamble()
@@ -195,11 +215,33 @@ class ScanBatches:
                     break
                 yield self._batch(result, scanner, profile)
                 if self.progress is not None:
-                    self.progress(scanner.offset, src.raw_position(), src.size, self.rows_scanned)
+                    # (With chunks decoded ahead, the file's read position says nothing: the
+                    # stitched offset does.)
+                    raw = None if self.parallel_stats is not None else src.raw_position()
+                    self.progress(scanner.offset, raw, src.size, self.rows_scanned)
             self._check_tail(scanner, src)
             self._finish(scanner, src, started, profile)
         finally:
+            if hasattr(scanner, "close"):
+                self.parallel_stats = scanner.stats
+                scanner.close()
             src.close()
+
+    def _parallel(self, src, cls):
+        # Split the dump only where it pays and is possible: the compiled
+        # scanner, several jobs, an uncompressed regular file.
+        from rdbscan.scanner import parallel
+        if self.jobs == 1 or cls.__module__.endswith("pyscanner") or not parallel.supported():
+            return False
+        if src.compression is not None or src.size is None or src.raw is getattr(sys.stdin, "buffer", None):
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(src.raw.fileno()).st_mode):
+                return False
+        except (OSError, AttributeError, ValueError):
+            return False
+        jobs = self.jobs or parallel.default_jobs()
+        return jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK)
 
     @staticmethod
     def _fault(error, src):
@@ -219,6 +261,8 @@ class ScanBatches:
         self.rows_scanned += n
         if scanner.meta["slot_info"]:
             self._count_slots(n, cols)
+        if self._deferred:
+            return _Deferred(n, cols, list(scanner.module_names), profile, not self.pure, self.filters)
         batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
                                          compiled_model=not self.pure), **self.filters)
         self.rows_kept += len(batch)
@@ -227,44 +271,51 @@ class ScanBatches:
 
     def _count_slots(self, n, cols):
         # What the keys hold per slot, to hold the dump's slot info against
-        # (every key, before the filters).
+        # (every key, before the filters): keys, with expiry, with volatile items.
         if self.slot_counts is None:
-            self.slot_counts = np.zeros((3, 16384), dtype=np.int64)
-        slots = np.frombuffer(cols["slot"], dtype=np.uint16, count=n)
-        self.slot_counts[0] += np.bincount(slots, minlength=16384)
-        ttl = _valid_mask(cols["expire_valid"], n)
-        self.slot_counts[1] += np.bincount(slots[ttl], minlength=16384)
-        volatile = np.zeros(n, dtype=bool)
+            self.slot_counts = [[0] * SLOTS for _ in range(3)]
+        slots = pa.Array.from_buffers(pa.uint16(), n, [None, pa.py_buffer(cols["slot"])])
+        _add_slot_counts(self.slot_counts[0], slots)
+        _add_slot_counts(self.slot_counts[1], slots, _valid_mask(cols["expire_valid"], n))
+        volatile = None
         for name, valid in (("hash_fields_with_ttl", "hfe_valid"), ("hash_fields_expired", "expired_valid")):
-            if cols[name] is not None:
-                volatile |= _valid_mask(cols[valid], n) & (np.frombuffer(cols[name], dtype=np.int64, count=n) > 0)
-        self.slot_counts[2] += np.bincount(slots[volatile], minlength=16384)
+            if cols[name] is None:
+                continue
+            values = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(cols[name])])
+            has = pc.greater(values, 0)
+            mask = _valid_mask(cols[valid], n)
+            if mask is not None:
+                has = pc.and_(has, mask)
+            volatile = has if volatile is None else pc.or_(volatile, has)
+        if volatile is not None:
+            _add_slot_counts(self.slot_counts[2], slots, volatile)
 
     def _slot_info_check(self, slot_info):
         # Slot info (Redis SLOT_INFO, Valkey slot-info aux) against the keys
         # that followed it: a mismatch is worth a warning, not a failure.
         if not slot_info or self.slot_counts is None:
             return None
-        declared = np.zeros((3, 16384), dtype=np.int64)
-        has_volatile = np.zeros(16384, dtype=bool)
+        declared = [[0] * SLOTS for _ in range(3)]
+        has_volatile = [False] * SLOTS
         for info in slot_info:
             slot = info[0]
-            if 0 <= slot < 16384:
+            if 0 <= slot < SLOTS:
                 declared[0][slot] += info[1]
                 declared[1][slot] += info[2]
                 if len(info) > 3:
                     declared[2][slot] += info[3]
                     has_volatile[slot] = True
-        counted = self.slot_counts.copy()
-        counted[2][~has_volatile] = 0           # 3-field slot info says nothing of volatile items
-        bad = np.nonzero((declared != counted).any(axis=0))[0]
+        # 3-field slot info says nothing of volatile items
+        counted = [self.slot_counts[0], self.slot_counts[1],
+                   [c if v else 0 for c, v in zip(self.slot_counts[2], has_volatile)]]
+        bad = [slot for slot in range(SLOTS) if any(declared[i][slot] != counted[i][slot] for i in range(3))]
         names = ("keys", "expires", "keys_with_volatile_items")
         examples = []
         for slot in bad[:5]:
-            say = {f"{name}_declared": int(declared[i][slot]) for i, name in enumerate(names)}
-            say.update({f"{name}_found": int(counted[i][slot]) for i, name in enumerate(names)})
-            examples.append({"slot": int(slot), **say})
-        return {"slots_declared": len(slot_info), "slots_mismatched": int(len(bad)), "examples": examples}
+            say = {f"{name}_declared": declared[i][slot] for i, name in enumerate(names)}
+            say.update({f"{name}_found": counted[i][slot] for i, name in enumerate(names)})
+            examples.append({"slot": slot, **say})
+        return {"slots_declared": len(slot_info), "slots_mismatched": len(bad), "examples": examples}
 
     def _check_tail(self, scanner, src):
         tail = scanner.trailing() or src.stream.read(1)
@@ -277,9 +328,21 @@ class ScanBatches:
             self.notes.append(f"bytes after the RDB EOF opcode at offset {scanner.meta.get('eof_offset')} "
                               "were ignored")
 
+    def _settle(self, rows_kept, memory_total):
+        # The counts of batches built on scan()'s writer threads, once they are done.
+        self.rows_kept, self.memory_total = rows_kept, memory_total
+        if self.meta is not None:
+            self.meta["rows_written"] = rows_kept
+            self.meta["memory"] = memory_summary(self._raw_meta, memory_total, self._profile_used,
+                                                 self._slot_totals())
+
+    def _slot_totals(self):
+        # Keys and expires per slot (when the dump has slot info), for the keyspace's tables.
+        return None if self.slot_counts is None else self.slot_counts[:2]
+
     def _finish(self, scanner, src, started, profile, error=None):
-        raw = dict(scanner.meta) if scanner is not None else {}
-        profile = profile or self._profile(raw)
+        raw = self._raw_meta = dict(scanner.meta) if scanner is not None else {}
+        profile = self._profile_used = profile or self._profile(raw)
         writer = profile_from_meta(raw, self.server)
         meta = {
             "rdbscan_version": __version__,
@@ -296,8 +359,7 @@ class ScanBatches:
                       "allocator": profile.allocator,
                       "cluster": profile.cluster or (self.cluster is None and bool(raw.get("slot_info"))),
                       "thresholds": vars(profile.thresholds)},
-            "memory": memory_summary(raw, self.memory_total, profile,
-                                     None if self.slot_counts is None else self.slot_counts[:2]),
+            "memory": memory_summary(raw, self.memory_total, profile, self._slot_totals()),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -337,13 +399,43 @@ class ScanBatches:
         self.meta = meta
 
 
+SLOTS = 16384
+
+
 def _valid_mask(valid, n):
-    """Rows where a column is set, from a scanner validity bitmap (None: all, False: none)."""
+    """Rows where a column is set, from a scanner validity bitmap: a boolean array, None for all rows."""
     if valid is None:
-        return np.ones(n, dtype=bool)
+        return None
     if valid is False:
-        return np.zeros(n, dtype=bool)
-    return np.unpackbits(np.frombuffer(valid, dtype=np.uint8), bitorder="little")[:n].astype(bool)
+        return pa.nulls(n, pa.bool_()).fill_null(False)
+    return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(valid)])
+
+
+def _add_slot_counts(counts, slots, mask=None):
+    """Add to ``counts`` (one per slot) the rows of ``slots`` (where ``mask``)."""
+    if mask is not None:
+        slots = pc.filter(slots, mask)
+    found = pc.value_counts(slots)
+    for slot, count in zip(found.field("values").to_pylist(), found.field("counts").to_pylist()):
+        counts[slot] += count
+
+
+class _Deferred:
+    """A scanner batch whose Arrow arrays are built later, on a writer thread (see :func:`scan`)."""
+
+    __slots__ = ("n", "cols", "module_names", "profile", "compiled", "filters")
+
+    def __init__(self, n, cols, module_names, profile, compiled, filters):
+        self.n, self.cols, self.module_names = n, cols, module_names
+        self.profile, self.compiled, self.filters = profile, compiled, filters
+
+    def __len__(self):
+        return self.n
+
+    def build(self):
+        """The batch as :class:`ScanBatches` yields it: built, then filtered."""
+        return filter_batch(build_batch(self.n, self.cols, self.module_names, self.profile,
+                                        compiled_model=self.compiled), **self.filters)
 
 
 def _pow2(n):
@@ -364,8 +456,8 @@ def memory_summary(meta, keys_total, profile=None, slot_counts=None):
     if layout is not None:
         dbs = meta.get("dbs", {}).values()
         if slot_counts is not None:
-            main = keyspace_bytes(layout, slot_counts[0].tolist())
-            expires = keyspace_bytes(layout, slot_counts[1].tolist())
+            main = keyspace_bytes(layout, slot_counts[0])
+            expires = keyspace_bytes(layout, slot_counts[1])
         else:
             main = keyspace_bytes(layout, [c[0] for c in dbs])
             expires = keyspace_bytes(layout, [c[1] for c in dbs])
@@ -405,20 +497,30 @@ def default_output(source):
     return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
 
 
+def encoders(jobs=None):
+    """Parquet encoder threads for ``jobs`` decoders: one for every two (encoding a batch
+    costs about what decoding it does, and each thread in flight holds a batch)."""
+    if jobs is None:
+        from rdbscan.scanner.parallel import default_jobs
+        jobs = default_jobs()
+    return max(1, (jobs + 1) // 2)
+
+
 def with_pattern(batch):
     """A batch of :data:`SCHEMA` with its keys' inferred ``pattern`` appended (:data:`OUTPUT_SCHEMA`)."""
     return batch.append_column(OUTPUT_SCHEMA.field("pattern"),
                                patterns.key_patterns(batch.column("key")).dictionary_encode())
 
 
-def output_sink(out, compression="zstd"):
-    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread."""
-    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern)
+def output_sink(out, compression="zstd", threads=1):
+    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer threads."""
+    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern, threads=threads)
 
 
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
     """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
 
+    ``jobs`` (see :class:`ScanBatches`) also sets how many threads encode Parquet (:func:`encoders`).
     The file appears only when complete (written under a temporary name and
     renamed).  On a fault nothing is written, unless ``keep_going``: then
     the rows before the fault are written, the metadata says ``partial``,
@@ -430,12 +532,31 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = output_sink(out, compression)
+    # The scanning thread only hands over the scanners' buffers: Arrow arrays,
+    # the memory model, filters and patterns are made on the writer threads,
+    # alongside the Parquet encoding (with many decoders, the one scanning
+    # thread would otherwise be the wall).
+    batches._deferred = True
+    lock = threading.Lock()
+    counts = [0, 0]
+
+    def build(item):
+        batch = item.build()
+        memory = pc.sum(batch.column("memory_bytes")).as_py() or 0
+        with lock:
+            counts[0] += len(batch)
+            counts[1] += memory
+        return with_pattern(batch) if len(batch) else batch
+
+    sink = ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=build,
+                       threads=encoders(options.get("jobs")))
     try:
         for batch in batches:
             sink.write(batch)
     except RDBFormatError as e:
         if keep_going and batches.meta is not None:
+            sink.drain()
+            batches._settle(*counts)
             batches.meta["output"] = os.path.abspath(out)
             batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
             sink.close(batches.meta)
@@ -446,6 +567,12 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
     except BaseException:
         sink.abort()
         raise
+    try:
+        sink.drain()
+    except BaseException:
+        sink.abort()
+        raise
+    batches._settle(*counts)
     batches.meta["output"] = os.path.abspath(out)
     batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
     batches.meta.update(extra_meta or {})
