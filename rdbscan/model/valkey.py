@@ -20,15 +20,16 @@ Worked out from Valkey's sources (8.1 and 9.0 branches, and ``unstable`` at
   expectation: the hash seed is random); a plain hash that starts as a
   listpack in the loader grows by inserts instead (:func:`loaded_hash_buckets`).
 - Set members are sds (``sdsAllocSize``); hash fields and values are one
-  ``entry`` (see ``entry.c`` and :meth:`rdbscan.scanner.pyscanner.Scanner._entry`);
-  fields with a TTL carry it in the entry and sit in the hash's volatile
+  ``entry`` (``entry.c``; the scanner prices it with :func:`sizing_tables`'
+  pair table); fields with a TTL carry it in the entry and sit in the hash's volatile
   set, a vector of pointers (``J(8 + 8 n)``) up to 127 of them, then a
   radix tree of time buckets the scanner prices (:func:`vset_bytes`).
 - 9.1 embeds each sorted-set element in its skiplist node and the header
   node in the ``zskiplist`` (528 bytes, not rounded); 8.1/9.0 keep a
   separate element sds and a separately allocated header node.
 - Streams count their radix trees' real allocations (``raxAllocSize``),
-  which the scanner rebuilds node by node.
+  which the scanner rebuilds node by node (``STREAM_TREES``: the stream's
+  own trees, none for the group and consumer tables Redis 8.4+ counts).
 
 The scanner sums the per-element parts with the tables of
 :func:`sizing_tables`; everything else is vectorised here, and the compiled
