@@ -35,6 +35,13 @@ from rdbgen import synthetic_seeds  # noqa: E402
 SYNTHETIC = synthetic_seeds()
 
 
+def hand_built_seeds():
+    """Dumps no server of ours wrote (Valkey 9 expired field TTLs, RDB 81, volatile sets past one
+    vector, hashes that start as listpacks), built by tests/rdbwriter.py."""
+    from rdbwriter import valkey_81_dump, valkey_grown_dump, valkey_hfe_dump
+    return [valkey_hfe_dump(1_900_000_000), valkey_81_dump(1_900_000_000), valkey_grown_dump(1_900_000_000)]
+
+
 def _scan(sc):
     # Every batch and the facts of a scanner (either twin, or the parallel decode).
     sc.preamble()
@@ -99,7 +106,7 @@ def mutate(data, rng):
         del data[pos:pos + rng.randrange(1, 16)]
     else:
         pos = rng.randrange(len(data))
-        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07])
+        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07, 0x16, 0x17, 0xf2, 0xf3])
     return bytes(data)
 
 
@@ -127,7 +134,7 @@ def main():
     if not args.compiled_only:
         from rdbscan.scanner.pyscanner import Scanner as pure
     rng = random.Random(args.seed)
-    seeds = [p.read_bytes() for p in SEEDS] + SYNTHETIC
+    seeds = [p.read_bytes() for p in SEEDS] + SYNTHETIC + hand_built_seeds()
     started, runs = time.monotonic(), 0
     while time.monotonic() - started < args.seconds:
         data = mutate(rng.choice(seeds), rng)

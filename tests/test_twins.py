@@ -27,9 +27,10 @@ def _run(cls, data, batch_size=64, verify=True):
     except rdbscan.RDBFormatError as e:
         return [], None, None, (type(e), str(e), e.offset, e.key)
     # Size hashtable elements as the API does, with both allocator quanta.
-    tables, big, rounded, _, stream_alloc, extra = sizing_tables(profile_from_meta(sc.meta))
+    tables, big, rounded, _, stream_alloc, extra, vset_table, hash_value_limit = \
+        sizing_tables(profile_from_meta(sc.meta))
     sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1, stream_alloc=stream_alloc,
-                  big_extra=extra)
+                  big_extra=extra, vset_table=vset_table, hash_value_limit=hash_value_limit)
     try:
         while (b := sc.next_batch()) is not None:
             batches.append(b)

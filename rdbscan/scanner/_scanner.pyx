@@ -27,8 +27,9 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.scanner.format import module_type_name, module_encver
 from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
-                                     record_aux, unknown_message, value_types, key_meta_class_name,
+                                     record_aux, snapshot_ms, unknown_message, value_types, key_meta_class_name,
                                      CRC64_POLY_REFLECTED)
+from rdbscan.model.valkey import vset_bytes
 
 from libc.stdlib cimport strtod
 from libc.math cimport isnan, isinf
@@ -37,6 +38,7 @@ DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
+DEF RESP_DIGITS_MAX = 18      # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 DEF KEY_TEXT_MAX = 1 << 30    # longest key (as text); a batch also ends once its keys reach this
 DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
 DEF ROLE_SET = 3
@@ -663,6 +665,56 @@ cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1 if v <= limit else 0
 
 
+cdef inline int64_t lp_backlen(int64_t entry) noexcept nogil:
+    # pyscanner._lp_backlen: a listpack entry's back-length bytes.
+    if entry <= 127: return 1
+    if entry < 16383: return 2
+    if entry < 2097151: return 3
+    if entry < 268435455: return 4
+    return 5
+
+
+cdef inline int64_t canonical_int_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # The value of a string is_canonical_int accepted (wraps like C for -2^63).
+    cdef Py_ssize_t i = 1 if p[0] == 45 else 0
+    cdef uint64_t v = 0
+    while i < n:
+        v = v * 10 + (p[i] - 48)
+        i += 1
+    return -<int64_t>v if p[0] == 45 else <int64_t>v
+
+
+cdef inline int64_t lp_entry_bytes(int64_t n, bint is_int, int64_t ival) noexcept nogil:
+    # pyscanner._lp_entry_bytes: one listpack entry (encoding, data, back-length).
+    cdef int64_t entry
+    if is_int:
+        if 0 <= ival <= 127:
+            entry = 1
+        elif -4096 <= ival <= 4095:
+            entry = 2
+        elif -32768 <= ival <= 32767:
+            entry = 3
+        elif -8388608 <= ival <= 8388607:
+            entry = 4
+        elif -2147483648 <= ival <= 2147483647:
+            entry = 5
+        else:
+            entry = 9
+    elif n <= LISTPACK_STR6_MAX:
+        entry = 1 + n
+    elif n <= LISTPACK_STR12_MAX:
+        entry = 2 + n
+    else:
+        entry = 5 + n
+    return entry + lp_backlen(entry)
+
+
+cdef inline int intset_width(int64_t ival) noexcept nogil:
+    if -32768 <= ival <= 32767:
+        return 2
+    return 4 if -2147483648 <= ival <= 2147483647 else 8
+
+
 cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     # Little-endian signed integer of n bytes (n = 1..8).
     cdef uint64_t v = 0
@@ -720,11 +772,7 @@ cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, 
     else:
         isint[0] = 0
         return 0
-    if ln <= 127: return ln + 1
-    if ln < 16383: return ln + 2
-    if ln < 2097151: return ln + 3
-    if ln < 268435455: return ln + 4
-    return ln + 5
+    return ln + lp_backlen(ln)
 
 
 cdef int64_t float_text_len(double d) noexcept nogil:
@@ -856,8 +904,11 @@ cdef class Scanner:
     cdef bint s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
+    cdef int64_t v_expired, v_expired_bytes  # Valkey hash fields already expired at the snapshot
     cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
+    cdef int64_t v_lp                # listpack entries built from elements stored one by one
+    cdef int v_iset                  # ... and the intset member width of integer ones
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[ROLES]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
@@ -866,7 +917,12 @@ cdef class Scanner:
     cdef int64_t big_extra[ROLES]
     cdef bint big_rounded[ROLES]
     cdef bint q16                    # allocator with a 16-byte quantum
-    cdef bint v_len_valid, v_stream, v_hfe_valid
+    cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
+    cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
+    cdef uint8_t* vset_buf           # a hash's live field expiries (int64), in order (volatile set replay)
+    cdef Py_ssize_t vset_cap
+    cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
+    cdef bint v_len_valid, v_stream, v_hfe_valid, v_expired_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
@@ -913,6 +969,9 @@ cdef class Scanner:
     cdef uint8_t* c_stream_valid
     cdef int64_t* c_hfe
     cdef uint8_t* c_hfe_valid
+    cdef int64_t* c_expired
+    cdef int64_t* c_expired_bytes
+    cdef uint8_t* c_expired_valid
     cdef uint8_t* c_flags
     cdef int64_t* c_nodes
     cdef int64_t* c_blob
@@ -976,6 +1035,9 @@ cdef class Scanner:
         self.c_stream_valid = <uint8_t*>malloc(n)
         self.c_hfe = <int64_t*>malloc(n * 8)
         self.c_hfe_valid = <uint8_t*>malloc(n)
+        self.c_expired = <int64_t*>malloc(n * 8)
+        self.c_expired_bytes = <int64_t*>malloc(n * 8)
+        self.c_expired_valid = <uint8_t*>malloc(n)
         self.c_flags = <uint8_t*>malloc(n)
         self.c_nodes = <int64_t*>malloc(n * 8)
         self.c_blob = <int64_t*>malloc(n * 8)
@@ -990,6 +1052,11 @@ cdef class Scanner:
             self.big_rounded[i] = 0
         self.pair = NULL
         self.last_field = 2 * PAIR_FIELDS
+        self.vset_table = 0
+        self.hash_value_limit = -1
+        self.vset_buf = NULL
+        self.vset_cap = 0
+        self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -1008,6 +1075,7 @@ cdef class Scanner:
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
                 self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_expired == NULL or self.c_expired_bytes == NULL or self.c_expired_valid == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -1040,6 +1108,7 @@ cdef class Scanner:
         cdef Py_ssize_t cap
         self.flavor = resume.flavor
         self.version = resume.version
+        self.expired_before = resume.expired_before
         allowed = value_types(self.flavor, self.version)
         for i in range(256):
             self.vtypes[i] = allowed[i]
@@ -1124,6 +1193,8 @@ cdef class Scanner:
         rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
         free(self.pel_ids)
         free(self.time_keys)
+        free(self.vset_buf)
+        free(self.c_expired); free(self.c_expired_bytes); free(self.c_expired_valid)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -1326,6 +1397,39 @@ cdef class Scanner:
             self.skip(self.s_len)
         return self.s_len
 
+    cdef int64_t skip_element(self) except -1 nogil:
+        # Like skip_string, for an element the loader may pack into a listpack
+        # (or intset): adds its listpack entry to v_lp and widens v_iset.
+        cdef int64_t clen = 0, ival = 0
+        cdef int kind = self.read_string_header(&clen)
+        cdef int w
+        self.s_int = 0
+        if kind == 1:
+            self.s_int = 1
+            ival = clen
+        elif kind == 2:
+            self.skip(clen)
+        elif self.s_len <= SMALL_INT_LEN:
+            self.need(self.s_len)
+            self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            if self.s_int:
+                ival = canonical_int_value(self.p + self.pos, self.s_len)
+            self.pos += self.s_len
+        else:
+            self.skip(self.s_len)
+        self.v_lp += lp_entry_bytes(self.s_len, self.s_int, ival)
+        if self.s_int:
+            w = intset_width(ival)
+            if w > self.v_iset:
+                self.v_iset = w
+        return self.s_len
+
+    cdef inline void _packed(self, int64_t n, bint all_int) noexcept nogil:
+        # The listpack (or intset, for integer sets) the loader builds from
+        # elements stored one by one, should it keep the value compact.
+        self.v_blob = (INTSET_HEADER + n * self.v_iset) if all_int else (LISTPACK_HEADER + 1 + self.v_lp)
+        self.v_mem_blobs = jemalloc_size(self.v_blob, self.q16)
+
     cdef int64_t skip_value_string(self, int* fmt) except -1 nogil:
         # skip_string for a string value, also sniffing its format from the
         # first bytes (an LZF one from its first literal run).
@@ -1458,7 +1562,7 @@ cdef class Scanner:
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, int stream_alloc=STREAM_NODES,
-                   big_extra=None):
+                   big_extra=None, int64_t vset_table=0, int64_t hash_value_limit=-1):
         """Allocation size by element length, for five roles of hashtable elements.
 
         ``tables``: five sequences of 4,096 ints (hash fields, hash values,
@@ -1474,7 +1578,10 @@ cdef class Scanner:
         rounding.  ``stream_alloc`` sizes streams by their allocations
         (Redis 8.4+: ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for
         8.4's extra tree per group; ``True`` means ``STREAM_ALLOC``) rather
-        than counting their radix-tree nodes (``STREAM_NODES``).
+        than counting their radix-tree nodes (``STREAM_NODES``);
+        ``STREAM_TREES`` (Valkey 8.1+) by the allocations of the stream's own
+        trees only.  ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+):
+        as in :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.
         """
         cdef int role
         free(self.pair)
@@ -1491,6 +1598,8 @@ cdef class Scanner:
             self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
         self.stream_alloc = stream_alloc
+        self.vset_table = vset_table
+        self.hash_value_limit = hash_value_limit
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1570,6 +1679,8 @@ cdef class Scanner:
             k = self.read_bytes()
             v = self.read_bytes()
             record_aux(self.meta, k, v)
+            if k == b"ctime" and self.flavor == FLAVOR_VALKEY:
+                self.expired_before = snapshot_ms(self.meta["aux"]["ctime"])
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_REDIS:
             a = self.read_plain_len()
             b = self.read_plain_len()
@@ -1578,6 +1689,20 @@ cdef class Scanner:
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_VALKEY:
             # Valkey 9 reserves 244 for slot info from foreign RDBs and ignores it.
             self.read_plain_len(); self.read_plain_len(); self.read_plain_len()
+        elif op == OP_SLOT_IMPORT and self.flavor == FLAVOR_VALKEY:
+            # Valkey 9 SLOT_IMPORT (Redis 8.6 uses 243 for KEY_META): a slot migration under way.
+            job = self.read_bytes()
+            a = self._count()
+            ranges = [[self.read_plain_len(), self.read_plain_len()] for _ in range(a)]
+            self.meta.setdefault("slot_imports", []).append(
+                {"job": job.decode("utf-8", "backslashreplace"), "ranges": ranges})
+        elif op == OP_UPDATE and self.flavor == FLAVOR_VALKEY and self.version >= VALKEY_RDB_VERSION_PATH_HASH:
+            # Valkey 9.2 UPDATE: a replication command (RESP multi-bulk) inlined by a
+            # forkless save; the loader replays it, a scan can only skip it.
+            a = self._resp_number(ord("*"), at)
+            for _ in range(a):
+                self.skip(self._resp_number(ord("$"), at) + 2)
+            self.meta["update_commands"] = self.meta.get("update_commands", 0) + 1
         elif op == OP_FUNCTION2:
             code = self.read_bytes()
             self.meta["functions"].append(code.decode("utf-8", "backslashreplace"))
@@ -1600,6 +1725,24 @@ cdef class Scanner:
         else:
             self._unknown(op, at)
         return 0
+
+    cdef int64_t _resp_number(self, int marker, int64_t at) except -1:
+        # "<marker><digits>\r\n" of a RESP header, at most RESP_DIGITS_MAX digits.
+        cdef int64_t v = 0
+        cdef int c, k = 0
+        if self.u8() != marker:
+            self.fail(f"UPDATE opcode: expected a RESP '{chr(marker)}' header", at)
+        while True:
+            c = self.u8()
+            if c == 13:
+                break
+            if c < 48 or c > 57 or k >= RESP_DIGITS_MAX:
+                self.fail("UPDATE opcode: malformed RESP length", at)
+            v = v * 10 + (c - 48)
+            k += 1
+        if k == 0 or self.u8() != 10:
+            self.fail("UPDATE opcode: malformed RESP length", at)
+        return v
 
     cdef int _unknown(self, int op, int64_t at) except -1:
         self.fail(unknown_message(op, self.flavor, self.version), at)
@@ -1720,6 +1863,86 @@ cdef class Scanner:
             "when": when, "bytes": self.base + self.pos - start})
         return 0
 
+    cdef int _valkey_hash_2(self) except -1 nogil:
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
+        cdef int64_t n, i, field, value, expiry, packed
+        self.v_kind = KIND_HASH
+        n = self._count()
+        self.v_hfe = 0
+        self.v_expired = 0
+        self.v_expired_bytes = 0
+        for i in range(n):
+            packed = self.v_lp
+            field = self.skip_element()
+            value = self.skip_element()
+            expiry = self.fixed(8)
+            if expiry != -1 and expiry < self.expired_before:
+                self.v_lp = packed
+                self.v_expired += 1
+                self.v_expired_bytes += self._entry_cost(field, value)
+                continue
+            self._elem(field)
+            self._elem(value)
+            if expiry != -1:
+                if self.vset_table:
+                    self._keep_expiry(expiry, self.v_hfe)
+                self.v_hfe += 1
+                self._size(field, 2)
+            else:
+                self._size(field, 0)
+            self._size(value, 1)
+        if self.v_hfe > VSET_VECTOR_MAX and self.vset_table:
+            # Past one vector the volatile set depends on the expiries themselves.
+            with gil:
+                self.v_mem[2] += self._vset_bytes()
+        self.v_len = n - self.v_expired
+        self.v_hfe_valid = 1
+        self.v_expired_valid = 1
+        self.v_flags |= FLAG_HFE
+        self._packed(self.v_len, 0)
+        return 0
+
+    cdef int64_t _entry_cost(self, int64_t field, int64_t value) noexcept nogil:
+        # pyscanner.Scanner._entry_cost: an expired field's entry, sized as a
+        # field with a TTL and its value, then taken back out of the sums.
+        cdef int64_t m1 = self.v_mem[1], m2 = self.v_mem[2], last = self.last_field, cost
+        self._size(field, 2)
+        self._size(value, 1)
+        cost = self.v_mem[2] + self.v_mem[1] - m2 - m1
+        self.v_mem[1] = m1
+        self.v_mem[2] = m2
+        self.last_field = last
+        return cost
+
+    cdef int _keep_expiry(self, int64_t expiry, int64_t at) except -1 nogil:
+        grow_buffer(&self.vset_buf, &self.vset_cap, (at + 1) * 8, 256 * 8)
+        (<int64_t*>self.vset_buf)[at] = expiry
+        return 0
+
+    cdef int64_t _vset_bytes(self) except? -1:
+        cdef const int64_t* kept = <const int64_t*>self.vset_buf
+        return vset_bytes([kept[i] for i in range(self.v_hfe)], self.q16, self.vset_table)
+
+    cdef int _path_hash(self) except -1 nogil:
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        cdef int64_t paths, fields, i, j, at
+        self.v_kind = KIND_PATH_HASH
+        paths = self._count()
+        for i in range(paths):
+            self._elem(self.skip_string())
+            at = self.base + self.pos
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("path hash: a path with no fields (the loader rejects it)", at)
+            for j in range(fields):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+        self.v_len = paths
+        return 0
+
     cdef int _module_ops(self) except -1 nogil:
         # Module values describe themselves: typed fields until EOF (module.c).
         cdef int64_t at
@@ -1787,10 +2010,13 @@ cdef class Scanner:
         self.v_elem = 0
         self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
+        self.v_lp = 0
+        self.v_iset = 2
         self.w_sized = 0
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
+        self.v_expired_valid = 0
         self._value(rdb_type)
 
         # Only now is the row complete: commit it.
@@ -1824,6 +2050,9 @@ cdef class Scanner:
         self.c_pending[r] = self.v_pending if self.v_stream else 0
         self.c_hfe_valid[r] = self.v_hfe_valid
         self.c_hfe[r] = self.v_hfe if self.v_hfe_valid else 0
+        self.c_expired_valid[r] = self.v_expired_valid
+        self.c_expired[r] = self.v_expired if self.v_expired_valid else 0
+        self.c_expired_bytes[r] = self.v_expired_bytes if self.v_expired_valid else 0
         self.c_flags[r] = self.v_flags
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
@@ -1907,7 +2136,7 @@ cdef class Scanner:
         cdef int64_t n, i, nodes, container
         cdef int fmt = 0
         cdef int role
-        cdef int64_t m
+        cdef int64_t m, second
         cdef bint allint
         if t == TYPE_STRING:
             self.v_kind = KIND_STRING
@@ -1922,18 +2151,20 @@ cdef class Scanner:
             self.v_kind = KIND_LIST
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_string())
+                self._elem(self.skip_element())
             self.v_len = n
+            self._packed(n, 0)
         elif t == TYPE_SET:
             self.v_kind = KIND_SET
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_string(), ROLE_SET)
+                self._ht(self.skip_element(), ROLE_SET)
                 allint = allint and self.s_int
             self.v_len = n
             if allint:
                 self.v_flags |= FLAG_INTEGER
+            self._packed(n, allint)
         elif t == TYPE_ZSET or t == TYPE_ZSET_2:
             self.v_kind = KIND_ZSET
             n = self._count()
@@ -1952,22 +2183,18 @@ cdef class Scanner:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
+                m = self.skip_element()
+                second = self.skip_element()
+                if self.v_max <= self.hash_value_limit < (m if m > second else second):
+                    self.v_nodes = i + 1    # the loader leaves the listpack here (model.valkey)
+                self._ht(m, 0)
+                self._ht(second, 1)
             self.v_len = n
+            self._packed(n, 0)
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
-            # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
-            self.v_kind = KIND_HASH
-            n = self._count()
-            self.v_hfe = 0
-            for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
-                if self.fixed(8) != -1:
-                    self.v_hfe += 1
-            self.v_len = n
-            self.v_hfe_valid = 1
-            self.v_flags |= FLAG_HFE
+            self._valkey_hash_2()
+        elif t == VALKEY_TYPE_PATH_HASH and self.flavor == FLAVOR_VALKEY:
+            self._path_hash()
         elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
             # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
             self.v_kind = KIND_HASH
@@ -2125,7 +2352,7 @@ cdef class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > 255:
-                self.fail("more than 250 module types in one dump")
+                self.fail(f"more than {255 - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self.module_codes[name] = code
         self.v_kind = code
@@ -2143,11 +2370,14 @@ cdef class Scanner:
         # consumer PEL, the PEL-ID index), and the allocations of consumer
         # names and IDMP producers and entries; Redis 8.4
         # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
-        # time (pyscanner._stream).
+        # time; Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
+        # PEL and each consumer PEL, and the bytes of consumer names
+        # (pyscanner._stream).
         cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
         cdef int64_t total_pel = 0, size
         cdef RaxCount tree
         cdef bint alloc = self.stream_alloc != STREAM_NODES
+        cdef bint tables = alloc and self.stream_alloc != STREAM_TREES   # Redis 8.4+: names, tables, PEL index
         cdef bint by_time = self.stream_alloc == STREAM_ALLOC_PEL_TIME
         cdef const uint8_t* name
         rax_reset(&tree)
@@ -2178,7 +2408,7 @@ cdef class Scanner:
         self.v_pending = 0
         rs_reset(&self.rs_groups, self.q16)
         for i in range(groups):
-            if alloc:
+            if tables:
                 name = self.read_name(&size)                  # group name
                 rs_add(&self.rs_groups, name, size)
             else:
@@ -2194,8 +2424,9 @@ cdef class Scanner:
                 self.need(STREAM_ID_BYTES + 8)
                 if alloc:
                     rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
-                    self.keep_pel_id(total_pel)
-                    total_pel += 1
+                    if tables:
+                        self.keep_pel_id(total_pel)
+                        total_pel += 1
                 else:
                     rax_add(&tree, self.p + self.pos)
                 if by_time:                                   # delivery time, big-endian, then the ID
@@ -2204,7 +2435,7 @@ cdef class Scanner:
                 self.read_u64_len()                           # delivery count
             if alloc:
                 self.v_mem[0] += rs_bytes(&self.rs_ids)
-                if pel:
+                if pel and tables:
                     pel_groups += 1
                     pel_bytes = rs_bytes(&self.rs_ids)
             else:
@@ -2221,7 +2452,7 @@ cdef class Scanner:
             self.v_consumers += consumers
             rs_reset(&self.rs_consumers, self.q16)
             for j in range(consumers):
-                if alloc:
+                if tables:
                     name = self.read_name(&size)              # consumer name
                     rs_add(&self.rs_consumers, name, size)
                     self.v_mem[1] += sds_alloc_size(size, self.q16)
@@ -2241,15 +2472,15 @@ cdef class Scanner:
                         rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
                 self.v_mem[0] += rs_bytes(&self.rs_ids) if alloc else tree.nodes
-            if alloc:
+            if tables:
                 self.v_mem[0] += rs_bytes(&self.rs_consumers)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self.skip(self._count() * STREAM_ID_BYTES)
-        if alloc and groups:
+        if tables and groups:
             self.v_mem[0] += rs_bytes(&self.rs_groups)
-        if alloc and pel_groups:
+        if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
@@ -2750,6 +2981,9 @@ cdef class Scanner:
         cols["stream_pending"] = None if v is False else _bytes(self.c_pending, n * 8)
         v = cols["hfe_valid"] = _bitmap(self.c_hfe_valid, n)
         cols["hash_fields_with_ttl"] = None if v is False else _bytes(self.c_hfe, n * 8)
+        v = cols["expired_valid"] = _bitmap(self.c_expired_valid, n)
+        cols["hash_fields_expired"] = None if v is False else _bytes(self.c_expired, n * 8)
+        cols["hash_expired_bytes"] = None if v is False else _bytes(self.c_expired_bytes, n * 8)
         self.rows = 0
         self.flushed += n
         self.batch_limit = self.batch_size

@@ -23,33 +23,36 @@ from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size
+from rdbscan.model.valkey import vset_bytes
 from rdbscan.scanner._common import (
     CRC64_POLY_REFLECTED, RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name,
-    pre_ga_library, record_aux, unknown_message, value_types,
+    pre_ga_library, record_aux, snapshot_ms, unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
-    FORMAT_ZSTD, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
+    FORMAT_ZSTD, LISTPACK_STR6_MAX, LISTPACK_STR12_MAX, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
     ARRAY_TAG_SMALL_STR, KEY_META_MAX_CLASSES, KEY_META_SPEC_BYTES, KIND_ARRAY, KIND_GCRA,
     OP_HASH_TEMPLATE, OP_KEY_META, RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, TEMPLATE_ID_MAX, TYPE_ARRAY,
     TYPE_GCRA, TYPE_HASH_TMPL_ARRAY, TYPE_HASH_TMPL_ARRAY_REF, TYPE_HASH_TMPL_LP, TYPE_HASH_TMPL_LP_REF,
     TYPE_STREAM_LISTPACKS_4, TYPE_STREAM_LISTPACKS_5,
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
-    FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE,
+    FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE, KIND_PATH_HASH,
     KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT, LEN_14BIT, LEN_32BIT,
     LEN_64BIT, LEN_ENCVAL, LISTPACK_END, LISTPACK_HEADER, MAGIC_LEN, MODULE_OP_DOUBLE,
     MODULE_OP_EOF, MODULE_OP_FLOAT, MODULE_OP_SINT, MODULE_OP_STRING, MODULE_OP_UINT,
     OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2,
-    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_INFO,
+    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_IMPORT, OP_SLOT_INFO,
+    OP_UPDATE,
     QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
-    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
+    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, STREAM_TREES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
     TYPE_HASH_LISTPACK_EX_PRE_GA, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA,
     TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP, TYPE_LIST, TYPE_LIST_QUICKLIST,
     TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE_2, TYPE_MODULE_PRE_GA, TYPE_SET,
     TYPE_SET_INTSET, TYPE_SET_LISTPACK, TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2,
     TYPE_STREAM_LISTPACKS_3, TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK,
-    TYPE_ZSET_ZIPLIST, VALKEY_TYPE_HASH_2, ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
+    TYPE_ZSET_ZIPLIST, VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
+    VSET_VECTOR_MAX, ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
     ZIPMAP_BIGLEN, ZIPMAP_END, ZSET_SCORE_NAN, module_encver, module_type_name,
 )
 
@@ -63,6 +66,7 @@ WINDOW = 1 << 20              # bytes asked of the source per read
 SMALL_INT_LEN = 20            # longest string that can parse as a 64-bit integer
 SIZING_LUT = 4096             # element lengths covered by the sizing tables
 PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
+RESP_DIGITS_MAX = 18          # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 ROLES = 5                     # sizing roles: field, value, field with TTL, set member, zset member
 ROLE_SET, ROLE_ZSET = 3, 4
 IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
@@ -380,9 +384,48 @@ def _lp_first(data, start, n):
         value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
     else:
         return False, 0, 0
-    back = 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
+    return is_int, value, entry + _lp_backlen(entry)
+
+
+def _lp_backlen(entry):
+    """Bytes of a listpack entry's back-length for an entry (encoding and data) of ``entry`` bytes."""
+    return 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
         4 if entry < 268435455 else 5
-    return is_int, value, entry + back
+
+
+def _lp_entry_bytes(n, ival):
+    """Bytes of one listpack entry (encoding, data, back-length) for an ``n``-byte element.
+
+    ``ival`` is its integer value when it is a canonical integer (listpacks
+    store those as 7/13/16/24/32/64-bit integers), else None.
+    """
+    if ival is not None:
+        if 0 <= ival <= 127:
+            entry = 1
+        elif -4096 <= ival <= 4095:
+            entry = 2
+        elif -32768 <= ival <= 32767:
+            entry = 3
+        elif -8388608 <= ival <= 8388607:
+            entry = 4
+        elif -2147483648 <= ival <= 2147483647:
+            entry = 5
+        else:
+            entry = 9
+    elif n <= LISTPACK_STR6_MAX:
+        entry = 1 + n
+    elif n <= LISTPACK_STR12_MAX:
+        entry = 2 + n
+    else:
+        entry = 5 + n
+    return entry + _lp_backlen(entry)
+
+
+def _intset_width(ival):
+    """Bytes per member of an intset holding ``ival`` (16, 32 or 64-bit)."""
+    if -32768 <= ival <= 32767:
+        return 2
+    return 4 if -2147483648 <= ival <= 2147483647 else 8
 
 
 class _Columns:
@@ -391,7 +434,8 @@ class _Columns:
     __slots__ = ("db", "kind", "rdb_type", "length", "length_valid", "max", "serialized",
                  "offset", "expire", "expire_valid", "idle", "idle_valid", "freq",
                  "freq_valid", "slot", "groups", "consumers", "pending", "stream_valid",
-                 "hfe", "hfe_valid", "flags", "nodes", "blob", "elem", "mem_elements",
+                 "hfe", "hfe_valid", "expired", "expired_bytes", "expired_valid", "flags",
+                 "nodes", "blob", "elem", "mem_elements",
                  "mem_values", "mem_blobs", "key_offsets",
                  "key_data", "raw_offsets", "raw_valid", "raw_keys")
 
@@ -402,7 +446,9 @@ class _Columns:
                            ("idle", "q"), ("idle_valid", "B"), ("freq", "B"),
                            ("freq_valid", "B"), ("slot", "H"), ("groups", "q"),
                            ("consumers", "q"), ("pending", "q"), ("stream_valid", "B"),
-                           ("hfe", "q"), ("hfe_valid", "B"), ("flags", "B"), ("nodes", "q"),
+                           ("hfe", "q"), ("hfe_valid", "B"), ("expired", "q"),
+                           ("expired_bytes", "q"), ("expired_valid", "B"), ("flags", "B"),
+                           ("nodes", "q"),
                            ("blob", "q"), ("elem", "q"), ("mem_elements", "q"),
                            ("mem_values", "q"), ("mem_blobs", "q"), ("raw_valid", "B")):
             setattr(self, name, array(code))
@@ -449,6 +495,9 @@ class _Columns:
         cols["stream_pending"] = None if v is False else self.pending.tobytes()
         v = cols["hfe_valid"] = _bitmap(self.hfe_valid)
         cols["hash_fields_with_ttl"] = None if v is False else self.hfe.tobytes()
+        v = cols["expired_valid"] = _bitmap(self.expired_valid)
+        cols["hash_fields_expired"] = None if v is False else self.expired.tobytes()
+        cols["hash_expired_bytes"] = None if v is False else self.expired_bytes.tobytes()
         return cols
 
 
@@ -477,9 +526,12 @@ class Scanner:
         "_batch_limit", "_new_templates",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
-        "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
+        "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs", "_v_lp", "_v_iset",
         # sizing tables (set_sizing): allocation size by element length
         "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
+        "_vset_table", "_hash_value_limit",
+        # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
+        "_expired_before",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -526,9 +578,13 @@ class Scanner:
         self._pair = None
         self._stream_alloc = STREAM_NODES
         self._last_field = 2 * PAIR_FIELDS
+        self._vset_table = 0
+        self._hash_value_limit = -1
+        self._expired_before = -(1 << 63)
         self._q16 = False
         self._v_mem = [0] * ROLES
-        self._v_mem_blobs = 0
+        self._v_mem_blobs = self._v_lp = 0
+        self._v_iset = 2
         self._clear_pending()
         if resume is None:
             self._read_header()
@@ -541,6 +597,7 @@ class Scanner:
         # offset are given, or left for the caller to resolve (db None:
         # rows before the first SELECTDB are counted under db 0).
         self.flavor, self.version = resume.flavor, resume.version
+        self._expired_before = resume.expired_before
         self._value_readers = self._readers_for(self.flavor)
         self._opcode_handlers = self._handlers_for(self.flavor)
         self._base = self._start_offset = resume.offset
@@ -784,6 +841,34 @@ class Scanner:
                 self._skip(n)
         return n
 
+    def _skip_element(self):
+        # Like _skip_string_int, for an element the loader may pack into a
+        # listpack (or intset): adds its listpack entry to _v_lp and widens
+        # _v_iset for integers.
+        kind, value, n = self._string_header()
+        ival = None
+        if kind == _INT:
+            ival = value
+        elif kind == _LZF:
+            self._skip(value)
+        elif n <= SMALL_INT_LEN:
+            data = self._take(n)
+            if _is_canonical_int(data):
+                ival = int(data)
+        else:
+            self._skip(n)
+        self._v_lp += _lp_entry_bytes(n, ival)
+        if ival is not None:
+            self._v_iset = max(self._v_iset, _intset_width(ival))
+        return n, ival is not None
+
+    def _packed(self, n, all_int):
+        # The listpack (or intset, for integer sets) the loader builds from
+        # elements stored one by one, should it keep the value compact.
+        size = INTSET_HEADER + n * self._v_iset if all_int else LISTPACK_HEADER + 1 + self._v_lp
+        self._v_blob = _wrap_int64(size)
+        self._v_mem_blobs = jemalloc_size(self._v_blob, self._q16)
+
     def _skip_string_int(self):
         # Like _skip_string; (length, is it a canonical integer).
         kind, value, n = self._string_header()
@@ -882,6 +967,7 @@ class Scanner:
         }
         if flavor == FLAVOR_VALKEY:
             readers[VALKEY_TYPE_HASH_2] = self._valkey_hash_2
+            readers[VALKEY_TYPE_PATH_HASH] = self._path_hash      # RDB 81 on (value_types)
         else:
             readers[TYPE_HASH_METADATA_PRE_GA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX_PRE_GA] = self._hash_listpack_ex
@@ -913,6 +999,10 @@ class Scanner:
                 handlers[OP_KEY_META] = self._key_meta
             if self.version >= RDB_VERSION_ARRAY:
                 handlers[OP_HASH_TEMPLATE] = self._hash_template
+        else:
+            handlers[OP_SLOT_IMPORT] = self._slot_import
+            if self.version >= VALKEY_RDB_VERSION_PATH_HASH:
+                handlers[OP_UPDATE] = self._update
         return handlers
 
     def _clear_pending(self):
@@ -921,7 +1011,8 @@ class Scanner:
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False, stream_alloc=False, big_extra=None):
+    def set_sizing(self, tables, big_headers, rounded, quantum16=False, stream_alloc=False, big_extra=None,
+                   vset_table=0, hash_value_limit=-1):
         """Allocation size by element length, for five roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are five sequences of
@@ -938,7 +1029,15 @@ class Scanner:
         ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
         ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
         per group; ``True`` means ``STREAM_ALLOC``) rather than counting
-        their radix-tree nodes (``STREAM_NODES``).
+        their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
+        8.1+) by the allocations of the stream's own trees only.
+        ``vset_table`` (Valkey 9.0+: the hashtable struct's size) adds to the
+        sized fields of a hash with more than 127 fields with TTLs its
+        volatile set (:func:`rdbscan.model.valkey.vset_bytes`);
+        ``hash_value_limit`` (Valkey 8.1+: hash-max-listpack-value, else -1)
+        has a plain hash (RDB type 4) note in ``nodes`` where the loader
+        would leave the listpack: 1 + the pairs before its first longer
+        field or value.
         """
         self._stream_alloc = int(stream_alloc)
         self._pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
@@ -949,6 +1048,8 @@ class Scanner:
             if isinstance(rounded, (tuple, list)) else (bool(rounded),) * ROLES
         self._big_extra = tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES
         self._q16 = bool(quantum16)
+        self._vset_table = int(vset_table)
+        self._hash_value_limit = int(hash_value_limit)
 
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
@@ -1095,6 +1196,8 @@ class Scanner:
         key = self._read_bytes()
         value = self._read_bytes()
         record_aux(self.meta, key, value)
+        if key == b"ctime" and self.flavor == FLAVOR_VALKEY:
+            self._expired_before = snapshot_ms(self.meta["aux"]["ctime"])
 
     def _slot_info(self, at):
         slot = self._read_plain_len()
@@ -1107,6 +1210,37 @@ class Scanner:
         self._read_plain_len()
         self._read_plain_len()
         self._read_plain_len()
+
+    def _slot_import(self, at):
+        # Valkey 9 SLOT_IMPORT: a slot migration under way (job name, slot ranges).
+        job = self._read_bytes()
+        ranges = [[self._read_plain_len(), self._read_plain_len()] for _ in range(self._count())]
+        self.meta.setdefault("slot_imports", []).append(
+            {"job": job.decode("utf-8", "backslashreplace"), "ranges": ranges})
+
+    def _update(self, at):
+        # Valkey 9.2 UPDATE: a replication command (RESP multi-bulk) inlined by a
+        # forkless save; the loader replays it, a scan can only skip it.
+        argc = self._resp_number(b"*", at)
+        for _ in range(argc):
+            self._skip(self._resp_number(b"$", at) + 2)
+        self.meta["update_commands"] = self.meta.get("update_commands", 0) + 1
+
+    def _resp_number(self, marker, at):
+        # "<marker><digits>\r\n" of a RESP header, at most RESP_DIGITS_MAX digits.
+        digits = bytearray()
+        if self._u8() != marker[0]:
+            self._fail(f"UPDATE opcode: expected a RESP '{marker.decode()}' header", at)
+        while True:
+            c = self._u8()
+            if c == 13:
+                break
+            if not 48 <= c <= 57 or len(digits) >= RESP_DIGITS_MAX:
+                self._fail("UPDATE opcode: malformed RESP length", at)
+            digits.append(c)
+        if not digits or self._u8() != 10:
+            self._fail("UPDATE opcode: malformed RESP length", at)
+        return int(digits)
 
     def _function(self, at):
         code = self._read_bytes()
@@ -1190,9 +1324,10 @@ class Scanner:
         value_start = self._base + self._pos - 1
         self._v_len_valid = 1
         self._v_max = self._v_elem = self._v_blob = self._v_nodes = self._v_flags = 0
-        self._v_stream = self._v_hfe = None
+        self._v_stream = self._v_hfe = self._v_expired = None
         self._v_mem = [0] * ROLES
-        self._v_mem_blobs = 0
+        self._v_mem_blobs = self._v_lp = 0
+        self._v_iset = 2
         reader(rdb_type)
         # Only now is the row complete: commit it.
         self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
@@ -1237,6 +1372,10 @@ class Scanner:
         hfe = self._v_hfe
         cols.hfe_valid.append(hfe is not None)
         cols.hfe.append(0 if hfe is None else hfe)
+        expired = self._v_expired
+        cols.expired_valid.append(expired is not None)
+        cols.expired.append(0 if expired is None else expired[0])
+        cols.expired_bytes.append(0 if expired is None else _wrap_int64(expired[1]))
         cols.flags.append(self._v_flags)
         cols.nodes.append(self._v_nodes)
         cols.blob.append(_wrap_int64(self._v_blob))
@@ -1301,22 +1440,23 @@ class Scanner:
 
     def _list(self, t):
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = 0
         for _ in range(n):
-            size = skip()
+            size, _ = skip()
             if size > longest:
                 longest = size
             total += size
         self._v_kind = KIND_LIST
         self._v_len, self._v_max, self._v_elem = n, longest, total
+        self._packed(n, False)
 
     def _set(self, t):
         n = self._count()
         longest = total = 0
         all_int = True
         for _ in range(n):
-            size, is_int = self._skip_string_int()
+            size, is_int = self._skip_element()
             if size > longest:
                 longest = size
             total += size
@@ -1326,6 +1466,7 @@ class Scanner:
         self._v_len, self._v_max, self._v_elem = n, longest, total
         if all_int:
             self._v_flags |= FLAG_INTEGER
+        self._packed(n, all_int)
 
     def _zset(self, t):
         n = self._count()
@@ -1348,33 +1489,88 @@ class Scanner:
 
     def _hash(self, t):
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = 0
-        for _ in range(n):
-            field = skip()
-            value = skip()
+        limit = self._hash_value_limit
+        for i in range(n):
+            field, _ = skip()
+            value, _ = skip()
+            if longest <= limit < max(field, value):
+                self._v_nodes = i + 1       # the loader leaves the listpack here (model.valkey)
             longest = max(longest, field, value)
             total += field + value
             self._sized(field, 0)
             self._sized(value, 1)
         self._v_kind = KIND_HASH
         self._v_len, self._v_max, self._v_elem = n, longest, total
+        self._packed(n, False)
 
     def _valkey_hash_2(self, t):
-        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
         n = self._count()
-        skip = self._skip_string
-        longest = total = with_ttl = 0
+        skip = self._skip_element
+        longest = total = with_ttl = expired = expired_bytes = 0
+        volatile = [] if self._vset_table else None
         for _ in range(n):
-            field = skip()
-            value = skip()
+            packed = self._v_lp
+            field, _ = skip()
+            value, _ = skip()
+            expiry = self._fixed(8)
+            if expiry != -1 and expiry < self._expired_before:
+                self._v_lp = packed
+                expired += 1
+                expired_bytes += self._entry_cost(field, value)
+                continue
             longest = max(longest, field, value)
             total += field + value
-            self._sized(field, 0)
-            self._sized(value, 1)
-            if self._fixed(8) != -1:
+            if expiry != -1:
                 with_ttl += 1
-        self._set_hash_with_ttls(n, longest, total, with_ttl)
+                self._sized(field, 2)
+                if volatile is not None:
+                    volatile.append(expiry)
+            else:
+                self._sized(field, 0)
+            self._sized(value, 1)
+        if with_ttl > VSET_VECTOR_MAX and volatile is not None:
+            # Past one vector the volatile set depends on the expiries themselves.
+            self._v_mem[2] = _wrap_int64(self._v_mem[2] + vset_bytes(volatile, self._q16, self._vset_table))
+        self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
+        self._v_expired = (expired, expired_bytes)
+        self._packed(n - expired, False)
+
+    def _entry_cost(self, field, value):
+        # What an expired field's entry held on the server that wrote the
+        # dump (sized as a field with a TTL and its value, then taken back).
+        mem, last = list(self._v_mem), self._last_field
+        self._sized(field, 2)
+        self._sized(value, 1)
+        cost = _wrap_int64(self._v_mem[2] + self._v_mem[1] - mem[2] - mem[1])
+        self._v_mem, self._last_field = mem, last
+        return cost
+
+    def _path_hash(self, t):
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        paths = self._count()
+        skip = self._skip_string
+        longest = total = 0
+        for _ in range(paths):
+            size = skip()
+            longest = max(longest, size)
+            total += size
+            at = self._base + self._pos
+            fields = self._count()
+            if fields == 0:
+                self._fail("path hash: a path with no fields (the loader rejects it)", at)
+            for _ in range(fields):
+                field = skip()
+                value = skip()
+                longest = max(longest, field, value)
+                total += field + value
+        self._v_kind = KIND_PATH_HASH
+        self._v_len, self._v_max, self._v_elem = paths, longest, total
 
     def _hash_metadata(self, t):
         # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
@@ -1501,7 +1697,7 @@ class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > MAX_KIND:
-                self._fail("more than 250 module types in one dump")
+                self._fail(f"more than {MAX_KIND - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self._module_codes[name] = code
         self._v_kind = code
@@ -1518,8 +1714,11 @@ class Scanner:
         # consumer PEL, the PEL-ID index), and the allocations of consumer
         # names and IDMP producers and entries; Redis 8.4
         # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery time.
+        # Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each PEL
+        # and each consumer PEL, and the bytes of consumer names.
         mem = self._v_mem
         alloc = self._stream_alloc != STREAM_NODES
+        tables = alloc and self._stream_alloc != STREAM_TREES     # Redis 8.4+: names, tables, PEL index
         by_time = self._stream_alloc == STREAM_ALLOC_PEL_TIME
         tree = RaxSizer(self._q16) if alloc else RaxCounter()
         nodes = self._count()
@@ -1542,10 +1741,10 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
-        names = RaxSizer(self._q16) if alloc else None     # the groups table
+        names = RaxSizer(self._q16) if tables else None    # the groups table
         all_pel, pel_groups, pel_bytes = [], 0, 0          # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
-            if alloc:
+            if tables:
                 names.add(self._read_bytes())          # group name
             else:
                 self._skip_string()
@@ -1560,7 +1759,7 @@ class Scanner:
                 self._need(STREAM_ID_BYTES + 8)
                 nack = self._take(STREAM_ID_BYTES)     # ID
                 tree.add(nack)
-                if alloc:
+                if tables:
                     all_pel.append(nack)
                 if by_time:                            # delivery time, big-endian, then the ID
                     times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
@@ -1568,7 +1767,7 @@ class Scanner:
                 number()                               # delivery count
             if alloc:
                 mem[0] += tree.bytes()
-                if pel:
+                if pel and tables:
                     pel_groups += 1
                     pel_bytes = tree.bytes()
             else:
@@ -1582,9 +1781,9 @@ class Scanner:
                 mem[0] += tree.bytes()
             n = self._count()
             consumers += n
-            table = RaxSizer(self._q16) if alloc else None   # the group's consumers
+            table = RaxSizer(self._q16) if tables else None  # the group's consumers
             for _ in range(n):
-                if alloc:
+                if tables:
                     name = self._read_bytes()          # consumer name
                     table.add(name)
                     mem[1] += sds_alloc_size(len(name), self._q16)
@@ -1597,15 +1796,15 @@ class Scanner:
                 for _ in range(self._count()):
                     tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
                 mem[0] += tree.bytes() if alloc else tree.nodes
-            if alloc:
+            if tables:
                 mem[0] += table.bytes()
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self._skip(self._count() * STREAM_ID_BYTES)
-        if alloc and groups:
+        if tables and groups:
             mem[0] += names.bytes()
-        if alloc and pel_groups:
+        if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
