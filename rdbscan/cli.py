@@ -6,7 +6,6 @@ import re
 import shutil
 import sys
 import time
-import traceback
 
 import click
 
@@ -99,6 +98,7 @@ def _say(message):
 
 def _fail(e, debug):
     if debug:
+        import traceback
         traceback.print_exc()
     kept = getattr(e, "partial_output", None)
     if kept:
@@ -109,6 +109,11 @@ def _fail(e, debug):
 
 def _run(debug, fn, *args, **kwargs):
     _lean_memory_pool()
+    return _guarded(debug, fn, *args, **kwargs)
+
+
+def _guarded(debug, fn, *args, **kwargs):
+    # _run without importing anything: a fleet rerun with nothing to scan never loads pyarrow.
     try:
         return fn(*args, **kwargs)
     except RdbscanError as e:
@@ -132,43 +137,10 @@ def _run(debug, fn, *args, **kwargs):
 _pool_set = False
 
 
-def _lean_malloc():
-    # A scan hands buffers of tens to hundreds of KiB between threads (decoders,
-    # the stitch, encoders).  glibc's per-thread arenas and its rising mmap
-    # threshold keep such freed blocks around; two arenas and a fixed 128 KiB
-    # threshold (larger blocks mapped and unmapped) keep peak RSS flat.
-    if not hasattr(os, "confstr"):
-        return
-    try:
-        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
-            return
-        import ctypes
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-8, 2)            # M_ARENA_MAX
-        libc.mallopt(-3, 128 << 10)    # M_MMAP_THRESHOLD
-    except (OSError, AttributeError, ValueError):
-        pass
-
-
 def _scan_api():
-    """The API, for commands that only scan (scan, info): pyarrow without NumPy.
-
-    pyarrow imports NumPy when it can (tens of milliseconds, and a BLAS
-    thread pool) though the scan never uses it; NumPy is optional to
-    pyarrow, so it is hidden while pyarrow loads.  Reports (DuckDB) need it
-    and import the API normally.
-    """
-    _lean_malloc()
-    if "pyarrow" in sys.modules or "numpy" in sys.modules:
-        from rdbscan import api
-        return api
-    sys.modules["numpy"] = None                # `import numpy` raises ImportError
-    try:
-        from rdbscan import api
-        import pyarrow.compute, pyarrow.parquet  # noqa: F401,E401 (the modules that would import it)
-    finally:
-        del sys.modules["numpy"]
-    return api
+    """The API, for commands that only scan (scan, info): pyarrow without NumPy (see :func:`rdbscan.process.scan_api`)."""
+    from rdbscan import process
+    return process.scan_api()
 
 
 def _lean_memory_pool():
@@ -330,23 +302,20 @@ def scan(sources, output, dbs, types, match, min_bytes, server, target, config, 
       rdbscan scan 'backups/*/dump.rdb' -o fleet/ --jobs 4
       rdbscan scan s3://backups/redis/2024-06-01/ -o s3://analysis/redis/2024-06-01/
     """
-    api = _scan_api()
     global _progress
     compression = None if compression == "none" else compression
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     filters = dict(db=dbs, types=types, match=match, min_bytes=min_bytes)
-    single = _run(debug, _one_file_source, sources, output)
+    single = _guarded(debug, _one_file_source, sources, output)
     if single is None:
         return _scan_fleet(sources, output, filters, model, jobs, compression, keep_going, no_verify, pure,
                            quiet, debug)
+    api = _scan_api()
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
-    from rdbscan import fleet
-    if fleet.SCAN_ACCEPTS_JOBS:      # one dump: --jobs goes to its decoders
-        filters["jobs"] = jobs
     try:
         meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    chunk_size=chunk_size, **filters, **model)
+                    chunk_size=chunk_size, jobs=jobs, **filters, **model)
     finally:
         if progress:
             progress.done()
@@ -375,9 +344,11 @@ def _scan_fleet(sources, out_dir, filters, model, jobs, compression, keep_going,
             for note in (result.meta or {}).get("notes", []):
                 _say(f"note: {result.source}: {note}")
     try:
-        results = _run(debug, fleet.scan_many, list(sources), out_dir, jobs=jobs, progress=progress,
-                       on_result=said, compression=compression, keep_going=keep_going, verify=not no_verify,
-                       pure=pure, **filters, **model)
+        # pyarrow is loaded (without NumPy) only when a dump is to be scanned: a rerun with
+        # nothing changed reads the dataset's manifest and stats files, nothing more.
+        results = _guarded(debug, fleet.scan_many, list(sources), out_dir, jobs=jobs, progress=progress,
+                           on_result=said, compression=compression, keep_going=keep_going,
+                           verify=not no_verify, pure=pure, prepare=_scan_api, **filters, **model)
     finally:
         if progress:
             progress.done()

@@ -12,6 +12,15 @@ schema and the pattern inference version -- the same fingerprint the report
 cache uses (:func:`fingerprint`).  So a rerun reuses what is done and an
 interrupted run continues where it stopped.
 
+The dataset's manifest (``DIR/.rdbscan-manifest.json``, :data:`MANIFEST`)
+records, per part, that fingerprint and the part's own identity (size,
+mtime, ctime and inode; an object's size and ETag).  While a part is still
+the file the manifest describes, the manifest answers for it; any other
+part's footer is read, as it is for a dataset without a manifest.  A rerun
+with nothing changed is then a few stat calls and one small read: this
+module imports pyarrow (through the scanner) only when a dump is to be
+scanned or a footer read.
+
 Each dump's outcome is a :class:`DumpResult`: its part, or its one-line
 error.  A dump that fails never stops the others.
 
@@ -22,27 +31,41 @@ fewer dumps than ``jobs`` remain, the spare cores go to the dumps still to
 scan, for a scanner that splits one dump into chunks.
 """
 
-import inspect
-import multiprocessing
+import json
 import os
 import re
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 
-from rdbscan import __version__, api, storage
-from rdbscan.analysis import patterns
+from rdbscan import __version__, storage
+from rdbscan.analysis.pypatterns import INFERENCE_VERSION
 from rdbscan.errors import OutputError, RdbscanError
-from rdbscan.scanner.parallel import default_jobs  # noqa: F401 (the one definition of the default)
-from rdbscan.scanner.records import OUTPUT_SCHEMA
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 FILTER_OPTIONS = ("db", "types", "match", "min_bytes")
-SCHEMA_ID = ";".join(f"{f.name}:{f.type}" for f in OUTPUT_SCHEMA)
+SCHEMA_COLUMNS = (
+    "db:uint16", "key:string", "key_bytes:binary",
+    "type:dictionary<values=string, indices=int16, ordered=0>",
+    "encoding:dictionary<values=string, indices=int8, ordered=0>",
+    "rdb_type:uint8", "length:int64", "max_element_bytes:int64", "serialized_bytes:int64", "memory_bytes:int64",
+    "expire_at:timestamp[ms, tz=UTC]", "idle_seconds:int64", "lfu_freq:uint8", "slot:uint16", "offset:int64",
+    "stream_groups:int64", "stream_consumers:int64", "stream_pending:int64", "hash_fields_with_ttl:int64",
+    "value_format:dictionary<values=string, indices=int8, ordered=0>",
+    "hash_fields_expired:int64", "hash_expired_bytes:int64",
+    "pattern:dictionary<values=string, indices=int32, ordered=0>",
+)
+"""``name:type`` of every column of :data:`rdbscan.scanner.records.OUTPUT_SCHEMA`, as pyarrow spells them.
+
+Written out so that a fingerprint needs no pyarrow; the tests hold it equal to the schema."""
+SCHEMA_ID = ";".join(SCHEMA_COLUMNS)
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz")
 DUMP_MAGIC = (b"REDIS", b"VALKEY", b"VKCS", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"BZh",
               b"\xfd7zXZ")
+MANIFEST = ".rdbscan-manifest.json"
+"""The dataset's manifest, in the dataset directory (a dot file: Spark, Trino and Athena skip it)."""
+MANIFEST_VERSION = 1
 _TMP = re.compile(r"^\.(.+)\.tmp-(\d+)$")
 
 
@@ -68,16 +91,19 @@ def fingerprint(location, options, stat=None):
     The dump's size and mtime (the ETag for objects that have one), the
     model options, the filters, rdbscan's version, the output schema and the
     pattern inference version.  Shared by fleet parts and the report cache.
+    Returned as stored (through JSON), so that it compares equal to a
+    stored one.
     """
     stat = stat or storage.stat(location)
-    return {"source": storage.canonical(location), **stat.fingerprint(),
+    want = {"source": storage.canonical(location), **stat.fingerprint(),
             "options": {k: options.get(k) for k in MODEL_OPTIONS},
             "filters": _filters(options),
-            "rdbscan": __version__, "schema": SCHEMA_ID, "patterns": patterns.INFERENCE_VERSION}
+            "rdbscan": __version__, "schema": SCHEMA_ID, "patterns": INFERENCE_VERSION}
+    return json.loads(json.dumps(want, default=str))
 
 
 def is_current(meta, want):
-    """True when a stored scan's metadata records exactly the fingerprint ``want`` and is complete."""
+    """True when a stored scan's metadata (or its manifest record) records exactly the fingerprint ``want`` and is complete."""
     return bool(meta) and meta.get("cache") == want and not meta.get("partial")
 
 
@@ -153,7 +179,7 @@ class DumpResult:
     keys: int = 0               # rows in the part
     bytes: int = None           # the dump's size
     seconds: float = 0.0
-    meta: dict = field(default=None, repr=False)   # the part's file-level facts
+    meta: Mapping = field(default=None, repr=False)   # the part's file-level facts (of a reused part: read when used)
 
     @property
     def ok(self):
@@ -263,10 +289,10 @@ def expand_dumps(sources, out_dir=None):
         for entry in storage.expand(s, keep=is_dump, what="dump"):
             loc = entry.location
             if out_dir is not None and _inside(loc, out_dir) and \
-                    (loc.endswith(".parquet") or (not storage.is_remote(loc) and api.is_parquet(loc))):
+                    (loc.endswith(".parquet") or (not storage.is_remote(loc) and _is_parquet(loc))):
                 raise RdbscanError(f"{s}: names {loc}, a part of the output dataset {out_dir}; "
                                    "a source cannot be the run's own output")
-            if not storage.is_remote(loc) and api.is_parquet(loc):
+            if not storage.is_remote(loc) and _is_parquet(loc):
                 raise RdbscanError(f"{loc}: a Parquet file, not a dump (rdbscan scan reads dumps; "
                                    "report, sql and diff read Parquet)")
             key = storage.canonical(loc)
@@ -277,22 +303,103 @@ def expand_dumps(sources, out_dir=None):
     return out
 
 
+def _is_parquet(location):
+    return storage.read_head(location, 4) == b"PAR1"
+
+
+class PartFacts(Mapping):
+    """The file-level facts of a part, read from its footer the first time they are used.
+
+    A part reused on the manifest's word is not opened; its facts cost a
+    footer read only when asked for.
+    """
+
+    def __init__(self, part):
+        self.part = part
+        self._facts = None
+
+    def _load(self):
+        if self._facts is None:
+            from rdbscan.scanner.sink import read_meta
+            self._facts = read_meta(self.part) or {}
+        return self._facts
+
+    def __getitem__(self, key):
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self):
+        return len(self._load())
+
+
+def read_manifest(out_dir):
+    """{part name: record} from the dataset's manifest; {} when it is missing, damaged or of another version.
+
+    A record holds the part's ``identity`` (see :func:`rdbscan.storage.identity`)
+    and what its footer says that reuse needs: ``cache`` (the fingerprint it
+    was scanned with), ``partial`` and ``rows_written``.
+    """
+    raw = storage.read_small(storage.join(out_dir, MANIFEST))
+    try:
+        doc = json.loads(raw) if raw else None
+    except ValueError:
+        return {}
+    if not isinstance(doc, dict) or doc.get("rdbscan_manifest") != MANIFEST_VERSION \
+            or not isinstance(doc.get("parts"), dict):
+        return {}
+    return {name: rec for name, rec in doc["parts"].items() if isinstance(rec, dict)}
+
+
+def _write_manifest(out_dir, records):
+    text = json.dumps({"rdbscan_manifest": MANIFEST_VERSION, "rdbscan": __version__,
+                       "parts": dict(sorted(records.items()))}, indent=1, default=str)
+    try:
+        storage.write_small(storage.join(out_dir, MANIFEST), text.encode())
+    except RdbscanError:
+        pass     # only a shortcut: the next run reads the parts' footers instead
+
+
+def _record(meta, identity):
+    # What the manifest keeps of a part's footer: what deciding reuse needs.
+    return {"identity": identity, "cache": meta.get("cache"), "partial": bool(meta.get("partial")),
+            "rows_written": meta.get("rows_written", 0)}
+
+
 def _existing_parts(out_dir):
-    """{canonical dump location: part name} for the rdbscan parts already in ``out_dir``, and every file name there."""
-    from rdbscan.scanner.sink import read_meta
-    owned, names = {}, set()
-    for name in storage.list_files(out_dir):
-        names.add(name.lower())
+    """The parts already in ``out_dir``: ``(owned, records, manifest, names)``.
+
+    ``owned``: {canonical dump location: (part name, record, facts)} for the
+    parts rdbscan wrote; ``records``: {part name: record} for every part
+    whose identity is known, as the manifest should now say; ``manifest``:
+    what it said; ``names``: every file name there (lower case).  A record
+    comes from the manifest while the part is the very file it describes;
+    any other part's footer is read.
+    """
+    listed = storage.list_files(out_dir)
+    names = {n.lower() for n in listed}
+    manifest = read_manifest(out_dir) if MANIFEST in listed else {}
+    owned, records = {}, {}
+    for name in listed:
         if name.startswith(".") or not name.endswith(".parquet"):
             continue
-        try:
-            meta = read_meta(storage.join(out_dir, name))
-        except Exception:   # not ours, or damaged: its name stays taken, it is not reused
-            continue
-        src = ((meta or {}).get("cache") or {}).get("source")
+        part = storage.join(out_dir, name)
+        identity = storage.identity(part)
+        record, facts = manifest.get(name), None
+        if identity is None or record is None or record.get("identity") != identity:
+            from rdbscan.scanner.sink import read_meta
+            try:
+                facts = read_meta(part) or {}
+            except Exception:   # not ours, or damaged: its name stays taken, it is not reused
+                continue
+            record = _record(facts, identity)
+        if identity is not None:
+            records[name] = record
+        src = (record.get("cache") or {}).get("source")
         if src and src not in owned:
-            owned[src] = (name, meta)
-    return owned, names
+            owned[src] = (name, record, facts if facts is not None else PartFacts(part))
+    return owned, records, manifest, names
 
 
 def _clean_stale_temps(out_dir):
@@ -325,9 +432,10 @@ def _check_out_dir(out_dir):
 
 # -- running --------------------------------------------------------------------
 
-# A scanner that splits one dump into chunks takes ``jobs`` (decoder threads):
-# a worker passes on the share of cores its dump was given.
-SCAN_ACCEPTS_JOBS = "jobs" in inspect.signature(api.ScanBatches.__init__).parameters
+def default_jobs():
+    """The cores this process may run on (:func:`rdbscan.scanner.parallel.default_jobs`)."""
+    from rdbscan.scanner.parallel import default_jobs as cores
+    return cores()
 
 
 def run_job(job, emit=None):
@@ -344,9 +452,8 @@ def run_job(job, emit=None):
             last[0] = now
             emit(("progress", job.index, raw_pos if raw_pos is not None else offset, rows))
 
-    options = dict(job.options)
-    if SCAN_ACCEPTS_JOBS:
-        options["jobs"] = job.decoders
+    from rdbscan import api
+    options = dict(job.options, jobs=job.decoders)   # the dump's decoders: its share of the cores
     try:
         meta = api.scan(job.source, job.part, extra_meta={"cache": job.want}, progress=progress, **options)
     except RdbscanError as e:
@@ -376,8 +483,9 @@ def _worker_main(conn):
     # Ctrl-C is the parent's to handle (it stops the workers).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    from rdbscan import process
     try:
-        api.lean_memory_pool()
+        process.scan_api()      # a process of ours: pyarrow without NumPy (inherited when forked)
         while True:
             try:
                 job = conn.recv()
@@ -417,6 +525,7 @@ class _Worker:
 def _context():
     # fork is fast (no re-import), but not once this process holds a cloud
     # SDK's threads and connections; then workers start afresh.
+    import multiprocessing
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and not storage.remote_clients_started:
         return multiprocessing.get_context("fork")
@@ -456,13 +565,22 @@ def stop_workers(workers):
         w.terminate()
 
 
-def run_jobs(job_list, jobs, on_event, workers=None):
-    """Run ``job_list`` on ``jobs`` worker processes (in this process when one is enough).
+def run_jobs(job_list, jobs, on_event, workers=None, prepare=None):
+    """Run ``job_list`` on ``jobs`` worker processes (default: the machine's cores; in this process when one is enough).
 
     ``on_event`` receives progress events and ``("done", index, DumpResult)``
     as they happen.  Biggest dumps go first, so the last to finish is small.
     ``workers`` started beforehand (:func:`start_workers`) are used and stopped.
+    ``prepare()``, when given, is called before anything is scanned or a
+    worker started (not at all for an empty ``job_list``).
     """
+    if not job_list:
+        if workers:
+            stop_workers(workers)
+        return
+    if prepare is not None:
+        prepare()
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
     pending = sorted(job_list, key=lambda j: (-(j.size or 0), j.index))
     if jobs <= 1 or len(pending) <= 1:
         if workers:
@@ -471,6 +589,7 @@ def run_jobs(job_list, jobs, on_event, workers=None):
             job.decoders = jobs
             on_event(("done", job.index, run_job(job, on_event)))
         return
+    from multiprocessing.connection import wait
     ctx = _context()
     wanted = min(jobs, len(pending))
     workers = list(workers or [])
@@ -512,7 +631,7 @@ def run_jobs(job_list, jobs, on_event, workers=None):
 
 def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, compression="zstd",
               keep_going=False, verify=True, pure=False, batch_size=65536,
-              db=None, types=None, match=None, min_bytes=None, **model_options):
+              db=None, types=None, match=None, min_bytes=None, prepare=None, **model_options):
     """Scan every dump the ``sources`` name into the dataset directory ``out_dir``; one result per dump.
 
     ``sources``: paths, globs, directories, ``s3://``/``gs://`` objects,
@@ -520,11 +639,15 @@ def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, com
     (created if missing) or an ``s3://``/``gs://`` prefix.  Each dump becomes
     ``out_dir/NAME.parquet`` (see :func:`part_names`) with its file-level
     facts, written under a temporary name and renamed when complete.  A part
-    that is up to date (see :func:`fingerprint`) is reused, not rescanned.
+    that is up to date (see :func:`fingerprint`) is reused, not rescanned;
+    the dataset's manifest (:data:`MANIFEST`) is brought up to date.
 
     ``jobs`` worker processes (default: the machine's cores) scan dumps in
     parallel.  ``progress(state)`` receives a :class:`Progress` as the run
     advances; ``on_result(result)`` each :class:`DumpResult` as it is known.
+    ``prepare()``, when given, is called once before the first dump is
+    scanned or a worker started (the command line loads pyarrow its own way
+    there); with local dumps and every part up to date, never.
     The other options are those of :func:`rdbscan.scan` (filters, model
     options, ``compression``, ``keep_going``, ``verify``, ``pure``).
 
@@ -538,30 +661,35 @@ def scan_many(sources, out_dir, *, jobs=None, progress=None, on_result=None, com
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
-    jobs = default_jobs() if jobs is None else max(1, int(jobs))
     sources = [os.fspath(s) for s in sources]
+    jobs = None if jobs is None else max(1, int(jobs))
     workers = []
-    if jobs > 1 and not storage.remote_clients_started and "fork" in multiprocessing.get_all_start_methods() \
-            and any(storage.is_remote(x) for x in sources + [os.fspath(out_dir)]):
-        # Fork the workers before this process starts a cloud client (listing
-        # the sources does), so that they need not start afresh.
-        workers = start_workers(jobs)
+    if any(storage.is_remote(x) for x in sources + [os.fspath(out_dir)]) and not storage.remote_clients_started:
+        import multiprocessing
+        jobs = default_jobs() if jobs is None else jobs
+        if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # Fork the workers before this process starts a cloud client (listing
+            # the sources does), so that they need not start afresh.
+            if prepare is not None:
+                prepare()
+                prepare = None
+            workers = start_workers(jobs)
     try:
-        return _scan_many(sources, out_dir, jobs, workers, progress, on_result, dict(
+        return _scan_many(sources, out_dir, jobs, workers, progress, on_result, prepare, dict(
             db=db, types=types, match=match, min_bytes=min_bytes, verify=verify, pure=pure,
             batch_size=batch_size, keep_going=keep_going, compression=compression, **model_options))
     finally:
         stop_workers(workers)
 
 
-def _scan_many(sources, out_dir, jobs, workers, progress, on_result, options):
+def _scan_many(sources, out_dir, jobs, workers, progress, on_result, prepare, options):
     out_dir = _check_out_dir(out_dir)
     found = expand_dumps(sources, out_dir)
     if not found:
         raise RdbscanError("no input: name a dump, a directory, a glob or a URL")
     storage.make_dirs(out_dir)
     _clean_stale_temps(out_dir)
-    owned, names_present = _existing_parts(out_dir)
+    owned, records, manifest, names_present = _existing_parts(out_dir)
     canon = [storage.canonical(loc) for loc, _ in found]
     fixed = {c: owned[c][0] for c in canon if c in owned}
     # every file name already there stays taken (a part of a dump not in this run included)
@@ -580,8 +708,9 @@ def _scan_many(sources, out_dir, jobs, workers, progress, on_result, options):
             continue
         want = fingerprint(loc, options, st)
         if c in owned and is_current(owned[c][1], want):
-            meta = owned[c][1]
-            results[i] = DumpResult(loc, part, "reused", None, None, meta.get("rows_written", 0), st.size, 0.0, meta)
+            _, record, facts = owned[c]
+            results[i] = DumpResult(loc, part, "reused", None, None, record.get("rows_written", 0), st.size, 0.0,
+                                    facts)
             continue
         scan_options = {k: v for k, v in options.items() if v is not None}
         job_list.append(DumpJob(i, loc, part, want, scan_options, st.size))
@@ -619,5 +748,17 @@ def _scan_many(sources, out_dir, jobs, workers, progress, on_result, options):
         if progress:
             progress(state)
 
-    run_jobs(job_list, jobs, on_event, workers)
+    try:
+        run_jobs(job_list, jobs, on_event, workers, prepare)
+    finally:     # an interrupted run too: the next one reads fewer footers
+        for job in job_list:     # the parts written in this run, as the manifest will know them
+            name, result = names[canon[job.index]], results[job.index]
+            if result is None:   # not finished: whatever part is there is unchanged
+                continue
+            records.pop(name, None)
+            identity = storage.identity(result.part) if result.part and result.meta else None
+            if identity is not None:
+                records[name] = _record(result.meta, identity)
+        if records != manifest:
+            _write_manifest(out_dir, records)
     return Results(results)

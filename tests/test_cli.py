@@ -14,6 +14,7 @@ import pytest
 import zstandard
 
 import rdbscan
+from rdbscan import fleet
 from rdbscan.scanner.sink import read_meta
 from conftest import ROOT, dump_path, key_bytes_of, load_truth
 
@@ -254,7 +255,7 @@ def test_output_into_a_directory_makes_a_dataset_of_one(tmp_path):
     # -o naming an existing directory: a dataset directory with the dump's part in it
     r = run("scan", dump_path(FIXTURE), "-o", tmp_path, "-q")
     assert r.returncode == 0, r.stderr
-    assert os.listdir(tmp_path) == ["dump.parquet"]
+    assert sorted(os.listdir(tmp_path)) == [fleet.MANIFEST, "dump.parquet"]
     assert keyset(tmp_path / "dump.parquet") == set(load_truth(FIXTURE))
 
 

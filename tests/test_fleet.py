@@ -43,7 +43,8 @@ def dumps(tmp_path):
 
 
 def hidden(directory):
-    return [n for n in os.listdir(directory) if n.startswith(".")]
+    """Temporary files (every dot file but the dataset's manifest)."""
+    return [n for n in os.listdir(directory) if n.startswith(".") and n != fleet.MANIFEST]
 
 
 def parts(directory):
@@ -54,7 +55,7 @@ def test_one_part_per_dump_with_its_keys_and_meta(dumps, tmp_path):
     out = tmp_path / "fleet"
     r = run("scan", *dumps.values(), "-o", out, "--jobs", "2")
     assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(out)) == sorted(f"{n}.parquet" for n in NAMES)
+    assert parts(out) == sorted(f"{n}.parquet" for n in NAMES) and hidden(out) == []
     for n, dump in dumps.items():
         part = out / f"{n}.parquet"
         assert keyset(part) == set(load_truth(n)), n
@@ -70,7 +71,7 @@ def test_globs_and_directories_and_colliding_names(tmp_path):
     r = run("scan", FIXTURES / "redis-7.*" / "dump.rdb", FIXTURES / "valkey-8.0.1", "-o", out)
     assert r.returncode == 0, r.stderr
     expected = sorted(p.parent.name for p in FIXTURES.glob("redis-7.*/dump.rdb")) + ["valkey-8.0.1"]
-    assert sorted(os.listdir(out)) == sorted(f"{n}-dump.parquet" for n in expected)
+    assert parts(out) == sorted(f"{n}-dump.parquet" for n in expected)
     for n in expected:
         assert keyset(out / f"{n}-dump.parquet") == set(load_truth(n))
 
@@ -121,6 +122,48 @@ def test_rerun_reuses_up_to_date_parts_and_rescans_changed_ones(dumps, tmp_path)
     results = rdbscan.scan_many(list(dumps.values()), out, allocator="jemalloc-16", types=["hash"])
     assert {r.status for r in results} == {"scanned"}
     assert set(pq.read_table(out / "redis-7.4.1.parquet").column("type").to_pylist()) == {"hash"}
+
+
+def test_the_schema_a_fingerprint_records_is_the_output_schema():
+    from rdbscan.scanner.records import OUTPUT_SCHEMA
+    assert fleet.SCHEMA_COLUMNS == tuple(f"{f.name}:{f.type}" for f in OUTPUT_SCHEMA), \
+        "fleet.SCHEMA_COLUMNS is written out without pyarrow: bring it in line with OUTPUT_SCHEMA"
+
+
+def test_a_rerun_with_nothing_to_do_never_imports_pyarrow(dumps, tmp_path):
+    out = tmp_path / "fleet"
+    assert run("scan", *dumps.values(), "-o", out, "-q").returncode == 0
+    manifest = json.loads((out / fleet.MANIFEST).read_text())
+    assert sorted(manifest["parts"]) == parts(out)
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "rdbscan", "scan", *map(str, dumps.values()),
+                        "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0 and f"0 scanned, {len(NAMES)} reused" in r.stderr, r.stderr
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "rdbscan.fleet" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("pyarrow", "duckdb", "numpy")}
+
+
+def test_the_manifest_never_vouches_for_a_part_it_does_not_describe(dumps, tmp_path):
+    out = tmp_path / "fleet"
+    rdbscan.scan_many(list(dumps.values()), out)
+    # a part replaced by one scanned with other options, its mtime put back: its footer decides
+    part = out / "redis-7.4.1.parquet"
+    st = os.stat(part)
+    other = rdbscan.scan_many([dumps["redis-7.4.1"]], tmp_path / "other", allocator="jemalloc-16")[0].part
+    shutil.copy(other, part)
+    os.utime(part, ns=(st.st_atime_ns, st.st_mtime_ns))
+    results = rdbscan.scan_many(list(dumps.values()), out)
+    assert [r.source for r in results.scanned] == [str(dumps["redis-7.4.1"])]
+    assert read_meta(part)["model"]["allocator"] != "jemalloc-16"
+    # a damaged manifest, or none: the footers answer, and the manifest is written again
+    (out / fleet.MANIFEST).write_text("{not json")
+    assert len(rdbscan.scan_many(list(dumps.values()), out).reused) == len(NAMES)
+    (out / fleet.MANIFEST).unlink()
+    assert len(rdbscan.scan_many(list(dumps.values()), out).reused) == len(NAMES)
+    assert sorted(fleet.read_manifest(out)) == parts(out)
+    # a reused part's facts are its footer's
+    reused = rdbscan.scan_many(list(dumps.values()), out)
+    assert dict(reused[0].meta) == read_meta(reused[0].part)
 
 
 def test_a_part_keeps_its_name_when_the_set_of_dumps_changes(tmp_path):
@@ -205,6 +248,7 @@ def test_interrupted_run_continues_where_it_stopped(dumps, tmp_path):
     assert hidden(out) == [], "an interrupted worker left its temporary file"
     for n in done:
         assert keyset(out / n) == set(load_truth(n[:-len(".parquet")]))
+    assert 1 <= len(fleet.read_manifest(out)) and set(fleet.read_manifest(out)) <= set(done)
     results = rdbscan.scan_many(list(dumps.values()), out, jobs=2)
     assert len(results.reused) == len(done) and len(results.scanned) == len(NAMES) - len(done)
 
@@ -248,7 +292,7 @@ def test_temporary_parts_of_a_killed_run_are_removed(dumps, tmp_path):
     stale = out / f".redis-7.4.1.parquet.tmp-{dead.pid}"
     stale.write_bytes(b"PAR1 half a part")
     rdbscan.scan_many([dumps["redis-7.4.1"]], out)
-    assert not stale.exists() and os.listdir(out) == ["redis-7.4.1.parquet"]
+    assert not stale.exists() and parts(out) == ["redis-7.4.1.parquet"] and hidden(out) == []
 
 
 def test_progress_reaches_every_dump(dumps, tmp_path):
@@ -316,4 +360,4 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and message in lines[0], r.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.parquet").exists()
-    assert os.listdir(existing) == ["dump.parquet"]
+    assert sorted(os.listdir(existing)) == [fleet.MANIFEST, "dump.parquet"]

@@ -15,6 +15,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
+from rdbscan import fleet
 from conftest import ROOT, FIXTURES, dump_path, key_bytes_of, load_truth
 from servers import gcs_server, http_server, s3_server
 
@@ -64,7 +65,8 @@ def test_s3_glob_into_an_s3_dataset_report_and_rerun(s3):
     out = "s3://fleet/out/"
     r = run(s3, "scan", "s3://fleet/prefix/*.rdb", "-o", out, "--jobs", "2")
     assert r.returncode == 0, r.stderr
-    assert listing(s3, "out/") == sorted(f"out/{n}.parquet" for n in NAMES)   # no temporary object left
+    # no temporary object left; the manifest beside the parts
+    assert listing(s3, "out/") == sorted([f"out/{n}.parquet" for n in NAMES] + [f"out/{fleet.MANIFEST}"])
     for n in NAMES:
         assert keys_of(s3_table(s3, f"out/{n}.parquet")) == set(load_truth(n)), n
         body = s3.client().get_object(Bucket="fleet", Key=f"out/{n}.parquet")["Body"].read()
@@ -100,7 +102,8 @@ def test_a_prefix_takes_its_dumps_compressed_ones_streamed(s3, tmp_path):
     # the prefix holds a text file too: a directory-like source takes only what starts like a dump
     r = run(s3, "scan", "s3://fleet/prefix/", "-o", tmp_path / "local", "-q")
     assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(tmp_path / "local")) == sorted([f"{n}.parquet" for n in NAMES] + ["gz.parquet"])
+    assert sorted(n for n in os.listdir(tmp_path / "local") if n != fleet.MANIFEST) == \
+        sorted([f"{n}.parquet" for n in NAMES] + ["gz.parquet"])
     assert keys_of(pq.read_table(tmp_path / "local" / "gz.parquet")) == set(load_truth("redis-6.2.16"))
     r = run(s3, "scan", "s3://fleet/prefix/gz.rdb.gz", "-o", tmp_path / "one.parquet", "-q")
     assert r.returncode == 0, r.stderr
@@ -173,7 +176,7 @@ def test_denied_requests(tmp_path):
                         aws_secret_access_key=reader["AWS_SECRET_ACCESS_KEY"]).list_objects_v2(Bucket="locked",
                                                                                             Prefix="out/")
         assert sorted(o["Key"] for o in out["Contents"] if not o["Key"].endswith("/")) == \
-            ["out/ok-1.parquet", "out/ok-2.parquet"]
+            [f"out/{fleet.MANIFEST}", "out/ok-1.parquet", "out/ok-2.parquet"]
         r = run(s3, "sql", "SELECT count(*) AS n FROM keys", "s3://locked/out/", "--format", "json", env=reader)
         assert r.returncode == 0 and rows(r) == [{"n": 2 * len(load_truth("redis-7.4.1"))}], r.stderr
         # unknown credentials: the listing itself is denied
@@ -190,7 +193,8 @@ def test_http_sources_stream(tmp_path):
         assert keys_of(pq.read_table(tmp_path / "k.parquet")) == set(load_truth("redis-7.4.1"))
         r = run(None, "scan", f"{base}/redis-7.4.1/dump.rdb", f"{base}/valkey-8.0.1/dump.rdb", "-o", tmp_path / "d", "-q")
         assert r.returncode == 0, r.stderr
-        assert sorted(os.listdir(tmp_path / "d")) == ["redis-7.4.1-dump.parquet", "valkey-8.0.1-dump.parquet"]
+        assert sorted(os.listdir(tmp_path / "d")) == [fleet.MANIFEST, "redis-7.4.1-dump.parquet",
+                                                      "valkey-8.0.1-dump.parquet"]
         r = run(None, "scan", f"{base}/redis-7.4.1/dump.rdb", f"{base}/valkey-8.0.1/dump.rdb", "-o", tmp_path / "d")
         assert "2 reused" in r.stderr, r.stderr
         r = run(None, "scan", f"{base}/nope/dump.rdb", "-o", tmp_path / "n.parquet")

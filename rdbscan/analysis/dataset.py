@@ -132,7 +132,7 @@ def scan_cached(dumps, cache_dir=None, jobs=None, **options):
                 out[event[1]] = Resolved(r.part, dumps[event[1]], False, r.meta)
             else:
                 failed.append(r)
-    fleet.run_jobs(job_list, fleet.default_jobs() if jobs is None else jobs, done)
+    fleet.run_jobs(job_list, jobs, done)
     if failed:
         failed.sort(key=lambda r: dumps.index(r.source))
         more = f" (and {len(failed) - 1} more dumps failed)" if len(failed) > 1 else ""

@@ -20,16 +20,13 @@ import pyarrow as pa
 
 from rdbscan.analysis import pypatterns
 from rdbscan.errors import RdbscanError
-from rdbscan.analysis.pypatterns import DEFAULT_DELIMITERS
+from rdbscan.analysis.pypatterns import DEFAULT_DELIMITERS, INFERENCE_VERSION  # noqa: F401 (defined with the rules)
 from rdbscan.scanner.records import redis_glob_to_regex
 
 try:
     from rdbscan.analysis import _patterns
 except ImportError:    # the pure-Python build
     _patterns = None
-
-INFERENCE_VERSION = 2
-"""Bumped whenever the inference rules change: stored patterns of another version are inferred again."""
 
 __all__ = ["DEFAULT_DELIMITERS", "PatternRules", "key_pattern", "key_patterns", "read_rules"]
 

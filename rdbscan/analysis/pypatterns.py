@@ -27,6 +27,11 @@ Keys are the ``key`` column's text (non-UTF-8 bytes already escaped).
 """
 
 DEFAULT_DELIMITERS = ":/|.-_"
+
+INFERENCE_VERSION = 2
+"""Bumped whenever the rules above change: stored patterns of another version are inferred again.
+(Kept here, with the rules and without pyarrow: a fleet rerun's fingerprint records it.)"""
+
 SOFT = ".-_"
 
 
