@@ -556,7 +556,7 @@ def _open_in_browser(path):
 @click.argument("args", nargs=-1, metavar="[SECTION]... SOURCE...")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
-@click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
+@click.option("--maxmemory", type=SizeType(), help="eviction: each server's limit to test (default: each dump's used-mem).")
 @click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
               help="idle, eviction: seconds without access that make a key cold.")
 @click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,

@@ -13,7 +13,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from rdbscan.render import html as page_html
 from servers import chromium, playwright_driver, running_server
 
 def rdbscan(*args):
-    exe = shutil.which("rdbscan")
-    cmd = [exe] if exe else [sys.executable, "-m", "rdbscan"]
+    # the interpreter under test (an `rdbscan` on PATH may be another install's)
+    cmd = [sys.executable, "-m", "rdbscan"]
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, DISPLAY="", WAYLAND_DISPLAY=""))
 
@@ -184,7 +183,7 @@ def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args)
         charts = every_chart_draws(page)
         secs = doc["sections"]
         assert {"treemap", "by-type", "sizes", "patterns", "eviction", "ttl-expiring", "advice"} <= set(charts)
-        assert ({"shards", "rebalance"} <= set(charts)) == (len(sources) > 1)
+        assert ({"shards", "rebalance", "eviction-shards"} <= set(charts)) == (len(sources) > 1)
         assert ("idle" in charts) == bool(secs["idle"]["tables"]["idle_longer_than"])
         assert ("hot" in charts) == bool(secs["hot"]["tables"]["frequency"])
 
@@ -205,6 +204,9 @@ def test_report_page_in_chromium(pw, tmp_path, cache_dir, artifacts, name, args)
         if len(sources) > 1:
             assert p.values("[data-chart='shards'] .mark") == [r["memory_bytes"] for r in secs["shards"]["tables"]["shards"]]
             assert p.values("[data-chart='rebalance'] .mark") == [r["memory_after"] for r in secs["rebalance"]["tables"]["shards"]]
+            by_shard = secs["eviction"]["tables"]["shards"]
+            assert len(by_shard) == len(sources)
+            assert p.values("[data-chart='eviction-shards'] .mark") == [r["key_memory"] for r in by_shard]
         # exact bytes on hover
         first = page.query_selector("[data-chart='by-type'] .bvalue span")
         assert first.get_attribute("title") == f"{secs['summary']['tables']['by_type'][0]['memory_bytes']:,} bytes"
@@ -466,9 +468,7 @@ def test_open_starts_the_browser(tmp_path, cache_dir):
     browser = tmp_path / "fake-browser"
     browser.write_text(f"#!/bin/sh\necho \"$1\" > {seen}\n")
     browser.chmod(browser.stat().st_mode | stat.S_IEXEC)
-    exe = shutil.which("rdbscan")
-    cmd = [exe] if exe else [sys.executable, "-m", "rdbscan"]
-    r = subprocess.run(cmd + ["diff", str(dump_path("redis-7.2.6")), str(dump_path("redis-7.4.1")), "--cache-dir",
+    r = subprocess.run([sys.executable, "-m", "rdbscan", "diff", str(dump_path("redis-7.2.6")), str(dump_path("redis-7.4.1")), "--cache-dir",
                               str(cache_dir), "--open"], capture_output=True, text=True, timeout=120,
                        env=dict(os.environ, DISPLAY=":99", BROWSER=str(browser)))
     assert r.returncode == 0, r.stderr

@@ -102,12 +102,14 @@ def reload_and_save(node):
 
 
 def node_truth(node):
-    """{key: (slot, MEMORY USAGE)} of every key on a node, and its DBSIZE."""
+    """{key: (slot, MEMORY USAGE)} of every key on a node, its DBSIZE and the set of its keys with a TTL."""
     c = node["client"]
-    keys = {}
+    keys, volatile = {}, set()
     for k in c.scan_iter(count=1000):
         keys[k.decode()] = (reference_slot(k), c.memory_usage(k, samples=0))
-    return keys, c.dbsize()
+        if c.pttl(k) >= 0:
+            volatile.add(k.decode())
+    return keys, c.dbsize(), volatile
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +120,12 @@ def cluster(tmp_path_factory):
         dumps, truth = [], {}
         for n in nodes:
             reload_and_save(n)
-            keys, size = node_truth(n)
+            keys, size, volatile = node_truth(n)
             copy = base / "dumps" / n["dir"].name / "dump.rdb"     # kept aside: the nodes save again later
             copy.parent.mkdir(parents=True)
             shutil.copy(n["dir"] / "dump.rdb", copy)
             dumps.append(copy)
-            truth[n["dir"].name] = {"keys": keys, "dbsize": size, "node": n}
+            truth[n["dir"].name] = {"keys": keys, "dbsize": size, "volatile": volatile, "node": n}
         yield {"nodes": nodes, "dumps": dumps, "truth": truth, "tags": tags, "big": big,
                "cache": base / "cache"}
 
@@ -206,6 +208,55 @@ def test_shards_contents_slots_biggest_key_top_pattern(cluster):
 
 
 # ---- the per-shard view in the other reports ------------------------------------------------
+
+def test_eviction_per_shard_equals_each_nodes_keys(cluster):
+    truth = cluster["truth"]
+    memory = {name: sum(m for _, m in t["keys"].values()) for name, t in truth.items()}
+    volatile = {name: sum(t["keys"][k][1] for k in t["volatile"]) for name, t in truth.items()}
+    assert all(0 < volatile[n] < memory[n] for n in truth)      # sessions with a TTL on every master
+    sections = fleet(cluster, "eviction")
+    ev = sections["eviction"]
+    rows = ev["tables"]["shards"]
+    by_name = {r["shard"]: r for r in rows}
+    assert set(by_name) == set(truth)
+    for name in truth:
+        r = by_name[name]
+        assert (r["key_memory"], r["volatile_evictable_bytes"]) == (memory[name], volatile[name]), name
+        assert r["volatile_share"] == pytest.approx(volatile[name] / memory[name], abs=1e-4)
+        # no --maxmemory: each server at its limit, its used-mem
+        assert r["maxmemory"] == r["used_mem"] > memory[name] and r["must_free"] == 0
+        assert r["used_share_of_maxmemory"] == 1
+        assert r["cold_evictable_bytes"] is None       # noeviction servers save no idle times or counters
+        assert r["source"].endswith(f"{name}/dump.rdb")
+    pressure = ev["tables"]["pressure"][0]
+    assert pressure["key_memory"] == sum(memory.values())
+    assert pressure["key_memory_with_ttl"] == sum(volatile.values())
+    # the shard that runs out first: the least memory with a TTL for its used memory
+    worst = min(truth, key=lambda n: (volatile[n] / by_name[n]["used_mem"], n))
+    assert rows[0]["shard"] == worst
+    assert [n for n in ev["notes"] if n.startswith(f"worst shard: {worst} uses ")]
+
+    # --maxmemory is each server's limit: the shards above it must free the difference there
+    used = sorted(r["used_mem"] for r in rows)
+    limit = (used[0] + used[1]) // 2
+    ev = fleet(cluster, "eviction", "--maxmemory", limit)["eviction"]
+    by_name = {r["shard"]: r for r in ev["tables"]["shards"]}
+    for name in truth:
+        r = by_name[name]
+        assert (r["maxmemory"], r["must_free"]) == (limit, max(r["used_mem"] - limit, 0)), name
+        assert r["key_memory"] == memory[name] and r["volatile_evictable_bytes"] == volatile[name]
+        short = r["must_free"] > volatile[name]
+        assert r["verdict"].startswith("volatile-* cannot relieve") == short, name
+    pressure = ev["tables"]["pressure"][0]
+    assert pressure["maxmemory"] == 3 * limit
+    assert pressure["must_free"] == sum(r["must_free"] for r in by_name.values())
+    shorts = sum(r["must_free"] > volatile[n] for n, r in by_name.items())
+    verdicts = {p["policy"]: p["verdict"] for p in ev["tables"]["policies"]}
+    assert shorts >= 1 and verdicts["volatile-lru"].startswith(f"cannot relieve on {shorts} of 3 shards")
+    assert verdicts["allkeys-lru"] == "can relieve the pressure"
+    worst = ev["tables"]["shards"][0]
+    assert any(n.startswith(f"worst shard: {worst['shard']} uses ") and "must free" in n for n in ev["notes"])
+
 
 def test_ranked_tables_name_each_rows_dump(cluster):
     sections = fleet(cluster, "bigkeys", "nottl", "ttl", "slots", "--top", "25")
@@ -312,7 +363,7 @@ def test_carrying_out_the_plan_gives_the_predicted_memory(cluster):
     for r in sec["tables"]["shards"]:
         node = by_name[r["shard"]]
         node["client"].execute_command("DEBUG", "RELOAD")
-        keys, size = node_truth(node)
+        keys, size, _ = node_truth(node)
         assert size == r["keys_after"], r["shard"]
         assert sum(m for _, m in keys.values()) == r["memory_after"], r["shard"]
         moves = sec["tables"]["moves"]

@@ -6,6 +6,9 @@ describes it; then statements follow, each introduced by a marker line:
 ``-- table: NAME``
     a result table of the section (``notes`` is special: one text column
     whose rows are remarks printed with the section);
+``-- fleet table: NAME``
+    a result table only for a dataset of more than one dump (the dumps side
+    by side); a dataset of one dump has no such table;
 ``-- view: NAME``
     a helper view the later statements of the section use;
 ``-- temp: NAME``
@@ -43,7 +46,7 @@ FLEET_SECTIONS = ("shards", "rebalance")
 
 DEFAULTS = {
     "top": 10,               # rows per ranked table
-    "maxmemory": None,       # eviction: the limit to test (None: the dump's used-mem)
+    "maxmemory": None,       # eviction: each server's limit to test (None: each dump's used-mem)
     "idle": 86400,           # idle / eviction: seconds without access that make a key cold
     "big_value": 10_000,     # advice: string values at least this long are worth compressing
     "tiny_keys": 1000,       # advice: patterns with this many small strings are worth bucketing
@@ -53,16 +56,17 @@ DEFAULTS = {
 
 MAX_LIST = 10_000    # longest literal list a "values" statement becomes
 
-_MARKER = re.compile(r"^--\s*(table|view|temp|values):\s*(\w+)\s*$", re.M)
+_MARKER = re.compile(r"^--\s*(fleet table|table|view|temp|values):\s*(\w+)\s*$", re.M)
 _PARAM = re.compile(r"\$(\w+)")
 
 
 @dataclass
 class Statement:
     """One statement of a section's SQL file."""
-    kind: str        # "table" or "view"
+    kind: str        # "table", "view", "temp" or "values"
     name: str
     sql: str
+    fleet: bool = False    # a table only for more than one dump
 
     def inlined(self, values, only=None):
         """The SQL with its parameters (or those in ``only``) written in as literals (views take no parameters)."""
@@ -104,7 +108,8 @@ def parse(text):
     description = " ".join(line[2:].strip() for line in head.splitlines() if line.startswith("--")).strip()
     statements = []
     for kind, name, body in zip(parts[1::3], parts[2::3], parts[3::3]):
-        statements.append(Statement(kind, name, body.strip().rstrip(";").strip()))
+        fleet = kind == "fleet table"
+        statements.append(Statement("table" if fleet else kind, name, body.strip().rstrip(";").strip(), fleet))
     return description, statements
 
 
@@ -127,6 +132,8 @@ def run_section(dataset, section, **params):
     con = dataset.con
     lists = {}
     for st in statements:
+        if st.fleet and len(dataset.files) < 2:
+            continue
         if st.kind in ("view", "temp"):
             what = "VIEW" if st.kind == "view" else "TABLE"
             con.execute(f"CREATE OR REPLACE TEMP {what} {st.name} AS {st.inlined({**values, **lists})}")

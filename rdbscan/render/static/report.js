@@ -867,6 +867,19 @@
         rule: p ? p.must_free : null, ruleTitle: p ? 'must free ' + human(p.must_free) : null,
         extra: pct(r.evictable_share), title: r.verdict })), { kind: 'bytes', max })));
     }
+    const shards = t(sec, 'shards');     // a fleet: each server on its own, the one that runs out first on top
+    if (shards.length) {
+      const max = Math.max(1, ...shards.map((r) => Math.max(r.key_memory || 0, r.must_free || 0)));
+      const colors = { good: 'var(--good)', warn: 'var(--warn)', bad: 'var(--bad)' };
+      out.push(chart('eviction-shards', 'What eviction could free on each shard',
+        'bar: key memory (what allkeys-* reach); hatched: keys with a TTL (what volatile-* reach); red line: what the shard must free',
+        bars(shards.map((r) => ({
+          label: r.shard, value: r.key_memory, color: colors[verdictClass(r.verdict)] || 'var(--mark)',
+          overlay: r.volatile_evictable_bytes, overlayTitle: human(r.volatile_evictable_bytes) + ' with a TTL (' + pct(r.volatile_share) + ')',
+          rule: r.must_free, ruleTitle: 'must free ' + human(r.must_free),
+          extra: 'uses ' + pct(r.used_share_of_maxmemory) + ' of ' + human(r.maxmemory), sub: r.verdict,
+          title: String(r.source) + '\n' + r.verdict })), { kind: 'bytes', max })));
+    }
     return out;
   }
 
