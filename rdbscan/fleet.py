@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from rdbscan import __version__, storage
 from rdbscan.analysis.pypatterns import INFERENCE_VERSION
 from rdbscan.errors import OutputError, RdbscanError
+from rdbscan.process import default_jobs
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 FILTER_OPTIONS = ("db", "types", "match", "min_bytes")
@@ -431,12 +432,6 @@ def _check_out_dir(out_dir):
 
 
 # -- running --------------------------------------------------------------------
-
-def default_jobs():
-    """The cores this process may run on (:func:`rdbscan.scanner.parallel.default_jobs`)."""
-    from rdbscan.scanner.parallel import default_jobs as cores
-    return cores()
-
 
 def run_job(job, emit=None):
     """Scan one dump into its part; returns a :class:`DumpResult` (never raises for a bad dump).

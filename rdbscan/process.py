@@ -13,6 +13,14 @@ import sys
 _ready = False
 
 
+def default_jobs():
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def lean_malloc():
     """Two malloc arenas and a fixed 128 KiB mmap threshold (glibc only; a no-op elsewhere).
 

@@ -20,7 +20,7 @@ import threading
 import urllib.parse
 from dataclasses import dataclass
 
-from rdbscan.errors import RdbscanError
+from rdbscan.errors import OutputError, RdbscanError
 
 OBJECT_SCHEMES = ("s3", "gs")
 URL_SCHEMES = OBJECT_SCHEMES + ("http", "https", "file")
@@ -316,8 +316,12 @@ def write_small(location, data):
         except OSError as e:
             raise error(location, e, "cannot write") from None
         return
-    path = local_path(location)
-    directory, name = os.path.split(path)
+    write_local_atomic(local_path(location), data)
+
+
+def write_local_atomic(path, data):
+    """Write ``data`` to the local file ``path`` through a temporary name beside it, renamed when complete."""
+    directory, name = os.path.split(os.fspath(path))
     tmp = os.path.join(directory, f".{name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -328,7 +332,7 @@ def write_small(location, data):
             os.unlink(tmp)
         except OSError:
             pass
-        raise RdbscanError(f"{location}: write failed: {e.strerror or e}") from None
+        raise OutputError(f"{path}: write failed: {e.strerror or e}") from None
 
 
 class _RemoteStream(io.RawIOBase):

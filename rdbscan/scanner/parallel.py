@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError
+from rdbscan.process import default_jobs  # noqa: F401 (defined without pyarrow, for the fleet's start-up)
 from rdbscan.scanner._common import Resume, snapshot_ms
 from rdbscan.scanner.format import FLAVOR_VALKEY, KIND_MODULE_BASE, RDB_VERSION_CRC
 
@@ -63,14 +64,6 @@ SYNC_WINDOW = 64 << 10        # it would cost more than decoding it (the stitch 
 def supported():
     """Whether this build can decode in parallel (the compiled scanner is there)."""
     return _Compiled is not None
-
-
-def default_jobs():
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 class _RangeReader:

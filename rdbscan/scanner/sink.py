@@ -268,15 +268,5 @@ def read_meta(path):
 
 
 def write_text_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary name, renamed when complete."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise OutputError(f"{path}: write failed: {e.strerror or e}") from None
+    """Write ``text`` (UTF-8) to the local file ``path`` through a temporary name, renamed when complete."""
+    storage.write_local_atomic(path, text.encode("utf-8"))
