@@ -4,7 +4,8 @@ glibc's malloc tuned for the scan's buffers, pyarrow loaded without NumPy,
 Arrow's memory pool.  Only for processes whose every use of pyarrow is
 ours: a library user's process keeps pyarrow as it imports it.  Nothing is
 imported here until :func:`scan_api` is called, so that the command line's
-start-up (and a rerun with nothing to scan) stays light.
+start-up (and a rerun with nothing to scan) stays light; for the same
+reason the count of cores (:func:`default_jobs`) is defined here.
 """
 
 import os
