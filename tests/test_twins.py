@@ -27,8 +27,8 @@ def _run(cls, data, batch_size=64, verify=True):
     except rdbscan.RDBFormatError as e:
         return [], None, None, (type(e), str(e), e.offset, e.key)
     # Size hashtable elements as the API does, with both allocator quanta.
-    tables, big, rounded, _ = sizing_tables(profile_from_meta(sc.meta))
-    sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1)
+    tables, big, rounded, _, listpacks, ziplists = sizing_tables(profile_from_meta(sc.meta))
+    sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1, listpacks=listpacks, ziplists=ziplists)
     try:
         while (b := sc.next_batch()) is not None:
             batches.append(b)

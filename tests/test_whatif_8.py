@@ -132,7 +132,7 @@ def test_valkey_81_hash_pair_table():
     # in one allocation when they fit 128 bytes; else a value pointer + the
     # field as sds type 8, and the value its own sds.  The table holds the
     # difference from sizing both as plain sds strings.
-    tables, _, _, _ = sizing_tables(profile_from_meta({}, server="valkey-8.1"))
+    tables = sizing_tables(profile_from_meta({}, server="valkey-8.1"))[0]
     pair = tables[3]
     assert len(pair) == PAIR_FIELDS * 129
 

@@ -40,6 +40,7 @@ def model_params(profile):
         lay.stream_struct, lay.stream_cg, lay.stream_consumer,
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
+        v >= (7, 2),
     )
 
 

@@ -53,16 +53,18 @@ cdef struct Params:
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
     # memory layout
-    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs, quantum16
+    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs
+    int quantum16                    # allocator code: rdbscan.model.alloc
     int embedded_key                 # rdbscan.model.memory KEY_* code: where the key lives
     int64_t dict_struct, quicklist_struct, quicklist_node, listpackex_alloc, key_entry_extra
     bint argv_key, bare_skiplist, set_entries_on_collision, zmalloc_stream_lp
     bint hfe_dict_grows, hash_dict_grows
     int64_t stream_struct, stream_cg, stream_consumer, skiplist_header_alloc
     double skiplist_node
+    bint scores_shortest             # 7.2+: d2string writes the shortest score text (fpconv)
 
 
-cdef inline int64_t J(int64_t n, bint q16) noexcept nogil:
+cdef inline int64_t J(int64_t n, int q16) noexcept nogil:
     return jemalloc_size(n, q16)
 
 
@@ -151,19 +153,26 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
             if t == TYPE_LIST and elem + n * 2 + 7 <= P.list_max_listpack_bytes:
                 return E_LISTPACK
         return E_QUICKLIST
+    # A compact value in the file stays compact unless it has too many
+    # elements (the loader does not look at their lengths); one built from
+    # elements must fit both limits.
     if kind == KIND_SET:
         if (t == TYPE_SET or t == TYPE_SET_INTSET) and is_int and n <= P.set_max_intset_entries:
             return E_INTSET
-        if P.sets_listpack and (t == TYPE_SET or t == TYPE_SET_LISTPACK) \
-                and n <= P.set_max_listpack_entries and mx <= P.set_max_listpack_value:
+        if P.sets_listpack and ((t == TYPE_SET and n <= P.set_max_listpack_entries
+                                 and mx <= P.set_max_listpack_value)
+                                or (t == TYPE_SET_LISTPACK and n <= P.set_max_listpack_entries)):
             return E_LISTPACK
         return E_HASHTABLE
     if kind == KIND_ZSET:
-        if n <= P.zset_max_entries and mx <= P.zset_max_value:
+        if n <= P.zset_max_entries and (mx <= P.zset_max_value or t == TYPE_ZSET_ZIPLIST
+                                        or t == TYPE_ZSET_LISTPACK):
             return E_LISTPACK if P.listpack_era else E_ZIPLIST
         return E_SKIPLIST
     if kind == KIND_HASH:
-        small = n <= P.hash_max_entries and mx <= P.hash_max_value
+        small = n <= P.hash_max_entries and (mx <= P.hash_max_value or t == TYPE_HASH_ZIPLIST
+                                             or t == TYPE_HASH_LISTPACK or t == TYPE_HASH_LISTPACK_EX
+                                             or t == TYPE_HASH_LISTPACK_EX_PRE_GA)
         if P.valkey_hash2:
             if t == VALKEY_TYPE_HASH_2:
                 return E_HASHTABLE
@@ -181,8 +190,9 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
 cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
                               int64_t nodes, int64_t blob_bytes, int64_t mem_el, int64_t mem_val,
                               int64_t mem_blobs, int64_t groups, int64_t consumers,
-                              int64_t pending) noexcept nogil:
-    cdef bint q16 = P.quantum16
+                              int64_t pending, int64_t lp, int64_t lp70, int64_t zl,
+                              int64_t intset) noexcept nogil:
+    cdef int q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
     cdef double mf, occupied
@@ -204,7 +214,20 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         key_part = J(khdr + klen + 1, q16) + 24 + P.key_entry_extra
     else:
         key_part = khdr + klen + 1 + 24 + P.key_entry_extra
-    blobs = mem_blobs if P.zmalloc_blobs else blob_bytes
+    # Before 7.0 the server measures blobs by their length: ziplists, and a
+    # listpack in the file would be one (zl_bytes); from 7.0 the allocator's
+    # classes, blob by blob (the scanner's sized sum).
+    blobs = mem_blobs if P.zmalloc_blobs else zl
+    if blob_bytes == 0 and (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH):
+        # Built by the loader from elements the file holds one by one.
+        if enc == E_INTSET:
+            blobs = intset
+        elif enc == E_ZIPLIST:
+            blobs = zl
+        else:
+            blobs = lp if (P.scores_shortest or kind != KIND_ZSET) else lp70
+        if P.zmalloc_blobs:
+            blobs = J(blobs, q16)
     if enc == E_INT:
         value = 16
     elif enc == E_EMBSTR:
@@ -241,6 +264,10 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
             entry = 0
         if enc == E_HASHTABLE:
             value = table + n * entry + mem_el + mem_val
+            if n > 0 and P.embedded_key != KEY_IN_ROBJ:
+                # objectComputeSize adds the elements as (double)sum/samples*size
+                # to the struct and buckets: the double can fall short by an ulp.
+                value = <int64_t>(<double>table + <double>(n * entry + mem_el + mem_val) / <double>n * <double>n)
             if P.set_entries_on_collision and kind == KIND_SET:
                 mf = <double>buckets
                 occupied = mf * (1.0 - pow(1.0 - 1.0 / mf, <double>n))
@@ -274,7 +301,7 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.listpackex_alloc, P.key_entry_extra, P.argv_key, P.bare_skiplist,
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
-     P.skiplist_node) = params
+     P.skiplist_node, P.scores_shortest) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -286,6 +313,10 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] mem_el = memoryview(cols["mem_elements"]).cast("q")
     cdef const int64_t[:] mem_val = memoryview(cols["mem_values"]).cast("q")
     cdef const int64_t[:] mem_blobs = memoryview(cols["mem_blobs"]).cast("q")
+    cdef const int64_t[:] lp = memoryview(cols["lp_bytes"]).cast("q")
+    cdef const int64_t[:] lp70 = memoryview(cols["lp_bytes_70"]).cast("q")
+    cdef const int64_t[:] zl = memoryview(cols["zl_bytes"]).cast("q")
+    cdef const int64_t[:] intset = memoryview(cols["intset_bytes"]).cast("q")
     cdef const int32_t[:] koff = memoryview(cols["key_offsets"]).cast("i")
     cdef bint streams = cols["stream_groups"] is not None
     cdef const int64_t[:] groups = memoryview(cols["stream_groups"] if streams else bytes(8)).cast("q")
@@ -313,5 +344,6 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             e[i] = code
             m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                              mem_val[i], mem_blobs[i], groups[i] if streams else 0,
-                             consumers[i] if streams else 0, pending[i] if streams else 0)
+                             consumers[i] if streams else 0, pending[i] if streams else 0,
+                             lp[i], lp70[i], zl[i], intset[i])
     return bytes(enc_out), bytes(mem_out)

@@ -30,8 +30,8 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan.model.alloc import jemalloc_size
-from rdbscan.scanner.format import KIND_MODULE_BASE
+from rdbscan.model.alloc import ALLOCATORS, LIBC, LIBC_MMAP_THRESHOLD, jemalloc_size
+from rdbscan.scanner.format import KIND_HASH, KIND_MODULE_BASE, KIND_SET, KIND_ZSET
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -50,7 +50,11 @@ def sds_header(n, empty_type8=True):
 
 
 def _J(arr, quantum16=False):
-    """Vectorised :func:`jemalloc_size` over an int64 array."""
+    """Vectorised :func:`jemalloc_size` over an int64 array (``quantum16`` is an allocator code)."""
+    if quantum16 == LIBC:
+        chunk = pc.max_element_wise(pc.bit_wise_and(pc.add(arr, 8 + 15), ~15), 32)
+        mapped = pc.subtract(pc.bit_wise_and(pc.add(chunk, 8 + 4095), ~4095), 16)
+        return pc.if_else(pc.greater_equal(chunk, LIBC_MMAP_THRESHOLD), mapped, pc.subtract(chunk, 8))
     n = pc.max_element_wise(arr, 1)
     q, limit = (16, 128) if quantum16 else (8, 64)
     small = pc.multiply(pc.divide(pc.add(n, q - 1), q), q)
@@ -125,7 +129,8 @@ class Layout:
     listpack_ex_struct: int    # sizeof(listpackEx), 7.4+: ExpireMeta, key, listpack pointer
     hfield_header_extra: int   # 7.4 hash fields are mstr: bytes beyond an sds header
     hfield_ttl_extra: int      # and with TTL metadata attached
-    quantum16: bool = False    # jemalloc with a 16-byte quantum (distribution builds)
+    quantum16: int = 0         # allocator code (rdbscan.model.alloc): 1 = jemalloc with a 16-byte
+                               # quantum (distribution builds), 2 = glibc malloc
     key_entry_extra: int = 0   # bytes of dictEntry metadata per key (7.0-7.2 cluster mode)
     argv_key: bool = False     # 4.0 measures the key as the command argument, not the stored key
     bare_skiplist: bool = False    # 4.0 counts neither the zskiplist, its header node nor the dict struct
@@ -166,7 +171,7 @@ PAIR_FIELDS = 128        # the pair table covers fields shorter than this (other
 def layout_for(profile):
     """The :class:`Layout` of the release a :class:`~rdbscan.model.encoding.ServerProfile` names."""
     v = profile.version
-    q16 = profile.allocator == "jemalloc-16"
+    q16 = ALLOCATORS.get(profile.allocator, 0)
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
     if profile.flavor == "valkey":
         if v >= (8, 1):
@@ -198,10 +203,14 @@ def sizing_tables(profile):
     """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
 
     Three roles: set members / zset members / hash fields, hash values, and
-    hash fields carrying a TTL (Redis 7.4 metadata).  Returns
-    ``(tables, big_headers, rounded)``.
+    hash fields carrying a TTL (Redis 7.4 metadata).  Returns the arguments of
+    the scanner's ``set_sizing``: ``(tables, big_headers, rounded,
+    allocator code, listpacks, ziplists)`` -- ``listpacks`` when the release
+    converts ziplists to listpacks on load (7.0+), ``ziplists`` when it
+    holds ziplists (before 7.0: a listpack in the file is sized as one).
     """
-    return _sizing_tables(layout_for(profile))
+    listpack_era = profile.redis_compat() >= (7, 0)
+    return _sizing_tables(layout_for(profile)) + (listpack_era, not listpack_era)
 
 
 @lru_cache(maxsize=8)
@@ -325,7 +334,20 @@ def memory_column(profile, batch, extra):
         if lay.embedded_key == KEY_IN_KVOBJ:
             shared = pc.subtract(shared, key_part)
         embstr = pc.if_else(fits, shared, pc.add(_J(raw_sds, q16), robj))
-    blobs = mem_blobs if lay.zmalloc_blobs else blob_bytes
+    # Before 7.0 blobs count by their length: ziplists, and a listpack in the
+    # file would be one (zl_bytes); from 7.0 the allocator's classes, blob by
+    # blob (the scanner's sized sum).
+    blobs = mem_blobs if lay.zmalloc_blobs else extra["zl_bytes"]
+    kind = pc.cast(batch["kind"], pa.int16())
+    built = pc.and_(pc.equal(blob_bytes, 0), pc.is_in(kind, value_set=pa.array([KIND_SET, KIND_ZSET, KIND_HASH],
+                                                                                pa.int16())))
+    # Built by the loader from elements the file holds one by one.
+    lp = extra["lp_bytes"]
+    if profile.redis_compat() < (7, 2):
+        lp = pc.if_else(pc.equal(kind, KIND_ZSET), extra["lp_bytes_70"], lp)
+    made = pc.if_else(pc.equal(encoding, "intset"), extra["intset_bytes"],
+                      pc.if_else(pc.equal(encoding, "ziplist"), extra["zl_bytes"], lp))
+    blobs = pc.if_else(built, _J(made, q16) if lay.zmalloc_blobs else made, blobs)
     compact = pc.add(blobs, robj)
     quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, lay.quicklist_node)), robj + lay.quicklist_struct)
     buckets = _buckets(n)
@@ -350,6 +372,13 @@ def memory_column(profile, batch, extra):
         table = pc.add(pc.multiply(_ht_buckets(n), HT_BUCKET), robj + HASHTABLE_STRUCT)
         entries = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
     hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
+    if lay.embedded_key != KEY_IN_ROBJ:
+        # objectComputeSize adds the elements as (double)sum/samples*size to
+        # the struct and buckets: the double can fall short by an ulp.
+        nf = pc.cast(n, pa.float64())
+        elements = pc.cast(pc.add(pc.add(entries, mem_el), mem_val), pa.float64())
+        averaged = pc.add(pc.cast(table, pa.float64()), pc.multiply(pc.divide(elements, pc.max_element_wise(nf, 1.0)), nf))
+        hashtable = pc.if_else(pc.greater(n, 0), pc.cast(pc.floor(averaged), pa.int64()), hashtable)
     if lay.set_entries_on_collision:
         # Valkey 8 stores a set member in its bucket unless the bucket is
         # taken; only the colliding ones get a 16-byte entry.  Expected

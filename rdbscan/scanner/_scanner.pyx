@@ -17,6 +17,8 @@ cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr, memcmp
 from libc.stdio cimport snprintf
+from libc.stdlib cimport strtod
+from libc.math cimport INFINITY
 
 include "_alloc.pxi"
 from libc.stdlib cimport malloc, calloc, realloc, free
@@ -31,6 +33,8 @@ DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
+DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
+DEF SCORE_EXACT_MAX = 4096    # zsets up to this size get 7.2's shortest score text exactly
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -187,8 +191,8 @@ cdef inline int utf8_valid(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1
 
 
-def allocation_size(int64_t n, bint quantum16=False):
-    """jemalloc's usable size for an allocation of ``n`` bytes (8- or 16-byte quantum)."""
+def allocation_size(int64_t n, int quantum16=0):
+    """The allocator's usable size for ``n`` bytes (code: rdbscan.model.alloc; 1 = jemalloc-16)."""
     return jemalloc_size(n, quantum16)
 
 
@@ -374,6 +378,136 @@ cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1 if v <= limit else 0
 
 
+cdef inline int64_t canonical_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # The value of a canonical integer's text (is_canonical_int said yes).
+    cdef Py_ssize_t i = 1 if p[0] == 45 else 0
+    cdef uint64_t v = 0
+    while i < n:
+        v = v * 10 + (p[i] - 48)
+        i += 1
+    return -<int64_t>v if p[0] == 45 else <int64_t>v
+
+
+# --- what the loader would build: listpack / ziplist / intset sizes -------
+cdef inline int64_t lp_with_backlen(int64_t l) noexcept nogil:
+    # A listpack entry of l bytes plus its back-length (lpEncodeBacklen).
+    if l <= 127:
+        return l + 1
+    if l < 16383:
+        return l + 2
+    if l < 2097151:
+        return l + 3
+    if l < 268435455:
+        return l + 4
+    return l + 5
+
+
+cdef inline int64_t lp_int_entry(int64_t v) noexcept nogil:
+    # A listpack integer entry with its back-length (lpEncodeIntegerGetType).
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+cdef inline int64_t lp_str_entry(int64_t n) noexcept nogil:
+    # A listpack string entry with its back-length (lpEncodeString).
+    if n < 64:
+        return lp_with_backlen(1 + n)
+    if n < 4096:
+        return lp_with_backlen(2 + n)
+    return lp_with_backlen(5 + n)
+
+
+cdef inline int64_t zl_int_body(int64_t v) noexcept nogil:
+    # A ziplist integer entry without its prevlen field (zipTryEncoding).
+    if 0 <= v <= 12:
+        return 1
+    if -128 <= v <= 127:
+        return 2
+    if -32768 <= v <= 32767:
+        return 3
+    if -8388608 <= v <= 8388607:
+        return 4
+    if -2147483648 <= v <= 2147483647:
+        return 5
+    return 9
+
+
+cdef inline int64_t zl_str_body(int64_t n) noexcept nogil:
+    # A ziplist string entry without its prevlen field (zipStoreEntryEncoding).
+    if n <= 63:
+        return 1 + n
+    if n <= 16383:
+        return 2 + n
+    return 5 + n
+
+
+cdef inline int64_t intset_width(int64_t v) noexcept nogil:
+    if -32768 <= v <= 32767:
+        return 2
+    if -2147483648 <= v <= 2147483647:
+        return 4
+    return 8
+
+
+cdef inline bint double_to_ll(double d, int64_t* out) noexcept nogil:
+    # Redis double2ll: integral and within +-LLONG_MAX/2.
+    cdef int64_t ll
+    if d < -4611686018427387903.0 or d > 4611686018427387903.0 or d != d:
+        return 0
+    ll = <int64_t>d
+    if <double>ll == d:
+        out[0] = ll
+        return 1
+    return 0
+
+
+cdef int64_t shortest_text_len(double d) noexcept nogil:
+    # Length of 7.2+ d2string's fpconv_dtoa text: the shortest digits that
+    # read back as d, laid out as fpconv's emit_digits does.
+    cdef char buf[40]
+    cdef int p, n, i, nd = 0, e_at = 0, E, K, ex, off
+    cdef bint neg = d < 0
+    for p in range(17):
+        n = snprintf(buf, sizeof(buf), "%.*e", p, d)
+        if strtod(buf, NULL) == d:
+            break
+    for i in range(n):
+        if buf[i] == 101:        # 'e'
+            e_at = i
+            break
+    E = 0
+    for i in range(e_at + 2, n):
+        E = E * 10 + (buf[i] - 48)
+    if buf[e_at + 1] == 45:
+        E = -E
+    for i in range(e_at):
+        if 48 <= buf[i] <= 57:
+            nd += 1
+    i = e_at - 1
+    while nd > 1 and buf[i] == 48:   # trailing zeros of the mantissa
+        nd -= 1
+        i -= 1
+    K = E - (nd - 1)
+    ex = E if E >= 0 else -E
+    if K >= 0 and ex < nd + 7:
+        return neg + nd + K
+    if K < 0 and (K > -7 or ex < 4):
+        off = nd + K
+        return neg + (nd + 2 - off if off <= 0 else nd + 1)
+    if nd > 18 - neg:
+        nd = 18 - neg
+    return neg + 1 + (nd if nd > 1 else 0) + 2 + (3 if ex > 99 else (2 if ex > 9 else 1))
+
+
 cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     # Little-endian signed integer of n bytes (n = 1..8).
     cdef uint64_t v = 0
@@ -431,21 +565,40 @@ cdef class Scanner:
     # --- last string read ---
     cdef int64_t s_len
     cdef bint s_int
+    cdef int64_t s_val               # its value when s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
     cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
+    # what the loader would build of the elements: a listpack (7.2+ / 7.0 score
+    # text), a ziplist (before 7.0), an intset (widest member; -1: not all integers)
+    cdef int64_t v_lp, v_lp70, v_zl, v_intw
+    cdef int64_t zl_prev             # size of the last ziplist entry built (its successor's prevlen)
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[3]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
     cdef int64_t last_field          # length of the last member/field sized, for the pair table
     cdef int64_t big_hdr[3]
     cdef bint big_rounded
-    cdef bint q16                    # allocator with a 16-byte quantum
+    cdef int q16                     # allocator code (rdbscan.model.alloc; 1 = 16-byte quantum)
+    cdef bint as_lp                  # size ziplist blobs as the listpacks a 7.0+ loader makes
+    cdef bint want_zl                # also size listpack blobs as ziplists (a pre-7.0 what-if)
+    # --- what-if sizing slots (set_slots): the same sums under other rules ---
+    cdef int nx
+    cdef int32_t* x_lut[MAX_X * 3]
+    cdef int32_t* x_pair[MAX_X]
+    cdef int64_t x_big[MAX_X * 3]
+    cdef bint x_rounded[MAX_X]
+    cdef int x_alloc[MAX_X]
+    cdef bint x_as_lp[MAX_X]
+    cdef int64_t x_mem[MAX_X * 3]
+    cdef int64_t x_blobs[MAX_X]
+    cdef int64_t* cx[MAX_X * 3]      # their columns: elements, values, blobs
     cdef bint v_len_valid, v_stream, v_hfe_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
+    cdef int64_t w_lp, w_zl, w_intw  # the blob as a listpack / ziplist; intset width of its members
     cdef bint w_allint
     cdef bint w_sized                # walks also size elements as hashtable entries    # --- columns ---
     cdef Py_ssize_t batch_size, rows
@@ -477,6 +630,10 @@ cdef class Scanner:
     cdef int64_t* c_mem_elems
     cdef int64_t* c_mem_values
     cdef int64_t* c_mem_blobs
+    cdef int64_t* c_lp
+    cdef int64_t* c_lp70
+    cdef int64_t* c_zl
+    cdef int64_t* c_intset
     cdef int32_t* c_key_off
     cdef uint8_t* c_key_data
     cdef Py_ssize_t key_cap
@@ -524,6 +681,13 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
+        self.c_lp = <int64_t*>malloc(n * 8)
+        self.c_lp70 = <int64_t*>malloc(n * 8)
+        self.c_zl = <int64_t*>malloc(n * 8)
+        self.c_intset = <int64_t*>malloc(n * 8)
+        self.nx = 0
+        self.as_lp = 0
+        self.want_zl = 0
         for i in range(3):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
@@ -545,7 +709,8 @@ cdef class Scanner:
                 self.c_stream_valid == NULL or self.c_hfe == NULL or self.c_hfe_valid == NULL or
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
-                self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
+                self.c_mem_blobs == NULL or self.c_lp == NULL or self.c_lp70 == NULL or
+                self.c_zl == NULL or self.c_intset == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
                 self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
@@ -579,6 +744,8 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
+        free(self.c_lp); free(self.c_lp70); free(self.c_zl); free(self.c_intset)
+        self._free_slots()
         free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
         free(self.pair)
         free(self.db_expires)
@@ -748,6 +915,7 @@ cdef class Scanner:
         else:
             with gil: self.fail(f"unknown string encoding {n}", at)
         clen[0] = v
+        self.s_val = v
         self.s_len = digits(v)
         return 1
 
@@ -766,6 +934,8 @@ cdef class Scanner:
         if self.s_len <= SMALL_INT_LEN:
             self.need(self.s_len)
             self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
+            if self.s_int:
+                self.s_val = canonical_value(self.p + self.pos, self.s_len)
             self.pos += self.s_len
         else:
             self.skip(self.s_len)
@@ -933,7 +1103,8 @@ cdef class Scanner:
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, bint quantum16=False):
+    def set_sizing(self, tables, big_headers, bint rounded, int quantum16=0, bint listpacks=False,
+                   bint ziplists=False):
         """Allocation size by element length, for three roles of hashtable elements.
 
         ``tables``: three sequences of 4,096 ints (members/fields, values,
@@ -942,7 +1113,11 @@ cdef class Scanner:
         the server measures them in jemalloc size classes.  An optional
         fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
         value what its pairing with the field before it changes (Valkey 8.1
-        embeds small field-value pairs in one allocation).
+        embeds small field-value pairs in one allocation).  ``quantum16`` is
+        the allocator code (rdbscan.model.alloc: 0 jemalloc, 1 jemalloc with
+        a 16-byte quantum, 2 glibc).  ``listpacks``: size ziplist blobs as
+        the listpacks a 7.0+ loader converts them to; ``ziplists``: also
+        work out what listpack blobs would be as ziplists (``zl_bytes``).
         """
         cdef int role, i
         free(self.pair)
@@ -961,6 +1136,55 @@ cdef class Scanner:
             self.big_hdr[role] = big_headers[role]
         self.big_rounded = rounded
         self.q16 = quantum16
+        self.as_lp = listpacks
+        self.want_zl = ziplists
+
+    def set_slots(self, slots):
+        """What-if sizing slots: the element and blob sums again under other rules.
+
+        ``slots`` is a sequence of at most 7 tuples with :meth:`set_sizing`'s
+        arguments ``(tables, big_headers, rounded, quantum16, listpacks)``;
+        each adds the columns ``mem_elements_N``, ``mem_values_N`` and
+        ``mem_blobs_N`` (N from 1) to every batch.  Call before the first key.
+        """
+        cdef int s, role, i
+        if len(slots) > MAX_X:
+            raise ValueError(f"at most {MAX_X} what-if sizing slots")
+        self._free_slots()
+        for s, (tables, big_headers, rounded, quantum16, listpacks) in enumerate(slots):
+            for role in range(3):
+                self.x_lut[s * 3 + role] = <int32_t*>calloc(SIZING_LUT, 4)
+                self.cx[s * 3 + role] = <int64_t*>malloc(self.batch_size * 8)
+                if self.x_lut[s * 3 + role] == NULL or self.cx[s * 3 + role] == NULL:
+                    self.nx = s + 1
+                    raise MemoryError()
+                for i in range(SIZING_LUT):
+                    self.x_lut[s * 3 + role][i] = tables[role][i]
+                self.x_big[s * 3 + role] = big_headers[role]
+            self.x_pair[s] = NULL
+            if len(tables) > 3 and tables[3] is not None:
+                self.x_pair[s] = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+                if self.x_pair[s] == NULL:
+                    self.nx = s + 1
+                    raise MemoryError()
+                for i in range(PAIR_FIELDS * 129):
+                    self.x_pair[s][i] = tables[3][i]
+            self.x_rounded[s] = rounded
+            self.x_alloc[s] = quantum16
+            self.x_as_lp[s] = listpacks
+            self.nx = s + 1
+
+    cdef void _free_slots(self) noexcept:
+        cdef int s, role
+        for s in range(self.nx):
+            for role in range(3):
+                free(self.x_lut[s * 3 + role])
+                free(self.cx[s * 3 + role])
+                self.x_lut[s * 3 + role] = NULL
+                self.cx[s * 3 + role] = NULL
+            free(self.x_pair[s])
+            self.x_pair[s] = NULL
+        self.nx = 0
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1155,6 +1379,7 @@ cdef class Scanner:
         cdef Py_ssize_t r = self.rows
         cdef int32_t koff = self.c_key_off[r]
         cdef uint16_t db = <uint16_t>self.db
+        cdef int s
         self._start(at)
         kind = self.read_string_header(&clen)
         if kind == 1:
@@ -1186,6 +1411,12 @@ cdef class Scanner:
         self.v_elem = 0
         self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
         self.v_mem_blobs = 0
+        self.v_lp = self.v_lp70 = self.v_zl = self.v_intw = 0
+        self.zl_prev = 0
+        for s in range(self.nx * 3):
+            self.x_mem[s] = 0
+        for s in range(self.nx):
+            self.x_blobs[s] = 0
         self.w_sized = 0
         self.v_flags = 0
         self.v_stream = 0
@@ -1228,6 +1459,18 @@ cdef class Scanner:
         self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
+        self.c_lp[r] = self.v_lp
+        self.c_lp70[r] = self.v_lp70
+        self.c_zl[r] = self.v_zl
+        self.c_intset[r] = INTSET_HEADER + self.v_len * self.v_intw \
+            if self.v_kind == KIND_SET and self.v_intw > 0 else 0
+        for s in range(self.nx):
+            if self.v_stream:       # radix-tree nodes and consumer names, as in slot 0
+                self.x_mem[s * 3] = self.v_mem[0]
+                self.x_mem[s * 3 + 1] = self.v_mem[1]
+            self.cx[s * 3][r] = self.x_mem[s * 3] + self.x_mem[s * 3 + 2]
+            self.cx[s * 3 + 1][r] = self.x_mem[s * 3 + 1]
+            self.cx[s * 3 + 2][r] = self.x_blobs[s]
         self.rows = r + 1
         if self.db_keys[db] == 0:
             with gil:
@@ -1268,24 +1511,98 @@ cdef class Scanner:
 
     cdef inline int _ht(self, int64_t n, int role) except -1 nogil:
         # An element that the loader keeps as its own allocation (hashtable,
-        # skiplist): add what that allocation costs, by the sizing tables.
+        # skiplist): add what that allocation costs, by the sizing tables,
+        # and what it would take in a listpack, ziplist or intset instead
+        # (from the string just read: s_int, s_val).
         self._elem(n)
         self._size(n, role)
+        if self.s_int:
+            self.v_lp += lp_int_entry(self.s_val)
+            self.v_lp70 += lp_int_entry(self.s_val)
+            self._zl_add(zl_int_body(self.s_val))
+            if self.v_intw >= 0 and intset_width(self.s_val) > self.v_intw:
+                self.v_intw = intset_width(self.s_val)
+        else:
+            self.v_lp += lp_str_entry(n)
+            self.v_lp70 += lp_str_entry(n)
+            self._zl_add(zl_str_body(n))
+            self.v_intw = -1
         return 0
+
+    cdef inline void _zl_add(self, int64_t body) noexcept nogil:
+        # One more ziplist entry: its prevlen field holds the previous entry's size.
+        cdef int64_t entry = body + (1 if self.zl_prev < 254 else 5)
+        self.zl_prev = entry
+        self.v_zl += entry
+
+    cdef void _zscore(self, double d, bint exact) noexcept nogil:
+        # A sorted-set score as the loader would store it in a listpack (7.2+
+        # and 7.0 text) or a ziplist (before 7.0: d2string, then the ziplist
+        # tries the text as an integer).  exact: work out 7.2's shortest text.
+        cdef int64_t ll
+        cdef char buf[40]
+        cdef int n17, ns
+        if double_to_ll(d, &ll):
+            self.v_lp += lp_int_entry(ll)
+            self.v_lp70 += lp_int_entry(ll)
+            if d == 0 and 1.0 / d < 0:
+                self._zl_add(zl_str_body(2))            # "-0"
+                return
+            if -4503599627370495.0 < d < 4503599627370496.0:
+                self._zl_add(zl_int_body(ll))
+                return
+        elif d != d or d - d != d - d:                  # inf (nan cannot be a score)
+            ns = 3 if d > 0 else 4
+            self.v_lp += lp_str_entry(ns)
+            self.v_lp70 += lp_str_entry(ns)
+            self._zl_add(zl_str_body(ns))
+            return
+        n17 = snprintf(buf, sizeof(buf), "%.17g", d)
+        if is_canonical_int(<const uint8_t*>buf, n17):
+            self._zl_add(zl_int_body(canonical_value(<const uint8_t*>buf, n17)))
+        else:
+            self._zl_add(zl_str_body(n17))
+        if double_to_ll(d, &ll):
+            return
+        ns = shortest_text_len(d) if exact else n17
+        self.v_lp += lp_str_entry(ns)
+        self.v_lp70 += lp_str_entry(n17)
 
     cdef inline void _size(self, int64_t n, int role) noexcept nogil:
         cdef int64_t size
-        if self.pair != NULL:
-            if role != 1:
-                self.last_field = n
-            elif self.last_field < PAIR_FIELDS:
-                self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+        if self.pair != NULL and role == 1 and self.last_field < PAIR_FIELDS:
+            self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
         else:
             # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
             self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+        if self.nx:
+            self._size_x(n, role)
+        if role != 1:
+            self.last_field = n
+
+    cdef void _size_x(self, int64_t n, int role) noexcept nogil:
+        # The what-if slots: the same element under their own tables.
+        cdef int s
+        cdef int64_t size
+        for s in range(self.nx):
+            if self.x_pair[s] != NULL and role == 1 and self.last_field < PAIR_FIELDS:
+                self.x_mem[s * 3 + 1] += self.x_pair[s][self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+            if n < SIZING_LUT:
+                self.x_mem[s * 3 + role] += self.x_lut[s * 3 + role][n]
+            else:
+                size = n + self.x_big[s * 3 + role] + (4 if n >= 65536 else 0)
+                self.x_mem[s * 3 + role] += jemalloc_size(size, self.x_alloc[s]) if self.x_rounded[s] else size
+
+    cdef inline void _blob_mem(self, int64_t raw, int64_t lp) noexcept nogil:
+        # A blob the loader keeps: its allocation in every slot (a ziplist
+        # becomes a listpack of lp bytes in slots of 7.0 and later).
+        cdef int s
+        self.v_mem_blobs += jemalloc_size(lp if self.as_lp else raw, self.q16)
+        for s in range(self.nx):
+            self.x_blobs[s] += jemalloc_size(lp if self.x_as_lp[s] else raw, self.x_alloc[s])
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -1293,12 +1610,20 @@ cdef class Scanner:
         self.v_elem += n
         return 0
 
+    cdef inline void _built(self) noexcept nogil:
+        # The elements were streamed: the listpack / ziplist the loader would
+        # build of them has a header and an end byte.
+        self.v_lp += LISTPACK_HEADER + 1
+        self.v_lp70 += LISTPACK_HEADER + 1
+        self.v_zl += ZIPLIST_HEADER + 1
+
     cdef int _value(self, int t) except -1 nogil:
         cdef int64_t n, i, nodes, container
         cdef int fmt = 0
         cdef int role
         cdef int64_t m
         cdef bint allint
+        cdef double score
         if t == TYPE_STRING:
             self.v_kind = KIND_STRING
             n = self.skip_value_string(&fmt)
@@ -1322,6 +1647,7 @@ cdef class Scanner:
                 self._ht(self.skip_string(), 0)
                 allint = allint and self.s_int
             self.v_len = n
+            self._built()
             if allint:
                 self.v_flags |= FLAG_INTEGER
         elif t == TYPE_ZSET or t == TYPE_ZSET_2:
@@ -1331,13 +1657,26 @@ cdef class Scanner:
                 self._ht(self.skip_string(), 0)
                 if t == TYPE_ZSET_2:
                     self.need(8)
+                    memcpy(&score, self.p + self.pos, 8)
                     self.pos += 8
+                    self._zscore(score, n <= SCORE_EXACT_MAX)
                 else:
                     m = self.u8()
                     if m < ZSET_SCORE_NAN:
+                        # Taken as written (RDB 1-7): an integer text or a string.
                         self.need(m)
+                        if is_canonical_int(self.p + self.pos, m):
+                            self.v_lp += lp_int_entry(canonical_value(self.p + self.pos, m))
+                            self._zl_add(zl_int_body(canonical_value(self.p + self.pos, m)))
+                        else:
+                            self.v_lp += lp_str_entry(m)
+                            self._zl_add(zl_str_body(m))
+                        self.v_lp70 = self.v_lp
                         self.pos += m
+                    else:
+                        self._zscore(INFINITY if m == ZSET_SCORE_NAN + 1 else -INFINITY, n <= SCORE_EXACT_MAX)
             self.v_len = n
+            self._built()
         elif t == TYPE_HASH:
             self.v_kind = KIND_HASH
             n = self._count()
@@ -1345,6 +1684,7 @@ cdef class Scanner:
                 self._ht(self.skip_string(), 0)
                 self._ht(self.skip_string(), 1)
             self.v_len = n
+            self._built()
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
             # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
             self.v_kind = KIND_HASH
@@ -1356,6 +1696,7 @@ cdef class Scanner:
                 if self.fixed(8) != -1:
                     self.v_hfe += 1
             self.v_len = n
+            self._built()
             self.v_hfe_valid = 1
             self.v_flags |= FLAG_HFE
         elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
@@ -1372,7 +1713,11 @@ cdef class Scanner:
                     role = 2
                 self._ht(self.skip_string(), role)
                 self._ht(self.skip_string(), 1)
+                # listpackEx keeps a TTL entry per field: 0, or a millisecond time
+                self.v_lp += 10 if role == 2 else 2
+                self.v_lp70 += 10 if role == 2 else 2
             self.v_len = n
+            self._built()
             self.v_hfe_valid = 1
             self.v_flags |= FLAG_HFE
         elif t == TYPE_LIST_QUICKLIST or t == TYPE_LIST_QUICKLIST_2:
@@ -1389,7 +1734,10 @@ cdef class Scanner:
                     n = self.skip_string()
                     self.v_len += 1
                     self.v_blob += n
-                    self.v_mem_blobs += jemalloc_size(n, self.q16)
+                    self._blob_mem(n, n)
+                    self.v_lp += n
+                    self.v_lp70 += n
+                    self.v_zl += n
                     self._elem(n)
                     self.v_flags |= FLAG_PLAIN_NODE
                     continue
@@ -1426,6 +1774,7 @@ cdef class Scanner:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
                 self.v_len = self.w_count
+                self.v_intw = self.w_intw
                 if self.w_allint:
                     self.v_flags |= FLAG_INTEGER
             elif t == TYPE_ZSET_LISTPACK:
@@ -1455,6 +1804,7 @@ cdef class Scanner:
             self.w_sized = 1
             self.walk_intset()
             self.v_len = self.w_count
+            self.v_intw = self.w_intw
             self.v_flags |= FLAG_INTEGER
             self._absorb()
         elif t == TYPE_HASH_ZIPMAP:
@@ -1490,7 +1840,10 @@ cdef class Scanner:
             self.v_max = self.w_max
         self.v_elem += self.w_sum
         self.v_blob += self.blob_len
-        self.v_mem_blobs += jemalloc_size(self.blob_len, self.q16)
+        self.v_lp += self.w_lp
+        self.v_lp70 += self.w_lp
+        self.v_zl += self.w_zl
+        self._blob_mem(self.blob_len, self.w_lp)
 
     cdef int _module_value(self) except -1:
         cdef uint64_t mid = self.read_u64_len()
@@ -1584,6 +1937,7 @@ cdef class Scanner:
         cdef bint isint, allint = 1
         cdef int pos_in = 0
         cdef int64_t total
+        cdef int64_t zl = ZIPLIST_HEADER + 1, zprev = 0, zbody, intw = 0
         if n < LISTPACK_HEADER + 1:
             with gil: self.blob_fail("shorter than a listpack header")
         total = <int64_t>le_int(p, 4) & 0xFFFFFFFFLL
@@ -1632,8 +1986,15 @@ cdef class Scanner:
                 if c >= 0xF1:
                     val = le_int(e + 1, ln - 1)
                 slen = digits(val)
+                if stride == 1 and intset_width(val) > intw:
+                    intw = intset_width(val)
             else:
                 allint = 0
+            if self.want_zl:
+                # the entry in the ziplist a release before 7.0 would hold
+                zbody = zl_int_body(val) if isint else zl_str_body(slen)
+                zprev = zbody + (1 if zprev < 254 else 5)
+                zl += zprev
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
@@ -1658,6 +2019,9 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = ttl
         self.w_allint = allint
+        self.w_lp = n
+        self.w_zl = zl if self.want_zl else n
+        self.w_intw = intw if allint else -1
         return 0
 
     cdef int walk_ziplist(self, int stride, int mask) except -1 nogil:
@@ -1669,6 +2033,8 @@ cdef class Scanner:
         cdef uint8_t c
         cdef int pos_in = 0
         cdef int64_t total
+        cdef int64_t lp = LISTPACK_HEADER + 1
+        cdef bint isint
         if n < ZIPLIST_HEADER + 1:
             with gil: self.blob_fail("shorter than a ziplist header")
         total = le_int(p, 4) & 0xFFFFFFFFLL
@@ -1689,6 +2055,7 @@ cdef class Scanner:
             if e >= endp:
                 with gil: self.blob_fail("truncated ziplist entry")
             c = e[0]
+            isint = 0
             if (c >> 6) == 0:
                 slen = c & 0x3F; e += 1 + slen
             elif (c >> 6) == 1:
@@ -1725,8 +2092,11 @@ cdef class Scanner:
                 else:
                     with gil: self.blob_fail(f"ziplist entry encoding 0x{c:02x}")
                 slen = digits(val)
+                isint = 1
             if e > endp:
                 with gil: self.blob_fail("ziplist entry runs past the end")
+            # the entry in the listpack a 7.0+ loader converts the ziplist to
+            lp += lp_int_entry(val) if isint else lp_str_entry(slen)
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
@@ -1743,6 +2113,9 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 0
+        self.w_lp = lp
+        self.w_zl = n
+        self.w_intw = -1
         return 0
 
     cdef int walk_intset(self) except -1 nogil:
@@ -1767,6 +2140,8 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 1
+        self.w_lp = self.w_zl = n
+        self.w_intw = width
         return 0
 
     cdef int walk_zipmap(self) except -1 nogil:
@@ -1811,6 +2186,8 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 0
+        self.w_lp = self.w_zl = self.blob_len
+        self.w_intw = -1
         return 0
 
     # ------------------------------------------------------------------ flush
@@ -1822,6 +2199,7 @@ cdef class Scanner:
         for a nullable column no row of the batch has.
         """
         cdef Py_ssize_t n = self.rows
+        cdef int s
         if n == 0:
             return None
         dbs = self.meta["dbs"]
@@ -1846,7 +2224,15 @@ cdef class Scanner:
             "mem_elements": _bytes(self.c_mem_elems, n * 8),
             "mem_values": _bytes(self.c_mem_values, n * 8),
             "mem_blobs": _bytes(self.c_mem_blobs, n * 8),
+            "lp_bytes": _bytes(self.c_lp, n * 8),
+            "lp_bytes_70": _bytes(self.c_lp70, n * 8),
+            "zl_bytes": _bytes(self.c_zl, n * 8),
+            "intset_bytes": _bytes(self.c_intset, n * 8),
         }
+        for s in range(self.nx):
+            cols[f"mem_elements_{s + 1}"] = _bytes(self.cx[s * 3], n * 8)
+            cols[f"mem_values_{s + 1}"] = _bytes(self.cx[s * 3 + 1], n * 8)
+            cols[f"mem_blobs_{s + 1}"] = _bytes(self.cx[s * 3 + 2], n * 8)
         # Nullable groups: the bitmap, and values only when some row has them.
         v = cols["key_raw_valid"] = _bitmap(self.c_raw_valid, n)
         cols["key_raw_offsets"] = None if v is False else _bytes(self.c_raw_off, (n + 1) * 4)

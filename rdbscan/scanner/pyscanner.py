@@ -75,6 +75,7 @@ _RAW, _INT, _LZF = 0, 1, 2
 _U32_BE = struct.Struct(">I")
 _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
+_F64_LE = struct.Struct("<d")
 _U64_LE = struct.Struct("<Q")
 _INTSET_HEADER = struct.Struct("<II")        # encoding (member width), length
 _SIGNED_LE = {1: struct.Struct("<b"), 2: struct.Struct("<h"),
@@ -184,6 +185,113 @@ def _is_canonical_int(text):
     return int(digits) <= (INT64_MAX + 1 if negative else INT64_MAX)
 
 
+# --- what the loader would build: listpack / ziplist / intset sizes -------
+MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
+SCORE_EXACT_MAX = 4096    # zsets up to this size get 7.2's shortest score text exactly
+
+
+def _lp_with_backlen(size):
+    # A listpack entry of `size` bytes plus its back-length (lpEncodeBacklen).
+    if size <= 127:
+        return size + 1
+    if size < 16383:
+        return size + 2
+    if size < 2097151:
+        return size + 3
+    if size < 268435455:
+        return size + 4
+    return size + 5
+
+
+def _lp_int_entry(v):
+    # A listpack integer entry with its back-length (lpEncodeIntegerGetType).
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+def _lp_str_entry(n):
+    # A listpack string entry with its back-length (lpEncodeString).
+    if n < 64:
+        return _lp_with_backlen(1 + n)
+    if n < 4096:
+        return _lp_with_backlen(2 + n)
+    return _lp_with_backlen(5 + n)
+
+
+def _zl_int_body(v):
+    # A ziplist integer entry without its prevlen field (zipTryEncoding).
+    if 0 <= v <= 12:
+        return 1
+    if -128 <= v <= 127:
+        return 2
+    if -32768 <= v <= 32767:
+        return 3
+    if -8388608 <= v <= 8388607:
+        return 4
+    if -2147483648 <= v <= 2147483647:
+        return 5
+    return 9
+
+
+def _zl_str_body(n):
+    # A ziplist string entry without its prevlen field (zipStoreEntryEncoding).
+    if n <= 63:
+        return 1 + n
+    if n <= 16383:
+        return 2 + n
+    return 5 + n
+
+
+def _intset_width(v):
+    if -32768 <= v <= 32767:
+        return 2
+    if -2147483648 <= v <= 2147483647:
+        return 4
+    return 8
+
+
+def _double_to_ll(d):
+    # Redis double2ll: the integer when d is integral and within +-LLONG_MAX/2, else None.
+    if d != d or d < -4611686018427387903.0 or d > 4611686018427387903.0:
+        return None
+    ll = int(d)
+    return ll if float(ll) == d else None
+
+
+def _shortest_text_len(d):
+    # Length of 7.2+ d2string's fpconv_dtoa text: the shortest digits that
+    # read back as d, laid out as fpconv's emit_digits does.
+    for p in range(17):
+        text = "%.*e" % (p, d)
+        if float(text) == d:
+            break
+    mantissa, exponent = text.split("e")
+    E = int(exponent)
+    digits = mantissa.replace("-", "").replace(".", "")
+    nd = len(digits)
+    while nd > 1 and digits[nd - 1] == "0":
+        nd -= 1
+    neg = 1 if d < 0 else 0
+    K = E - (nd - 1)
+    ex = abs(E)
+    if K >= 0 and ex < nd + 7:
+        return neg + nd + K
+    if K < 0 and (K > -7 or ex < 4):
+        off = nd + K
+        return neg + (nd + 2 - off if off <= 0 else nd + 1)
+    nd = min(nd, 18 - neg)
+    return neg + 1 + (nd if nd > 1 else 0) + 2 + (3 if ex > 99 else (2 if ex > 9 else 1))
+
+
 _WS = b" \t\n\r"
 
 
@@ -275,10 +383,10 @@ class _Columns:
                  "offset", "expire", "expire_valid", "idle", "idle_valid", "freq",
                  "freq_valid", "slot", "groups", "consumers", "pending", "stream_valid",
                  "hfe", "hfe_valid", "flags", "nodes", "blob", "elem", "mem_elements",
-                 "mem_values", "mem_blobs", "key_offsets",
+                 "mem_values", "mem_blobs", "lp", "lp70", "zl", "intset", "slots", "key_offsets",
                  "key_data", "raw_offsets", "raw_valid", "raw_keys")
 
-    def __init__(self):
+    def __init__(self, nx=0):
         for name, code in (("db", "H"), ("kind", "B"), ("rdb_type", "B"), ("length", "q"),
                            ("length_valid", "B"), ("max", "q"), ("serialized", "q"),
                            ("offset", "q"), ("expire", "q"), ("expire_valid", "B"),
@@ -287,8 +395,10 @@ class _Columns:
                            ("consumers", "q"), ("pending", "q"), ("stream_valid", "B"),
                            ("hfe", "q"), ("hfe_valid", "B"), ("flags", "B"), ("nodes", "q"),
                            ("blob", "q"), ("elem", "q"), ("mem_elements", "q"),
-                           ("mem_values", "q"), ("mem_blobs", "q"), ("raw_valid", "B")):
+                           ("mem_values", "q"), ("mem_blobs", "q"), ("lp", "q"), ("lp70", "q"),
+                           ("zl", "q"), ("intset", "q"), ("raw_valid", "B")):
             setattr(self, name, array(code))
+        self.slots = [(array("q"), array("q"), array("q")) for _ in range(nx)]
         self.key_offsets = array("i", [0])
         self.raw_offsets = array("i", [0])
         self.key_data = bytearray()
@@ -315,7 +425,15 @@ class _Columns:
             "mem_elements": self.mem_elements.tobytes(),
             "mem_values": self.mem_values.tobytes(),
             "mem_blobs": self.mem_blobs.tobytes(),
+            "lp_bytes": self.lp.tobytes(),
+            "lp_bytes_70": self.lp70.tobytes(),
+            "zl_bytes": self.zl.tobytes(),
+            "intset_bytes": self.intset.tobytes(),
         }
+        for s, (elements, values, blobs) in enumerate(self.slots, 1):
+            cols[f"mem_elements_{s}"] = elements.tobytes()
+            cols[f"mem_values_{s}"] = values.tobytes()
+            cols[f"mem_blobs_{s}"] = blobs.tobytes()
         # Nullable groups: the bitmap, and values only when some row has them.
         v = cols["key_raw_valid"] = _bitmap(self.raw_valid)
         cols["key_raw_offsets"] = None if v is False else self.raw_offsets.tobytes()
@@ -358,8 +476,16 @@ class Scanner:
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
+        # what the loader would build of the elements: a listpack (7.2+ / 7.0
+        # score text), a ziplist (before 7.0), an intset (widest member; -1:
+        # not all integers); the last ziplist entry's size (the next prevlen)
+        "_v_lp", "_v_lp70", "_v_zl", "_v_intw", "_zl_prev",
+        # the last blob walked, as a listpack / ziplist; its members' intset width (-1: not all ints)
+        "_w_lp", "_w_zl", "_w_intw",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field",
+        "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field", "_as_lp", "_want_zl",
+        # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair); their sums
+        "_x", "_x_mem", "_x_blobs",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -396,9 +522,16 @@ class Scanner:
         self._big_rounded = False
         self._pair = None
         self._last_field = PAIR_FIELDS
-        self._q16 = False
+        self._q16 = 0
+        self._as_lp = False
+        self._want_zl = False
+        self._x = []
+        self._x_mem = []
+        self._x_blobs = []
         self._v_mem = [0, 0, 0]
         self._v_mem_blobs = 0
+        self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
+        self._w_lp = self._w_zl = self._w_intw = 0
         self._clear_pending()
         self._read_header()
 
@@ -611,6 +744,20 @@ class Scanner:
             self._skip(n)
         return n, False
 
+    def _skip_element(self):
+        # Like _skip_string_int; (length, its value when it is a canonical integer, else None).
+        kind, value, n = self._string_header()
+        if kind == _INT:
+            return n, value
+        if kind == _LZF:
+            self._skip(value)
+        elif n <= SMALL_INT_LEN:
+            text = self._take(n)
+            return n, int(text) if _is_canonical_int(text) else None
+        else:
+            self._skip(n)
+        return n, None
+
     def _read_bytes(self):
         # A whole string as bytes (keys, aux fields, names).
         pos = self._pos
@@ -713,7 +860,7 @@ class Scanner:
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False):
+    def set_sizing(self, tables, big_headers, rounded, quantum16=0, listpacks=False, ziplists=False):
         """Allocation size by element length, for three roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are three sequences of
@@ -723,28 +870,129 @@ class Scanner:
         whether those classes have a 16-byte quantum.  An optional fourth
         table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash value
         what its pairing with the field before it changes (Valkey 8.1 embeds
-        small field-value pairs in one allocation).
+        small field-value pairs in one allocation).  ``quantum16`` is the
+        allocator code (rdbscan.model.alloc: 0 jemalloc, 1 jemalloc with a
+        16-byte quantum, 2 glibc).  ``listpacks``: size ziplist blobs as the
+        listpacks a 7.0+ loader converts them to; ``ziplists``: also work out
+        what listpack blobs would be as ziplists (``zl_bytes``).
         """
         self._pair = [int(v) for v in tables[3][:PAIR_FIELDS * 129]] \
             if len(tables) > 3 and tables[3] is not None else None
         self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(3))
         self._big_hdr = tuple(big_headers[:3])
         self._big_rounded = bool(rounded)
-        self._q16 = bool(quantum16)
+        self._q16 = int(quantum16)
+        self._as_lp = bool(listpacks)
+        self._want_zl = bool(ziplists)
+
+    def set_slots(self, slots):
+        """What-if sizing slots: the element and blob sums again under other rules.
+
+        Same contract as the compiled twin: at most 7 tuples of
+        ``(tables, big_headers, rounded, quantum16, listpacks)``, each adding
+        the columns ``mem_elements_N``, ``mem_values_N``, ``mem_blobs_N``.
+        """
+        if len(slots) > MAX_X:
+            raise ValueError(f"at most {MAX_X} what-if sizing slots")
+        self._x = []
+        for tables, big_headers, rounded, quantum16, listpacks in slots:
+            pair = [int(v) for v in tables[3][:PAIR_FIELDS * 129]] \
+                if len(tables) > 3 and tables[3] is not None else None
+            self._x.append((tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(3)),
+                            tuple(big_headers[:3]), bool(rounded), int(quantum16), bool(listpacks), pair))
+        self._x_mem = [[0, 0, 0] for _ in self._x]
+        self._x_blobs = [0] * len(self._x)
+        self._cols = _Columns(len(self._x))
 
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
-        if self._pair is not None:
-            if role != 1:
-                self._last_field = n
-            elif self._last_field < PAIR_FIELDS:
-                self._v_mem[1] += self._pair[self._last_field * 129 + min(n, PAIR_FIELDS)]
+        last = self._last_field
+        if self._pair is not None and role == 1 and last < PAIR_FIELDS:
+            self._v_mem[1] += self._pair[last * 129 + min(n, PAIR_FIELDS)]
         if n < SIZING_LUT:
             self._v_mem[role] += self._lut[role][n]
         else:
             # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
             size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
             self._v_mem[role] += jemalloc_size(size, self._q16) if self._big_rounded else size
+        for (lut, big, rounded, alloc, _, pair), mem in zip(self._x, self._x_mem):
+            if pair is not None and role == 1 and last < PAIR_FIELDS:
+                mem[1] += pair[last * 129 + min(n, PAIR_FIELDS)]
+            if n < SIZING_LUT:
+                mem[role] += lut[role][n]
+            else:
+                size = _wrap_int64(n + big[role] + (4 if n >= 65536 else 0))
+                mem[role] += jemalloc_size(size, alloc) if rounded else size
+        if role != 1:
+            self._last_field = n
+
+    def _built(self, n, ival, role):
+        # A hashtable element as _sized, plus what it would take in the
+        # listpack, ziplist or intset the loader may build instead (ival: its
+        # integer value when it is a canonical integer, else None).
+        self._sized(n, role)
+        if ival is not None:
+            self._v_lp += _lp_int_entry(ival)
+            self._v_lp70 += _lp_int_entry(ival)
+            self._zl_add(_zl_int_body(ival))
+            if self._v_intw >= 0 and _intset_width(ival) > self._v_intw:
+                self._v_intw = _intset_width(ival)
+        else:
+            self._v_lp += _lp_str_entry(n)
+            self._v_lp70 += _lp_str_entry(n)
+            self._zl_add(_zl_str_body(n))
+            self._v_intw = -1
+
+    def _zl_add(self, body):
+        # One more ziplist entry: its prevlen field holds the previous entry's size.
+        entry = body + (1 if self._zl_prev < 254 else 5)
+        self._zl_prev = entry
+        self._v_zl += entry
+
+    def _zscore(self, d, exact):
+        # A sorted-set score as the loader would store it in a listpack (7.2+
+        # and 7.0 text) or a ziplist (before 7.0: d2string, then the ziplist
+        # tries the text as an integer).  exact: work out 7.2's shortest text.
+        ll = _double_to_ll(d)
+        if ll is not None:
+            self._v_lp += _lp_int_entry(ll)
+            self._v_lp70 += _lp_int_entry(ll)
+            if d == 0 and str(d).startswith("-"):
+                self._zl_add(_zl_str_body(2))           # "-0"
+                return
+            if -4503599627370495.0 < d < 4503599627370496.0:
+                self._zl_add(_zl_int_body(ll))
+                return
+        elif d != d or d - d != d - d:                  # inf (nan cannot be a score)
+            ns = 3 if d > 0 else 4
+            self._v_lp += _lp_str_entry(ns)
+            self._v_lp70 += _lp_str_entry(ns)
+            self._zl_add(_zl_str_body(ns))
+            return
+        text = ("%.17g" % d).encode()
+        if _is_canonical_int(text):
+            self._zl_add(_zl_int_body(int(text)))
+        else:
+            self._zl_add(_zl_str_body(len(text)))
+        if ll is not None:
+            return
+        ns = _shortest_text_len(d) if exact else len(text)
+        self._v_lp += _lp_str_entry(ns)
+        self._v_lp70 += _lp_str_entry(len(text))
+
+    def _finish_built(self):
+        # The elements were streamed: the listpack / ziplist the loader would
+        # build of them has a header and an end byte.
+        self._v_lp += LISTPACK_HEADER + 1
+        self._v_lp70 += LISTPACK_HEADER + 1
+        self._v_zl += ZIPLIST_HEADER + 1
+
+    def _blob_mem(self, raw, lp):
+        # A blob the loader keeps: its allocation in every slot (a ziplist
+        # becomes a listpack of lp bytes in slots of 7.0 and later).
+        self._v_mem_blobs += jemalloc_size(lp if self._as_lp else raw, self._q16)
+        for s, (_, _, _, alloc, as_lp, _) in enumerate(self._x):
+            self._x_blobs[s] += jemalloc_size(lp if as_lp else raw, alloc)
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -926,6 +1174,10 @@ class Scanner:
         self._v_stream = self._v_hfe = None
         self._v_mem = [0, 0, 0]
         self._v_mem_blobs = 0
+        self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
+        if self._x:
+            self._x_mem = [[0, 0, 0] for _ in self._x]
+            self._x_blobs = [0] * len(self._x)
         reader(rdb_type)
         # Only now is the row complete: commit it.
         self._commit(key, rdb_type, self._base + self._pos - value_start)
@@ -990,6 +1242,17 @@ class Scanner:
         cols.mem_elements.append(_wrap_int64(mem[0] + mem[2]))
         cols.mem_values.append(_wrap_int64(mem[1]))
         cols.mem_blobs.append(_wrap_int64(self._v_mem_blobs))
+        cols.lp.append(_wrap_int64(self._v_lp))
+        cols.lp70.append(_wrap_int64(self._v_lp70))
+        cols.zl.append(_wrap_int64(self._v_zl))
+        cols.intset.append(_wrap_int64(INTSET_HEADER + self._v_len * self._v_intw)
+                           if self._v_kind == KIND_SET and self._v_intw > 0 else 0)
+        for (elements, values, blobs), m, b in zip(cols.slots, self._x_mem, self._x_blobs):
+            if stream is not None:      # radix-tree nodes and consumer names, as in slot 0
+                m[0], m[1] = mem[0], mem[1]
+            elements.append(_wrap_int64(m[0] + m[2]))
+            values.append(_wrap_int64(m[1]))
+            blobs.append(_wrap_int64(b))
         self._rows += 1
         counts = self._db_counts.get(db)
         if counts is None:
@@ -1000,12 +1263,16 @@ class Scanner:
         self._clear_pending()
 
     def _absorb(self, longest, total, blob_len):
-        # Fold a walked blob into the value's facts.
+        # Fold a walked blob into the value's facts (with what the walk found
+        # it would be as a listpack / ziplist).
         if longest > self._v_max:
             self._v_max = longest
         self._v_elem += total
         self._v_blob += blob_len
-        self._v_mem_blobs += jemalloc_size(blob_len, self._q16)
+        self._v_lp += self._w_lp
+        self._v_lp70 += self._w_lp
+        self._v_zl += self._w_zl
+        self._blob_mem(blob_len, self._w_lp)
 
     # ----------------------------------------------------------- values
     def _skip_value_string(self):
@@ -1059,12 +1326,13 @@ class Scanner:
         longest = total = 0
         all_int = True
         for _ in range(n):
-            size, is_int = self._skip_string_int()
+            size, ival = self._skip_element()
             if size > longest:
                 longest = size
             total += size
-            all_int = all_int and is_int
-            self._sized(size, 0)
+            all_int = all_int and ival is not None
+            self._built(size, ival, 0)
+        self._finish_built()
         self._v_kind = KIND_SET
         self._v_len, self._v_max, self._v_elem = n, longest, total
         if all_int:
@@ -1072,51 +1340,60 @@ class Scanner:
 
     def _zset(self, t):
         n = self._count()
-        skip = self._skip_string
         longest = total = 0
+        exact = n <= SCORE_EXACT_MAX
         for _ in range(n):
-            size = skip()
+            size, ival = self._skip_element()
             if size > longest:
                 longest = size
             total += size
-            self._sized(size, 0)
+            self._built(size, ival, 0)
             if t == TYPE_ZSET_2:
-                self._advance(8)                       # binary double score
+                self._zscore(_F64_LE.unpack(self._take(8))[0], exact)   # binary double score
             else:
                 m = self._u8()                         # text score, or NaN/inf marker
                 if m < ZSET_SCORE_NAN:
-                    self._advance(m)
+                    # Taken as written (RDB 1-7): an integer text or a string.
+                    text = self._take(m)
+                    self._v_lp += _lp_int_entry(int(text)) if _is_canonical_int(text) else _lp_str_entry(m)
+                    self._v_lp70 = self._v_lp
+                    self._zl_add(_zl_int_body(int(text)) if _is_canonical_int(text) else _zl_str_body(m))
+                else:
+                    self._zscore(float("inf") if m == ZSET_SCORE_NAN + 1 else float("-inf"), exact)
+        self._finish_built()
         self._v_kind = KIND_ZSET
         self._v_len, self._v_max, self._v_elem = n, longest, total
 
     def _hash(self, t):
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = 0
         for _ in range(n):
-            field = skip()
-            value = skip()
+            field, fval = skip()
+            value, vval = skip()
             longest = max(longest, field, value)
             total += field + value
-            self._sized(field, 0)
-            self._sized(value, 1)
+            self._built(field, fval, 0)
+            self._built(value, vval, 1)
+        self._finish_built()
         self._v_kind = KIND_HASH
         self._v_len, self._v_max, self._v_elem = n, longest, total
 
     def _valkey_hash_2(self, t):
         # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = with_ttl = 0
         for _ in range(n):
-            field = skip()
-            value = skip()
+            field, fval = skip()
+            value, vval = skip()
             longest = max(longest, field, value)
             total += field + value
-            self._sized(field, 0)
-            self._sized(value, 1)
+            self._built(field, fval, 0)
+            self._built(value, vval, 1)
             if self._fixed(8) != -1:
                 with_ttl += 1
+        self._finish_built()
         self._set_hash_with_ttls(n, longest, total, with_ttl)
 
     def _hash_metadata(self, t):
@@ -1124,19 +1401,23 @@ class Scanner:
         if t == TYPE_HASH_METADATA:
             self._advance(8)        # minimum field expiry, relative base of the TTLs
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = with_ttl = 0
         for _ in range(n):
             role = 0
             if self._read_plain_len() != 0:
                 with_ttl += 1
                 role = 2
-            field = skip()
-            value = skip()
+            field, fval = skip()
+            value, vval = skip()
             longest = max(longest, field, value)
             total += field + value
-            self._sized(field, role)
-            self._sized(value, 1)
+            self._built(field, fval, role)
+            self._built(value, vval, 1)
+            # listpackEx keeps a TTL entry per field: 0, or a millisecond time
+            self._v_lp += 10 if role == 2 else 2
+            self._v_lp70 += 10 if role == 2 else 2
+        self._finish_built()
         self._set_hash_with_ttls(n, longest, total, with_ttl)
 
     def _set_hash_with_ttls(self, n, longest, total, with_ttl):
@@ -1159,6 +1440,7 @@ class Scanner:
                 # A plain node holds one big element as a string.
                 n = self._skip_string()
                 length += 1
+                self._w_lp = self._w_zl = n
                 self._absorb(n, n, n)
                 self._v_flags |= FLAG_PLAIN_NODE
                 continue
@@ -1195,6 +1477,7 @@ class Scanner:
             self._v_kind = KIND_SET
             count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, True)
             self._v_len = count
+            self._v_intw = self._w_intw
             if all_int:
                 self._v_flags |= FLAG_INTEGER
         elif t == TYPE_ZSET_LISTPACK:
@@ -1222,6 +1505,7 @@ class Scanner:
     def _intset(self, t):
         data, start, size = self._load_blob()
         count, longest, total = self._walk_intset(data, start, size)
+        self._v_intw = self._w_intw
         self._v_kind = KIND_SET
         self._v_len = count
         self._v_flags |= FLAG_INTEGER
@@ -1329,6 +1613,8 @@ class Scanner:
         count = longest = total = ttls = 0
         all_int = True
         at = 0                                  # position within the entry group
+        want_zl = self._want_zl
+        zl, zprev, intw = ZIPLIST_HEADER + 1, 0, 0
         while True:
             if e >= end:
                 self._blob_fail("listpack has no end marker")
@@ -1379,8 +1665,14 @@ class Scanner:
                 if c >= 0xF1:
                     value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
                 size = len(str(value))
+                if stride == 1 and _intset_width(value) > intw:
+                    intw = _intset_width(value)
             else:
                 all_int = False
+            if want_zl:
+                # the entry in the ziplist a release before 7.0 would hold
+                zprev = (_zl_int_body(value) if is_int else _zl_str_body(size)) + (1 if zprev < 254 else 5)
+                zl += zprev
             if (mask >> at) & 1:
                 if size > longest:
                     longest = size
@@ -1406,6 +1698,9 @@ class Scanner:
                 e += entry + 5
         if e + 1 != end:
             self._blob_fail("bytes after the listpack end marker")
+        self._w_lp = n
+        self._w_zl = zl if want_zl else n
+        self._w_intw = intw if all_int else -1
         return count, longest, total, ttls, all_int
 
     def _walk_ziplist(self, data, start, n, stride, mask, sized=False):
@@ -1419,6 +1714,7 @@ class Scanner:
         e = start + ZIPLIST_HEADER
         count = longest = total = 0
         at = 0
+        lp = LISTPACK_HEADER + 1
         while True:
             if e >= end:
                 self._blob_fail("ziplist has no end marker")
@@ -1429,6 +1725,7 @@ class Scanner:
             if e >= end:
                 self._blob_fail("truncated ziplist entry")
             c = data[e]
+            is_int = False
             if (c >> 6) == 0:                           # string, 6-bit length
                 size = c & 0x3F
                 e += 1 + size
@@ -1455,8 +1752,11 @@ class Scanner:
                 else:
                     self._blob_fail(f"ziplist entry encoding 0x{c:02x}")
                 size = len(str(value))
+                is_int = True
             if e > end:
                 self._blob_fail("ziplist entry runs past the end")
+            # the entry in the listpack a 7.0+ loader converts the ziplist to
+            lp += _lp_int_entry(value) if is_int else _lp_str_entry(size)
             if (mask >> at) & 1:
                 if size > longest:
                     longest = size
@@ -1469,6 +1769,7 @@ class Scanner:
                 at = 0
         if e + 1 != end:
             self._blob_fail("bytes after the ziplist end marker")
+        self._w_lp, self._w_zl, self._w_intw = lp, n, -1
         return count, longest, total
 
     def _walk_intset(self, data, start, n):
@@ -1484,6 +1785,8 @@ class Scanner:
         sizes = [len(str(m)) for m in members]
         for size in sizes:                  # as hashtable members, should the loader convert
             self._sized(size, 0)
+        self._w_lp = self._w_zl = n
+        self._w_intw = width
         return count, max(sizes, default=0), sum(sizes)
 
     def _walk_zipmap(self, data, start, n):
@@ -1523,6 +1826,8 @@ class Scanner:
             count += 1
         if count % 2:
             self._blob_fail("zipmap has a field without a value")
+        self._w_lp = self._w_zl = n
+        self._w_intw = -1
         return count, longest, total
 
     # ------------------------------------------------------------ flush
@@ -1540,6 +1845,6 @@ class Scanner:
         for db, (keys, expires) in self._db_counts.items():
             dbs[db] = [keys, expires]
         cols = self._cols.buffers()
-        self._cols = _Columns()
+        self._cols = _Columns(len(self._x))
         self._rows = 0
         return n, cols

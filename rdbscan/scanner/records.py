@@ -94,7 +94,8 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
               "type": type_col, **streams}
     if not compiled_model:
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
-                       ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")})
+                       ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs",
+                        "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")})
     encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
     expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
