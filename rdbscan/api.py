@@ -26,7 +26,9 @@ from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
 from rdbscan.model.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
-from rdbscan.scanner.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
+from rdbscan.model import scenario as scenario_mod
+from rdbscan.scanner.records import (OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch, internal_columns,
+                                     internal_schema)
 from rdbscan.scanner.sink import ParquetSink, read_meta
 from rdbscan.scanner.source import not_rdb_error, open_source
 
@@ -111,12 +113,16 @@ class ScanBatches:
     and ``cluster`` (default: when the dump has slot info) cover what a dump
     cannot tell.  With ``keep_going`` the rows parsed before a fault are
     yielded before the error is raised, and ``meta["partial"]`` describes
-    the fault.
+    the fault.  ``slots`` (what-if sizing slots, keys of
+    :func:`rdbscan.model.scenario.slot_of`) adds the model's per-key inputs
+    as ``_``-prefixed columns (:func:`rdbscan.scanner.records.internal_schema`),
+    element sums once per slot, so that scenarios can be evaluated later
+    without another pass over the dump.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, target=None, allocator=None, cluster=None, config=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None, slots=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -144,9 +150,19 @@ class ScanBatches:
                 if name == "target-version" and flavor == "redis" and version < (4, 0):
                     raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
                                        "the first release with MEMORY USAGE")
+        self.slots = None
+        if slots is not None:
+            self.slots = ["|"] + [k for k in dict.fromkeys(slots) if k != "|"]
+            for key in self.slots:
+                release, _ = scenario_mod.parse_slot(key)
+                if release is not None:
+                    try:
+                        parse_server(release)
+                    except ValueError as e:
+                        raise RdbscanError(f"what-if slot {key!r}: {e}") from None
         self.memory_total = 0
         self.meta = None
-        self.schema = SCHEMA
+        self.schema = SCHEMA if self.slots is None else pa.schema(list(SCHEMA) + list(internal_schema(len(self.slots))))
         self.rows_scanned = 0
         self.rows_kept = 0
         self.notes = []
@@ -175,6 +191,8 @@ class ScanBatches:
                 self.notes.append(note)
             profile = self._profile(scanner.meta)
             scanner.set_sizing(*sizing_tables(profile))
+            if self.slots is not None:
+                self._set_slots(scanner, profile)
             while True:
                 try:
                     result = scanner.next_batch()
@@ -211,11 +229,33 @@ class ScanBatches:
         return profile_from_meta(meta, self.target or self.server, self.allocator, self.cluster,
                                  self.thresholds)
 
+    def _set_slots(self, scanner, profile):
+        # One scanner slot per distinct sizing among the requested slots; the
+        # requested ones map onto them (0: the scan's own sums).
+        own = sizing_tables(profile)
+        distinct, self.scanner_slots = [], []
+        for key in self.slots:
+            release, allocator = scenario_mod.parse_slot(key)
+            sizing = sizing_tables(scenario_mod.Scenario(key, release, allocator).apply(profile))
+            if sizing == own:
+                self.scanner_slots.append(0)
+                continue
+            if sizing not in distinct:
+                distinct.append(sizing)
+            self.scanner_slots.append(distinct.index(sizing) + 1)
+        if len(distinct) > 7:
+            raise RdbscanError(f"at most 7 what-if scenarios with another release or allocator in one scan "
+                               f"({len(distinct)} asked)")
+        scanner.set_slots([sizing[:5] for sizing in distinct])
+
     def _batch(self, result, scanner, profile):
         n, cols = result
         self.rows_scanned += n
-        batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
-                                         compiled_model=not self.pure), **self.filters)
+        batch = build_batch(n, cols, scanner.module_names, profile, compiled_model=not self.pure)
+        if self.slots is not None:
+            batch = pa.RecordBatch.from_arrays(
+                batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
+        batch = filter_batch(batch, **self.filters)
         self.rows_kept += len(batch)
         self.memory_total += pc.sum(batch.column("memory_bytes")).as_py() or 0
         return batch
@@ -248,6 +288,7 @@ class ScanBatches:
             "model": {"server": profile.label, "what_if": self.target is not None,
                       "allocator": profile.allocator, "cluster": profile.cluster,
                       "thresholds": vars(profile.thresholds)},
+            "whatif_slots": self.slots,
             "memory": memory_summary(raw, self.memory_total),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
@@ -296,7 +337,7 @@ def scan_batches(source, **options):
 def read_table(source, **options):
     """Scan ``source`` into one pyarrow Table (file-level facts in ``table.schema.metadata``)."""
     batches = ScanBatches(source, **options)
-    table = pa.Table.from_batches(list(batches), schema=SCHEMA)
+    table = pa.Table.from_batches(list(batches), schema=batches.schema)
     return table.replace_schema_metadata({b"rdbscan": json.dumps(batches.meta, default=str).encode()})
 
 
@@ -318,9 +359,14 @@ def with_pattern(batch):
                                patterns.key_patterns(batch.column("key")).dictionary_encode())
 
 
-def output_sink(out, compression="zstd"):
-    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread."""
-    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern)
+def output_sink(out, compression="zstd", schema=SCHEMA):
+    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread.
+
+    ``schema`` is what the batches carry (wider for what-if scans); the
+    pattern column follows it.
+    """
+    return ParquetSink(out, schema.append(OUTPUT_SCHEMA.field("pattern")), compression=compression,
+                       transform=with_pattern)
 
 
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
@@ -337,7 +383,7 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = output_sink(out, compression)
+    sink = output_sink(out, compression, batches.schema)
     try:
         for batch in batches:
             sink.write(batch)

@@ -161,9 +161,10 @@ _model_options = [
                  help="What-if: estimate memory_bytes and encoding as this release would load the dump (8.0, valkey-8.0)."),
     click.option("--config", type=click.Path(dir_okay=False),
                  help="redis.conf / valkey.conf whose *-max-listpack-* / set-max-intset-entries settings apply."),
-    click.option("--allocator", type=click.Choice(["jemalloc", "jemalloc-16"]),
+    click.option("--allocator", type=click.Choice(["jemalloc", "jemalloc-16", "libc"]),
                  help="jemalloc: the allocator Redis bundles (default); jemalloc-16: distribution packages "
-                      "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum."),
+                      "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum; libc: a server "
+                      "built with MALLOC=libc (glibc malloc).  `rdbscan info` shows which fits the dump's used-mem."),
     click.option("--cluster/--no-cluster", default=None,
                  help="Whether the server ran in cluster mode (default: when the dump carries slot info)."),
 ]

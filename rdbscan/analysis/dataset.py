@@ -93,19 +93,31 @@ class Resolved:
     meta: dict = field(default=None, repr=False)
 
 
-def scan_cached(dump, cache_dir=None, **options):
-    """The Parquet scan of ``dump``: a cache still valid for its size, mtime and model options, or a new scan."""
+def scan_cached(dump, cache_dir=None, whatif_slots=None, **options):
+    """The Parquet scan of ``dump``: a cache still valid for its size, mtime and model options, or a new scan.
+
+    ``whatif_slots`` (keys of :func:`rdbscan.model.scenario.slot_of`) asks
+    for a cache that also holds the what-if columns of those sizing slots;
+    any cache with at least those serves, and a new scan keeps the slots
+    the old cache had too, so that reports and what-ifs share one file.
+    """
     want = _fingerprint(dump, options)
     path = cache_path(dump, cache_dir)
+    meta = None
     if os.path.exists(path):
         try:
             meta = read_meta(path)
         except Exception:   # a damaged cache is rebuilt, not trusted
             meta = None
-        if meta and meta.get("cache") == want and not meta.get("partial"):
+        had = meta.get("whatif_slots") if meta else None
+        if meta and meta.get("cache") == want and not meta.get("partial") and (
+                whatif_slots is None or (had is not None and set(whatif_slots) <= set(had))):
             return Resolved(path, dump, True, meta)
+    if whatif_slots is not None and meta and meta.get("cache") == want and meta.get("whatif_slots"):
+        whatif_slots = list(dict.fromkeys(list(meta["whatif_slots"]) + list(whatif_slots)))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    meta = api.scan(dump, path, extra_meta={"cache": want}, **{k: options.get(k) for k in MODEL_OPTIONS})
+    meta = api.scan(dump, path, extra_meta={"cache": want}, slots=whatif_slots,
+                    **{k: options.get(k) for k in MODEL_OPTIONS})
     return Resolved(path, dump, False, meta)
 
 
@@ -127,7 +139,7 @@ def _expand(source):
     raise RdbscanError(f"{source}: no such file or directory")
 
 
-def resolve(sources, cache_dir=None, on_scan=None, **options):
+def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, **options):
     """Resolve SOURCE arguments to Parquet files, scanning (or reusing the caches of) dumps.
 
     A Parquet file whose recorded source is a dump also given (a cache or
@@ -155,7 +167,7 @@ def resolve(sources, cache_dir=None, on_scan=None, **options):
     dump_paths = {os.path.abspath(d) for d in dumps}
     out = []
     for d in dumps:
-        r = scan_cached(d, cache_dir, **options)
+        r = scan_cached(d, cache_dir, whatif_slots=whatif_slots, **options)
         if on_scan:
             on_scan(r)
         out.append(r)
@@ -226,8 +238,10 @@ class Dataset:
             where.append(f"type IN ({', '.join(_sql_str(t) for t in sorted(types))})")
         if match is not None:
             where.append(f"regexp_full_match(key, {_sql_str(redis_glob_to_regex(match))}, 's')")
+        stored = stored_patterns(resolved, self.pattern_rules)
         self.con.execute("CREATE VIEW keys AS " + keys_sql(resolved, self.pattern_rules.sql("key"), where,
-                                                           stored=stored_patterns(resolved, self.pattern_rules)))
+                                                           stored=stored))
+        self.keys_model_sql = keys_sql(resolved, self.pattern_rules.sql("key"), where, stored=stored, internal=True)
         self.con.execute("CREATE VIEW pattern_stats AS " + pattern_stats_sql("keys"))
         self.materialized = False
         if materialize:
@@ -271,7 +285,7 @@ def stored_patterns(resolved, rules):
         (r.meta or {}).get("pattern_inference") == patterns.INFERENCE_VERSION for r in resolved)
 
 
-def keys_sql(resolved, pattern_sql, where=(), stored=False):
+def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
@@ -279,6 +293,7 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     top 10); ``snapshot_time`` is each file's dump ctime, so the ttl report
     needs no join.  With ``stored``, the files' own ``pattern`` column is
     used, else ``pattern_sql`` infers it (and a stored one is left out).
+    ``internal`` keeps what-if scans' ``_``-prefixed columns.
     """
     files = [os.path.abspath(r.parquet) for r in resolved]
     times = []
@@ -290,11 +305,16 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     else:
         snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    # What-if scans carry the model's inputs as _-prefixed columns: not for
+    # the keys view (only for keys_model, the what-if report's).
+    hidden = "" if internal else " AND NOT starts_with(c, '_')"
     if stored:
-        columns = f"* EXCLUDE (filename, pattern), filename AS file, file_row_number, {snapshot} AS snapshot_time, pattern"
+        columns = (f"COLUMNS(c -> c NOT IN ('filename', 'pattern'){hidden}), filename AS file, file_row_number, "
+                   f"{snapshot} AS snapshot_time, pattern")
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
-        columns = (f"* EXCLUDE (filename{', pattern' if has else ''}), filename AS file, file_row_number, "
+        skip = "'filename', 'pattern'" if has else "'filename'"
+        columns = (f"COLUMNS(c -> c NOT IN ({skip}){hidden}), filename AS file, file_row_number, "
                    f"{snapshot} AS snapshot_time, "
                    f"{pattern_sql} AS pattern")
     return (f"SELECT {columns} "
@@ -339,8 +359,13 @@ GROUP BY db, type, pattern
 
 def open_dataset(sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
                  delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False,
-                 **model_options):
-    """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`."""
-    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
+                 whatif_slots=None, **model_options):
+    """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`.
+
+    ``whatif_slots``: dumps are scanned (or their caches reused) with the
+    what-if columns of these sizing slots (see :mod:`rdbscan.analysis.whatif`).
+    """
+    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, whatif_slots=whatif_slots,
+                       **model_options)
     return Dataset(resolved, db=db, types=types, match=match, delimiters=delimiters, depth=depth,
                    rules=rules, materialize=materialize)

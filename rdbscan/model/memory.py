@@ -275,7 +275,10 @@ def memory_column(profile, batch, extra):
     """
     lay = layout_for(profile)
     q16 = lay.quantum16
-    key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
+    if "key_len" in batch:      # rebuilt from a what-if scan's columns
+        key_len = batch["key_len"]
+    else:
+        key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())
     key_hdr = _sds_hdr(key_len)
     if lay.argv_key:
