@@ -351,16 +351,23 @@ def _emit(text, output, debug):
 @click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
 @click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
               help="idle, eviction: seconds without access that make a key cold.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="SPEC",
+              help="whatif: a scenario, comma-separated changes to the as-is model: a release (7.2, 8.0, "
+                   "valkey-8.1), limits (hash-max-listpack-entries=512), allocator=jemalloc|jemalloc-16|libc, "
+                   "cluster=yes|no.  Repeat for more; default: the newest Redis and Valkey layouts and "
+                   "compact encodings.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, list_sections):
+           server, target, config, allocator, cluster, top, maxmemory, idle, scenarios, list_sections):
     """Reports over one or more scans: every section, or the one named.
 
     SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, advice, streams, slots (default: all).  SOURCE is a dump
-    (scanned once and cached), a Parquet file from 'rdbscan scan', a
+    eviction, whatif, advice, streams, slots (default: all).  SOURCE is a
+    dump (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up.  Each section's SQL is a file in
-    the package: 'rdbscan sql --show SECTION' prints it.
+    the package: 'rdbscan sql --show SECTION' prints it.  whatif needs the
+    dumps (its scan keeps every key's model inputs; the cache beside the
+    dump holds them).
 
     \b
     Examples:
@@ -369,6 +376,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report patterns 'shards/*.parquet' --depth 2 --format markdown
       rdbscan report eviction dump.rdb --maxmemory 4GB
       rdbscan report nottl dump.rdb --format json -o nottl.json
+      rdbscan report whatif dump.rdb
+      rdbscan report whatif dump.rdb --scenario valkey-8.1 --scenario hash-max-listpack-entries=1024,allocator=libc
     """
     from rdbscan.render import formats as out
     from rdbscan.analysis import reports
@@ -383,10 +392,18 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
         chosen = args.pop(0)
         sections = list(reports.SECTIONS) if chosen == "all" else [chosen]
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    chosen_scenarios = None
+    if "whatif" in sections:
+        from rdbscan.analysis import whatif
+        chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
+        model["whatif_slots"] = whatif.slots_for(chosen_scenarios)
+    elif scenarios:
+        _fail(RdbscanError("--scenario applies to the whatif section"), debug)
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
-        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle)
+        result = _run(debug, reports.run, ds, sections, scenarios=chosen_scenarios, top=top,
+                      maxmemory=maxmemory, idle=idle)
         _emit(out.render(result, fmt, ds.files), output, debug)
 
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 from rdbscan import api
 from rdbscan.analysis import patterns
 from rdbscan.errors import RdbscanError
-from rdbscan.scanner.records import OUTPUT_SCHEMA, redis_glob_to_regex
+from rdbscan.scanner.records import OUTPUT_SCHEMA, internal_schema, redis_glob_to_regex
 from rdbscan.scanner.sink import read_meta
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
@@ -285,6 +285,12 @@ def stored_patterns(resolved, rules):
         (r.meta or {}).get("pattern_inference") == patterns.INFERENCE_VERSION for r in resolved)
 
 
+def internal_names(resolved):
+    """The ``_``-prefixed columns of the what-if scans among ``resolved``."""
+    slots = max((len((r.meta or {}).get("whatif_slots") or []) for r in resolved), default=0)
+    return list(internal_schema(slots).names) if slots else []
+
+
 def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
 
@@ -307,14 +313,14 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
     # What-if scans carry the model's inputs as _-prefixed columns: not for
     # the keys view (only for keys_model, the what-if report's).
-    hidden = "" if internal else " AND NOT starts_with(c, '_')"
+    hidden = [] if internal else internal_names(resolved)
     if stored:
-        columns = (f"COLUMNS(c -> c NOT IN ('filename', 'pattern'){hidden}), filename AS file, file_row_number, "
+        columns = (f"* EXCLUDE ({', '.join(['filename', 'pattern'] + hidden)}), filename AS file, file_row_number, "
                    f"{snapshot} AS snapshot_time, pattern")
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
-        skip = "'filename', 'pattern'" if has else "'filename'"
-        columns = (f"COLUMNS(c -> c NOT IN ({skip}){hidden}), filename AS file, file_row_number, "
+        skip = ["filename"] + (["pattern"] if has else []) + hidden
+        columns = (f"* EXCLUDE ({', '.join(skip)}), filename AS file, file_row_number, "
                    f"{snapshot} AS snapshot_time, "
                    f"{pattern_sql} AS pattern")
     return (f"SELECT {columns} "

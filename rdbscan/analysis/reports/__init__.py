@@ -28,7 +28,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "advice",
+SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "whatif", "advice",
             "streams", "slots")
 """Every section, in the order ``rdbscan report`` prints them."""
 
@@ -103,8 +103,12 @@ def _title(description):
     return first[1].split(".")[0].strip() if len(first) == 2 else description
 
 
-def run_section(dataset, section, **params):
-    """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables."""
+def run_section(dataset, section, scenarios=None, **params):
+    """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables.
+
+    ``scenarios`` (for ``whatif``): :class:`rdbscan.model.scenario.Scenario`
+    objects or SPEC strings; default the newest layouts and compact encodings.
+    """
     values = dict(DEFAULTS)
     values.update({k: v for k, v in params.items() if v is not None})
     unknown = set(values) - set(DEFAULTS)
@@ -113,6 +117,14 @@ def run_section(dataset, section, **params):
     description, statements = parse(sql_text(section))
     if any("pattern_stats" in st.sql for st in statements):
         dataset.materialize_pattern_stats(idle=values["idle"], big_value=values["big_value"])
+    if section == "whatif":
+        from rdbscan.analysis import whatif
+        if not scenarios or isinstance(scenarios[0], str):
+            scenarios = whatif.scenarios_from_specs(scenarios)
+        whatif.materialize(dataset, scenarios)
+    elif section == "advice":
+        from rdbscan.analysis import whatif
+        whatif.ensure_tables(dataset)
     result = Section(section, _title(description), description)
     con = dataset.con
     lists = {}
@@ -138,10 +150,15 @@ def run_section(dataset, section, **params):
     return result
 
 
-def run(dataset, sections=None, **params):
-    """Run ``sections`` (default: all) on ``dataset``; returns ``{name: Section}`` in order."""
+def run(dataset, sections=None, scenarios=None, **params):
+    """Run ``sections`` (default: all) on ``dataset``; returns ``{name: Section}`` in order.
+
+    ``scenarios`` go to the ``whatif`` section (which runs before ``advice``,
+    whose encoding advice then cites the matching scenario's figure).
+    """
     names = SECTIONS if not sections else sections
     for name in names:
         if name not in SECTIONS:
             raise KeyError(name)
-    return {name: run_section(dataset, name, **params) for name in names}
+    return {name: run_section(dataset, name, scenarios=scenarios if name == "whatif" else None, **params)
+            for name in names}
