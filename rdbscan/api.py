@@ -122,7 +122,8 @@ class ScanBatches:
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, target=None, allocator=None, cluster=None, config=None, slots=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None, slots=None,
+                 conv_limits=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -160,9 +161,14 @@ class ScanBatches:
                         parse_server(release)
                     except ValueError as e:
                         raise RdbscanError(f"what-if slot {key!r}: {e}") from None
+        # Hash value limits whose conversion points a what-if scan keeps (the
+        # loader's own is found once the dump names its server).
+        self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.slots is not None else []
         self.memory_total = 0
         self.meta = None
-        self.schema = SCHEMA if self.slots is None else pa.schema(list(SCHEMA) + list(internal_schema(len(self.slots))))
+        self.schema = SCHEMA
+        if self.slots is not None:
+            self.schema = pa.schema(list(SCHEMA) + list(internal_schema(len(self.slots), 1 + len(self.conv_limits))))
         self.rows_scanned = 0
         self.rows_kept = 0
         self.notes = []
@@ -191,8 +197,12 @@ class ScanBatches:
                 self.notes.append(note)
             profile = self._profile(scanner.meta)
             scanner.set_sizing(*sizing_tables(profile))
+            limits = [profile.thresholds.hash_max_value]
             if self.slots is not None:
                 self._set_slots(scanner, profile)
+                limits += self.conv_limits
+            self.conv_limits = limits
+            scanner.set_conversions(limits)
             while True:
                 try:
                     result = scanner.next_batch()
@@ -289,6 +299,7 @@ class ScanBatches:
                       "allocator": profile.allocator, "cluster": profile.cluster,
                       "thresholds": vars(profile.thresholds)},
             "whatif_slots": self.slots,
+            "whatif_conv_limits": self.conv_limits if self.slots is not None and profile is not None else None,
             "memory": memory_summary(raw, self.memory_total),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],

@@ -397,6 +397,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
         from rdbscan.analysis import whatif
         chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
         model["whatif_slots"] = whatif.slots_for(chosen_scenarios)
+        model["whatif_conv"] = whatif.conv_limits_for(chosen_scenarios)
     elif scenarios:
         _fail(RdbscanError("--scenario applies to the whatif section"), debug)
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,

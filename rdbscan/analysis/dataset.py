@@ -93,13 +93,14 @@ class Resolved:
     meta: dict = field(default=None, repr=False)
 
 
-def scan_cached(dump, cache_dir=None, whatif_slots=None, **options):
+def scan_cached(dump, cache_dir=None, whatif_slots=None, whatif_conv=None, **options):
     """The Parquet scan of ``dump``: a cache still valid for its size, mtime and model options, or a new scan.
 
     ``whatif_slots`` (keys of :func:`rdbscan.model.scenario.slot_of`) asks
     for a cache that also holds the what-if columns of those sizing slots;
     any cache with at least those serves, and a new scan keeps the slots
     the old cache had too, so that reports and what-ifs share one file.
+    ``whatif_conv``: hash value limits whose conversion points it keeps.
     """
     want = _fingerprint(dump, options)
     path = cache_path(dump, cache_dir)
@@ -110,13 +111,16 @@ def scan_cached(dump, cache_dir=None, whatif_slots=None, **options):
         except Exception:   # a damaged cache is rebuilt, not trusted
             meta = None
         had = meta.get("whatif_slots") if meta else None
+        had_conv = set((meta.get("whatif_conv_limits") or [])[1:]) if meta else set()
         if meta and meta.get("cache") == want and not meta.get("partial") and (
-                whatif_slots is None or (had is not None and set(whatif_slots) <= set(had))):
+                whatif_slots is None or (had is not None and set(whatif_slots) <= set(had)
+                                         and set(whatif_conv or ()) <= had_conv)):
             return Resolved(path, dump, True, meta)
     if whatif_slots is not None and meta and meta.get("cache") == want and meta.get("whatif_slots"):
         whatif_slots = list(dict.fromkeys(list(meta["whatif_slots"]) + list(whatif_slots)))
+        whatif_conv = sorted(set(whatif_conv or ()) | set((meta.get("whatif_conv_limits") or [])[1:]))
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    meta = api.scan(dump, path, extra_meta={"cache": want}, slots=whatif_slots,
+    meta = api.scan(dump, path, extra_meta={"cache": want}, slots=whatif_slots, conv_limits=whatif_conv,
                     **{k: options.get(k) for k in MODEL_OPTIONS})
     return Resolved(path, dump, False, meta)
 
@@ -139,7 +143,7 @@ def _expand(source):
     raise RdbscanError(f"{source}: no such file or directory")
 
 
-def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, **options):
+def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, whatif_conv=None, **options):
     """Resolve SOURCE arguments to Parquet files, scanning (or reusing the caches of) dumps.
 
     A Parquet file whose recorded source is a dump also given (a cache or
@@ -167,7 +171,7 @@ def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, **options)
     dump_paths = {os.path.abspath(d) for d in dumps}
     out = []
     for d in dumps:
-        r = scan_cached(d, cache_dir, whatif_slots=whatif_slots, **options)
+        r = scan_cached(d, cache_dir, whatif_slots=whatif_slots, whatif_conv=whatif_conv, **options)
         if on_scan:
             on_scan(r)
         out.append(r)
@@ -288,7 +292,8 @@ def stored_patterns(resolved, rules):
 def internal_names(resolved):
     """The ``_``-prefixed columns of the what-if scans among ``resolved``."""
     slots = max((len((r.meta or {}).get("whatif_slots") or []) for r in resolved), default=0)
-    return list(internal_schema(slots).names) if slots else []
+    conv = max((len((r.meta or {}).get("whatif_conv_limits") or []) for r in resolved), default=0)
+    return list(internal_schema(slots, conv).names) if slots else []
 
 
 def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
@@ -365,13 +370,13 @@ GROUP BY db, type, pattern
 
 def open_dataset(sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
                  delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False,
-                 whatif_slots=None, **model_options):
+                 whatif_slots=None, whatif_conv=None, **model_options):
     """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`.
 
     ``whatif_slots``: dumps are scanned (or their caches reused) with the
     what-if columns of these sizing slots (see :mod:`rdbscan.analysis.whatif`).
     """
     resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, whatif_slots=whatif_slots,
-                       **model_options)
+                       whatif_conv=whatif_conv, **model_options)
     return Dataset(resolved, db=db, types=types, match=match, delimiters=delimiters, depth=depth,
                    rules=rules, materialize=materialize)

@@ -74,6 +74,16 @@ def slots_for(scenarios):
     return list(dict.fromkeys(s.slot for s in scenarios if s.slot != "|"))
 
 
+def conv_limits_for(scenarios):
+    """The hash value limits whose conversion points a scan keeps for ``scenarios``
+    (the compact scenario picks among :data:`_VALUE_STEPS`)."""
+    limits = set(_VALUE_STEPS)
+    for s in scenarios:
+        if s.limits and "hash_max_value" in s.limits:
+            limits.add(s.limits["hash_max_value"])
+    return sorted(limits)
+
+
 def compact_limits(dataset, base=None):
     """``(limits, why)`` of the compact-encodings scenario for the dataset's collections.
 
@@ -175,7 +185,13 @@ def materialize(dataset, scenarios, batch_rows=65536):
         meta = r.meta or {}
         base = scenario_mod.profile_of_model(meta.get("model") or {})
         slots = meta["whatif_slots"]
-        profiles = [(i, s.apply(base), slots.index(s.slot)) for i, s in enumerate(scenarios, 1)]
+        conv = meta.get("whatif_conv_limits") or []
+        profiles = []
+        for i, s in enumerate(scenarios, 1):
+            profile = s.apply(base)
+            limit = profile.thresholds.hash_max_value
+            profiles.append((i, profile, slots.index(s.slot),
+                             f"_conv_at_{conv.index(limit)}" if limit in conv else None))
         result = con.sql("SELECT * FROM keys_model WHERE file = $file", params={"file": os.path.abspath(r.parquet)})
         # DuckDB 1.x names it fetch_record_batch, 2.x to_arrow_reader
         reader = (getattr(result, "to_arrow_reader", None) or result.fetch_record_batch)(batch_rows)
@@ -205,10 +221,10 @@ def _evaluate(batch, profiles):
              "pattern": pc.cast(table.column("pattern").combine_chunks(), pa.string())}
     out = [_group(0, group, asis_mem, asis_mem, pa.array([0] * n, pa.int64()))]
     inputs = {}
-    for number, profile, slot in profiles:
-        if slot not in inputs:
-            inputs[slot] = model_inputs(table, slot)
-        rows, cols, arrays = inputs[slot]
+    for number, profile, slot, conv in profiles:
+        if (slot, conv) not in inputs:
+            inputs[(slot, conv)] = model_inputs(table, slot, conv)
+        rows, cols, arrays = inputs[(slot, conv)]
         encoding, memory = model.derive(rows, cols, arrays, profile)
         changed = pc.cast(pc.not_equal(pc.cast(encoding, pa.string()), asis_enc), pa.int64())
         out.append(_group(number, group, memory, asis_mem, changed))

@@ -120,6 +120,61 @@ cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
     return top + <int64_t>nearbyint(bf * acc)
 
 
+cdef struct DictSim:
+    int64_t size, used, old, steps
+
+
+cdef void sim_expand(DictSim* d, int64_t target) noexcept nogil:
+    cdef int64_t new = buckets_for(target)
+    cdef double m
+    if d.old or d.used > target or new == d.size:
+        return
+    m = <double>d.size
+    d.old = d.size
+    d.steps = <int64_t>nearbyint(m * (1.0 - pow(1.0 - 1.0 / m, <double>d.used)))
+    if d.steps < 1:
+        d.steps = 1
+    d.size = new
+
+
+cdef void sim_add(DictSim* d, int64_t count) noexcept nogil:
+    cdef int64_t t
+    while count > 0:
+        if d.old:
+            t = count if count < d.steps else d.steps
+            d.used += t
+            count -= t
+            d.steps -= t
+            if d.steps <= 0:
+                d.old = 0
+        elif d.used >= d.size:
+            sim_expand(d, d.used + 1)
+            d.used += 1
+            count -= 1
+        else:
+            t = count if count < d.size - d.used else d.size - d.used
+            d.used += t
+            count -= t
+
+
+cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set) noexcept nogil:
+    """rdbscan.model.memory.dict_slots_after: a dict the loader converted to after k elements."""
+    cdef DictSim d
+    d.size = buckets_for(k)
+    d.used = k
+    d.old = 0
+    d.steps = 0
+    if is_set:
+        sim_expand(&d, n)
+        sim_add(&d, n - k)
+    else:
+        sim_add(&d, 1)
+        if n - k - 1 > 4:
+            sim_expand(&d, n - k - 1)
+        sim_add(&d, n - k - 1)
+    return d.size + d.old
+
+
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
     cdef int64_t b = 4
     while b < n:
@@ -191,7 +246,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
                               int64_t nodes, int64_t blob_bytes, int64_t mem_el, int64_t mem_val,
                               int64_t mem_blobs, int64_t groups, int64_t consumers,
                               int64_t pending, int64_t lp, int64_t lp70, int64_t zl,
-                              int64_t intset) noexcept nogil:
+                              int64_t intset, int64_t conv) noexcept nogil:
     cdef int q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
@@ -257,6 +312,10 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
             half = buckets // 2
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
+        if conv >= 0 and not P.hash_dict_grows and P.embedded_key != KEY_IN_ROBJ and (
+                (t == TYPE_HASH and n <= P.hash_max_entries)
+                or (t == TYPE_SET and not P.sets_listpack and n <= P.set_max_intset_entries)):
+            buckets = dict_slots_after(conv, n, t == TYPE_SET)
         table = buckets * 8 + 16 + P.dict_struct
         entry = 24
         if P.embedded_key == KEY_IN_ROBJ:
@@ -317,6 +376,8 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] lp70 = memoryview(cols["lp_bytes_70"]).cast("q")
     cdef const int64_t[:] zl = memoryview(cols["zl_bytes"]).cast("q")
     cdef const int64_t[:] intset = memoryview(cols["intset_bytes"]).cast("q")
+    cdef bint convs = cols.get("conv_at") is not None
+    cdef const int64_t[:] conv = memoryview(cols["conv_at"] if convs else bytes(8)).cast("q")
     cdef const int32_t[:] koff = memoryview(cols["key_offsets"]).cast("i")
     cdef bint streams = cols["stream_groups"] is not None
     cdef const int64_t[:] groups = memoryview(cols["stream_groups"] if streams else bytes(8)).cast("q")
@@ -345,5 +406,5 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                              mem_val[i], mem_blobs[i], groups[i] if streams else 0,
                              consumers[i] if streams else 0, pending[i] if streams else 0,
-                             lp[i], lp70[i], zl[i], intset[i])
+                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1)
     return bytes(enc_out), bytes(mem_out)

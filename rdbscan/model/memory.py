@@ -116,6 +116,69 @@ def _ht_buckets(n):
     return pc.add(top, pc.if_else(pc.less_equal(top, 1), 0, child))
 
 
+def _dict_next(size):
+    """_dictNextExp: the bucket count a dict expanded for ``size`` entries gets (a power of two, at least 4)."""
+    b = 4
+    while b < size:
+        b <<= 1
+    return b
+
+
+def dict_slots_after(k, n, is_set):
+    """Buckets (both tables while rehashing) of a dict the loader converted to after ``k`` elements.
+
+    A hash read from a hashtable-typed record starts as a listpack; at the
+    first pair longer than the value limit (index ``k``) it becomes a dict
+    expanded for the ``k`` pairs so far, takes that pair, is expanded for
+    the ``n - k - 1`` still to come, and grows as they are inserted.  A set
+    (before 7.2) leaves its intset at its first non-integer member: a dict
+    for ``k`` members, expanded for all ``n``.  An expansion rehashes
+    incrementally, one bucket per insert: the old table's expected
+    occupied buckets (its ``used`` entries spread over ``size`` buckets)
+    is how many inserts it takes.
+    """
+    size, used, old, steps = _dict_next(k), k, 0, 0
+
+    def expand(target):
+        nonlocal size, old, steps
+        if old or used > target:
+            return
+        new = _dict_next(target)
+        if new == size:
+            return
+        m = float(size)
+        old, steps, size = size, max(1, int(round(m * (1.0 - (1.0 - 1.0 / m) ** used)))), new
+
+    def add(count):
+        nonlocal used, old, steps
+        while count > 0:
+            if old:
+                t = min(count, steps)
+                used += t
+                count -= t
+                steps -= t
+                if steps <= 0:
+                    old = 0
+            elif used >= size:
+                expand(used + 1)
+                used += 1
+                count -= 1
+            else:
+                t = min(count, size - used)
+                used += t
+                count -= t
+
+    if is_set:
+        expand(n)
+        add(n - k)
+    else:
+        add(1)
+        if n - k - 1 > 4:
+            expand(n - k - 1)
+        add(n - k - 1)
+    return size + old
+
+
 @dataclass(frozen=True)
 class Layout:
     """The sizes and accounting rules of one family of server releases."""
@@ -266,6 +329,25 @@ def skiplist_node_expected(quantum16=False):
     return total
 
 
+def _converted_buckets(profile, batch, n, conv, buckets):
+    """Buckets of hashes and sets the loader converted to a dict part-way (see :func:`dict_slots_after`)."""
+    t = profile.thresholds
+    rdb_type = pc.cast(batch["rdb_type"], pa.int64())
+    hashes = pc.and_(pc.equal(rdb_type, 4), pc.less_equal(n, t.hash_max_entries))
+    sets = pc.and_(pc.equal(rdb_type, 2), pc.less_equal(n, t.set_max_intset_entries))
+    if profile.redis_compat() >= (7, 2):
+        sets = pc.and_(sets, pa.scalar(False))      # 7.2+ expands for every member at once
+    which = pc.and_(pc.greater_equal(conv, 0), pc.or_(hashes, sets))
+    if not pc.any(which).as_py():
+        return buckets
+    rows = pc.indices_nonzero(which).to_pylist()
+    ks, ns, is_set = conv.to_pylist(), n.to_pylist(), rdb_type.to_pylist()
+    values = buckets.to_pylist()
+    for i in rows:
+        values[i] = dict_slots_after(ks[i], ns[i], is_set[i] == 2)
+    return pa.array(values, pa.int64())
+
+
 def memory_column(profile, batch, extra):
     """The ``memory_bytes`` column for one batch.
 
@@ -367,6 +449,9 @@ def memory_column(profile, batch, extra):
         else:
             grows = pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8()))
         buckets = pc.if_else(grows, grown, buckets)
+    conv = extra.get("conv_at")
+    if conv is not None and not lay.hash_dict_grows and lay.embedded_key != KEY_IN_ROBJ:
+        buckets = _converted_buckets(profile, batch, n, conv, buckets)
     table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
     entries = pc.multiply(n, 24)
     if lay.embedded_key == KEY_IN_ROBJ:

@@ -35,6 +35,7 @@ DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
 DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
 DEF SCORE_EXACT_MAX = 4096    # zsets up to this size get 7.2's shortest score text exactly
+DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -574,6 +575,14 @@ cdef class Scanner:
     # text), a ziplist (before 7.0), an intset (widest member; -1: not all integers)
     cdef int64_t v_lp, v_lp70, v_zl, v_intw
     cdef int64_t zl_prev             # size of the last ziplist entry built (its successor's prevlen)
+    # where the loader turns a collection it started as a listpack / intset
+    # into a hashtable: per value limit, the index of the first hash pair
+    # with a longer field or value; for sets, of the first non-integer member
+    cdef int nconv
+    cdef int64_t conv_limit[MAX_CONV]
+    cdef int64_t v_conv[MAX_CONV]
+    cdef int64_t v_runmax
+    cdef int64_t* c_conv[MAX_CONV]
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[3]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
@@ -688,6 +697,7 @@ cdef class Scanner:
         self.nx = 0
         self.as_lp = 0
         self.want_zl = 0
+        self.nconv = 0
         for i in range(3):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
@@ -746,6 +756,8 @@ cdef class Scanner:
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
         free(self.c_lp); free(self.c_lp70); free(self.c_zl); free(self.c_intset)
         self._free_slots()
+        for i in range(self.nconv):
+            free(self.c_conv[i])
         free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
         free(self.pair)
         free(self.db_expires)
@@ -1174,6 +1186,28 @@ cdef class Scanner:
             self.x_as_lp[s] = listpacks
             self.nx = s + 1
 
+    def set_conversions(self, limits):
+        """Value limits (at most 8) whose conversion points each key records.
+
+        Adds a column ``conv_at_N`` per limit: for hashtable-typed hashes, the
+        index of the first field-value pair with a field or value longer
+        than the limit (where a loader that started a listpack converts it);
+        for hashtable-typed sets, of the first member that is not an
+        integer (where it leaves the intset); -1 when there is none.
+        """
+        cdef int i
+        if len(limits) > MAX_CONV:
+            raise ValueError(f"at most {MAX_CONV} conversion limits")
+        for i in range(self.nconv):
+            free(self.c_conv[i])
+        self.nconv = 0
+        for i, limit in enumerate(limits):
+            self.c_conv[i] = <int64_t*>malloc(self.batch_size * 8)
+            if self.c_conv[i] == NULL:
+                raise MemoryError()
+            self.conv_limit[i] = limit
+            self.nconv = i + 1
+
     cdef void _free_slots(self) noexcept:
         cdef int s, role
         for s in range(self.nx):
@@ -1413,6 +1447,9 @@ cdef class Scanner:
         self.v_mem_blobs = 0
         self.v_lp = self.v_lp70 = self.v_zl = self.v_intw = 0
         self.zl_prev = 0
+        self.v_runmax = -1
+        for s in range(self.nconv):
+            self.v_conv[s] = -1
         for s in range(self.nx * 3):
             self.x_mem[s] = 0
         for s in range(self.nx):
@@ -1464,6 +1501,8 @@ cdef class Scanner:
         self.c_zl[r] = self.v_zl
         self.c_intset[r] = INTSET_HEADER + self.v_len * self.v_intw \
             if self.v_kind == KIND_SET and self.v_intw > 0 else 0
+        for s in range(self.nconv):
+            self.c_conv[s][r] = self.v_conv[s]
         for s in range(self.nx):
             if self.v_stream:       # radix-tree nodes and consumer names, as in slot 0
                 self.x_mem[s * 3] = self.v_mem[0]
@@ -1621,7 +1660,8 @@ cdef class Scanner:
         cdef int64_t n, i, nodes, container
         cdef int fmt = 0
         cdef int role
-        cdef int64_t m
+        cdef int64_t m, m2
+        cdef int j
         cdef bint allint
         cdef double score
         if t == TYPE_STRING:
@@ -1645,6 +1685,9 @@ cdef class Scanner:
             allint = 1
             for i in range(n):
                 self._ht(self.skip_string(), 0)
+                if allint and not self.s_int:
+                    for j in range(self.nconv):
+                        self.v_conv[j] = i
                 allint = allint and self.s_int
             self.v_len = n
             self._built()
@@ -1681,8 +1724,17 @@ cdef class Scanner:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
+                m = self.skip_string()
+                self._ht(m, 0)
+                m2 = self.skip_string()
+                self._ht(m2, 1)
+                if m2 > m:
+                    m = m2
+                if m > self.v_runmax:
+                    self.v_runmax = m
+                    for j in range(self.nconv):
+                        if self.v_conv[j] < 0 and m > self.conv_limit[j]:
+                            self.v_conv[j] = i
             self.v_len = n
             self._built()
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
@@ -2229,6 +2281,8 @@ cdef class Scanner:
             "zl_bytes": _bytes(self.c_zl, n * 8),
             "intset_bytes": _bytes(self.c_intset, n * 8),
         }
+        for s in range(self.nconv):
+            cols[f"conv_at_{s}"] = _bytes(self.c_conv[s], n * 8)
         for s in range(self.nx):
             cols[f"mem_elements_{s + 1}"] = _bytes(self.cx[s * 3], n * 8)
             cols[f"mem_values_{s + 1}"] = _bytes(self.cx[s * 3 + 1], n * 8)

@@ -383,10 +383,10 @@ class _Columns:
                  "offset", "expire", "expire_valid", "idle", "idle_valid", "freq",
                  "freq_valid", "slot", "groups", "consumers", "pending", "stream_valid",
                  "hfe", "hfe_valid", "flags", "nodes", "blob", "elem", "mem_elements",
-                 "mem_values", "mem_blobs", "lp", "lp70", "zl", "intset", "slots", "key_offsets",
+                 "mem_values", "mem_blobs", "lp", "lp70", "zl", "intset", "slots", "conv", "key_offsets",
                  "key_data", "raw_offsets", "raw_valid", "raw_keys")
 
-    def __init__(self, nx=0):
+    def __init__(self, nx=0, nconv=0):
         for name, code in (("db", "H"), ("kind", "B"), ("rdb_type", "B"), ("length", "q"),
                            ("length_valid", "B"), ("max", "q"), ("serialized", "q"),
                            ("offset", "q"), ("expire", "q"), ("expire_valid", "B"),
@@ -399,6 +399,7 @@ class _Columns:
                            ("zl", "q"), ("intset", "q"), ("raw_valid", "B")):
             setattr(self, name, array(code))
         self.slots = [(array("q"), array("q"), array("q")) for _ in range(nx)]
+        self.conv = [array("q") for _ in range(nconv)]
         self.key_offsets = array("i", [0])
         self.raw_offsets = array("i", [0])
         self.key_data = bytearray()
@@ -430,6 +431,8 @@ class _Columns:
             "zl_bytes": self.zl.tobytes(),
             "intset_bytes": self.intset.tobytes(),
         }
+        for s, conv in enumerate(self.conv):
+            cols[f"conv_at_{s}"] = conv.tobytes()
         for s, (elements, values, blobs) in enumerate(self.slots, 1):
             cols[f"mem_elements_{s}"] = elements.tobytes()
             cols[f"mem_values_{s}"] = values.tobytes()
@@ -486,6 +489,8 @@ class Scanner:
         "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field", "_as_lp", "_want_zl",
         # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair); their sums
         "_x", "_x_mem", "_x_blobs",
+        # conversion points (set_conversions): value limits, per-key indexes, the running longest
+        "_conv_limits", "_v_conv", "_v_runmax",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -528,6 +533,9 @@ class Scanner:
         self._x = []
         self._x_mem = []
         self._x_blobs = []
+        self._conv_limits = []
+        self._v_conv = []
+        self._v_runmax = -1
         self._v_mem = [0, 0, 0]
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
@@ -902,7 +910,19 @@ class Scanner:
                             tuple(big_headers[:3]), bool(rounded), int(quantum16), bool(listpacks), pair))
         self._x_mem = [[0, 0, 0] for _ in self._x]
         self._x_blobs = [0] * len(self._x)
-        self._cols = _Columns(len(self._x))
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
+
+    def set_conversions(self, limits):
+        """Value limits (at most 8) whose conversion points each key records.
+
+        Same contract as the compiled twin: a column ``conv_at_N`` per limit,
+        the index of the first hash pair with a field or value longer than
+        it (for sets: of the first non-integer member), -1 when none.
+        """
+        if len(limits) > 8:
+            raise ValueError("at most 8 conversion limits")
+        self._conv_limits = [int(v) for v in limits]
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
 
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
@@ -1175,6 +1195,8 @@ class Scanner:
         self._v_mem = [0, 0, 0]
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
+        self._v_conv = [-1] * len(self._conv_limits)
+        self._v_runmax = -1
         if self._x:
             self._x_mem = [[0, 0, 0] for _ in self._x]
             self._x_blobs = [0] * len(self._x)
@@ -1247,6 +1269,8 @@ class Scanner:
         cols.zl.append(_wrap_int64(self._v_zl))
         cols.intset.append(_wrap_int64(INTSET_HEADER + self._v_len * self._v_intw)
                            if self._v_kind == KIND_SET and self._v_intw > 0 else 0)
+        for conv, at in zip(cols.conv, self._v_conv):
+            conv.append(at)
         for (elements, values, blobs), m, b in zip(cols.slots, self._x_mem, self._x_blobs):
             if stream is not None:      # radix-tree nodes and consumer names, as in slot 0
                 m[0], m[1] = mem[0], mem[1]
@@ -1325,11 +1349,13 @@ class Scanner:
         n = self._count()
         longest = total = 0
         all_int = True
-        for _ in range(n):
+        for i in range(n):
             size, ival = self._skip_element()
             if size > longest:
                 longest = size
             total += size
+            if all_int and ival is None:
+                self._v_conv = [i] * len(self._conv_limits)
             all_int = all_int and ival is not None
             self._built(size, ival, 0)
         self._finish_built()
@@ -1368,13 +1394,22 @@ class Scanner:
         n = self._count()
         skip = self._skip_element
         longest = total = 0
-        for _ in range(n):
+        conv, limits = self._v_conv, self._conv_limits
+        runmax = -1
+        for i in range(n):
             field, fval = skip()
             value, vval = skip()
-            longest = max(longest, field, value)
             total += field + value
             self._built(field, fval, 0)
             self._built(value, vval, 1)
+            m = max(field, value)
+            if m > longest:
+                longest = m
+            if m > runmax:
+                runmax = m
+                for j, limit in enumerate(limits):
+                    if conv[j] < 0 and m > limit:
+                        conv[j] = i
         self._finish_built()
         self._v_kind = KIND_HASH
         self._v_len, self._v_max, self._v_elem = n, longest, total
@@ -1845,6 +1880,6 @@ class Scanner:
         for db, (keys, expires) in self._db_counts.items():
             dbs[db] = [keys, expires]
         cols = self._cols.buffers()
-        self._cols = _Columns(len(self._x))
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
         self._rows = 0
         return n, cols

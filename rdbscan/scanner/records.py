@@ -92,7 +92,11 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
               "type": type_col, **streams}
+    if cols.get("conv_at_0") is not None and cols.get("conv_at") is None:
+        cols = {**cols, "conv_at": cols["conv_at_0"]}     # the loader's own value limit comes first
     if not compiled_model:
+        if cols.get("conv_at") is not None:
+            arrays["conv_at"] = _fixed(cols, "conv_at", pa.int64(), n)
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
                        ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs",
                         "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")})
@@ -131,11 +135,13 @@ INTERNAL_FIXED = [("_kind", pa.uint8()), ("_flags", pa.uint8()), ("_key_len", pa
 SLOT_SUMS = ("mem_elements", "mem_values", "mem_blobs")
 
 
-def internal_schema(slots):
-    """The model's inputs a what-if scan keeps per key (``_``-prefixed), with ``slots`` sizing slots."""
+def internal_schema(slots, conv=0):
+    """The model's inputs a what-if scan keeps per key (``_``-prefixed), with ``slots`` sizing slots
+    and ``conv`` columns of conversion points (``_conv_at_N``: the limits are in the scan's metadata)."""
     fields = [pa.field(name, typ, nullable=False) for name, typ in INTERNAL_FIXED]
     for i in range(slots):
         fields += [pa.field(f"_{name}_{i}", pa.int64(), nullable=False) for name in SLOT_SUMS]
+    fields += [pa.field(f"_conv_at_{i}", pa.int64(), nullable=False) for i in range(conv)]
     return pa.schema(fields)
 
 
@@ -152,14 +158,19 @@ def internal_columns(batch, n, cols, scanner_slots):
             ("nodes", "blob_bytes", "element_bytes", "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")]
     for j in scanner_slots:
         out += [_fixed(cols, name if j == 0 else f"{name}_{j}", pa.int64(), n) for name in SLOT_SUMS]
+    i = 0
+    while cols.get(f"conv_at_{i}") is not None:
+        out.append(_fixed(cols, f"conv_at_{i}", pa.int64(), n))
+        i += 1
     return out
 
 
-def model_inputs(table, slot):
+def model_inputs(table, slot, conv=None):
     """The raw buffers :func:`rdbscan.model.derive` takes, rebuilt from a what-if scan's columns.
 
     ``table`` holds the public columns the model reads and the internal
-    ones of :func:`internal_schema`; ``slot`` picks the sizing slot.
+    ones of :func:`internal_schema`; ``slot`` picks the sizing slot,
+    ``conv`` the column of conversion points (for the hash value limit in force).
     Returns ``(n, cols, arrays)``.
     """
     n = table.num_rows
@@ -192,6 +203,9 @@ def model_inputs(table, slot):
     for name in SLOT_SUMS:
         arrays[name] = data(f"_{name}_{slot}")
         cols[name] = buf(arrays[name])
+    if conv is not None:
+        arrays["conv_at"] = data(conv)
+        cols["conv_at"] = buf(arrays["conv_at"])
     streams = any(table.column(name).null_count < n for name in
                   ("stream_groups", "stream_consumers", "stream_pending")) if n else False
     for name in ("stream_groups", "stream_consumers", "stream_pending"):
