@@ -386,14 +386,14 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
-    sections = list(reports.SECTIONS)
+    sections = None      # every section (a what-if the scans cannot give becomes a note)
     args = list(args)
     if args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
         chosen = args.pop(0)
-        sections = list(reports.SECTIONS) if chosen == "all" else [chosen]
+        sections = None if chosen == "all" else [chosen]
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     chosen_scenarios = None
-    if "whatif" in sections:
+    if sections is None or "whatif" in sections:
         from rdbscan.analysis import whatif
         chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
         model["whatif_slots"] = whatif.slots_for(chosen_scenarios)

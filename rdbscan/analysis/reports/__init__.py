@@ -28,6 +28,8 @@ from importlib import resources
 
 import pyarrow as pa
 
+from rdbscan.errors import RdbscanError
+
 SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "whatif", "advice",
             "streams", "slots")
 """Every section, in the order ``rdbscan report`` prints them."""
@@ -103,11 +105,14 @@ def _title(description):
     return first[1].split(".")[0].strip() if len(first) == 2 else description
 
 
-def run_section(dataset, section, scenarios=None, **params):
+def run_section(dataset, section, scenarios=None, explicit=True, **params):
     """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables.
 
     ``scenarios`` (for ``whatif``): :class:`rdbscan.model.scenario.Scenario`
     objects or SPEC strings; default the newest layouts and compact encodings.
+    A ``whatif`` over scans without what-if columns raises RdbscanError,
+    unless not ``explicit`` (every section asked): then its tables are
+    empty and a note says why.
     """
     values = dict(DEFAULTS)
     values.update({k: v for k, v in params.items() if v is not None})
@@ -117,15 +122,24 @@ def run_section(dataset, section, scenarios=None, **params):
     description, statements = parse(sql_text(section))
     if any("pattern_stats" in st.sql for st in statements):
         dataset.materialize_pattern_stats(idle=values["idle"], big_value=values["big_value"])
+    missing = None
     if section == "whatif":
         from rdbscan.analysis import whatif
         if not scenarios or isinstance(scenarios[0], str):
             scenarios = whatif.scenarios_from_specs(scenarios)
-        whatif.materialize(dataset, scenarios)
+        missing = whatif.missing_columns(dataset, scenarios)
+        if missing and explicit:
+            raise RdbscanError(missing)
+        if missing:
+            whatif.ensure_tables(dataset)
+        else:
+            whatif.materialize(dataset, scenarios)
     elif section == "advice":
         from rdbscan.analysis import whatif
         whatif.ensure_tables(dataset)
     result = Section(section, _title(description), description)
+    if missing:
+        result.notes.append(missing)
     con = dataset.con
     lists = {}
     for st in statements:
@@ -160,5 +174,6 @@ def run(dataset, sections=None, scenarios=None, **params):
     for name in names:
         if name not in SECTIONS:
             raise KeyError(name)
-    return {name: run_section(dataset, name, scenarios=scenarios if name == "whatif" else None, **params)
+    return {name: run_section(dataset, name, scenarios=scenarios if name == "whatif" else None,
+                              explicit=bool(sections), **params)
             for name in names}
