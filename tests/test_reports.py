@@ -475,8 +475,11 @@ def test_csv_parses(cache_dir):
     assert r.returncode == 0, r.stderr
     blocks = r.stdout.split("\n\n")
     heads = [b.splitlines()[0] for b in blocks]
-    with open_ds(cache_dir, "redis-7.4.1") as ds:
-        result = reports.run(ds, top=3)
+    from rdbscan.analysis import whatif          # the CLI scans for the default what-if scenarios
+    scenarios = whatif.scenarios_from_specs([])
+    with open_ds(cache_dir, "redis-7.4.1", whatif_slots=whatif.slots_for(scenarios),
+                 whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
+        result = reports.run(ds, top=3, scenarios=scenarios)
     want = [f"# {s}.{t}" for s, sec in result.items() for t in sec.tables]
     assert heads == want
     for block, (s, t) in zip(blocks, [(s, t) for s, sec in result.items() for t in sec.tables]):
