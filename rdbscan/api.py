@@ -26,7 +26,10 @@ from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
 from rdbscan.model.memory import sizing_tables
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
+from rdbscan import model
 from rdbscan.model import scenario as scenario_mod
+from rdbscan.model.alloc import ALLOCATORS, jemalloc_size
+from rdbscan.model.evidence import allocator_fit, cluster_slot_ranges, describe_ranges
 from rdbscan.scanner.records import (OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch, internal_columns,
                                      internal_schema)
 from rdbscan.scanner.sink import ParquetSink, read_meta
@@ -123,7 +126,7 @@ class ScanBatches:
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
                  server=None, target=None, allocator=None, cluster=None, config=None, slots=None,
-                 conv_limits=None):
+                 conv_limits=None, allocator_evidence=False):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -152,6 +155,13 @@ class ScanBatches:
                     raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
                                        "the first release with MEMORY USAGE")
         self.slots = None
+        # Allocator evidence: the whole dump's estimate under every allocator,
+        # next to its used-mem (sizing slots of their own, no columns kept).
+        self.allocator_evidence = allocator_evidence
+        self.allocator_totals = {name: 0 for name in ALLOCATORS} if allocator_evidence else None
+        self.internal = slots is not None
+        if allocator_evidence:
+            slots = list(slots or []) + [scenario_mod.slot_of(None, name) for name in ALLOCATORS]
         if slots is not None:
             self.slots = ["|"] + [k for k in dict.fromkeys(slots) if k != "|"]
             for key in self.slots:
@@ -163,11 +173,12 @@ class ScanBatches:
                         raise RdbscanError(f"what-if slot {key!r}: {e}") from None
         # Hash value limits whose conversion points a what-if scan keeps (the
         # loader's own is found once the dump names its server).
-        self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.slots is not None else []
+        self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.internal else []
         self.memory_total = 0
+        self.cluster_evidence = None
         self.meta = None
         self.schema = SCHEMA
-        if self.slots is not None:
+        if self.internal:
             self.schema = pa.schema(list(SCHEMA) + list(internal_schema(len(self.slots), 1 + len(self.conv_limits))))
         self.rows_scanned = 0
         self.rows_kept = 0
@@ -258,11 +269,43 @@ class ScanBatches:
                                f"({len(distinct)} asked)")
         scanner.set_slots([sizing[:5] for sizing in distinct])
 
+    def _infer_cluster(self, cols, n, profile):
+        # A 7.0/7.2 node of a multi-master cluster keeps slot links per key;
+        # the dump says so only through which slots its keys occupy.
+        if self.cluster is not None or profile.cluster or self.rows_scanned or not (
+                (profile.flavor == "redis" and (7, 0) <= profile.version < (7, 4))
+                or (profile.flavor == "valkey" and profile.version < (8, 0))):
+            return
+        found = cluster_slot_ranges(memoryview(cols["slot"]).cast("H")[:n])
+        if found:
+            profile.cluster = True
+            self.cluster_evidence = found
+            self.notes.append(
+                f"cluster mode assumed: the keys occupy {found['slots']} of 16384 hash slots, in "
+                f"{len(found['ranges'])} contiguous range{'s' if len(found['ranges']) > 1 else ''} "
+                f"({describe_ranges(found['ranges'])}): a node of a multi-master cluster, whose per-key slot "
+                f"links the estimate counts (--cluster no if it was not one; a single-node cluster "
+                f"cannot be told apart: --cluster)")
+
+    def _allocator_totals(self, n, cols, profile, module_names):
+        for name in ALLOCATORS:
+            j = self.scanner_slots[self.slots.index(scenario_mod.slot_of(None, name))]
+            own = {} if j == 0 else {s: cols[f"{s}_{j}"] for s in ("mem_elements", "mem_values", "mem_blobs")}
+            p = scenario_mod.Scenario(name, allocator=name).apply(profile)
+            if self.pure or model._model is None:
+                memory = build_batch(n, {**cols, **own}, module_names, p, compiled_model=False).column("memory_bytes")
+            else:
+                _, memory = model.derive(n, {**cols, **own, "conv_at": cols.get("conv_at_0")}, None, p)
+            self.allocator_totals[name] += pc.sum(memory).as_py() or 0
+
     def _batch(self, result, scanner, profile):
         n, cols = result
+        self._infer_cluster(cols, n, profile)
         self.rows_scanned += n
         batch = build_batch(n, cols, scanner.module_names, profile, compiled_model=not self.pure)
-        if self.slots is not None:
+        if self.allocator_totals is not None:
+            self._allocator_totals(n, cols, profile, scanner.module_names)
+        if self.internal:
             batch = pa.RecordBatch.from_arrays(
                 batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
         batch = filter_batch(batch, **self.filters)
@@ -298,9 +341,10 @@ class ScanBatches:
             "model": {"server": profile.label, "what_if": self.target is not None,
                       "allocator": profile.allocator, "cluster": profile.cluster,
                       "thresholds": vars(profile.thresholds)},
-            "whatif_slots": self.slots,
-            "whatif_conv_limits": self.conv_limits if self.slots is not None and profile is not None else None,
-            "memory": memory_summary(raw, self.memory_total),
+            "whatif_slots": self.slots if self.internal else None,
+            "whatif_conv_limits": self.conv_limits if self.internal and profile is not None else None,
+            "cluster_evidence": self.cluster_evidence,
+            "memory": memory_summary(raw, self.memory_total, self.allocator_totals, profile.allocator),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -326,18 +370,38 @@ def _pow2(n):
     return 1 << max(2, (n - 1).bit_length()) if n else 0
 
 
-def memory_summary(meta, keys_total):
+def memory_summary(meta, keys_total, allocator_totals=None, assumed="jemalloc"):
     """The dataset's estimated memory next to the dump's ``used-mem``.
 
     ``MEMORY USAGE`` leaves out what the keyspace itself costs: the main
     dict's bucket array (8 bytes per bucket, a power of two per db) and the
     expires dict (a 24-byte entry per key with a TTL, plus its buckets).
+    ``allocator_totals`` (every key's estimate summed under each allocator)
+    adds ``by_allocator``: each total's share of used-mem and whether it
+    fits (:func:`rdbscan.model.evidence.allocator_fit`).
     """
     main = sum(8 * _pow2(c[0]) for c in meta.get("dbs", {}).values())
     expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in meta.get("dbs", {}).values())
-    return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
-            "estimated_total": keys_total + main + expires,
-            "used_mem_aux": meta.get("aux", {}).get("used-mem")}
+    used = meta.get("aux", {}).get("used-mem")
+    out = {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
+           "estimated_total": keys_total + main + expires, "used_mem_aux": used}
+    if allocator_totals is not None:
+        try:
+            used_int = int(used) if used is not None else None
+        except (TypeError, ValueError):
+            used_int = None
+        # used-mem counts what the allocator handed out: the 24-byte dict
+        # entries of the keyspace and the expires in that allocator's class
+        # (MEMORY USAGE counts 24), the buckets exactly (powers of two); a
+        # keyspace still rehashing holds half as many buckets again.
+        keys = sum(c[0] for c in meta.get("dbs", {}).values())
+        ttls = sum(c[1] for c in meta.get("dbs", {}).values())
+        totals = {a: t + main + expires + (keys + ttls) * (jemalloc_size(24, ALLOCATORS[a]) - 24)
+                  for a, t in allocator_totals.items()}
+        rows, note = allocator_fit(totals, used_int, assumed, slack=main // 2)
+        out["by_allocator"] = rows
+        out["allocator_note"] = note
+    return out
 
 
 def scan_batches(source, **options):
@@ -427,12 +491,17 @@ def is_parquet(path):
 
 
 def info(source, **options):
-    """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file."""
+    """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file.
+
+    A dump's facts include the allocator evidence (``memory.by_allocator``:
+    the estimate under every allocator next to used-mem).
+    """
     if isinstance(source, (str, os.PathLike)) and source != "-" and is_parquet(source):
         meta = read_meta(source)   # the facts as scanned; model options apply to dumps only
         if meta is None:
             raise RdbscanError(f"{source}: a Parquet file, but not one written by rdbscan")
         return meta
+    options.setdefault("allocator_evidence", True)
     batches = ScanBatches(source, **options)
     for _ in batches:
         pass

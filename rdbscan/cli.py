@@ -258,6 +258,13 @@ def _format_info(meta):
         row("", f"+ {_human(memory['main_dict_buckets'])} main-dict buckets + {_human(memory['expires'])} "
                 f"expires = {_human(memory['estimated_total'])}"
             + (f"; the dump's used-mem: {_human(memory['used_mem_aux'])}" if memory.get("used_mem_aux") else ""))
+        for r in memory.get("by_allocator") or []:
+            share = f"{100 * r['share_of_used_mem']:.1f} % of used-mem, {r['fit']}" \
+                if r.get("share_of_used_mem") is not None else "no used-mem to compare"
+            row("", f"under {r['allocator']}: {_human(r['estimated_total'])} ({share})"
+                    + ("  <- assumed" if r["allocator"] == model.get("allocator") else ""))
+        if memory.get("allocator_note"):
+            row("note", memory["allocator_note"])
     row("crc64", meta.get("crc"))
     row("rows", f"{meta.get('rows', 0):,} scanned, {meta.get('rows_written', 0):,} written")
     row("parse time", f"{meta.get('parse_seconds')} s ({meta.get('scanner')} scanner)")

@@ -80,3 +80,40 @@ def running_server(directory, *options, server=None, port=None, config=None):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextlib.contextmanager
+def running_cluster(directory, masters=3, *options, server=None):
+    """A Redis Cluster of ``masters`` masters on loopback, the 16384 slots split evenly.
+
+    Each node saves into ``directory/node-PORT``; yields a list of dicts:
+    ``client`` (redis-py, that node only), ``port``, ``dir`` (pathlib.Path),
+    ``slots`` ((first, last), inclusive).
+    """
+    nodes = []
+    with contextlib.ExitStack() as stack:
+        for i in range(masters):
+            port, bus = free_port(), free_port()
+            while bus == port:
+                bus = free_port()
+            d = directory / f"node-{port}"
+            d.mkdir(parents=True, exist_ok=True)
+            client = stack.enter_context(running_server(
+                d, "--cluster-enabled", "yes", "--cluster-port", str(bus),
+                "--cluster-config-file", str(d / "nodes.conf"), *options, server=server, port=port))
+            first, last = i * 16384 // masters, (i + 1) * 16384 // masters - 1
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+            nodes.append({"client": client, "port": port, "bus": bus, "dir": d, "slots": (first, last)})
+        for node in nodes[1:]:
+            node["client"].execute_command("CLUSTER", "MEET", "127.0.0.1", nodes[0]["port"], nodes[0]["bus"])
+        deadline = time.monotonic() + 60
+        for node in nodes:
+            while True:
+                info = node["client"].execute_command("CLUSTER", "INFO")
+                info = info.decode() if isinstance(info, bytes) else info
+                if "cluster_state:ok" in info and f"cluster_known_nodes:{masters}" in info:
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the cluster on ports {[n['port'] for n in nodes]} did not converge", pytrace=False)
+                time.sleep(0.1)
+        yield nodes

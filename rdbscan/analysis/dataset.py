@@ -46,6 +46,8 @@ META_SCHEMA = pa.schema([
     ("expires_overhead", pa.int64()), ("estimated_total", pa.int64()),
     ("partial", pa.bool_()), ("crc", pa.string()), ("scanned_filters", pa.string()),
     ("thresholds", pa.string()), ("aux", pa.string()),
+    ("by_allocator", pa.string()), ("allocator_note", pa.string()), ("cluster_evidence", pa.string()),
+    ("notes", pa.string()),
 ])
 """Columns of the ``meta`` view."""
 
@@ -121,7 +123,7 @@ def scan_cached(dump, cache_dir=None, whatif_slots=None, whatif_conv=None, **opt
         whatif_conv = sorted(set(whatif_conv or ()) | set((meta.get("whatif_conv_limits") or [])[1:]))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     meta = api.scan(dump, path, extra_meta={"cache": want}, slots=whatif_slots, conv_limits=whatif_conv,
-                    **{k: options.get(k) for k in MODEL_OPTIONS})
+                    allocator_evidence=True, **{k: options.get(k) for k in MODEL_OPTIONS})
     return Resolved(path, dump, False, meta)
 
 
@@ -208,6 +210,10 @@ def _meta_row(r):
         "estimated_total": memory.get("estimated_total"), "partial": bool(m.get("partial")),
         "crc": m.get("crc"), "scanned_filters": json.dumps(m.get("filters") or {}),
         "thresholds": json.dumps(model.get("thresholds") or {}), "aux": json.dumps(aux, default=str),
+        "by_allocator": json.dumps(memory["by_allocator"]) if memory.get("by_allocator") else None,
+        "allocator_note": memory.get("allocator_note"),
+        "cluster_evidence": json.dumps(m["cluster_evidence"]) if m.get("cluster_evidence") else None,
+        "notes": json.dumps(m.get("notes") or []),
     }
 
 
