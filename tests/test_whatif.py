@@ -397,3 +397,22 @@ def test_allocator_evidence_names_the_allocator(build, tmp_path):
     rows = {r["allocator"]: r for r in summary.tables["allocators"].to_pylist()}
     assert rows[expected]["fit"] == "fits" and rows["jemalloc"]["assumed"]
     assert any(f"--allocator {expected}" in n for n in summary.notes)
+
+
+def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
+    # Redis 8.0 (kvobj) and Valkey 8.1 keep a key's expiry in its object:
+    # 8 more bytes in the allocation that holds the key (Redis) or the
+    # embedded string (both); earlier releases keep it in the expires dict.
+    with running_server(tmp_path) as client:
+        for name, value in (("raw", "x" * 100), ("emb", "y" * 10)):
+            client.set(f"k:{name}:ttl", value, ex=3600)
+            client.set(f"k:{name}:nox", value)
+        client.save()
+    from rdbscan.model.alloc import jemalloc_size as J
+    kv = 1 + len("k:raw:ttl") + 1 + 16 + 1              # key sds (type 5), robj, header byte
+    for target, raw, emb in (("8.0", J(kv + 8) - J(kv), 8), ("valkey-8.1", 0, 8), ("7.4", 0, 0)):
+        for pure in (False, True):
+            rows = {r["key"]: r["memory_bytes"] for r in rdbscan.read_table(tmp_path / "dump.rdb", target=target,
+                                                                            pure=pure).to_pylist()}
+            assert rows["k:raw:ttl"] - rows["k:raw:nox"] == raw, (target, pure)
+            assert rows["k:emb:ttl"] - rows["k:emb:nox"] == emb, (target, pure)

@@ -175,6 +175,15 @@ cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set) noexcept nogil:
     return d.size + d.old
 
 
+cdef inline int64_t expiry_in_object(const Params* P, bint ttl, int64_t klen) noexcept nogil:
+    """rdbscan.model.memory.expiry_in_object: the 8-byte expiry field a TTL adds to the object."""
+    if P.embedded_key == KEY_IN_KVOBJ:
+        return 8 if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0
+    if P.embedded_key == KEY_IN_ROBJ:
+        return 8 if ttl else 0
+    return 0
+
+
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
     cdef int64_t b = 4
     while b < n:
@@ -246,7 +255,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
                               int64_t nodes, int64_t blob_bytes, int64_t mem_el, int64_t mem_val,
                               int64_t mem_blobs, int64_t groups, int64_t consumers,
                               int64_t pending, int64_t lp, int64_t lp70, int64_t zl,
-                              int64_t intset, int64_t conv) noexcept nogil:
+                              int64_t intset, int64_t conv, bint ttl) noexcept nogil:
     cdef int q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
@@ -262,7 +271,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     if P.embedded_key == KEY_IN_ENTRY:
         key_part = J(khdr + klen + 1 + 17, q16)
     elif P.embedded_key == KEY_IN_KVOBJ:
-        key_part = J(ksds + ROBJ + 1 + (8 if klen >= EXPIRE_KEY_THRESHOLD else 0), q16) - ROBJ
+        key_part = J(ksds + ROBJ + 1 + expiry_in_object(P, ttl, klen), q16) - ROBJ
     elif P.embedded_key == KEY_IN_ROBJ:
         key_part = 0
     elif P.zmalloc_strings:
@@ -288,8 +297,9 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     elif enc == E_EMBSTR:
         value = J(n + 20, q16) if P.zmalloc_embstr else n + 18
         if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
-            together = ksds + ROBJ + 1 + n + 4
-            decide = (klen + ROBJ + 3 + n + 4) if P.embedded_key == KEY_IN_KVOBJ else together
+            together = ksds + ROBJ + 1 + n + 4 + expiry_in_object(P, ttl, klen)
+            decide = (klen + ROBJ + 3 + n + 4 + expiry_in_object(P, ttl, klen)) \
+                if P.embedded_key == KEY_IN_KVOBJ else together
             if decide <= EMBED_STRING_LIMIT:
                 value = J(together, q16)
                 if P.embedded_key == KEY_IN_KVOBJ:
@@ -376,6 +386,10 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] lp70 = memoryview(cols["lp_bytes_70"]).cast("q")
     cdef const int64_t[:] zl = memoryview(cols["zl_bytes"]).cast("q")
     cdef const int64_t[:] intset = memoryview(cols["intset_bytes"]).cast("q")
+    ttl_valid = cols.get("expire_valid", False)
+    cdef bint any_ttl = ttl_valid is not False
+    cdef bint all_ttl = ttl_valid is None
+    cdef const uint8_t[:] ttl_bits = ttl_valid if (any_ttl and not all_ttl) else b"\x00"
     cdef bint convs = cols.get("conv_at") is not None
     cdef const int64_t[:] conv = memoryview(cols["conv_at"] if convs else bytes(8)).cast("q")
     cdef const int32_t[:] koff = memoryview(cols["key_offsets"]).cast("i")
@@ -406,5 +420,6 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                              mem_val[i], mem_blobs[i], groups[i] if streams else 0,
                              consumers[i] if streams else 0, pending[i] if streams else 0,
-                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1)
+                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1,
+                             all_ttl or (any_ttl and (ttl_bits[i >> 3] >> (i & 7)) & 1))
     return bytes(enc_out), bytes(mem_out)

@@ -348,6 +348,21 @@ def _converted_buckets(profile, batch, n, conv, buckets):
     return pa.array(values, pa.int64())
 
 
+def expiry_in_object(lay, ttl, key_len):
+    """The expiry field a key with a TTL carries inside its object (Redis 8.0 kvobj, Valkey 8.1): 8 bytes.
+
+    Redis 8.0 reserves it for keys of 128 bytes and longer whether they
+    expire or not.  Earlier layouts keep expiries in the expires dict.
+    """
+    eight = pa.scalar(8, pa.int64())
+    zero = pa.scalar(0, pa.int64())
+    if lay.embedded_key == KEY_IN_KVOBJ:
+        return pc.if_else(pc.or_(ttl, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD)), eight, zero)
+    if lay.embedded_key == KEY_IN_ROBJ:
+        return pc.if_else(ttl, eight, zero)
+    return pc.multiply(key_len, 0)
+
+
 def memory_column(profile, batch, extra):
     """The ``memory_bytes`` column for one batch.
 
@@ -362,6 +377,7 @@ def memory_column(profile, batch, extra):
     else:
         key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
     key_len = pc.cast(key_len, pa.int64())
+    ttl = batch["has_ttl"] if "has_ttl" in batch else pc.equal(key_len, -1)     # a key with an expiry
     key_hdr = _sds_hdr(key_len)
     if lay.argv_key:
         # The command argument: an embstr (sds type 8) up to 44 bytes.
@@ -379,8 +395,7 @@ def memory_column(profile, batch, extra):
         # header-size byte and the key's sds, one allocation counted in full
         # (kvobjComputeSize starts from zmalloc_size(kv)); the robj's 16 bytes
         # are in the value parts below, so the key adds the rest.
-        kv = pc.add(pc.add(key_sds, ROBJ + 1),
-                    pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), 8, 0))
+        kv = pc.add(pc.add(key_sds, ROBJ + 1), expiry_in_object(lay, ttl, key_len))
         key_part = pc.subtract(_J(kv, q16), ROBJ)
     elif lay.embedded_key == KEY_IN_ROBJ:
         # Valkey 8.1: objectComputeSize counts sizeof(robj) and nothing of
@@ -410,8 +425,8 @@ def memory_column(profile, batch, extra):
         # (OBJECT ENCODING then says raw).  Redis 8.0 kvobjSet estimates the
         # key as len + 3 whatever its sds type; Valkey 8.1
         # createStringObjectWithKeyAndExpire uses its real size.
-        together = pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4))
-        decide = pc.add(pc.add(key_len, robj + 3), pc.add(n, 4)) \
+        together = pc.add(pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4)), expiry_in_object(lay, ttl, key_len))
+        decide = pc.add(pc.add(pc.add(key_len, robj + 3), pc.add(n, 4)), expiry_in_object(lay, ttl, key_len)) \
             if lay.embedded_key == KEY_IN_KVOBJ else together
         fits = pc.less_equal(decide, EMBED_STRING_LIMIT)
         # Redis counts the kvobj's key with key_part: take it back out when embedded.

@@ -95,6 +95,9 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     if cols.get("conv_at_0") is not None and cols.get("conv_at") is None:
         cols = {**cols, "conv_at": cols["conv_at_0"]}     # the loader's own value limit comes first
     if not compiled_model:
+        ttl = cols.get("expire_valid", False)
+        arrays["has_ttl"] = pa.array([False] * n) if ttl is False else pa.array([True] * n) if ttl is None else \
+            pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(ttl)])
         if cols.get("conv_at") is not None:
             arrays["conv_at"] = _fixed(cols, "conv_at", pa.int64(), n)
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
@@ -189,14 +192,19 @@ def model_inputs(table, slot, conv=None):
         return arr.buffers()[1].to_pybytes()[arr.offset * width:(arr.offset + len(arr)) * width]
 
     key_len = data("_key_len", pa.int64())
+    expire = table.column("expire_at")
+    expire = expire.combine_chunks() if isinstance(table, pa.Table) else expire
+    has_ttl = pc.is_valid(expire)
     offsets = pc.cast(pc.cumulative_sum(key_len), pa.int32()) if n else pa.array([], pa.int32())
     cols = {"kind": buf(data("_kind")), "rdb_type": buf(data("rdb_type")), "flags": buf(data("_flags")),
             "length": buf(data("length", pa.int64(), 0)), "max_element_bytes": buf(data("max_element_bytes")),
             "key_offsets": b"\0\0\0\0" + buf(offsets), "key_raw_valid": False,
+            "expire_valid": False if n and expire.null_count == n else
+            (None if expire.null_count == 0 else has_ttl.buffers()[1].to_pybytes()[:(n + 7) // 8]),
             "key_raw_offsets": None, "key_raw_data": None}
     arrays = {"kind": data("_kind"), "rdb_type": data("rdb_type"), "length": data("length"),
               "max_element_bytes": data("max_element_bytes"), "flags": data("_flags"),
-              "type": data("type"), "key_len": key_len}
+              "type": data("type"), "key_len": key_len, "has_ttl": has_ttl}
     for name in ("nodes", "blob_bytes", "element_bytes", "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes"):
         arrays[name] = data("_" + name)
         cols[name] = buf(arrays[name])
