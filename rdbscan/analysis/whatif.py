@@ -26,7 +26,7 @@ from rdbscan import model
 from rdbscan.errors import RdbscanError
 from rdbscan.model import scenario as scenario_mod
 from rdbscan.model.encoding import CONFIG_THRESHOLDS, Thresholds
-from rdbscan.scanner.records import model_inputs
+from rdbscan.scanner.records import INTERNAL_FIXED, SLOT_SUMS, model_inputs
 
 COMPACT = "compact encodings"
 """The label of the default scenario that raises the encoding limits the data needs."""
@@ -199,54 +199,71 @@ def materialize(dataset, scenarios, batch_rows=65536):
             limit = profile.thresholds.hash_max_value
             profiles.append((i, profile, slots.index(s.slot),
                              f"_conv_at_{conv.index(limit)}" if limit in conv else None))
-        result = con.sql("SELECT * FROM keys_model WHERE file = $file", params={"file": os.path.abspath(r.parquet)})
+        # only the columns the model and the grouping read (not the key text)
+        needed = ["db", "type", "encoding", "pattern", "memory_bytes", "rdb_type", "length", "max_element_bytes",
+                  "expire_at", "stream_groups", "stream_consumers", "stream_pending"]
+        needed += [name for name, _ in INTERNAL_FIXED]
+        needed += [f"_{name}_{slot}" for slot in sorted({p[2] for p in profiles}) for name in SLOT_SUMS]
+        needed += sorted({p[3] for p in profiles if p[3]})
+        result = con.sql(f"SELECT {', '.join(needed)} FROM keys_model WHERE file = $file",
+                         params={"file": os.path.abspath(r.parquet)})
         # DuckDB 1.x names it fetch_record_batch, 2.x to_arrow_reader
         reader = (getattr(result, "to_arrow_reader", None) or result.fetch_record_batch)(batch_rows)
-        for batch in reader:
-            parts.extend(_evaluate(batch, profiles))
-    stats = pa.concat_tables(parts) if parts else _STATS_SCHEMA.empty_table()
-    con.register("whatif_parts", stats)
-    con.execute("""CREATE OR REPLACE TEMP TABLE whatif_stats AS
-        SELECT scenario_no, db, type, encoding, pattern, sum(keys)::BIGINT AS keys,
-               sum(memory_bytes)::BIGINT AS memory_bytes, sum(asis_bytes)::BIGINT AS asis_bytes,
-               sum(keys_changing_encoding)::BIGINT AS keys_changing_encoding
-        FROM whatif_parts GROUP BY ALL""")
-    con.unregister("whatif_parts")
+        # DuckDB groups each evaluated batch (on a cursor of its own: the
+        # reader streams on the main connection)
+        sums = ", ".join(["sum(asis)::BIGINT AS asis"] + [f"sum(m{i})::BIGINT AS m{i}, sum(c{i})::BIGINT AS c{i}"
+                                                           for i in range(1, len(scenarios) + 1)])
+        with con.cursor() as cur:
+            for batch in reader:
+                if batch.num_rows:
+                    cur.register("whatif_batch", _evaluate(batch, profiles))
+                    parts.append(cur.sql(f"SELECT db, type::VARCHAR AS type, encoding::VARCHAR AS encoding, "
+                                             f"pattern::VARCHAR AS pattern, count(*) AS keys, {sums} "
+                                             f"FROM whatif_batch GROUP BY ALL").to_arrow_table())
+                    cur.unregister("whatif_batch")
+    con.execute("CREATE OR REPLACE TEMP TABLE whatif_stats (scenario_no INTEGER, db USMALLINT, type VARCHAR, "
+                "encoding VARCHAR, pattern VARCHAR, keys BIGINT, memory_bytes BIGINT, asis_bytes BIGINT, "
+                "keys_changing_encoding BIGINT)")
+    if parts:
+        con.register("whatif_parts", pa.concat_tables(parts))
+        # one row per group and batch holds every scenario's sums: unpivot them
+        selects = ["SELECT 0 AS scenario_no, db, type, encoding, pattern, keys, asis AS memory_bytes, asis, 0 AS chg "
+                   "FROM whatif_parts"]
+        selects += [f"SELECT {i}, db, type, encoding, pattern, keys, m{i}, asis, c{i} FROM whatif_parts"
+                    for i in range(1, len(scenarios) + 1)]
+        con.execute(f"""INSERT INTO whatif_stats
+            SELECT scenario_no, db, type, encoding, pattern, sum(keys)::BIGINT, sum(memory_bytes)::BIGINT,
+                   sum(asis)::BIGINT, sum(chg)::BIGINT
+            FROM ({' UNION ALL '.join(selects)}) GROUP BY ALL""")
+        con.unregister("whatif_parts")
 
 
 def _evaluate(batch, profiles):
-    """Per-scenario sums of one batch of keys_model rows, grouped by db, type, encoding and pattern."""
+    """One batch of keys_model rows with every scenario's figures per key.
+
+    Columns: the grouping ones (db, type, as-is encoding, pattern), ``asis``
+    (the as-is memory), and ``mN`` (memory) and ``cN`` (1 when the
+    encoding changes) for scenario N.
+    """
     n = batch.num_rows
-    if n == 0:
-        return []
     table = pa.Table.from_batches([batch])
-    asis_mem = table.column("memory_bytes").combine_chunks()
-    asis_enc = pc.cast(table.column("encoding").combine_chunks(), pa.string())
-    group = {"db": table.column("db").combine_chunks(),
-             "type": pc.cast(table.column("type").combine_chunks(), pa.string()),
-             "encoding": asis_enc,
-             "pattern": pc.cast(table.column("pattern").combine_chunks(), pa.string())}
-    out = [_group(0, group, asis_mem, asis_mem, pa.array([0] * n, pa.int64()))]
+    asis_enc = table.column("encoding").combine_chunks()
+    asis_codes = asis_enc.indices if pa.types.is_dictionary(asis_enc.type) else None
+    columns = {"db": table.column("db"), "type": table.column("type"), "encoding": asis_enc,
+               "pattern": table.column("pattern"), "asis": table.column("memory_bytes")}
     inputs = {}
     for number, profile, slot, conv in profiles:
         if (slot, conv) not in inputs:
             inputs[(slot, conv)] = model_inputs(table, slot, conv)
         rows, cols, arrays = inputs[(slot, conv)]
         encoding, memory = model.derive(rows, cols, arrays, profile)
-        changed = pc.cast(pc.not_equal(pc.cast(encoding, pa.string()), asis_enc), pa.int64())
-        out.append(_group(number, group, memory, asis_mem, changed))
-    return out
-
-
-def _group(number, group, memory, asis, changed):
-    t = pa.table({**group, "keys": pa.array([1] * len(memory), pa.int64()), "memory_bytes": memory,
-                  "asis_bytes": asis, "keys_changing_encoding": changed})
-    g = t.group_by(["db", "type", "encoding", "pattern"]).aggregate(
-        [("keys", "sum"), ("memory_bytes", "sum"), ("asis_bytes", "sum"), ("keys_changing_encoding", "sum")])
-    g = g.rename_columns({"keys_sum": "keys", "memory_bytes_sum": "memory_bytes", "asis_bytes_sum": "asis_bytes",
-                          "keys_changing_encoding_sum": "keys_changing_encoding"})
-    g = g.append_column("scenario_no", pa.array([number] * g.num_rows, pa.int32()))
-    return g.select(_STATS_SCHEMA.names).cast(_STATS_SCHEMA)
+        if asis_codes is not None and encoding.dictionary.equals(asis_enc.dictionary):
+            changed = pc.not_equal(encoding.indices, asis_codes)
+        else:
+            changed = pc.not_equal(pc.cast(encoding, pa.string()), pc.cast(asis_enc, pa.string()))
+        columns[f"m{number}"] = memory
+        columns[f"c{number}"] = pc.cast(changed, pa.int8())
+    return pa.table(columns)
 
 
 def ensure_tables(dataset):
