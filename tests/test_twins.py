@@ -96,3 +96,27 @@ def test_compiled_model_equals_pyarrow_reference(name, allocator):
     unestimated = {e for e, m in zip(compiled.column("encoding").to_pylist(),
                                      compiled.column("memory_bytes").to_pylist()) if m is None}
     assert unestimated <= {"linkedlist"}
+
+
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-4.0.14", "redis-7.0.15", "redis-7.4.1", "valkey-8.0.1"])
+def test_same_buffers_with_whatif_slots_and_conversions(name):
+    # What-if scans: sizing slots of other releases and allocators, ziplists
+    # as listpacks and listpacks as ziplists, conversion points per value limit.
+    from rdbscan.model.scenario import Scenario, parse_slot
+    data = dump_path(name).read_bytes()
+    results = []
+    for cls in (CScanner, PyScanner):
+        sc = cls(io.BytesIO(data), 97, True)
+        sc.preamble()
+        profile = profile_from_meta(sc.meta)
+        tables, big, rounded, alloc, listpacks, ziplists = sizing_tables(profile)
+        sc.set_sizing(tables, big, rounded, alloc, listpacks=not listpacks, ziplists=True)
+        sc.set_slots([sizing_tables(Scenario(k, *parse_slot(k)).apply(profile))[:5]
+                      for k in ("valkey-8.1|libc", "6.2|", "|jemalloc-16", "7.4|")])
+        sc.set_conversions([64, 0, 5, 1000])
+        out = []
+        while (b := sc.next_batch()) is not None:
+            out.append(b)
+        results.append(out)
+    assert results[0] == results[1]
+    assert any(k.startswith("mem_blobs_4") for k in results[0][0][1])

@@ -34,7 +34,8 @@ DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit intege
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
 DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
-DEF SCORE_EXACT_MAX = 4096    # zsets up to this size get 7.2's shortest score text exactly
+DEF SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
+DEF SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
 DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
 
 cdef uint64_t CRC64[8][256]
@@ -477,7 +478,10 @@ cdef int64_t shortest_text_len(double d) noexcept nogil:
     cdef char buf[40]
     cdef int p, n, i, nd = 0, e_at = 0, E, K, ex, off
     cdef bint neg = d < 0
-    for p in range(17):
+    # The shortest digits that read back: a 15-digit rounding stripped of
+    # its trailing zeros is the shortest whenever one of 15 digits or fewer
+    # reads back (it is that decimal); else 16, else 17 digits.
+    for p in range(14, 17):
         n = snprintf(buf, sizeof(buf), "%.*e", p, d)
         if strtod(buf, NULL) == d:
             break
@@ -1596,6 +1600,14 @@ cdef class Scanner:
             self.v_lp70 += lp_str_entry(ns)
             self._zl_add(zl_str_body(ns))
             return
+        if not exact:
+            # a zset this big converts only under limits far beyond the
+            # defaults: its fractional scores' text is estimated
+            if not double_to_ll(d, &ll):
+                self.v_lp += lp_str_entry(SCORE_TEXT_GUESS)
+                self.v_lp70 += lp_str_entry(SCORE_TEXT_GUESS)
+            self._zl_add(zl_str_body(SCORE_TEXT_GUESS))
+            return
         n17 = snprintf(buf, sizeof(buf), "%.17g", d)
         if is_canonical_int(<const uint8_t*>buf, n17):
             self._zl_add(zl_int_body(canonical_value(<const uint8_t*>buf, n17)))
@@ -1603,7 +1615,7 @@ cdef class Scanner:
             self._zl_add(zl_str_body(n17))
         if double_to_ll(d, &ll):
             return
-        ns = shortest_text_len(d) if exact else n17
+        ns = shortest_text_len(d)
         self.v_lp += lp_str_entry(ns)
         self.v_lp70 += lp_str_entry(n17)
 
@@ -1990,6 +2002,8 @@ cdef class Scanner:
         cdef int pos_in = 0
         cdef int64_t total
         cdef int64_t zl = ZIPLIST_HEADER + 1, zprev = 0, zbody, intw = 0
+        cdef bint want_zl = self.want_zl
+        cdef bint want_intw = stride == 1 and self.v_kind == KIND_SET
         if n < LISTPACK_HEADER + 1:
             with gil: self.blob_fail("shorter than a listpack header")
         total = <int64_t>le_int(p, 4) & 0xFFFFFFFFLL
@@ -2038,11 +2052,11 @@ cdef class Scanner:
                 if c >= 0xF1:
                     val = le_int(e + 1, ln - 1)
                 slen = digits(val)
-                if stride == 1 and intset_width(val) > intw:
+                if want_intw and intset_width(val) > intw:
                     intw = intset_width(val)
             else:
                 allint = 0
-            if self.want_zl:
+            if want_zl:
                 # the entry in the ziplist a release before 7.0 would hold
                 zbody = zl_int_body(val) if isint else zl_str_body(slen)
                 zprev = zbody + (1 if zprev < 254 else 5)
@@ -2072,8 +2086,8 @@ cdef class Scanner:
         self.w_ttl = ttl
         self.w_allint = allint
         self.w_lp = n
-        self.w_zl = zl if self.want_zl else n
-        self.w_intw = intw if allint else -1
+        self.w_zl = zl if want_zl else n
+        self.w_intw = intw if allint and want_intw else -1
         return 0
 
     cdef int walk_ziplist(self, int stride, int mask) except -1 nogil:

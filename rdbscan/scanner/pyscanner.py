@@ -187,7 +187,8 @@ def _is_canonical_int(text):
 
 # --- what the loader would build: listpack / ziplist / intset sizes -------
 MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
-SCORE_EXACT_MAX = 4096    # zsets up to this size get 7.2's shortest score text exactly
+SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
+SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
 
 
 def _lp_with_backlen(size):
@@ -270,7 +271,10 @@ def _double_to_ll(d):
 def _shortest_text_len(d):
     # Length of 7.2+ d2string's fpconv_dtoa text: the shortest digits that
     # read back as d, laid out as fpconv's emit_digits does.
-    for p in range(17):
+    # The shortest digits that read back: a 15-digit rounding stripped of
+    # its trailing zeros is the shortest whenever one of 15 digits or fewer
+    # reads back (it is that decimal); else 16, else 17 digits.
+    for p in range(14, 17):
         text = "%.*e" % (p, d)
         if float(text) == d:
             break
@@ -540,6 +544,7 @@ class Scanner:
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
         self._w_lp = self._w_zl = self._w_intw = 0
+        self._v_kind = 0
         self._clear_pending()
         self._read_header()
 
@@ -989,6 +994,14 @@ class Scanner:
             self._v_lp70 += _lp_str_entry(ns)
             self._zl_add(_zl_str_body(ns))
             return
+        if not exact:
+            # a zset this big converts only under limits far beyond the
+            # defaults: its fractional scores' text is estimated
+            if ll is None:
+                self._v_lp += _lp_str_entry(SCORE_TEXT_GUESS)
+                self._v_lp70 += _lp_str_entry(SCORE_TEXT_GUESS)
+            self._zl_add(_zl_str_body(SCORE_TEXT_GUESS))
+            return
         text = ("%.17g" % d).encode()
         if _is_canonical_int(text):
             self._zl_add(_zl_int_body(int(text)))
@@ -996,7 +1009,7 @@ class Scanner:
             self._zl_add(_zl_str_body(len(text)))
         if ll is not None:
             return
-        ns = _shortest_text_len(d) if exact else len(text)
+        ns = _shortest_text_len(d)
         self._v_lp += _lp_str_entry(ns)
         self._v_lp70 += _lp_str_entry(len(text))
 
@@ -1649,6 +1662,7 @@ class Scanner:
         all_int = True
         at = 0                                  # position within the entry group
         want_zl = self._want_zl
+        want_intw = stride == 1 and self._v_kind == KIND_SET
         zl, zprev, intw = ZIPLIST_HEADER + 1, 0, 0
         while True:
             if e >= end:
@@ -1700,7 +1714,7 @@ class Scanner:
                 if c >= 0xF1:
                     value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
                 size = len(str(value))
-                if stride == 1 and _intset_width(value) > intw:
+                if want_intw and _intset_width(value) > intw:
                     intw = _intset_width(value)
             else:
                 all_int = False
@@ -1735,7 +1749,7 @@ class Scanner:
             self._blob_fail("bytes after the listpack end marker")
         self._w_lp = n
         self._w_zl = zl if want_zl else n
-        self._w_intw = intw if all_int else -1
+        self._w_intw = intw if all_int and want_intw else -1
         return count, longest, total, ttls, all_int
 
     def _walk_ziplist(self, data, start, n, stride, mask, sized=False):
