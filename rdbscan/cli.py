@@ -352,12 +352,14 @@ def _emit(text, output, debug):
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1, metavar="[SECTION] SOURCE...")
+@click.argument("args", nargs=-1, metavar="[SECTION]... SOURCE...")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
 @click.option("--maxmemory", type=SizeType(), help="eviction: the limit to test (default: the dump's used-mem).")
 @click.option("--idle", "idle", type=click.IntRange(0), default=86400, show_default=True,
               help="idle, eviction: seconds without access that make a key cold.")
+@click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
+              help="rebalance: the most slot-range moves in the plan.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="SPEC",
               help="whatif: a scenario, comma-separated changes to the as-is model: a release (7.2, 8.0, "
                    "valkey-8.1), limits (hash-max-listpack-entries=512), allocator=jemalloc|jemalloc-16|libc, "
@@ -365,16 +367,17 @@ def _emit(text, output, debug):
                    "compact encodings.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, scenarios, list_sections):
-    """Reports over one or more scans: every section, or the one named.
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, scenarios, list_sections):
+    """Reports over one or more scans: every section, or those named.
 
     SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, whatif, advice, streams, slots (default: all).  SOURCE is a
+    eviction, whatif, advice, streams, slots, shards, rebalance (default:
+    all; shards and rebalance when there are several dumps).  SOURCE is a
     dump (scanned once and cached), a Parquet file from 'rdbscan scan', a
-    directory or a glob; several add up.  Each section's SQL is a file in
-    the package: 'rdbscan sql --show SECTION' prints it.  whatif needs the
-    dumps (its scan keeps every key's model inputs; the cache beside the
-    dump holds them).
+    directory or a glob; several add up, and ranked tables name each row's
+    source.  Each section's SQL is a file in the package: 'rdbscan sql
+    --show SECTION' prints it.  whatif needs the dumps (its scan keeps every
+    key's model inputs; the cache beside the dump holds them).
 
     \b
     Examples:
@@ -383,6 +386,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report patterns 'shards/*.parquet' --depth 2 --format markdown
       rdbscan report eviction dump.rdb --maxmemory 4GB
       rdbscan report nottl dump.rdb --format json -o nottl.json
+      rdbscan report shards node-*/dump.rdb
+      rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
       rdbscan report whatif dump.rdb
       rdbscan report whatif dump.rdb --scenario valkey-8.1 --scenario hash-max-listpack-entries=1024,allocator=libc
     """
@@ -393,14 +398,15 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
-    sections = None      # every section (a what-if the scans cannot give becomes a note)
+    sections = []       # none named: every section (shards and rebalance when there are several dumps)
     args = list(args)
-    if args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
+    while args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
         chosen = args.pop(0)
-        sections = None if chosen == "all" else [chosen]
+        if chosen != "all" and chosen not in sections:
+            sections.append(chosen)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     chosen_scenarios = None
-    if sections is None or "whatif" in sections:
+    if not sections or "whatif" in sections:     # every section, or whatif named
         from rdbscan.analysis import whatif
         chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
         model["whatif_slots"] = whatif.slots_for(chosen_scenarios)
@@ -410,8 +416,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
-        result = _run(debug, reports.run, ds, sections, scenarios=chosen_scenarios, top=top,
-                      maxmemory=maxmemory, idle=idle)
+        result = _run(debug, reports.run, ds, sections, scenarios=chosen_scenarios, top=top, maxmemory=maxmemory,
+                      idle=idle, max_moves=max_moves)
         _emit(out.render(result, fmt, ds.files), output, debug)
 
 

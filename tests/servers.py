@@ -95,13 +95,19 @@ def running_server(directory, *options, server=None, port=None, config=None):
         proc.wait(10)
 
 
+SLOTS = 16384
+
+
 @contextlib.contextmanager
 def running_cluster(directory, masters=3, *options, server=None):
-    """A Redis Cluster of ``masters`` masters on loopback, the 16384 slots split evenly.
+    """A Redis Cluster of ``masters`` masters on loopback, slots split evenly, each node saving into its own dir.
 
-    Each node saves into ``directory/node-PORT``; yields a list of dicts:
-    ``client`` (redis-py, that node only), ``port``, ``dir`` (pathlib.Path),
-    ``slots`` ((first, last), inclusive).
+    Every node gets two free ports (clients, cluster bus: ``cluster-port``),
+    its ``cluster-config-file`` and dump under ``directory/node-PORT``.  The
+    slots are assigned with CLUSTER ADDSLOTSRANGE, the nodes introduced with
+    CLUSTER MEET, and the helper waits for ``cluster_state:ok`` on every
+    node.  Yields a list of dicts: ``client`` (redis-py, that node only),
+    ``port``, ``dir`` (a pathlib.Path), ``slots`` ((first, last), inclusive).
     """
     nodes = []
     with contextlib.ExitStack() as stack:
@@ -114,7 +120,7 @@ def running_cluster(directory, masters=3, *options, server=None):
             client = stack.enter_context(running_server(
                 d, "--cluster-enabled", "yes", "--cluster-port", str(bus),
                 "--cluster-config-file", str(d / "nodes.conf"), *options, server=server, port=port))
-            first, last = i * 16384 // masters, (i + 1) * 16384 // masters - 1
+            first, last = i * SLOTS // masters, (i + 1) * SLOTS // masters - 1
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
             nodes.append({"client": client, "port": port, "bus": bus, "dir": d, "slots": (first, last)})
         for node in nodes[1:]:
@@ -127,6 +133,54 @@ def running_cluster(directory, masters=3, *options, server=None):
                 if "cluster_state:ok" in info and f"cluster_known_nodes:{masters}" in info:
                     break
                 if time.monotonic() > deadline:
-                    pytest.fail(f"the cluster on ports {[n['port'] for n in nodes]} did not converge", pytrace=False)
+                    pytest.fail(f"the cluster on ports {[n['port'] for n in nodes]} did not converge: {info}",
+                                pytrace=False)
                 time.sleep(0.1)
         yield nodes
+
+
+@contextlib.contextmanager
+def spark_session(app="rdbscan-tests"):
+    """A real local PySpark session (``local[2]``), stopped afterwards.
+
+    Fails naming the install step when PySpark or Java is missing: PySpark
+    comes with the test extra, Java 17 from Debian (``.ci/run`` installs
+    ``openjdk-17-jre-headless`` where ``java`` is missing).
+    """
+    require_module("pyspark", "pip install -e '.[test]' (or '.[spark]')")
+    import os
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.fail("java is not installed: apt-get install openjdk-17-jre-headless (.ci/run does)", pytrace=False)
+    import sys
+    from pyspark.sql import SparkSession
+    spark = (SparkSession.builder.master("local[2]").appName(app)
+             .config("spark.ui.enabled", "false")
+             .config("spark.pyspark.python", sys.executable)   # workers import this rdbscan, not python3's
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@contextlib.contextmanager
+def running_s3():
+    """A real S3 API server on 127.0.0.1 (moto's standalone server); yields its endpoint URL.
+
+    Clients reach it as they reach AWS, MinIO or Ceph: through the standard
+    environment (``AWS_ENDPOINT_URL`` and credentials), which the caller sets.
+    """
+    require_module("moto", "pip install -e '.[test]'")
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as e:
+        pytest.fail(f"moto's server mode is not importable ({e}): pip install -e '.[test]'", pytrace=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._port}"
+    finally:
+        server.stop()

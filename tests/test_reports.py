@@ -452,22 +452,30 @@ def test_json_validates_against_the_schema(cache_dir, name):
     doc = json.loads(r.stdout)
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
-    assert list(doc["sections"]) == list(reports.SECTIONS)
+    assert list(doc["sections"]) == [s for s in reports.SECTIONS if s not in reports.FLEET_SECTIONS]
     one = json.loads(rdbscan_cli("report", "nottl", dump_path(name), "--cache-dir", cache_dir, "--format", "json",
                                  "--match", "no-such-key*").stdout)
     jsonschema.validate(one, SCHEMA, cls=jsonschema.Draft202012Validator)
     assert list(one["sections"]) == ["nottl"]
 
 
-def test_schema_lists_exactly_the_columns(cache_dir):
+@pytest.mark.parametrize("names", [["redis-7.4.1-lfu"], ["redis-7.4.1-lfu", "redis-7.4.1-cluster"]],
+                         ids=["one-dump", "two-dumps"])
+def test_schema_lists_exactly_the_columns(cache_dir, names):
     props = SCHEMA["properties"]["sections"]["properties"]
     assert set(props) == set(reports.SECTIONS) | {"query"}
-    with open_ds(cache_dir, "redis-7.4.1-lfu") as ds:
-        for name, sec in reports.run(ds).items():
-            tables = props[name]["properties"]["tables"]
-            assert set(tables["required"]) == set(sec.tables), name
-            for tname, tab in sec.tables.items():
-                assert list(tables["properties"][tname]["items"]["properties"]) == tab.column_names, (name, tname)
+    with open_ds(cache_dir, *names) as ds:
+        result = reports.run(ds, reports.SECTIONS)
+    for name, sec in result.items():
+        tables = props[name]["properties"]["tables"]
+        assert set(tables["required"]) == set(sec.tables), name
+        for tname, tab in sec.tables.items():
+            columns = list(tables["properties"][tname]["items"]["properties"])
+            if len(names) == 1 and name not in reports.FLEET_SECTIONS:
+                columns = [c for c in columns if c != "source"]     # one dump: no source column
+            assert columns == tab.column_names, (name, tname)
+            required = tables["properties"][tname]["items"]["required"]
+            assert set(required) == set(columns) - {"source"} or name in reports.FLEET_SECTIONS, (name, tname)
 
 
 def test_csv_parses(cache_dir):
@@ -496,7 +504,7 @@ def test_markdown_has_pipe_tables(cache_dir):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     for s in reports.SECTIONS:
-        assert f"\n## {s}: " in "\n" + out
+        assert (f"\n## {s}: " in "\n" + out) == (s not in reports.FLEET_SECTIONS), s
     assert "| db | key | type | encoding | memory_bytes | length | expire_at |" in out
     assert "|---:|---|---|---|---:|---:|---|" in out or "|---:|---|" in out
     lines = [line for line in out.splitlines() if line.startswith("|")]

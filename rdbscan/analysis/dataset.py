@@ -6,19 +6,22 @@ or a glob.  :func:`open_dataset` resolves sources, then defines, on one DuckDB
 connection:
 
 ``keys``
-    one row per key: the scan schema, plus ``file`` (the Parquet file the row
-    came from) and ``pattern`` (the key's inferred pattern, see
+    one row per key: the scan schema, plus ``source`` (the dump the row came
+    from, as given), ``file`` (the Parquet file the row came from) and
+    ``pattern`` (the key's inferred pattern, see
     :mod:`rdbscan.analysis.patterns`); the ``--db`` / ``--type`` / ``--match`` filters
     are applied here, so every report sees the same keys.
 ``meta``
-    one row per file: the file-level facts the scan recorded (server, RDB
-    version, snapshot time, the dump's ``used-mem``, ...).
+    one row per file: the file-level facts the scan recorded (source and its
+    short ``shard`` name, server, RDB version, snapshot time, the dump's
+    ``used-mem``, the dump's SLOT_INFO, ...).
 ``pattern_stats``
     keys and memory per (db, type, pattern), with and without TTL: what the
     pattern reports and ``diff`` add up.  Computed once per connection when
     ``materialize`` is set (the key patterns are the costly part).
 """
 
+import collections
 import glob
 import hashlib
 import json
@@ -29,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from rdbscan import api
-from rdbscan.analysis import patterns
+from rdbscan.analysis import patterns, rebalance
 from rdbscan.errors import RdbscanError
 from rdbscan.scanner.records import OUTPUT_SCHEMA, internal_schema, redis_glob_to_regex
 from rdbscan.scanner.sink import read_meta
@@ -37,7 +40,7 @@ from rdbscan.scanner.sink import read_meta
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 
 META_SCHEMA = pa.schema([
-    ("file", pa.string()), ("source", pa.string()), ("source_bytes", pa.int64()),
+    ("file", pa.string()), ("source", pa.string()), ("shard", pa.string()), ("source_bytes", pa.int64()),
     ("magic", pa.string()), ("rdb_version", pa.int32()), ("flavor", pa.string()),
     ("server", pa.string()), ("model_server", pa.string()), ("what_if", pa.bool_()),
     ("allocator", pa.string()), ("cluster", pa.bool_()),
@@ -46,10 +49,23 @@ META_SCHEMA = pa.schema([
     ("expires_overhead", pa.int64()), ("estimated_total", pa.int64()),
     ("partial", pa.bool_()), ("crc", pa.string()), ("scanned_filters", pa.string()),
     ("thresholds", pa.string()), ("aux", pa.string()),
+    ("slot_info", pa.list_(pa.struct([("slot", pa.int32()), ("keys", pa.int64()), ("expires", pa.int64())]))),
     ("by_allocator", pa.string()), ("allocator_note", pa.string()), ("cluster_evidence", pa.string()),
     ("notes", pa.string()),
 ])
 """Columns of the ``meta`` view."""
+
+
+HUMAN_BYTES_MACRO = """
+CREATE MACRO human_bytes(n) AS CASE
+    WHEN n IS NULL THEN '-'
+    WHEN abs(n) < 1000 THEN format('{:,} B', n::BIGINT)
+    WHEN abs(n) < 1e6 THEN format('{:,.1f} KB', n / 1e3)
+    WHEN abs(n) < 1e9 THEN format('{:,.1f} MB', n / 1e6)
+    WHEN abs(n) < 1e12 THEN format('{:,.1f} GB', n / 1e9)
+    ELSE format('{:,.1f} TB', n / 1e12) END
+"""
+"""``human_bytes(n)``: sizes in text as the tables print them (decimal units: 2.1 GB)."""
 
 
 def is_dump(path):
@@ -187,7 +203,41 @@ def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, whatif_con
     return out
 
 
-def _meta_row(r):
+def source_labels(resolved):
+    """Each file's ``source``: the dump's path or URL as given, unique within the dataset.
+
+    A dump's cache is labelled with the dump as named this time; an rdbscan
+    Parquet file with the source its scan recorded.  Two files naming the
+    same source (two scans of one dump) are told apart by their Parquet path.
+    """
+    labels = [r.dump if r.dump is not None else ((r.meta or {}).get("source") or os.path.abspath(r.parquet))
+              for r in resolved]
+    counts = collections.Counter(labels)
+    return [os.path.abspath(r.parquet) if counts[label] > 1 else label for label, r in zip(labels, resolved)]
+
+
+def shard_labels(sources):
+    """Short names for sources: the path components they do not share.
+
+    ``["/b/7000/dump.rdb", "/b/7001/dump.rdb"]`` -> ``["7000", "7001"]``;
+    ``["s3://bkt/a.rdb", "s3://bkt/b.rdb"]`` -> ``["a.rdb", "b.rdb"]``.  One
+    source keeps its own name.
+    """
+    if len(sources) < 2:
+        return list(sources)
+    parts = [s.split("/") for s in sources]
+    shortest = min(len(p) for p in parts)
+    head = 0
+    while head < shortest - 1 and len({p[head] for p in parts}) == 1:
+        head += 1
+    tail = 0
+    while head + tail < shortest - 1 and len({p[-1 - tail] for p in parts}) == 1:
+        tail += 1
+    labels = ["/".join(p[head:len(p) - tail]) for p in parts]
+    return labels if len(set(labels)) == len(labels) and all(labels) else list(sources)
+
+
+def _meta_row(r, source=None, shard=None):
     m = r.meta or {}
     aux = m.get("aux", {})
     memory = m.get("memory") or {}
@@ -200,7 +250,8 @@ def _meta_row(r):
             return None
 
     return {
-        "file": os.path.abspath(r.parquet), "source": m.get("source"), "source_bytes": m.get("source_bytes"),
+        "file": os.path.abspath(r.parquet), "source": source or m.get("source"),
+        "shard": shard or source or m.get("source"), "source_bytes": m.get("source_bytes"),
         "magic": m.get("magic"), "rdb_version": m.get("rdb_version"), "flavor": m.get("flavor"),
         "server": m.get("server"), "model_server": model.get("server"), "what_if": model.get("what_if"),
         "allocator": model.get("allocator"), "cluster": model.get("cluster"),
@@ -210,11 +261,20 @@ def _meta_row(r):
         "estimated_total": memory.get("estimated_total"), "partial": bool(m.get("partial")),
         "crc": m.get("crc"), "scanned_filters": json.dumps(m.get("filters") or {}),
         "thresholds": json.dumps(model.get("thresholds") or {}), "aux": json.dumps(aux, default=str),
+        "slot_info": [{"slot": a, "keys": b, "expires": c} for a, b, c in m.get("slot_info") or []],
         "by_allocator": json.dumps(memory["by_allocator"]) if memory.get("by_allocator") else None,
         "allocator_note": memory.get("allocator_note"),
         "cluster_evidence": json.dumps(m["cluster_evidence"]) if m.get("cluster_evidence") else None,
         "notes": json.dumps(m.get("notes") or []),
     }
+
+
+def meta_table(resolved):
+    """The ``meta`` rows of resolved files, as a pyarrow Table of :data:`META_SCHEMA`."""
+    sources = source_labels(resolved)
+    shards = shard_labels(sources)
+    return pa.Table.from_pylist([_meta_row(r, src, shard) for r, src, shard in zip(resolved, sources, shards)],
+                                schema=META_SCHEMA)
 
 
 def _sql_str(s):
@@ -239,7 +299,9 @@ class Dataset:
         self.pattern_rules.register(self.con)
         # key_pattern(text): the pattern of any key text, for queries that want it on a few rows only
         self.con.execute(f"CREATE MACRO key_pattern(k) AS {self.pattern_rules.sql('k')}")
-        self.con.register("meta_rows", pa.Table.from_pylist([_meta_row(r) for r in resolved], schema=META_SCHEMA))
+        rebalance.register(self.con)      # rebalance_plan(): the slot moves of the rebalance report
+        self.con.execute(HUMAN_BYTES_MACRO)
+        self.con.register("meta_rows", meta_table(resolved))
         self.con.execute("CREATE VIEW meta AS SELECT * FROM meta_rows")
         where = []
         if db:
@@ -302,14 +364,22 @@ def internal_names(resolved):
     return list(internal_schema(slots, conv).names) if slots else []
 
 
+def _per_file(files, values):
+    """A SQL expression taking each file's value (SQL text) by the row's ``filename``."""
+    if len(set(values)) == 1:
+        return values[0]
+    return "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {v}" for f, v in zip(files, values)) + " END"
+
+
 def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
-    """The ``keys`` query over resolved files, with ``file``, ``snapshot_time`` and ``pattern`` columns.
+    """The ``keys`` query over resolved files, with ``source``, ``file``, ``snapshot_time`` and ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
     pruning working (a UNION of per-file scans reads every key's text for a
-    top 10); ``snapshot_time`` is each file's dump ctime, so the ttl report
-    needs no join.  With ``stored``, the files' own ``pattern`` column is
-    used, else ``pattern_sql`` infers it (and a stored one is left out).
+    top 10); ``source`` (see :func:`source_labels`) and ``snapshot_time``
+    (each file's dump ctime) come from the file name, so no report needs a
+    join.  With ``stored``, the files' own ``pattern`` column is used, else
+    ``pattern_sql`` infers it (and a stored one is left out).
     ``internal`` keeps what-if scans' ``_``-prefixed columns.
     """
     files = [os.path.abspath(r.parquet) for r in resolved]
@@ -317,23 +387,19 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     for r in resolved:
         ctime = _meta_row(r)["snapshot_time"]
         times.append(f"to_timestamp({int(ctime)})" if ctime is not None else "NULL::TIMESTAMPTZ")
-    if len(set(times)) == 1:
-        snapshot = times[0]
-    else:
-        snapshot = "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {t}" for f, t in zip(files, times)) + " END"
+    snapshot = _per_file(files, times)
+    source = _per_file(files, [_sql_str(s) for s in source_labels(resolved)])
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
+    common = f"{source} AS source, filename AS file, file_row_number, {snapshot} AS snapshot_time"
     # What-if scans carry the model's inputs as _-prefixed columns: not for
     # the keys view (only for keys_model, the what-if report's).
     hidden = [] if internal else internal_names(resolved)
     if stored:
-        columns = (f"* EXCLUDE ({', '.join(['filename', 'pattern'] + hidden)}), filename AS file, file_row_number, "
-                   f"{snapshot} AS snapshot_time, pattern")
+        columns = f"* EXCLUDE ({', '.join(['filename', 'pattern'] + hidden)}), {common}, pattern"
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
         skip = ["filename"] + (["pattern"] if has else []) + hidden
-        columns = (f"* EXCLUDE ({', '.join(skip)}), filename AS file, file_row_number, "
-                   f"{snapshot} AS snapshot_time, "
-                   f"{pattern_sql} AS pattern")
+        columns = f"* EXCLUDE ({', '.join(skip)}), {common}, {pattern_sql} AS pattern"
     return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))

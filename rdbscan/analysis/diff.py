@@ -14,7 +14,6 @@ import tempfile
 from importlib import resources
 
 import duckdb
-import pyarrow as pa
 
 from rdbscan.analysis import dataset, patterns, reports
 from rdbscan.scanner.records import redis_glob_to_regex
@@ -45,8 +44,7 @@ class Pair:
         if match is not None:
             where.append(f"regexp_full_match(key, {_q(redis_glob_to_regex(match))}, 's')")
         for side, resolved in (("old", old), ("new", new)):
-            self.con.register(f"{side}_meta_rows", pa.Table.from_pylist(
-                [dataset._meta_row(r) for r in resolved], schema=dataset.META_SCHEMA))
+            self.con.register(f"{side}_meta_rows", dataset.meta_table(resolved))
             self.con.execute(f"CREATE VIEW {side}_meta AS SELECT * FROM {side}_meta_rows")
             self.con.execute(f"CREATE VIEW {side}_keys AS "
                              + dataset.keys_sql(resolved, "key_pattern_of(key)", where,
@@ -91,5 +89,6 @@ def diff(pair, top=10):
         if st.kind in ("view", "temp"):   # joins used by several tables: computed once
             pair.con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.inlined(values)}")
         else:
-            section.tables[st.name] = pair.con.sql(st.sql, params=st.params(values)).to_arrow_table()
+            table = pair.con.sql(st.sql, params=st.params(values)).to_arrow_table()
+            section.tables[st.name] = reports.per_source(table, max(len(pair.old), len(pair.new)))
     return {"diff": section}

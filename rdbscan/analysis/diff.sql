@@ -10,7 +10,8 @@ SELECT coalesce(n.db, o.db) AS db,
        o.memory_bytes AS memory_before, n.memory_bytes AS memory_after,
        o.length AS length_before, n.length AS length_after,
        o.expire_at AS expire_at_before, n.expire_at AS expire_at_after,
-       o.key IS NULL AS added, n.key IS NULL AS removed
+       o.key IS NULL AS added, n.key IS NULL AS removed,
+       coalesce(n.source, o.source) AS source     -- the dump holding the key now (before, when removed)
 FROM old_keys o FULL OUTER JOIN new_keys n ON o.db = n.db AND o.key = n.key
 WHERE o.key IS NULL OR n.key IS NULL
    OR o.memory_bytes IS DISTINCT FROM n.memory_bytes
@@ -86,28 +87,29 @@ FROM o FULL OUTER JOIN n ON o.db = n.db
 ORDER BY 1;
 
 -- table: new_big_keys
-SELECT db, key, type, pattern, memory_after AS memory_bytes, length_after AS length, expire_at_after AS expire_at
+SELECT db, key, type, pattern, memory_after AS memory_bytes, length_after AS length, expire_at_after AS expire_at,
+       source
 FROM changes WHERE added
-ORDER BY memory_after DESC NULLS LAST, db, key
+ORDER BY memory_after DESC NULLS LAST, db, key, source
 LIMIT $top;
 
 -- table: vanished_big_keys
-SELECT db, key, type, pattern, memory_before AS memory_bytes, length_before AS length
+SELECT db, key, type, pattern, memory_before AS memory_bytes, length_before AS length, source
 FROM changes WHERE removed
-ORDER BY memory_before DESC NULLS LAST, db, key
+ORDER BY memory_before DESC NULLS LAST, db, key, source
 LIMIT $top;
 
 -- table: lost_ttl
-SELECT db, key, type, pattern, memory_after AS memory_bytes, expire_at_before
+SELECT db, key, type, pattern, memory_after AS memory_bytes, expire_at_before, source
 FROM changes
 WHERE NOT added AND NOT removed AND expire_at_before IS NOT NULL AND expire_at_after IS NULL
-ORDER BY memory_after DESC NULLS LAST, db, key
+ORDER BY memory_after DESC NULLS LAST, db, key, source
 LIMIT $top;
 
 -- table: top_growers
 SELECT db, key, type, pattern, memory_before, memory_after, memory_after - memory_before AS memory_delta,
-       length_before, length_after
+       length_before, length_after, source
 FROM changes
 WHERE NOT added AND NOT removed AND memory_after > memory_before
-ORDER BY memory_after - memory_before DESC, db, key
+ORDER BY memory_after - memory_before DESC, db, key, source
 LIMIT $top;

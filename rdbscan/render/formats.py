@@ -57,13 +57,28 @@ def _cell(name, v):
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, (int, float)) and ("share" in name or name == "growth"):
-        return f"{100 * v:.1f} %"
+    if isinstance(v, (int, float)) and ("share" in name or "deviation" in name or name == "growth"):
+        text = f"{100 * v:.1f}"
+        return ("0.0" if text == "-0.0" else text) + " %"
     if isinstance(v, int) and _is_bytes_column(name):
         return human_bytes(v)
+    if isinstance(v, int) and name.endswith("slot"):     # an identifier, not a quantity
+        return str(v)
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
+
+
+_WHOLE = ("move", "flags")            # sentences: never cut
+_TAIL = ("source", "file")             # paths and URLs: the end tells them apart
+
+
+def _shorten(name, text, width):
+    if len(text) <= width or name in _WHOLE:
+        return text
+    if name in _TAIL:
+        return "…" + text[len(text) - width + 1:]
+    return text[:width - 1] + "…"
 
 
 def _text_table(table, width=48):
@@ -74,8 +89,7 @@ def _text_table(table, width=48):
     if len(data) == 1 and len(names) > 4:       # one record: one field per line
         pad = max(len(n) for n in names)
         return "\n".join(f"  {n:<{pad}}  {_cell(n, data[0][n])}" for n in names)
-    cells = [[_cell(n, r[n]) for n in names] for r in data]
-    cells = [[c if len(c) <= width else c[:width - 1] + "…" for c in row] for row in cells]
+    cells = [[_shorten(n, _cell(n, r[n]), width) for n in names] for r in data]
     widths = [max(len(n), *(len(row[i]) for row in cells)) for i, n in enumerate(names)]
     numeric = [all(isinstance(r[n], (int, float)) or r[n] is None for r in data) for n in names]
 

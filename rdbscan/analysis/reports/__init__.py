@@ -16,8 +16,13 @@ describes it; then statements follow, each introduced by a marker line:
     Parquet scan skip the rows it excludes before reading their key text,
     which a join or subquery does not.
 
+A column named ``source`` (the dump a row comes from) is left out of a
+table when the dataset holds one dump: ranked tables show it for fleets.
+
 Statements may use the parameters ``$top``, ``$maxmemory``, ``$idle``,
-``$big_value``, ``$tiny_keys`` and ``$pending`` (see :data:`DEFAULTS`).
+``$big_value``, ``$tiny_keys``, ``$pending`` and ``$max_moves`` (see
+:data:`DEFAULTS`).  The connection carries ``key_pattern(key)`` and
+``rebalance_plan(...)`` (:mod:`rdbscan.analysis.rebalance`).
 Read or copy the files: ``rdbscan sql`` runs the same SQL with the same
 views (``keys``, ``meta``, ``pattern_stats``).
 """
@@ -31,8 +36,12 @@ import pyarrow as pa
 from rdbscan.errors import RdbscanError
 
 SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "whatif", "advice",
-            "streams", "slots")
+            "streams", "slots", "shards", "rebalance")
 """Every section, in the order ``rdbscan report`` prints them."""
+
+FLEET_SECTIONS = ("shards", "rebalance")
+"""Sections about dumps side by side: part of every report when a dataset holds more than one dump
+(asked for by name, they run on one dump too)."""
 
 DEFAULTS = {
     "top": 10,               # rows per ranked table
@@ -41,6 +50,7 @@ DEFAULTS = {
     "big_value": 10_000,     # advice: string values at least this long are worth compressing
     "tiny_keys": 1000,       # advice: patterns with this many small strings are worth bucketing
     "pending": 1000,         # advice: streams with this many unacknowledged entries
+    "max_moves": 50,         # rebalance: the most slot-range moves a plan may hold
 }
 
 MAX_LIST = 10_000    # longest literal list a "values" statement becomes
@@ -157,6 +167,8 @@ def run_section(dataset, section, scenarios=None, explicit=True, **params):
                 lists[st.name] = "(" + (", ".join(str(int(v)) for v in got) or "NULL") + ")"
             continue
         table = con.sql(sql, params=st.params(values, skip=lists)).to_arrow_table()
+        if section not in FLEET_SECTIONS:
+            table = per_source(table, len(dataset.files))
         if st.name == "notes":
             result.notes.extend(n for n in table.column(0).to_pylist() if n)
         else:
@@ -164,13 +176,26 @@ def run_section(dataset, section, scenarios=None, explicit=True, **params):
     return result
 
 
+def per_source(table, files):
+    """``table`` without its ``source`` column when the dataset holds one dump (``files`` < 2)."""
+    if files < 2 and "source" in table.column_names:
+        return table.drop_columns(["source"])
+    return table
+
+
+def default_sections(dataset):
+    """The sections of a whole report: all of them, the fleet sections only for more than one dump."""
+    several = len(dataset.files) > 1
+    return [s for s in SECTIONS if several or s not in FLEET_SECTIONS]
+
+
 def run(dataset, sections=None, scenarios=None, **params):
-    """Run ``sections`` (default: all) on ``dataset``; returns ``{name: Section}`` in order.
+    """Run ``sections`` (default: :func:`default_sections`) on ``dataset``; returns ``{name: Section}`` in order.
 
     ``scenarios`` go to the ``whatif`` section (which runs before ``advice``,
     whose encoding advice then cites the matching scenario's figure).
     """
-    names = SECTIONS if not sections else sections
+    names = default_sections(dataset) if not sections else sections
     for name in names:
         if name not in SECTIONS:
             raise KeyError(name)

@@ -10,10 +10,10 @@ SELECT note FROM (SELECT CASE WHEN count(lfu_freq) = 0
 FROM keys) WHERE note IS NOT NULL;
 
 -- table: hottest
-SELECT db, key, type, lfu_freq, memory_bytes, expire_at
+SELECT db, key, type, lfu_freq, memory_bytes, expire_at, source
 FROM keys
 WHERE lfu_freq IS NOT NULL
-ORDER BY lfu_freq DESC, memory_bytes DESC NULLS LAST, db, key
+ORDER BY lfu_freq DESC, memory_bytes DESC NULLS LAST, db, key, source
 LIMIT $top;
 
 -- table: frequency

@@ -48,8 +48,8 @@ ORDER BY idle_memory DESC, pattern
 LIMIT $top;
 
 -- table: coldest
-SELECT db, key, type, memory_bytes, idle_seconds, expire_at
+SELECT db, key, type, memory_bytes, idle_seconds, expire_at, source
 FROM keys
 WHERE idle_seconds >= coalesce((SELECT list_min(max(idle_seconds, $top)) FROM keys), -1)
-ORDER BY idle_seconds DESC, memory_bytes DESC NULLS LAST, db, key
+ORDER BY idle_seconds DESC, memory_bytes DESC NULLS LAST, db, key, source
 LIMIT $top;

@@ -30,12 +30,14 @@ ORDER BY memory_no_ttl DESC, pattern
 LIMIT $top;
 
 -- table: biggest
-SELECT db, key, type, memory_bytes, length, key_pattern(key) AS pattern   -- inferred for these rows only
-FROM (SELECT db, key, type, memory_bytes, length
+SELECT db, key, type, memory_bytes, length,
+       key_pattern(key) AS pattern,     -- inferred for these rows only
+       source
+FROM (SELECT db, key, type, memory_bytes, length, source
       FROM keys
       WHERE expire_at IS NULL
         AND coalesce(memory_bytes, -1) >= coalesce((SELECT CASE WHEN count(memory_bytes) >= $top
                  THEN list_min(max(memory_bytes, $top)) END FROM keys WHERE expire_at IS NULL), -1)
-      ORDER BY memory_bytes DESC NULLS LAST, db, key
+      ORDER BY memory_bytes DESC NULLS LAST, db, key, source
       LIMIT $top)
-ORDER BY memory_bytes DESC NULLS LAST, db, key;
+ORDER BY memory_bytes DESC NULLS LAST, db, key, source;

@@ -6,7 +6,7 @@
 SELECT 'the dump does not say it comes from a cluster (no slot info, no --cluster): the slots are where '
        || 'its keys would land in one' AS note
 FROM meta
-HAVING NOT bool_or(coalesce(cluster, false));
+HAVING NOT bool_or(coalesce(cluster, false) OR len(slot_info) > 0);
 
 -- temp: slot_totals
 SELECT slot, count(*) AS keys, sum(memory_bytes)::BIGINT AS memory_bytes, max(memory_bytes) AS biggest_bytes
@@ -30,13 +30,20 @@ SELECT k.file, k.file_row_number FROM keys k JOIN t ON k.slot = t.slot AND k.mem
 -- values: top_slot_rows
 SELECT file_row_number FROM top_slot_keys;
 
+-- values: top_slot_numbers
+SELECT slot FROM slot_totals ORDER BY memory_bytes DESC, slot LIMIT $top;
+
 -- table: top_slots
+-- source: the dump(s) holding the slot's keys (more than one only when the dumps are not one cluster's masters)
 WITH s AS (SELECT slot, keys, memory_bytes, sum(memory_bytes) OVER () AS total FROM slot_totals),
      b AS (SELECT slot, min(key) AS biggest_key     -- ties: the first by name; key text read for these rows only
            FROM keys k SEMI JOIN top_slot_keys c ON k.file = c.file AND k.file_row_number = c.file_row_number
            WHERE k.file_row_number IN $top_slot_rows
-           GROUP BY slot)
-SELECT s.slot, s.keys, s.memory_bytes, round(s.memory_bytes / nullif(s.total, 0), 4) AS memory_share, b.biggest_key
-FROM s LEFT JOIN b USING (slot)
+           GROUP BY slot),
+     d AS (SELECT slot, string_agg(DISTINCT source, ', ' ORDER BY source) AS source
+           FROM keys WHERE slot IN $top_slot_numbers GROUP BY slot)
+SELECT s.slot, s.keys, s.memory_bytes, round(s.memory_bytes / nullif(s.total, 0), 4) AS memory_share, b.biggest_key,
+       d.source
+FROM s LEFT JOIN b USING (slot) LEFT JOIN d USING (slot)
 ORDER BY s.memory_bytes DESC, s.slot
 LIMIT $top;

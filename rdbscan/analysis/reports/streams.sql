@@ -3,18 +3,18 @@
 
 -- table: streams
 SELECT db, key, length AS entries, stream_groups AS groups, stream_consumers AS consumers,
-       stream_pending AS pending, memory_bytes, expire_at
+       stream_pending AS pending, memory_bytes, expire_at, source
 FROM keys
 WHERE type = 'stream'
-ORDER BY memory_bytes DESC NULLS LAST, db, key
+ORDER BY memory_bytes DESC NULLS LAST, db, key, source
 LIMIT $top;
 
 -- table: biggest_pel
 SELECT db, key, stream_pending AS pending, stream_groups AS groups, stream_consumers AS consumers,
-       length AS entries, memory_bytes
+       length AS entries, memory_bytes, source
 FROM keys
 WHERE type = 'stream' AND stream_pending > 0
-ORDER BY stream_pending DESC, db, key
+ORDER BY stream_pending DESC, db, key, source
 LIMIT $top;
 
 -- table: totals

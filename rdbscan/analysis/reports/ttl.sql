@@ -3,7 +3,7 @@
 -- that expiry frees within the next hour, day and week.
 
 -- view: ttl_keys
-SELECT db, key, type, memory_bytes, expire_at, snapshot_time, file, file_row_number,
+SELECT db, key, type, memory_bytes, expire_at, snapshot_time, source, file, file_row_number,
        (epoch_ms(expire_at) - epoch_ms(snapshot_time)) / 1000.0 AS ttl_seconds
 FROM keys;
 
@@ -53,8 +53,8 @@ WHERE coalesce(memory_bytes, -1) >= coalesce((SELECT list_min(max(memory_bytes, 
 SELECT file_row_number FROM expired_candidates;
 
 -- table: expired
-SELECT db, key, type, memory_bytes, expire_at, round(-ttl_seconds)::BIGINT AS expired_seconds_before_snapshot
+SELECT db, key, type, memory_bytes, expire_at, round(-ttl_seconds)::BIGINT AS expired_seconds_before_snapshot, source
 FROM ttl_keys t SEMI JOIN expired_candidates c ON t.file = c.file AND t.file_row_number = c.file_row_number
 WHERE t.file_row_number IN $expired_rows
-ORDER BY memory_bytes DESC NULLS LAST, db, key
+ORDER BY memory_bytes DESC NULLS LAST, db, key, source
 LIMIT $top;

@@ -1,0 +1,1 @@
+"""Integrations with other engines: :mod:`rdbscan.integrations.spark` (``spark.read.format("rdb")``)."""

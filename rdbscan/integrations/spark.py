@@ -1,0 +1,293 @@
+"""RDB dumps as a Spark DataFrame, through PySpark 4's Python Data Source API.
+
+::
+
+    from pyspark.sql import SparkSession
+    from rdbscan.integrations.spark import RdbDataSource
+
+    spark = SparkSession.builder.getOrCreate()
+    spark.dataSource.register(RdbDataSource)
+    df = (spark.read.format("rdb")
+          .option("allocator", "jemalloc-16")
+          .load("/backups/2024-06-01/*.rdb"))
+    df.groupBy("source", "pattern").sum("memory_bytes")
+
+The DataFrame has the columns of ``rdbscan scan``'s Parquet files (the scan
+schema and ``pattern``) plus ``source``, the dump each row came from.  One
+input partition per dump: each is scanned by the compiled scanner inside a
+Spark Python worker, and its Arrow batches go to Spark as they are (cast to
+Spark's column types), so every executor needs rdbscan installed.
+
+PATHS: a path, a glob, a directory (its dumps), or several of them separated
+by commas (``load([...])`` with a list works too).  ``s3://``, ``s3a://``
+and ``gs://`` URLs are read by the executors themselves with pyarrow's
+filesystems (the standard credential chain, ``AWS_ENDPOINT_URL`` for
+S3-compatible stores): Hadoop's ``fs.s3a.*`` settings do not reach them.
+
+Options: the model options ``redis-version``, ``target-version``,
+``allocator``, ``cluster``, ``config`` (a redis.conf path on the
+executors); the filters ``db`` and ``type`` (comma-separated lists),
+``match`` (a Redis glob) and ``min-bytes``; ``verify`` (``false`` skips the
+CRC64 check), ``pattern`` (``false`` leaves the column out),
+``batch-size``.  Option names take ``-`` or ``_``.
+"""
+
+import fnmatch
+import glob
+import io
+import json
+import os
+
+try:
+    from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+    from pyspark.sql import types as T
+except ImportError as e:      # pragma: no cover - the message is the point
+    raise ImportError(f"rdbscan's Spark data source needs PySpark 4: pip install 'rdbscan[spark]' ({e})") from None
+
+import pyarrow as pa
+
+from rdbscan.scanner.records import OUTPUT_SCHEMA
+
+OPTIONS = ("redis-version", "target-version", "allocator", "cluster", "config", "db", "type", "match",
+           "min-bytes", "verify", "pattern", "batch-size")
+"""The reader options (besides ``path``/``paths``)."""
+
+REMOTE = ("s3://", "s3a://", "gs://", "gcs://")
+
+
+def _spark_type(arrow_type):
+    """The Spark column type of a scan column (unsigned integers widen to fit)."""
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    if pa.types.is_string(t):
+        return T.StringType()
+    if pa.types.is_binary(t):
+        return T.BinaryType()
+    if pa.types.is_timestamp(t):
+        return T.TimestampType()
+    if t in (pa.uint8(), pa.int16()):
+        return T.ShortType()
+    if t in (pa.uint16(), pa.int32()):
+        return T.IntegerType()
+    if t in (pa.int64(), pa.uint32()):
+        return T.LongType()
+    raise TypeError(f"no Spark type for {arrow_type}")
+
+
+def _arrow_type(spark_type):
+    """The Arrow type Spark expects for a Spark column type (timestamps: microseconds, UTC)."""
+    return {T.StringType(): pa.string(), T.BinaryType(): pa.binary(), T.ShortType(): pa.int16(),
+            T.IntegerType(): pa.int32(), T.LongType(): pa.int64(),
+            T.TimestampType(): pa.timestamp("us", tz="UTC")}[spark_type]
+
+
+def spark_schema(pattern=True):
+    """The DataFrame's schema: the scan's columns (with ``pattern`` unless told not to), then ``source``."""
+    fields = [T.StructField(f.name, _spark_type(f.type), f.nullable)
+              for f in OUTPUT_SCHEMA if pattern or f.name != "pattern"]
+    return T.StructType(fields + [T.StructField("source", T.StringType(), False)])
+
+
+def _flag(value, name):
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError(f"rdb option {name!r}: expected true or false, got {value!r}")
+
+
+def parse_options(options):
+    """Reader options -> (scan_batches keyword arguments, with_pattern), checking every name and value."""
+    given = {str(k).lower().replace("_", "-"): v for k, v in dict(options).items()
+             if str(k).lower() not in ("path", "paths")}
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown rdb option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    kw = {}
+    for name, key in (("redis-version", "server"), ("target-version", "target"), ("allocator", "allocator"),
+                      ("config", "config"), ("match", "match")):
+        if given.get(name) not in (None, ""):
+            kw[key] = str(given[name])
+    if kw.get("allocator") not in (None, "jemalloc", "jemalloc-16"):
+        raise ValueError(f"rdb option 'allocator': jemalloc or jemalloc-16, not {kw['allocator']!r}")
+    if given.get("cluster") not in (None, ""):
+        kw["cluster"] = _flag(given["cluster"], "cluster")
+    if given.get("verify") not in (None, ""):
+        kw["verify"] = _flag(given["verify"], "verify")
+    if given.get("db") not in (None, ""):
+        try:
+            kw["db"] = [int(d) for d in str(given["db"]).split(",") if d.strip()]
+        except ValueError:
+            raise ValueError(f"rdb option 'db': database numbers separated by commas, not {given['db']!r}") from None
+    if given.get("type") not in (None, ""):
+        kw["types"] = [t.strip() for t in str(given["type"]).split(",") if t.strip()]
+    if given.get("min-bytes") not in (None, ""):
+        from rdbscan.cli import parse_size
+        try:
+            kw["min_bytes"] = parse_size(given["min-bytes"])
+        except Exception as e:
+            raise ValueError(f"rdb option 'min-bytes': {e}") from None
+    if given.get("batch-size") not in (None, ""):
+        kw["batch_size"] = int(given["batch-size"])
+    pattern = _flag(given["pattern"], "pattern") if given.get("pattern") not in (None, "") else True
+    return kw, pattern
+
+
+def _path_specs(options):
+    """The PATHS given to ``load()``: one string (commas separate several) or Spark's JSON list."""
+    specs = []
+    if options.get("paths"):
+        specs.extend(json.loads(options["paths"]))
+    if options.get("path"):
+        specs.append(options["path"])
+    out = []
+    for spec in specs:
+        out.extend(p.strip() for p in str(spec).split(",") if p.strip())
+    if not out:
+        raise ValueError("give the dumps to read: spark.read.format('rdb').load('/path/*.rdb')")
+    return out
+
+
+def _remote(url):
+    """(pyarrow filesystem, path inside it) for an object-storage URL (``s3a://`` read as ``s3://``)."""
+    from pyarrow import fs as pafs
+    if url.lower().startswith("s3a://"):
+        url = "s3://" + url[len("s3a://"):]
+    elif url.lower().startswith("gcs://"):
+        url = "gs://" + url[len("gcs://"):]
+    return pafs.FileSystem.from_uri(url)
+
+
+def _has_glob(text):
+    return any(c in text for c in "*?[")
+
+
+def expand(spec):
+    """The dumps one path spec names: itself, a directory's dumps, or a glob's matches (sorted)."""
+    from rdbscan.analysis.dataset import is_dump
+    if spec.lower().startswith(REMOTE):
+        from pyarrow import fs as pafs
+        scheme, rest = spec.split("://", 1)
+        filesystem, path = _remote(spec)
+        if not _has_glob(path):
+            info = filesystem.get_file_info(path)
+            if info.type == pafs.FileType.NotFound:
+                raise FileNotFoundError(f"{spec}: no such object")
+            if info.type != pafs.FileType.Directory:
+                return [spec]
+            base, pattern = path.rstrip("/"), path.rstrip("/") + "/*"
+        else:
+            cut = min(path.index(c) for c in "*?[" if c in path)
+            base, pattern = path[:cut].rsplit("/", 1)[0], path
+        found = sorted(i.path for i in filesystem.get_file_info(pafs.FileSelector(base, recursive=True))
+                       if i.type == pafs.FileType.File and fnmatch.fnmatchcase(i.path, pattern))
+        if not found:
+            raise FileNotFoundError(f"{spec}: no object matches")
+        return [f"{scheme}://{p}" for p in found]
+    if os.path.isdir(spec):
+        found = sorted(p for p in (os.path.join(spec, n) for n in os.listdir(spec)) if os.path.isfile(p) and is_dump(p))
+        if not found:
+            raise FileNotFoundError(f"{spec}: a directory with no dump in it")
+        return found
+    if os.path.exists(spec):
+        return [spec]
+    if _has_glob(spec):
+        found = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+        if not found:
+            raise FileNotFoundError(f"{spec}: no file matches")
+        return found
+    raise FileNotFoundError(f"{spec}: no such file or directory")
+
+
+def open_dump(path):
+    """A binary stream of one dump: a local file's path as is, an object-storage URL opened by pyarrow."""
+    if not path.lower().startswith(REMOTE):
+        return path
+    filesystem, inside = _remote(path)
+    stream = filesystem.open_input_stream(inside)
+    return _Named(stream, path)
+
+
+class _Named(io.RawIOBase):
+    """A pyarrow input stream as a raw binary file under the URL it was opened from (errors name the URL)."""
+
+    def __init__(self, stream, name):
+        super().__init__()
+        self.stream, self.name = stream, name
+
+    def readable(self):
+        """Always: a read-only stream."""
+        return True
+
+    def readinto(self, b):
+        """Fill ``b`` from the object; returns the byte count (0 at its end)."""
+        return self.stream.readinto(b)
+
+    def close(self):
+        """Close the object's stream."""
+        if not self.closed:
+            self.stream.close()
+        super().close()
+
+
+class DumpPartition(InputPartition):
+    """One dump: one input partition (``path``: as the paths named it, a local path or a URL)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.path = path
+
+
+class RdbReader(DataSourceReader):
+    """Plans one partition per dump and scans each into Arrow batches."""
+
+    def __init__(self, options, schema):
+        self.options = dict(options)
+        self.scan_options, self.pattern = parse_options(self.options)
+        self.schema = schema
+        self.arrow_schema = pa.schema([pa.field(f.name, _arrow_type(f.dataType), f.nullable) for f in schema.fields])
+
+    def partitions(self):
+        """One :class:`DumpPartition` per dump the paths name (expanded on the driver, in order)."""
+        paths = []
+        for spec in _path_specs(self.options):
+            for p in expand(spec):
+                if p not in paths:
+                    paths.append(p)
+        return [DumpPartition(p) for p in paths]
+
+    def read(self, partition):
+        """The dump's rows as pyarrow RecordBatches of the DataFrame's schema."""
+        from rdbscan import api
+        batches = api.scan_batches(open_dump(partition.path), **self.scan_options)
+        for batch in batches:
+            if self.pattern:
+                batch = api.with_pattern(batch)
+            yield self._for_spark(batch, partition.path)
+
+    def _for_spark(self, batch, source):
+        columns = []
+        for field in self.arrow_schema:
+            if field.name == "source":
+                columns.append(pa.array([source] * batch.num_rows, pa.string()))
+            else:
+                columns.append(batch.column(field.name).cast(field.type))
+        return pa.RecordBatch.from_arrays(columns, schema=self.arrow_schema)
+
+
+class RdbDataSource(DataSource):
+    """``spark.read.format("rdb")``: RDB dumps as a DataFrame (see the module docstring)."""
+
+    @classmethod
+    def name(cls):
+        """The format name: ``rdb``."""
+        return "rdb"
+
+    def schema(self):
+        """The scan columns, ``pattern`` (unless ``pattern`` is false) and ``source``."""
+        _, pattern = parse_options(self.options)
+        return spark_schema(pattern)
+
+    def reader(self, schema):
+        """A reader for the dumps the paths name."""
+        return RdbReader(self.options, schema)
