@@ -464,8 +464,11 @@ def test_json_validates_against_the_schema(cache_dir, name):
 def test_schema_lists_exactly_the_columns(cache_dir, names):
     props = SCHEMA["properties"]["sections"]["properties"]
     assert set(props) == set(reports.SECTIONS) | {"query"}
-    with open_ds(cache_dir, *names) as ds:
-        result = reports.run(ds, reports.SECTIONS)
+    from rdbscan.analysis import whatif          # scanned for the default what-if scenarios
+    scenarios = whatif.scenarios_from_specs([])
+    with open_ds(cache_dir, *names, whatif_slots=whatif.slots_for(scenarios),
+                 whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
+        result = reports.run(ds, reports.SECTIONS, scenarios=scenarios)
     for name, sec in result.items():
         tables = props[name]["properties"]["tables"]
         assert set(tables["required"]) == set(sec.tables), name

