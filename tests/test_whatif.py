@@ -419,3 +419,28 @@ def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
                                                                             pure=pure).to_pylist()}
             assert rows["k:raw:ttl"] - rows["k:raw:nox"] == raw, (target, pure)
             assert rows["k:emb:ttl"] - rows["k:emb:nox"] == emb, (target, pure)
+
+
+def test_advice_cites_the_scenario(dump62, tmp_path):
+    # Collections just above a listpack limit: the advice names the what-if
+    # scenario that keeps them compact and carries its figure for them.
+    path, _ = dump62
+    scenarios = whatif.scenarios_from_specs([])
+    with dataset.open_dataset([path], cache_dir=str(tmp_path), whatif_slots=whatif.slots_for(scenarios),
+                              whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
+        result = reports.run(ds, ["whatif", "advice"], scenarios=scenarios, top=50)
+        by_type_pattern = {(t, p): d for t, p, d in ds.sql(
+            "SELECT type, pattern, sum(memory_bytes - asis_bytes) FROM whatif_stats WHERE scenario_no = 3 "
+            "GROUP BY ALL").fetchall()}
+    near = [r for r in result["advice"].tables["advice"].to_pylist() if r["advice"] == "above-listpack-threshold"]
+    assert {r["subject"].split()[0] for r in near} >= {"hash", "zset", "set"}
+    for r in near:
+        assert r["scenario"].startswith("compact encodings"), r
+        typ, pattern = r["subject"].split(" ", 1)
+        assert r["scenario_delta_bytes"] == by_type_pattern[(typ, pattern)]
+        assert r["scenario_delta_bytes"] < 0 or typ == "set"     # text sets stay hashtables before 7.2
+        assert f'{r["scenario_delta_bytes"]} bytes for the pattern' in r["detail"]
+    # without the what-if, the advice stands alone
+    with dataset.open_dataset([path], cache_dir=str(tmp_path)) as ds:
+        alone = reports.run(ds, ["advice"], top=50)["advice"].tables["advice"].to_pylist()
+    assert all(r["scenario"] is None for r in alone)

@@ -1,9 +1,10 @@
 -- advice: changes that would shrink the dataset, each with the memory at
 -- stake (the memory of the keys concerned) and, where the saving can be
 -- estimated from the scan, an estimated saving.  Encoding advice cites the
--- what-if scenario that raises that limit far enough (scenario,
--- scenario_delta_bytes: the model's figure for those keys; the report's
--- compact-encodings scenario, or a --scenario), when the whatif section ran.
+-- what-if scenario that raises that limit far enough (scenario: the
+-- report's compact-encodings scenario, or a --scenario), when the whatif
+-- section ran, with its figure for the pattern (scenario_delta_bytes: every
+-- key of the pattern, re-encoded as that limit has them).
 
 -- table: advice
 WITH t AS (
@@ -44,15 +45,18 @@ WITH t AS (
     -- the first limits-only what-if scenario under which these collections fit
     SELECT n.*, (SELECT min(s.scenario_no) FROM whatif_scenarios s
                  WHERE s.scenario_no > 0 AND s.release IS NULL AND s.allocator IS NULL
-                   AND coalesce(json_extract(s.limits, CASE n.type WHEN 'hash' THEN '$.hash_max_entries'
-                                                            WHEN 'zset' THEN '$.zset_max_entries'
-                                                            ELSE '$.set_max_listpack_entries' END)::BIGINT, -1)
+                   AND greatest(coalesce(json_extract(s.limits, CASE n.type WHEN 'hash' THEN '$.hash_max_entries'
+                                                                     WHEN 'zset' THEN '$.zset_max_entries'
+                                                                     ELSE '$.set_max_listpack_entries' END)::BIGINT, -1),
+                                CASE WHEN n.type = 'set' THEN coalesce(json_extract(s.limits,
+                                     '$.set_max_intset_entries')::BIGINT, -1) ELSE -1 END)
                        >= n.need_entries) AS scenario_no
     FROM near_threshold n
 ), near AS (
     SELECT l.advice, l.subject, l.keys, l.memory_at_stake,
-           coalesce(greatest(-d.delta, 0), l.estimated_saving)::BIGINT AS estimated_saving,
-           l.detail || coalesce(' (what-if "' || s.scenario || '": ' || d.delta || ' bytes)', '') AS detail,
+           l.estimated_saving,
+           l.detail || coalesce(' (what-if "' || s.scenario || '": ' || d.delta || ' bytes for the pattern)', '')
+               AS detail,
            s.scenario, d.delta AS scenario_delta_bytes
     FROM near_linked l
     LEFT JOIN whatif_scenarios s ON s.scenario_no = l.scenario_no
