@@ -284,7 +284,7 @@ class ScanBatches:
                 f"cluster mode assumed: the keys occupy {found['slots']} of 16384 hash slots, in "
                 f"{len(found['ranges'])} contiguous range{'s' if len(found['ranges']) > 1 else ''} "
                 f"({describe_ranges(found['ranges'])}): a node of a multi-master cluster, whose per-key slot "
-                f"links the estimate counts (--cluster no if it was not one; a single-node cluster "
+                f"links the estimate counts (--no-cluster if it was not one; a single-node cluster "
                 f"cannot be told apart: --cluster)")
 
     def _allocator_totals(self, n, cols, profile, module_names):

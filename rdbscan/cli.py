@@ -166,7 +166,8 @@ _model_options = [
                       "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum; libc: a server "
                       "built with MALLOC=libc (glibc malloc).  `rdbscan info` shows which fits the dump's used-mem."),
     click.option("--cluster/--no-cluster", default=None,
-                 help="Whether the server ran in cluster mode (default: when the dump carries slot info)."),
+                 help="Whether the server ran in cluster mode (default: when the dump carries slot info, or, "
+                      "for 7.0/7.2, when its keys occupy a few slot ranges: a note says so)."),
 ]
 
 
