@@ -373,7 +373,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
 
     SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
     eviction, whatif, advice, streams, slots, shards, rebalance (default:
-    all; shards and rebalance when there are several dumps).  SOURCE is a
+    all but whatif; shards and rebalance when there are several dumps; name
+    whatif, with advice to have its advice cite the scenarios).  SOURCE is a
     dump (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up, and ranked tables name each row's
     source.  Each section's SQL is a file in the package: 'rdbscan sql
@@ -407,7 +408,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             sections.append(chosen)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     chosen_scenarios = None
-    if not sections or "whatif" in sections:     # every section, or whatif named
+    if "whatif" in sections:
         from rdbscan.analysis import whatif
         chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
         model["whatif_slots"] = whatif.slots_for(chosen_scenarios)

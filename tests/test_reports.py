@@ -452,7 +452,8 @@ def test_json_validates_against_the_schema(cache_dir, name):
     doc = json.loads(r.stdout)
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
-    assert list(doc["sections"]) == [s for s in reports.SECTIONS if s not in reports.FLEET_SECTIONS]
+    assert list(doc["sections"]) == [s for s in reports.SECTIONS
+                                     if s not in reports.FLEET_SECTIONS + reports.ASKED_SECTIONS]
     one = json.loads(rdbscan_cli("report", "nottl", dump_path(name), "--cache-dir", cache_dir, "--format", "json",
                                  "--match", "no-such-key*").stdout)
     jsonschema.validate(one, SCHEMA, cls=jsonschema.Draft202012Validator)
@@ -486,11 +487,8 @@ def test_csv_parses(cache_dir):
     assert r.returncode == 0, r.stderr
     blocks = r.stdout.split("\n\n")
     heads = [b.splitlines()[0] for b in blocks]
-    from rdbscan.analysis import whatif          # the CLI scans for the default what-if scenarios
-    scenarios = whatif.scenarios_from_specs([])
-    with open_ds(cache_dir, "redis-7.4.1", whatif_slots=whatif.slots_for(scenarios),
-                 whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
-        result = reports.run(ds, top=3, scenarios=scenarios)
+    with open_ds(cache_dir, "redis-7.4.1") as ds:
+        result = reports.run(ds, top=3)
     want = [f"# {s}.{t}" for s, sec in result.items() for t in sec.tables]
     assert heads == want
     for block, (s, t) in zip(blocks, [(s, t) for s, sec in result.items() for t in sec.tables]):
@@ -507,7 +505,7 @@ def test_markdown_has_pipe_tables(cache_dir):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     for s in reports.SECTIONS:
-        assert (f"\n## {s}: " in "\n" + out) == (s not in reports.FLEET_SECTIONS), s
+        assert (f"\n## {s}: " in "\n" + out) == (s not in reports.FLEET_SECTIONS + reports.ASKED_SECTIONS), s
     assert "| db | key | type | encoding | memory_bytes | length | expire_at |" in out
     assert "|---:|---|---|---|---:|---:|---|" in out or "|---:|---|" in out
     lines = [line for line in out.splitlines() if line.startswith("|")]

@@ -302,9 +302,10 @@ def test_cli_formats_and_errors(dump62, tmp_path):
     rdbscan.scan(dump, plain)
     r = _cli("report", "whatif", plain)
     assert r.returncode == 2 and "no what-if columns" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("report", plain, "--format", "json")     # every section: the what-if says why it is empty
-    assert r.returncode == 0
-    assert "no what-if columns" in json.loads(r.stdout)["sections"]["whatif"]["notes"][0]
+    r = _cli("report", plain, "--format", "json")     # every section: the what-if runs only when named
+    assert r.returncode == 0 and "whatif" not in json.loads(r.stdout)["sections"]
+    r = _cli("report", "whatif", "advice", dump, "--format", "json")      # several sections, in that order
+    assert r.returncode == 0 and list(json.loads(r.stdout)["sections"]) == ["whatif", "advice"]
 
 
 def test_report_without_whatif_columns_raises_for_the_section(dump62, tmp_path):

@@ -183,10 +183,15 @@ def per_source(table, files):
     return table
 
 
+ASKED_SECTIONS = ("whatif",)
+"""Sections that run only when named: a what-if re-evaluates the model for every key and scenario
+(about a second per scenario and 1.5 M keys), and its scan keeps more per key."""
+
+
 def default_sections(dataset):
-    """The sections of a whole report: all of them, the fleet sections only for more than one dump."""
+    """The sections of a whole report: all but :data:`ASKED_SECTIONS`, the fleet sections only for more than one dump."""
     several = len(dataset.files) > 1
-    return [s for s in SECTIONS if several or s not in FLEET_SECTIONS]
+    return [s for s in SECTIONS if (several or s not in FLEET_SECTIONS) and s not in ASKED_SECTIONS]
 
 
 def run(dataset, sections=None, scenarios=None, **params):
