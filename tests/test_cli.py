@@ -250,9 +250,12 @@ def test_bad_option_values_are_one_line(args, expect):
     assert r.returncode == 2 and err.count("\n") == 1 and expect in err and "Traceback" not in err
 
 
-def test_output_into_a_directory_fails_before_scanning(tmp_path):
-    r = run("scan", dump_path(FIXTURE), "-o", tmp_path)
-    assert r.returncode == 2 and "is a directory" in r.stderr.decode()
+def test_output_into_a_directory_makes_a_dataset_of_one(tmp_path):
+    # -o naming an existing directory: a dataset directory with the dump's part in it
+    r = run("scan", dump_path(FIXTURE), "-o", tmp_path, "-q")
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(tmp_path) == ["dump.parquet"]
+    assert keyset(tmp_path / "dump.parquet") == set(load_truth(FIXTURE))
 
 
 def test_full_disk_is_one_line_and_leaves_nothing(tmp_path):

@@ -161,6 +161,103 @@ def test_patterns_add_up(cache_dir, name):
     assert stats == (overview["keys"], overview["memory_bytes"], no_ttl)
 
 
+# ---- sizes and memmap -------------------------------------------------------------------------
+
+def size_label(bucket):
+    units = ["B", "KiB", "MiB", "GiB"]
+    unit, step = divmod(bucket, 10)
+    if step == 9:
+        return f"512 {units[unit]} - 1 {units[unit + 1]}"
+    return f"{1 << step} - {2 << step} {units[unit]}"
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_sizes_buckets_every_key(cache_dir, name):
+    sections, ours = run_all(cache_dir, name, ["sizes", "summary"])
+    sized = [r for r in ours.values() if r["memory_bytes"] is not None]
+    want = {}
+    for r in sized:
+        b = max(r["memory_bytes"], 1).bit_length() - 1      # 2**b <= memory < 2**(b + 1)
+        k, m = want.get((r["type"], b), (0, 0))
+        want[(r["type"], b)] = (k + 1, m + r["memory_bytes"])
+    by_type = table(sections, "sizes", "by_type")
+    got = {(r["type"], r["size_from"].bit_length() - 1): (r["keys"], r["memory_bytes"]) for r in by_type}
+    assert got == want
+    for r in by_type:
+        assert r["size_below"] == 2 * r["size_from"] and r["size"] == size_label(r["size_from"].bit_length() - 1)
+    overall = table(sections, "sizes", "overall")
+    assert [r["size_from"] for r in overall] == sorted({1 << b for _, b in want})
+    for r in overall:
+        b = r["size_from"].bit_length() - 1
+        assert (r["keys"], r["memory_bytes"]) == tuple(map(sum, zip(*(v for (t, bb), v in want.items() if bb == b))))
+    assert sum(r["keys"] for r in overall) == len(sized)
+    assert sum(r["memory_share"] for r in overall) == pytest.approx(1, abs=1e-3)
+    type_order = list(dict.fromkeys(r["type"] for r in by_type))
+    assert type_order == [r["type"] for r in table(sections, "summary", "by_type") if r["type"] in type_order]
+    assert bool(sections["sizes"]["notes"]) == (len(sized) < len(ours))
+
+
+def test_size_labels():
+    assert [size_label(b) for b in (5, 9, 10, 19, 20, 33)] == [
+        "32 - 64 B", "512 B - 1 KiB", "1 - 2 KiB", "512 KiB - 1 MiB", "1 - 2 MiB", "8 - 16 GiB"]
+
+
+def memmap_expected(rows, top, per_pattern=5):
+    """The memmap tables computed from per-key rows in Python: (patterns rows, keys rows)."""
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["type"], {}).setdefault(r["pattern"], []).append(r)
+    type_memory = {t: sum(r["memory_bytes"] or 0 for ps in g.values() for r in ps) for t, g in groups.items()}
+    patterns_rows, keys_rows = [], []
+    for t in sorted(groups, key=lambda t: (-type_memory[t], t)):
+        ranked = sorted(groups[t].items(), key=lambda kv: (-sum(r["memory_bytes"] or 0 for r in kv[1]), kv[0]))
+        for rank, (pattern, ks) in enumerate(ranked[:top], 1):
+            mem = sum(r["memory_bytes"] or 0 for r in ks)
+            patterns_rows.append((t, rank, pattern, False, len(ks), mem))
+            biggest = sorted((r for r in ks if r["memory_bytes"] is not None),
+                             key=lambda r: (-r["memory_bytes"], -r["file_index"], -r["file_row_number"]))
+            biggest = biggest[:min(top, per_pattern)]
+            for i, r in enumerate(biggest, 1):
+                keys_rows.append((t, pattern, i, False, r["db"], r["key"], 1, r["memory_bytes"]))
+            if len(ks) > len(biggest):
+                keys_rows.append((t, pattern, min(top, per_pattern) + 1, True, None, None, len(ks) - len(biggest),
+                                  mem - sum(r["memory_bytes"] for r in biggest)))
+        rest = ranked[top:]
+        if rest:
+            patterns_rows.append((t, top + 1, f"(other {len(rest)} patterns)", True,
+                                  sum(len(ks) for _, ks in rest),
+                                  sum(r["memory_bytes"] or 0 for _, ks in rest for r in ks)))
+    return patterns_rows, keys_rows
+
+
+def memmap_check(ds, top):
+    result = reports.run(ds, ["memmap", "summary"], top=top)
+    rows = ds.sql("SELECT db, key, type, pattern, memory_bytes, file_index, file_row_number FROM keys").to_arrow_table()
+    want_patterns, want_keys = memmap_expected(rows.to_pylist(), top)
+    got_patterns = [(r["type"], r["rank"], r["pattern"], r["other"], r["keys"], r["memory_bytes"])
+                    for r in result["memmap"].tables["patterns"].to_pylist()]
+    got_keys = [tuple(r.values()) for r in result["memmap"].tables["keys"].to_pylist()]
+    assert got_patterns == want_patterns
+    assert got_keys == want_keys
+    # every level adds up to the one above it
+    by_type = {r["type"]: r for r in result["summary"].tables["by_type"].to_pylist()}
+    for t, row in by_type.items():
+        assert sum(p[5] for p in got_patterns if p[0] == t) == row["memory_bytes"]
+        assert sum(p[4] for p in got_patterns if p[0] == t) == row["keys"]
+    for p in got_patterns:
+        if not p[3]:
+            ks = [k for k in got_keys if k[:2] == p[0:3:2]]
+            assert sum(k[6] for k in ks) == p[4] and sum(k[7] for k in ks) == p[5], p
+    return result
+
+
+@pytest.mark.parametrize("name", ["redis-7.4.1", "valkey-8.0.1-cluster", "redis-2.8.24"])
+@pytest.mark.parametrize("top", [3, 10])
+def test_memmap_against_our_rows(cache_dir, name, top):
+    with open_ds(cache_dir, name) as ds:
+        memmap_check(ds, top)
+
+
 # ---- eviction ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
@@ -370,6 +467,9 @@ def test_two_sources_add_up(cache_dir):
     assert sum(r["keys"] for r in table(both, "patterns", "patterns")) == ob["keys"]
     assert table(both, "eviction", "pressure")[0]["key_memory_with_ttl"] == sum(
         table(s, "eviction", "pressure")[0]["key_memory_with_ttl"] for s in (one, two))
+    with open_ds(cache_dir, a, b) as ds:          # two files: rows are told apart by file_index
+        assert ds.sql("SELECT count(DISTINCT file_index) FROM keys").fetchall() == [(2,)]
+        memmap_check(ds, 4)
 
 
 def test_directory_with_dump_and_its_cache_counts_once(tmp_path):

@@ -22,7 +22,6 @@ connection:
 """
 
 import collections
-import glob
 import hashlib
 import json
 import os
@@ -31,13 +30,12 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
-from rdbscan import api
+from rdbscan import fleet, storage
 from rdbscan.analysis import patterns, rebalance
 from rdbscan.errors import RdbscanError
-from rdbscan.scanner.records import OUTPUT_SCHEMA, internal_schema, redis_glob_to_regex
+from rdbscan.fleet import MODEL_OPTIONS
+from rdbscan.scanner.records import internal_schema, redis_glob_to_regex
 from rdbscan.scanner.sink import read_meta
-
-MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 
 META_SCHEMA = pa.schema([
     ("file", pa.string()), ("source", pa.string()), ("shard", pa.string()), ("source_bytes", pa.int64()),
@@ -68,17 +66,6 @@ CREATE MACRO human_bytes(n) AS CASE
 """``human_bytes(n)``: sizes in text as the tables print them (decimal units: 2.1 GB)."""
 
 
-def is_dump(path):
-    """True when ``path`` starts like an RDB dump, a compressed file or an AOF with an RDB preamble."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(9)
-    except OSError:
-        return False
-    return head.startswith((b"REDIS", b"VALKEY", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18",
-                            b"BZh", b"\xfd7zXZ"))
-
-
 def default_cache_dir():
     """Where cached scans go when the dump's own directory is not writable."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -86,20 +73,12 @@ def default_cache_dir():
 
 
 def cache_path(dump, cache_dir=None):
-    """The cached scan of ``dump``: ``DUMP.rdbscan.parquet`` beside it, else in the cache dir."""
-    dump = os.path.abspath(dump)
-    if cache_dir is None and os.access(os.path.dirname(dump), os.W_OK):
+    """The cached scan of ``dump``: ``DUMP.rdbscan.parquet`` beside it, else in the cache dir (always for URLs)."""
+    dump = storage.canonical(dump)
+    if cache_dir is None and not storage.is_remote(dump) and os.access(os.path.dirname(dump), os.W_OK):
         return dump + ".rdbscan.parquet"
     digest = hashlib.sha1(dump.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return os.path.join(cache_dir or default_cache_dir(), f"{os.path.basename(dump)}.{digest}.parquet")
-
-
-def _fingerprint(dump, options):
-    st = os.stat(dump)
-    return {"source": os.path.abspath(dump), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "options": {k: options.get(k) for k in MODEL_OPTIONS},
-            "rdbscan": api.__version__, "columns": list(OUTPUT_SCHEMA.names),
-            "patterns": patterns.INFERENCE_VERSION}
+    return os.path.join(cache_dir or default_cache_dir(), f"{storage.basename(dump)}.{digest}.parquet")
 
 
 @dataclass
@@ -111,62 +90,95 @@ class Resolved:
     meta: dict = field(default=None, repr=False)
 
 
-def scan_cached(dump, cache_dir=None, whatif_slots=None, whatif_conv=None, **options):
-    """The Parquet scan of ``dump``: a cache still valid for its size, mtime and model options, or a new scan.
+def _read_cache(path):
+    if not os.path.exists(path):
+        return None
+    try:
+        return read_meta(path)
+    except Exception:   # a damaged cache is rebuilt, not trusted
+        return None
 
-    ``whatif_slots`` (keys of :func:`rdbscan.model.scenario.slot_of`) asks
-    for a cache that also holds the what-if columns of those sizing slots;
-    any cache with at least those serves, and a new scan keeps the slots
-    the old cache had too, so that reports and what-ifs share one file.
-    ``whatif_conv``: hash value limits whose conversion points it keeps.
+
+def _whatif_current(meta, whatif_slots, whatif_conv):
+    """A cache holds the what-if columns asked for (none asked: any cache serves)."""
+    if whatif_slots is None:
+        return True
+    had = meta.get("whatif_slots")
+    had_conv = set((meta.get("whatif_conv_limits") or [])[1:])
+    return had is not None and set(whatif_slots) <= set(had) and set(whatif_conv or ()) <= had_conv
+
+
+def scan_cached(dumps, cache_dir=None, jobs=None, whatif_slots=None, whatif_conv=None, **options):
+    """The Parquet scans of ``dumps``: caches still valid (see :func:`rdbscan.fleet.fingerprint`), or new scans.
+
+    Stale or missing caches are scanned on ``jobs`` worker processes (default:
+    the machine's cores), as ``rdbscan scan`` does for a fleet.  A dump that
+    fails raises its one-line error once the others are done.  The scans
+    carry the allocator evidence; ``whatif_slots`` (keys of
+    :func:`rdbscan.model.scenario.slot_of`) asks for caches that also hold
+    the what-if columns of those sizing slots and ``whatif_conv`` (hash
+    value limits) the conversion points: any cache with at least those
+    serves, and a new scan keeps the slots the old cache had too, so that
+    reports and what-ifs share one file.
     """
-    want = _fingerprint(dump, options)
-    path = cache_path(dump, cache_dir)
-    meta = None
-    if os.path.exists(path):
-        try:
-            meta = read_meta(path)
-        except Exception:   # a damaged cache is rebuilt, not trusted
-            meta = None
-        had = meta.get("whatif_slots") if meta else None
-        had_conv = set((meta.get("whatif_conv_limits") or [])[1:]) if meta else set()
-        if meta and meta.get("cache") == want and not meta.get("partial") and (
-                whatif_slots is None or (had is not None and set(whatif_slots) <= set(had)
-                                         and set(whatif_conv or ()) <= had_conv)):
-            return Resolved(path, dump, True, meta)
-    if whatif_slots is not None and meta and meta.get("cache") == want and meta.get("whatif_slots"):
-        whatif_slots = list(dict.fromkeys(list(meta["whatif_slots"]) + list(whatif_slots)))
-        whatif_conv = sorted(set(whatif_conv or ()) | set((meta.get("whatif_conv_limits") or [])[1:]))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    meta = api.scan(dump, path, extra_meta={"cache": want}, slots=whatif_slots, conv_limits=whatif_conv,
-                    allocator_evidence=True, **{k: options.get(k) for k in MODEL_OPTIONS})
-    return Resolved(path, dump, False, meta)
+    single = isinstance(dumps, (str, os.PathLike))
+    dumps = [os.fspath(dumps)] if single else [os.fspath(d) for d in dumps]
+    model = {k: options.get(k) for k in MODEL_OPTIONS}
+    out, job_list = [None] * len(dumps), []
+    for i, d in enumerate(dumps):
+        st = storage.stat(d)
+        want = fleet.fingerprint(d, model, st)
+        path = cache_path(d, cache_dir)
+        meta = _read_cache(path)
+        if fleet.is_current(meta, want) and _whatif_current(meta, whatif_slots, whatif_conv):
+            out[i] = Resolved(path, d, True, meta)
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        scan_options = {k: v for k, v in model.items() if v is not None}
+        scan_options["allocator_evidence"] = True
+        if whatif_slots is not None:
+            slots, conv = list(whatif_slots), set(whatif_conv or ())
+            if fleet.is_current(meta, want) and meta.get("whatif_slots"):
+                slots = list(meta["whatif_slots"]) + slots
+                conv |= set((meta.get("whatif_conv_limits") or [])[1:])
+            scan_options.update(slots=list(dict.fromkeys(slots)), conv_limits=sorted(conv))
+        job_list.append(fleet.DumpJob(i, d, path, want, scan_options, st.size))
+    failed = []
+
+    def done(event):
+        if event[0] == "done":
+            r = event[2]
+            if r.ok:
+                out[event[1]] = Resolved(r.part, dumps[event[1]], False, r.meta)
+            else:
+                failed.append(r)
+    fleet.run_jobs(job_list, fleet.default_jobs() if jobs is None else jobs, done)
+    if failed:
+        failed.sort(key=lambda r: dumps.index(r.source))
+        more = f" (and {len(failed) - 1} more dumps failed)" if len(failed) > 1 else ""
+        raise RdbscanError(failed[0].error + more)
+    return out[0] if single else out
+
+
+def _is_parquet_or_dump(location):
+    head = storage.read_head(location, 9)
+    return bool(head) and (head.startswith(b"PAR1") or head.startswith(fleet.DUMP_MAGIC))
 
 
 def _expand(source):
-    """The files one SOURCE argument names: itself, a directory's dumps and Parquet files, or a glob."""
-    if os.path.isdir(source):
-        names = sorted(os.path.join(source, n) for n in os.listdir(source))
-        found = [p for p in names if os.path.isfile(p) and (api.is_parquet(p) or is_dump(p))]
-        if not found:
-            raise RdbscanError(f"{source}: a directory with no dump or Parquet file in it")
-        return found
-    if os.path.exists(source):
-        return [source]
-    if any(c in source for c in "*?["):
-        found = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
-        if not found:
-            raise RdbscanError(f"{source}: no file matches")
-        return found
-    raise RdbscanError(f"{source}: no such file or directory")
+    """The files one SOURCE argument names: itself, a directory's (or prefix's) dumps and Parquet files, or a glob."""
+    return [e.location for e in storage.expand(source, keep=_is_parquet_or_dump, what="dump or Parquet file")]
 
 
-def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, whatif_conv=None, **options):
+def resolve(sources, cache_dir=None, on_scan=None, jobs=None, whatif_slots=None, whatif_conv=None, **options):
     """Resolve SOURCE arguments to Parquet files, scanning (or reusing the caches of) dumps.
 
-    A Parquet file whose recorded source is a dump also given (a cache or
-    ``rdbscan scan`` output lying beside it) is skipped, so no key is
-    counted twice.  ``on_scan(resolved)`` is called for every dump.
+    A SOURCE is a dump, an rdbscan Parquet file, a directory, a glob, or
+    the same on ``s3://`` / ``gs://`` (dumps there are cached locally, see
+    :func:`cache_path`).  A Parquet file whose recorded source is a dump also
+    given (a cache or ``rdbscan scan`` output lying beside it) is skipped, so
+    no key is counted twice.  Dumps that need a scan are scanned in parallel
+    (``jobs``); ``on_scan(resolved)`` is called for every dump.
     """
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
@@ -177,30 +189,46 @@ def resolve(sources, cache_dir=None, on_scan=None, whatif_slots=None, whatif_con
                 files.append(p)
     dumps, parquets = [], []
     for p in files:
-        if api.is_parquet(p):
+        head = storage.read_head(p, 9) or b""
+        if head.startswith(b"PAR1"):
             meta = read_meta(p)
             if meta is None:
                 raise RdbscanError(f"{p}: a Parquet file, but not one written by rdbscan scan")
             parquets.append(Resolved(p, meta=meta))
-        elif is_dump(p):
+        elif head.startswith(fleet.DUMP_MAGIC) or (storage.is_remote(p) and not head):
             dumps.append(p)
         else:
             raise RdbscanError(f"{p}: neither an RDB dump nor a Parquet file written by rdbscan")
-    dump_paths = {os.path.abspath(d) for d in dumps}
+    dump_paths = {storage.canonical(d) for d in dumps}
     out = []
-    for d in dumps:
-        r = scan_cached(d, cache_dir, whatif_slots=whatif_slots, whatif_conv=whatif_conv, **options)
+    for r in scan_cached(dumps, cache_dir, jobs=jobs, whatif_slots=whatif_slots, whatif_conv=whatif_conv,
+                         **options):
         if on_scan:
             on_scan(r)
         out.append(r)
     for r in parquets:
         src = r.meta.get("cache", {}).get("source") or r.meta.get("source") or ""
-        if os.path.abspath(src) in dump_paths:
+        if src and storage.canonical(src) in dump_paths:
             continue
         out.append(r)
     if not out:
         raise RdbscanError("no input: name a dump, a Parquet file, a directory or a glob")
     return out
+
+
+def location(path):
+    """A Parquet file's location as DuckDB reads it: an absolute path, or its URL."""
+    return storage.canonical(path)
+
+
+def connect(resolved, threads=None):
+    """A DuckDB connection that can read every resolved file (``s3://`` / ``gs://`` through pyarrow's filesystems)."""
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for fs in storage.fsspec_filesystems([r.parquet for r in resolved]):
+        con.register_filesystem(fs)
+    return con
 
 
 def source_labels(resolved):
@@ -210,10 +238,10 @@ def source_labels(resolved):
     Parquet file with the source its scan recorded.  Two files naming the
     same source (two scans of one dump) are told apart by their Parquet path.
     """
-    labels = [r.dump if r.dump is not None else ((r.meta or {}).get("source") or os.path.abspath(r.parquet))
+    labels = [r.dump if r.dump is not None else ((r.meta or {}).get("source") or location(r.parquet))
               for r in resolved]
     counts = collections.Counter(labels)
-    return [os.path.abspath(r.parquet) if counts[label] > 1 else label for label, r in zip(labels, resolved)]
+    return [location(r.parquet) if counts[label] > 1 else label for label, r in zip(labels, resolved)]
 
 
 def shard_labels(sources):
@@ -250,7 +278,7 @@ def _meta_row(r, source=None, shard=None):
             return None
 
     return {
-        "file": os.path.abspath(r.parquet), "source": source or m.get("source"),
+        "file": location(r.parquet), "source": source or m.get("source"),
         "shard": shard or source or m.get("source"), "source_bytes": m.get("source_bytes"),
         "magic": m.get("magic"), "rdb_version": m.get("rdb_version"), "flavor": m.get("flavor"),
         "server": m.get("server"), "model_server": model.get("server"), "what_if": model.get("what_if"),
@@ -291,10 +319,8 @@ class Dataset:
     def __init__(self, resolved, *, db=None, types=None, match=None, delimiters=patterns.DEFAULT_DELIMITERS,
                  depth=0, rules=None, materialize=False, threads=None):
         self.resolved = resolved
-        self.files = [os.path.abspath(r.parquet) for r in resolved]
-        self.con = duckdb.connect()
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
+        self.files = [location(r.parquet) for r in resolved]
+        self.con = connect(resolved, threads)
         self.pattern_rules = patterns.PatternRules(delimiters=delimiters, depth=depth, rules=rules)
         self.pattern_rules.register(self.con)
         # key_pattern(text): the pattern of any key text, for queries that want it on a few rows only
@@ -372,17 +398,20 @@ def _per_file(files, values):
 
 
 def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
-    """The ``keys`` query over resolved files, with ``source``, ``file``, ``snapshot_time`` and ``pattern`` columns.
+    """The ``keys`` query over resolved files, with ``source``, ``file``, ``file_index``, ``snapshot_time`` and
+    ``pattern`` columns.
 
     One ``read_parquet`` over the file list keeps DuckDB's top-N and column
     pruning working (a UNION of per-file scans reads every key's text for a
     top 10); ``source`` (see :func:`source_labels`) and ``snapshot_time``
     (each file's dump ctime) come from the file name, so no report needs a
-    join.  With ``stored``, the files' own ``pattern`` column is used, else
-    ``pattern_sql`` infers it (and a stored one is left out).
-    ``internal`` keeps what-if scans' ``_``-prefixed columns.
+    join; ``file_index`` numbers the files from 0 in the order given (with
+    ``file_row_number``, a row's identity in a few bytes).  With ``stored``,
+    the files' own ``pattern`` column is used, else ``pattern_sql`` infers
+    it (and a stored one is left out).  ``internal`` keeps what-if scans'
+    ``_``-prefixed columns.
     """
-    files = [os.path.abspath(r.parquet) for r in resolved]
+    files = [location(r.parquet) for r in resolved]
     times = []
     for r in resolved:
         ctime = _meta_row(r)["snapshot_time"]
@@ -390,7 +419,9 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     snapshot = _per_file(files, times)
     source = _per_file(files, [_sql_str(s) for s in source_labels(resolved)])
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
-    common = f"{source} AS source, filename AS file, file_row_number, {snapshot} AS snapshot_time"
+    index = _per_file(files, [f"{i}::INTEGER" for i in range(len(files))])
+    common = (f"{source} AS source, filename AS file, {index} AS file_index, file_row_number, "
+              f"{snapshot} AS snapshot_time")
     # What-if scans carry the model's inputs as _-prefixed columns: not for
     # the keys view (only for keys_model, the what-if report's).
     hidden = [] if internal else internal_names(resolved)
@@ -405,15 +436,26 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
             + (" WHERE " + " AND ".join(where) if where else ""))
 
 
-def pattern_stats_sql(keys, idle=86400, big_value=10_000):
+BIGGEST = 5
+"""How many of each pattern's biggest keys ``pattern_stats.biggest`` names."""
+
+
+def pattern_stats_sql(keys, idle=86400, big_value=10_000, biggest=BIGGEST):
     """``pattern_stats`` over the view ``keys``: one row per (db, type, pattern).
 
     Besides keys and memory with and without TTL, it carries what the idle
     and advice reports group by pattern (keys idle longer than ``idle``
     seconds; JSON strings; text strings of ``big_value`` bytes or more), so
-    patterns are inferred once for all reports.
+    patterns are inferred once for all reports.  ``biggest`` (a list, biggest
+    first) names the group's ``biggest`` largest keys by memory as
+    ``{memory_bytes, file_index, file_row_number}`` (ties: the later file
+    and row), without reading their text; ``biggest=0`` leaves it out.
     """
     idle, big_value = int(idle), int(big_value)
+    # max(struct, n) keeps the n largest (memory, file, row): one pass, deterministic under ties
+    top = (f""",
+       max({{'memory_bytes': memory_bytes, 'file_index': file_index, 'file_row_number': file_row_number}},
+           {int(biggest)}) FILTER (WHERE memory_bytes IS NOT NULL) AS biggest""" if biggest else "")
     big = (f"type = 'string' AND length >= {big_value} "
            "AND coalesce(CAST(value_format AS VARCHAR), 'text') IN ('json', 'text', 'xml', 'html')")
     return f"""
@@ -434,21 +476,22 @@ SELECT db, type, pattern,
        count(*) FILTER (WHERE {big})                              AS big_text_keys,
        coalesce(sum(memory_bytes) FILTER (WHERE {big}), 0)::BIGINT AS big_text_memory,
        coalesce(sum(greatest(length - serialized_bytes, 0)) FILTER (WHERE {big}), 0)::BIGINT AS big_text_saving,
-       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json
+       bool_or(CAST(value_format AS VARCHAR) = 'json') FILTER (WHERE {big}) AS big_text_has_json{top}
 FROM {keys}
 GROUP BY db, type, pattern
 """
 
 
 def open_dataset(sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
-                 delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False,
+                 delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False, jobs=None,
                  whatif_slots=None, whatif_conv=None, **model_options):
     """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`.
 
-    ``whatif_slots``: dumps are scanned (or their caches reused) with the
-    what-if columns of these sizing slots (see :mod:`rdbscan.analysis.whatif`).
+    ``whatif_slots`` / ``whatif_conv``: dumps are scanned (or their caches
+    reused) with the what-if columns of these sizing slots and value limits
+    (see :mod:`rdbscan.analysis.whatif`).
     """
-    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, whatif_slots=whatif_slots,
+    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, whatif_slots=whatif_slots,
                        whatif_conv=whatif_conv, **model_options)
     return Dataset(resolved, db=db, types=types, match=match, delimiters=delimiters, depth=depth,
                    rules=rules, materialize=materialize)

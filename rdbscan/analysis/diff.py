@@ -9,11 +9,8 @@ on one DuckDB connection as ``old_keys`` / ``new_keys``, ``old_meta`` /
 spills to disk when the sides outgrow memory.
 """
 
-import os
 import tempfile
 from importlib import resources
-
-import duckdb
 
 from rdbscan.analysis import dataset, patterns, reports
 from rdbscan.scanner.records import redis_glob_to_regex
@@ -31,7 +28,7 @@ class Pair:
     def __init__(self, old, new, *, db=None, types=None, match=None, delimiters=patterns.DEFAULT_DELIMITERS,
                  depth=0, rules=None, temp_directory=None):
         self.old, self.new = old, new
-        self.con = duckdb.connect()
+        self.con = dataset.connect(list(old) + list(new))
         self.con.execute(f"SET temp_directory = {_q(temp_directory or tempfile.gettempdir())}")
         self.rules = patterns.PatternRules(delimiters=delimiters, depth=depth, rules=rules)
         self.rules.register(self.con)
@@ -49,12 +46,13 @@ class Pair:
             self.con.execute(f"CREATE VIEW {side}_keys AS "
                              + dataset.keys_sql(resolved, "key_pattern_of(key)", where,
                                               stored=dataset.stored_patterns(resolved, self.rules)))
-            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS " + dataset.pattern_stats_sql(f"{side}_keys"))
+            self.con.execute(f"CREATE TEMP TABLE {side}_pattern_stats AS "
+                             + dataset.pattern_stats_sql(f"{side}_keys", biggest=0))    # diff needs no biggest keys
 
     @property
     def files(self):
         """(old files, new files) as absolute paths."""
-        return ([os.path.abspath(r.parquet) for r in self.old], [os.path.abspath(r.parquet) for r in self.new])
+        return ([dataset.location(r.parquet) for r in self.old], [dataset.location(r.parquet) for r in self.new])
 
     def close(self):
         """Close the connection."""
@@ -68,10 +66,10 @@ class Pair:
 
 
 def open_pair(old_sources, new_sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
-              delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, **model_options):
+              delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, jobs=None, **model_options):
     """Resolve both sides (dumps are scanned or their caches reused) and open them as a :class:`Pair`."""
-    old = dataset.resolve(old_sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
-    new = dataset.resolve(new_sources, cache_dir=cache_dir, on_scan=on_scan, **model_options)
+    old = dataset.resolve(old_sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, **model_options)
+    new = dataset.resolve(new_sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, **model_options)
     return Pair(old, new, db=db, types=types, match=match, delimiters=delimiters, depth=depth, rules=rules)
 
 

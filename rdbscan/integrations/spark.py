@@ -32,11 +32,7 @@ CRC64 check), ``pattern`` (``false`` leaves the column out),
 ``batch-size``.  Option names take ``-`` or ``_``.
 """
 
-import fnmatch
-import glob
-import io
 import json
-import os
 
 try:
     from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -52,7 +48,6 @@ OPTIONS = ("redis-version", "target-version", "allocator", "cluster", "config", 
            "min-bytes", "verify", "pattern", "batch-size")
 """The reader options (besides ``path``/``paths``)."""
 
-REMOTE = ("s3://", "s3a://", "gs://", "gcs://")
 
 
 def _spark_type(arrow_type):
@@ -148,86 +143,37 @@ def _path_specs(options):
     return out
 
 
-def _remote(url):
-    """(pyarrow filesystem, path inside it) for an object-storage URL (``s3a://`` read as ``s3://``)."""
-    from pyarrow import fs as pafs
-    if url.lower().startswith("s3a://"):
-        url = "s3://" + url[len("s3a://"):]
-    elif url.lower().startswith("gcs://"):
-        url = "gs://" + url[len("gcs://"):]
-    return pafs.FileSystem.from_uri(url)
-
-
-def _has_glob(text):
-    return any(c in text for c in "*?[")
+def _storage_url(url):
+    """The location rdbscan.storage reads: ``s3a://`` (Hadoop's name) is ``s3://``."""
+    return "s3://" + url[len("s3a://"):] if url.lower().startswith("s3a://") else url
 
 
 def expand(spec):
-    """The dumps one path spec names: itself, a directory's dumps, or a glob's matches (sorted)."""
-    from rdbscan.analysis.dataset import is_dump
-    if spec.lower().startswith(REMOTE):
-        from pyarrow import fs as pafs
-        scheme, rest = spec.split("://", 1)
-        filesystem, path = _remote(spec)
-        if not _has_glob(path):
-            info = filesystem.get_file_info(path)
-            if info.type == pafs.FileType.NotFound:
-                raise FileNotFoundError(f"{spec}: no such object")
-            if info.type != pafs.FileType.Directory:
-                return [spec]
-            base, pattern = path.rstrip("/"), path.rstrip("/") + "/*"
-        else:
-            cut = min(path.index(c) for c in "*?[" if c in path)
-            base, pattern = path[:cut].rsplit("/", 1)[0], path
-        found = sorted(i.path for i in filesystem.get_file_info(pafs.FileSelector(base, recursive=True))
-                       if i.type == pafs.FileType.File and fnmatch.fnmatchcase(i.path, pattern))
-        if not found:
-            raise FileNotFoundError(f"{spec}: no object matches")
-        return [f"{scheme}://{p}" for p in found]
-    if os.path.isdir(spec):
-        found = sorted(p for p in (os.path.join(spec, n) for n in os.listdir(spec)) if os.path.isfile(p) and is_dump(p))
-        if not found:
-            raise FileNotFoundError(f"{spec}: a directory with no dump in it")
-        return found
-    if os.path.exists(spec):
-        return [spec]
-    if _has_glob(spec):
-        found = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
-        if not found:
-            raise FileNotFoundError(f"{spec}: no file matches")
-        return found
-    raise FileNotFoundError(f"{spec}: no such file or directory")
+    """The dumps one path spec names: itself, a directory's (or prefix's) dumps, or a glob's matches (sorted).
+
+    Locations as :func:`rdbscan.storage.expand` reads them (paths, ``s3://``,
+    ``s3a://``, ``gs://``); ``s3a://`` results keep their scheme.
+    """
+    from rdbscan import fleet, storage
+    from rdbscan.errors import RdbscanError
+    try:
+        found = [e.location for e in storage.expand(_storage_url(spec), keep=fleet.is_dump, what="dump")]
+    except RdbscanError as e:
+        raise FileNotFoundError(str(e)) from None
+    if spec.lower().startswith("s3a://"):
+        found = ["s3a://" + f[len("s3://"):] for f in found]
+    return found
 
 
 def open_dump(path):
-    """A binary stream of one dump: a local file's path as is, an object-storage URL opened by pyarrow."""
-    if not path.lower().startswith(REMOTE):
+    """A dump to scan: a local path as is, an object-storage URL as a stream named by the URL as given."""
+    from rdbscan import storage
+    url = _storage_url(path)
+    if not storage.is_remote(url):
         return path
-    filesystem, inside = _remote(path)
-    stream = filesystem.open_input_stream(inside)
-    return _Named(stream, path)
-
-
-class _Named(io.RawIOBase):
-    """A pyarrow input stream as a raw binary file under the URL it was opened from (errors name the URL)."""
-
-    def __init__(self, stream, name):
-        super().__init__()
-        self.stream, self.name = stream, name
-
-    def readable(self):
-        """Always: a read-only stream."""
-        return True
-
-    def readinto(self, b):
-        """Fill ``b`` from the object; returns the byte count (0 at its end)."""
-        return self.stream.readinto(b)
-
-    def close(self):
-        """Close the object's stream."""
-        if not self.closed:
-            self.stream.close()
-        super().close()
+    stream, _ = storage.open_input(url)
+    stream.name = path
+    return stream
 
 
 class DumpPartition(InputPartition):

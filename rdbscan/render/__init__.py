@@ -1,1 +1,1 @@
-"""Report sections rendered for people and programs: table, JSON, CSV, Markdown."""
+"""Report sections rendered for people and programs: table, JSON, CSV, Markdown, and a self-contained HTML page."""

@@ -1,4 +1,4 @@
-"""Rendering report sections (and ad-hoc query results) as text, JSON, CSV or Markdown.
+"""Rendering report sections (and ad-hoc query results) as text, JSON, CSV, Markdown or HTML.
 
 The JSON shape is stable and documented in ``reports/report.schema.json``::
 
@@ -17,7 +17,7 @@ import decimal
 import io
 import json
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 
 _BYTE_WORDS = ("bytes", "memory", "used_mem", "must_free", "saving", "at_stake", "estimated_total")
 
@@ -180,6 +180,9 @@ def render(sections, fmt="table", sources=()):
     """Render ``{name: Section}`` in one of :data:`FORMATS`."""
     if fmt == "json":
         return render_json(sections, sources)
+    if fmt == "html":          # the same document as JSON, drawn by the page (rdbscan.render.html)
+        from rdbscan.render.html import render_html
+        return render_html(as_json_document(sections, sources))
     if fmt == "csv":
         return render_csv(sections)
     if fmt == "markdown":

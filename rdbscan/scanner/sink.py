@@ -3,6 +3,8 @@
 Rows are written to a temporary file next to the target by a background
 thread (pyarrow releases the GIL while encoding, so the scanner keeps the
 other core busy) and renamed into place only when the file is complete.
+The target may be an ``s3://`` or ``gs://`` URL: the temporary object is
+then moved (copied server-side) to its name once complete.
 """
 
 import json
@@ -13,7 +15,8 @@ import threading
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rdbscan.errors import OutputError
+from rdbscan import storage
+from rdbscan.errors import OutputError, RdbscanError
 
 META_KEY = b"rdbscan"
 DICTIONARY_COLUMNS = ["db", "type", "encoding", "rdb_type", "pattern"]
@@ -28,24 +31,37 @@ class ParquetSink:
     """
 
     def __init__(self, path, schema, compression="zstd", transform=None):
-        self.path = os.path.abspath(path)
-        if os.path.isdir(self.path):
-            raise OutputError(f"{path}: cannot write: is a directory")
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
-        self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
+        self.stream = None
+        if storage.is_remote(str(path)):
+            self.path = str(path)
+            directory, _, name = self.path.rpartition("/")
+            self.tmp = f"{directory}/.{name}.tmp-{os.getpid()}"
+            try:
+                self.stream = storage.open_output(self.tmp)
+            except RdbscanError as e:
+                raise OutputError(str(e)) from None
+            target = self.stream
+        else:
+            self.path = os.path.abspath(storage.local_path(path))
+            if os.path.isdir(self.path):
+                raise OutputError(f"{path}: cannot write: is a directory")
+            directory = os.path.dirname(self.path)
+            if not os.path.isdir(directory):
+                raise OutputError(f"{path}: cannot write: directory {directory} does not exist")
+            self.tmp = os.path.join(directory, f".{os.path.basename(self.path)}.tmp-{os.getpid()}")
+            target = self.tmp
         try:
             # Dictionary-encode only low-cardinality columns; delta-encode the
             # other integers (small, often sorted values: a third less work for
             # zstd); min/max statistics only where queries filter.
             self.writer = pq.ParquetWriter(
-                self.tmp, schema, compression=compression,
+                target, schema, compression=compression,
                 use_dictionary=DICTIONARY_COLUMNS,
                 write_statistics=STATISTICS_COLUMNS,
                 column_encoding={f.name: "DELTA_BINARY_PACKED" for f in schema
                                  if pa.types.is_integer(f.type) and f.name not in DICTIONARY_COLUMNS})
         except OSError as e:
+            self._close_stream()
             raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
         self.transform = transform   # applied to each batch on the writer thread
         self.error = None
@@ -94,30 +110,47 @@ class ParquetSink:
             self._check()
             self.writer.add_key_value_metadata({META_KEY: json.dumps(meta, default=str).encode()})
             self.writer.close()
-            os.replace(self.tmp, self.path)
+            self._close_stream()
+            storage.move(self.tmp, self.path)
         except OutputError:
             self.abort()
             raise
+        except RdbscanError as e:
+            self.abort()
+            raise OutputError(str(e)) from None
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: write failed: {e.strerror or e}") from None
+
+    def _close_stream(self):
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            stream.close()
 
     def abort(self):
         """Drop the temporary file; the target is left as it was."""
         self._finish_thread()
         try:
             self.writer.close()
+            self._close_stream()
         except Exception:  # the file is being thrown away; a second failure adds nothing
             pass
         try:
-            os.unlink(self.tmp)
-        except FileNotFoundError:
+            storage.delete(self.tmp)
+        except RdbscanError:
             pass
 
 
 def read_meta(path):
-    """The file-level facts stored in an rdbscan Parquet file (None if it has none)."""
-    md = pq.read_metadata(path).metadata or {}
+    """The file-level facts stored in an rdbscan Parquet file, local or remote (None if it has none)."""
+    where, fs = storage.open_parquet(str(path))
+    if fs is None:
+        md = pq.read_metadata(where).metadata or {}
+    else:
+        try:
+            md = pq.read_metadata(where, filesystem=fs).metadata or {}
+        except OSError as e:
+            raise storage.error(str(path), e) from None
     raw = md.get(META_KEY)
     return json.loads(raw) if raw else None
 

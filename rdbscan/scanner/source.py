@@ -1,8 +1,9 @@
-"""Byte sources: a path or stdin, decompressed on the fly when compressed.
+"""Byte sources: a path, a URL (s3://, gs://, http(s)://) or stdin, decompressed on the fly when compressed.
 
 Compression is recognised by magic bytes, not by file name.  Every source
 ends up as a binary file object with ``readinto``; nothing seeks and
-nothing reads the whole input.
+nothing reads the whole input (remote objects are streamed, see
+:mod:`rdbscan.storage`).
 """
 
 import bz2
@@ -13,6 +14,7 @@ import os
 import sys
 from dataclasses import dataclass
 
+from rdbscan import storage
 from rdbscan.errors import RDBFormatError, RdbscanError
 
 # (magic prefix, name); checked in order.
@@ -28,7 +30,7 @@ COMPRESSION_MAGIC = (
 @dataclass
 class Source:
     """An opened input: ``stream`` for the scanner plus what progress and errors need."""
-    name: str                 # path as given, or "<stdin>"
+    name: str                 # path or URL as given, or "<stdin>"
     stream: object            # binary file object with readinto (decompressed)
     raw: object               # the underlying file object (compressed bytes)
     size: int = None          # bytes on disk, when known
@@ -119,18 +121,23 @@ def _peek(raw, n):
 
 
 def open_source(source):
-    """Open ``source`` (a path, ``"-"`` for stdin, or a binary file object) for scanning."""
+    """Open ``source`` (a path, a URL, ``"-"`` for stdin, or a binary file object) for scanning."""
     size = None
     if hasattr(source, "read"):
         raw = source if hasattr(source, "peek") else io.BufferedReader(source)
         name = getattr(source, "name", "<stream>")
     elif str(source) == "-":
         raw, name = sys.stdin.buffer, "<stdin>"
+    elif storage.is_remote(str(source)):
+        name = str(source)
+        stream, size = storage.open_input(name)
+        # A small buffer for the magic-byte peek; big reads go straight to the scanner's window.
+        raw = io.BufferedReader(stream, buffer_size=1 << 16)
     else:
         name = str(source)
         try:
             # Unbuffered: the scanner reads straight into its own window.
-            raw = open(name, "rb", buffering=0)
+            raw = open(storage.local_path(name), "rb", buffering=0)
             size = os.fstat(raw.fileno()).st_size
         except IsADirectoryError:
             raise RdbscanError(f"{name}: is a directory, expected an RDB file") from None

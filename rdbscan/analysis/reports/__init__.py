@@ -35,8 +35,8 @@ import pyarrow as pa
 
 from rdbscan.errors import RdbscanError
 
-SECTIONS = ("summary", "bigkeys", "patterns", "nottl", "ttl", "idle", "hot", "eviction", "whatif", "advice",
-            "streams", "slots", "shards", "rebalance")
+SECTIONS = ("summary", "memmap", "bigkeys", "sizes", "patterns", "nottl", "ttl", "idle", "hot", "eviction",
+            "whatif", "advice", "streams", "slots", "shards", "rebalance")
 """Every section, in the order ``rdbscan report`` prints them."""
 
 FLEET_SECTIONS = ("shards", "rebalance")
