@@ -1,4 +1,4 @@
--- whatif: What would it take: the dataset's memory under other releases,
+-- whatif: what would it take: the dataset's memory under other releases,
 -- encoding limits and allocators, side by side with the dump as it is.
 -- Each scenario (--scenario SPEC: a release such as 7.2, 8.0 or valkey-8.1,
 -- limits such as hash-max-listpack-entries=512, allocator=jemalloc|jemalloc-16|libc,
