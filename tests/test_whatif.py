@@ -143,7 +143,7 @@ def test_per_key_estimates_match_the_loading_server(loaded70):
             assert r["memory_bytes"] == usage, (name, r["key"], r["rdb_type"], encoding, r["memory_bytes"], usage)
         converted += encoding != dict(hash="ziplist", zset="ziplist").get(r["type"], encoding)
     assert converted > 50      # the loader really re-encoded a good part of the dump
-    assert rehashing <= 3
+    assert rehashing <= 8          # of some 70 hashes and sets converted part-way
 
 
 def _pow2(n):
