@@ -3,7 +3,10 @@
 For every bundled fixture that records ``memory_usage`` (Redis 4.0 on), and
 per (type, encoding) group: keys, exact matches, median and p95 of
 |error| / truth, and the worst key.  Side by side, on the RDB <= 9 fixtures,
-rdbtools' ``size_in_bytes`` against the same truth.
+rdbtools' ``size_in_bytes`` against the same truth.  Then the what-if
+targets: older fixtures estimated as Redis 8.0/8.4/8.6 (``--target-version``)
+against what a real server of that release answered after loading them
+(fixtures/loaded-by-redis-*).
 
     python benchmarks/accuracy.py [--fixtures DIR] [--no-rdbtools] [--json]
 """
@@ -73,6 +76,28 @@ def rdbtools_sizes(path):
     return sizes
 
 
+def loaded_by(fixtures_dir):
+    """The what-if targets against fixtures/loaded-by-redis-<release>: one entry per release."""
+    out = []
+    for folder in sorted(pathlib.Path(fixtures_dir).glob("loaded-by-redis-*")):
+        release = folder.name[len("loaded-by-redis-"):]
+        target = ".".join(release.split(".")[:2])
+        pairs, groups, names = [], {}, []
+        for sub in sorted(p for p in folder.iterdir() if (p / "truth.jsonl").exists()):
+            names.append(sub.name)
+            truth = truth_of(sub)
+            for r in rdbscan.read_table(pathlib.Path(fixtures_dir) / sub.name / "dump.rdb",
+                                        target=target).to_pylist():
+                kb = r["key_bytes"] if r["key_bytes"] is not None else r["key"].encode()
+                t = truth[(r["db"], kb)]
+                item = (f"{sub.name}:{r['key']}", r["memory_bytes"], t["memory_usage"])
+                pairs.append(item)
+                groups.setdefault((r["type"], t["encoding"]), []).append(item)
+        out.append({"release": release, "target": target, "fixtures": names, "all": summarize(pairs),
+                    "groups": {f"{k[0]}/{k[1]}": summarize(v) for k, v in sorted(groups.items())}})
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixtures", default=str(ROOT / "fixtures"))
@@ -109,7 +134,8 @@ def main():
                 overall_rt += rt
         report.append(entry)
     result = {"fixtures": report, "overall": summarize(overall),
-              "overall_rdbtools": summarize(overall_rt) if overall_rt else None}
+              "overall_rdbtools": summarize(overall_rt) if overall_rt else None,
+              "loaded_by": loaded_by(args.fixtures)}
     if args.json:
         print(json.dumps(result, indent=1, default=str))
         return
@@ -133,6 +159,16 @@ def main():
         rt = result["overall_rdbtools"]
         print(f"rdbtools (RDB <= 9 fixtures) keys {rt['keys']} exact {rt['exact']} median {pct(rt['median'])} "
               f"p95 {pct(rt['p95'])}")
+    for e in result["loaded_by"]:
+        a = e["all"]
+        print(f"--target-version {e['target']} vs a real Redis {e['release']} that loaded {len(e['fixtures'])} "
+              f"fixtures: keys {a['keys']} exact {a['exact']} ({100 * a['exact'] / a['keys']:.1f}%) "
+              f"median {pct(a['median'])} p95 {pct(a['p95'])}")
+        for g, s in e["groups"].items():
+            if s["exact"] < s["keys"]:
+                w = s["worst"]
+                print(f"    {g:<22} keys {s['keys']:>4}  exact {s['exact']:>4}  median {pct(s['median']):>7}  "
+                      f"p95 {pct(s['p95']):>7}  worst {w['key']!s:.40} {w['estimate']} vs {w['truth']}")
 
 
 if __name__ == "__main__":

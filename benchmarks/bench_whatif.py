@@ -49,7 +49,7 @@ with open(path, "rb", buffering=0) as f:
     if nslots:
         from rdbscan.model import scenario
         others = ["|jemalloc-16", "|libc", "valkey-8.1|", "6.2|"][:nslots]
-        sc.set_slots([sizing_tables(scenario.Scenario(k, *scenario.parse_slot(k)).apply(profile))[:5]
+        sc.set_slots([sizing_tables(scenario.Scenario(k, *scenario.parse_slot(k)).apply(profile))[:7]
                       for k in others])
     t = time.perf_counter()
     rows = 0
@@ -124,7 +124,7 @@ def main():
         sets = {"1 limits-only": ["hash-max-listpack-entries=1024"],
                 "2 limits-only": ["hash-max-listpack-entries=1024", "zset-max-listpack-entries=1024"],
                 "1 release": ["valkey-8.1"],
-                "4 mixed": ["valkey-8.1", "8.0", "hash-max-listpack-entries=1024", "allocator=libc"]}
+                "4 mixed": ["valkey-8.1", "8.6", "hash-max-listpack-entries=1024", "allocator=libc"]}
         cache = tmp / "cache"
         all_specs = [s for specs in sets.values() for s in specs]
         scenarios = whatif.scenarios_from_specs(all_specs)

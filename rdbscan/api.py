@@ -267,7 +267,7 @@ class ScanBatches:
         if len(distinct) > 7:
             raise RdbscanError(f"at most 7 what-if scenarios with another release or allocator in one scan "
                                f"({len(distinct)} asked)")
-        scanner.set_slots([sizing[:5] for sizing in distinct])
+        scanner.set_slots([sizing[:7] for sizing in distinct])
 
     def _infer_cluster(self, cols, n, profile):
         # A 7.0/7.2 node of a multi-master cluster keeps slot links per key;
@@ -352,6 +352,8 @@ class ScanBatches:
             "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
             "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
             "slot_info": raw.get("slot_info", []),
+            "key_meta": raw.get("key_meta", {}),          # RDB 13+: KEY_META records per metadata class
+            "hash_templates": raw.get("hash_templates", 0),   # RDB 15: HASH_TEMPLATE records
             "crc": raw.get("crc") or ("not reached" if error is not None else None),
             "rows": self.rows_scanned,
             "rows_written": self.rows_kept,

@@ -353,6 +353,10 @@ def _format_info(meta):
     if meta.get("slot_info"):
         slots = meta["slot_info"]
         row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+    if meta.get("key_meta"):
+        row("key metadata", ", ".join(f"{name} on {n:,} keys" for name, n in sorted(meta["key_meta"].items())))
+    if meta.get("hash_templates"):
+        row("hash templates", f"{meta['hash_templates']:,}")
     memory = meta.get("memory")
     if memory:
         model = meta.get("model", {})
@@ -513,7 +517,7 @@ def _open_in_browser(path):
 @click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
               help="rebalance: the most slot-range moves in the plan.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="SPEC",
-              help="whatif: a scenario, comma-separated changes to the as-is model: a release (7.2, 8.0, "
+              help="whatif: a scenario, comma-separated changes to the as-is model: a release (7.2, 8.6, "
                    "valkey-8.1), limits (hash-max-listpack-entries=512), allocator=jemalloc|jemalloc-16|libc, "
                    "cluster=yes|no.  Repeat for more; default: the newest Redis and Valkey layouts and "
                    "compact encodings.")

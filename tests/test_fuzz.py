@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import rdbscan
 from conftest import ROOT, dump_path
-from fuzz_harness import SEEDS, check, mutate, outcome
+from fuzz_harness import SEEDS, SYNTHETIC, check, mutate, outcome
 
 pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
@@ -82,6 +82,18 @@ def test_absurd_lengths_allocate_nothing_big(tmp_path):
 def test_mutated_fixtures(rng, which):
     data = mutate(SEEDS[which].read_bytes(), rng)
     check(data, (CScanner, PyScanner))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False), st.integers(0, len(SYNTHETIC) - 1))
+def test_mutated_rdb_13_to_15_records(rng, which):
+    check(mutate(SYNTHETIC[which], rng), (CScanner, PyScanner))
+
+
+def test_synthetic_seeds_scan():
+    for data in SYNTHETIC:
+        a = outcome(CScanner, data, True)
+        assert a == outcome(PyScanner, data, True) and a[2] is None, a[2]
 
 
 def test_harness_runs_and_reports():

@@ -1,6 +1,6 @@
 """The test dumps of other RDB tools, and those tools' expected outputs.
 
-The dumps (librdb, redis-rdb-tools, HDT3213/rdb) are read from
+The dumps (librdb, redis-rdb-tools, HDT3213/rdb, Rediscope) are read from
 ``conftest.THIRD_PARTY`` and never copied into this repository; every test
 here is skipped, with the reason, when that folder is absent.  Checked:
 
@@ -29,6 +29,9 @@ pytestmark = requires_third_party
 
 LIBRDB = "redis-librdb/test/dumps/"
 HDT = "HDT3213-rdb/cases/"
+REDISCOPE = "KeshavJha2002-Rediscope/test/testdata/"
+# Dumps per folder: redis-rdb-tools, librdb, HDT3213/rdb, Rediscope (its two REDIS0015 dumps).
+DUMP_COUNTS = (28, 43, 41, 2)
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 CHECKSUM_BAD = LIBRDB + "invalid_chksum_v8.rdb"
@@ -343,7 +346,8 @@ PARSING = [p for p in ALL_DUMPS if rel(p) not in BROKEN] or [pytest.param(None, 
 def test_the_dumps_and_expected_files_are_all_there():
     """The folder holds what its README lists and what the tables below name."""
     names = {rel(p) for p in ALL_DUMPS}
-    assert len(names) == 28 + 43 + 41
+    assert len(names) == sum(DUMP_COUNTS)
+    assert {n for n in names if n.startswith(REDISCOPE)} == {REDISCOPE + f for f in REDISCOPE_KEYS}
     assert BROKEN <= names
     wanted = {LIBRDB + rdb for rdb in LIBRDB_EXPECTED}
     wanted |= {LIBRDB + f for files in LIBRDB_EXPECTED.values() for f, _, _ in files}
@@ -674,3 +678,42 @@ def test_resp_commands_rebuild_the_keys(expected):
             assert r["hash_fields_with_ttl"] == len(w["ttl_fields"]), key
         if w["type"] == "stream":
             assert (r["stream_groups"], r["stream_pending"]) == (w["groups"], w["pending"]), key
+
+
+# ---------------------------------------------------------------- Redis 8.9 (RDB 15)
+
+# Rediscope's two dumps, written by Redis 8.9.241 (the 8.10 line): what its
+# README and tests say they hold (11 native keys, 3 around a module), as
+# (key, TYPE, RDB type byte).  The stream is the v5 stream (type 27, with
+# each group's NACK zone), the array type 28.
+REDISCOPE_KEYS = {
+    "native-types.rdb": {
+        ("lab:list", "list", 18), ("lab:set", "set", 20), ("lab:hash", "hash", 16),
+        ("lab:zset", "zset", 17), ("lab:geo", "zset", 17), ("lab:string", "string", 0),
+        ("lab:bitmap", "string", 0), ("lab:bitfield", "string", 0), ("lab:hll", "string", 0),
+        ("lab:stream", "stream", 27), ("lab:array", "array", 28),
+    },
+    "module.rdb": {
+        ("aof:string", "string", 0), ("aof:hash", "hash", 16),
+        ("lab:module", "test___dt", 7),       # Redis' own tests/modules/datatype.c type
+    },
+}
+
+
+@pytest.mark.parametrize("dump", sorted(REDISCOPE_KEYS))
+def test_rediscope_redis_89_dumps(dump):
+    """REDIS0015 from Redis 8.9.241: every key, its type and RDB type; CRC verified; no notes."""
+    rows, meta = scan(REDISCOPE + dump)
+    assert (meta["rdb_version"], meta["aux"]["redis-ver"], meta["crc"]) == (15, "8.9.241", "ok")
+    assert not meta["notes"]
+    assert {(r["key"], r["type"], r["rdb_type"]) for r in rows} == REDISCOPE_KEYS[dump]
+    by_key = {r["key"]: r for r in rows}
+    if dump == "native-types.rdb":
+        # The array: one element set (ARCOUNT), OBJECT ENCODING "sliced-array",
+        # no memory estimate (no 8.8+ server checked it).
+        array = by_key["lab:array"]
+        assert (array["encoding"], array["length"], array["memory_bytes"]) == ("sliced-array", 1, None)
+        assert (by_key["lab:stream"]["encoding"], by_key["lab:stream"]["length"]) == ("stream", 1)
+        assert by_key["lab:stream"]["stream_groups"] is not None
+    else:
+        assert by_key["lab:module"]["memory_bytes"] is None     # module values: no estimate

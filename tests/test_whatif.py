@@ -212,7 +212,7 @@ def test_default_scenarios(dump62, tmp_path):
     path, _ = dump62
     section = whatif_report(path, [], tmp_path)
     rows = section.tables["scenarios"].to_pylist()
-    assert [r["scenario"] for r in rows][:3] == ["as-is", "Redis 8.0", "Valkey 8.1"]
+    assert [r["scenario"] for r in rows][:3] == ["as-is", "Redis 8.6", "Valkey 8.1"]
     compact = rows[3]
     assert compact["scenario"].startswith("compact encodings (hash-max-listpack-entries=")
     assert "bound each operation's cost" in compact["why"]
@@ -407,9 +407,11 @@ def test_allocator_evidence_names_the_allocator(build, tmp_path):
 
 
 def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
-    # Redis 8.0 (kvobj) and Valkey 8.1 keep a key's expiry in its object:
-    # 8 more bytes in the allocation that holds the key (Redis) or the
-    # embedded string (both); earlier releases keep it in the expires dict.
+    # Redis 8.4 and 8.6 (kvobj) and Valkey 8.1 keep a key's expiry in its
+    # object: 8 more bytes in the allocation that holds the key (Redis) or
+    # the embedded string (both).  Redis 8.0 stores keys as 7.4 does (a
+    # real 8.0.2 shows it), its expiries in the expires dict, as earlier
+    # releases do.
     with running_server(tmp_path) as client:
         for name, value in (("raw", "x" * 100), ("emb", "y" * 10)):
             client.set(f"k:{name}:ttl", value, ex=3600)
@@ -417,12 +419,16 @@ def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
         client.save()
     from rdbscan.model.alloc import jemalloc_size as J
     kv = 1 + len("k:raw:ttl") + 1 + 16 + 1              # key sds (type 5), robj, header byte
-    for target, raw, emb in (("8.0", J(kv + 8) - J(kv), 8), ("valkey-8.1", 0, 8), ("7.4", 0, 0)):
+    emb = 3 + 10 + 1                                   # the embedded value: sds type 8
+    for target, raw, embedded in (
+            ("8.4", 8, J(kv + 8 + emb) - J(kv + emb)),          # the kvobj summed from its parts
+            ("8.6", J(kv + 8) - J(kv), J(kv + 8 + emb) - J(kv + emb)),   # ... at its allocation's size
+            ("valkey-8.1", 0, 8), ("8.0", 0, 0), ("7.4", 0, 0)):
         for pure in (False, True):
             rows = {r["key"]: r["memory_bytes"] for r in rdbscan.read_table(tmp_path / "dump.rdb", target=target,
                                                                             pure=pure).to_pylist()}
             assert rows["k:raw:ttl"] - rows["k:raw:nox"] == raw, (target, pure)
-            assert rows["k:emb:ttl"] - rows["k:emb:nox"] == emb, (target, pure)
+            assert rows["k:emb:ttl"] - rows["k:emb:nox"] == embedded, (target, pure)
 
 
 def test_advice_cites_the_scenario(dump62, tmp_path):
@@ -448,3 +454,4 @@ def test_advice_cites_the_scenario(dump62, tmp_path):
     with dataset.open_dataset([path], cache_dir=str(tmp_path)) as ds:
         alone = reports.run(ds, ["advice"], top=50)["advice"].tables["advice"].to_pylist()
     assert all(r["scenario"] is None for r in alone)
+

@@ -1,6 +1,9 @@
 """What-if targets for the releases that moved the key into the value object.
 
-Redis 8.0 (object.c ``kvobjCreate`` / ``kvobjSet`` / ``kvobjComputeSize``):
+Redis 8.0 keeps 7.4's layout (a real 8.0.2 answers as the 7.4 model says:
+tests/test_loaded_by_redis8.py).
+
+Redis 8.2 (object.c ``kvobjCreate`` / ``kvobjSet`` / ``kvobjComputeSize``):
 MEMORY USAGE is ``zmalloc_size(kv)`` -- robj, a header-size byte and the
 key's sds in one allocation -- plus the value; no dictEntry and no separate
 key sds; an embstr value shares that allocation when
@@ -37,8 +40,10 @@ def _layout(server, cluster=False):
 
 
 def test_target_names_map_to_the_new_layouts():
-    for name in ("8.0", "8.0.2", "redis-8.0.1"):
+    for name in ("8.2", "8.2.1", "redis-8.2.0"):
         assert _layout(name).embedded_key == KEY_IN_KVOBJ, name
+    for name in ("8.0", "8.0.2"):
+        assert _layout(name) == _layout("7.4"), name
     for name in ("valkey-8.1", "valkey-8.1.1"):
         assert _layout(name).embedded_key == KEY_IN_ROBJ, name
     assert _layout("7.4").embedded_key == KEY_SDS
@@ -47,8 +52,9 @@ def test_target_names_map_to_the_new_layouts():
 
 
 def test_dumps_pick_their_layout_from_redis_ver():
-    ga = profile_from_meta({"aux": {"redis-ver": "8.0.2"}, "rdb_version": 12})
+    ga = profile_from_meta({"aux": {"redis-ver": "8.2.1"}, "rdb_version": 12})
     assert layout_for(ga).embedded_key == KEY_IN_KVOBJ
+    assert layout_for(profile_from_meta({"aux": {"redis-ver": "8.0.2"}, "rdb_version": 12})).embedded_key == KEY_SDS
     # The "redis-unstable" fixtures come from an older unstable build
     # (255.255.255, RDB 12): they keep the 7.4 layout they are exact with.
     meta = rdbscan.info(dump_path("redis-unstable"))
@@ -60,18 +66,53 @@ def _rows(fixture, target):
     return {r["key"]: r for r in rdbscan.read_table(dump_path(fixture), target=target).to_pylist()}
 
 
-def test_redis_80_against_74_by_hand():
-    old, new = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.0")
+def test_kvobj_counted_by_release():
+    # kvobjAllocSize: 8.4 sums the kvobj's parts (robj 16, expiry 8, key
+    # header byte 1, key sds), 8.6 asks the allocator for the whole
+    # allocation, 8.8 (redis/redis#14704) sums the parts again.
+    rows = {t: _rows("redis-7.4.1", t) for t in ("8.4", "8.6", "8.8")}
+    # "int:edge:10000": 14-byte key, an int, no TTL: 16 + 1 + (1 + 14 + 1) = 33.
+    assert [rows[t]["int:edge:10000"]["memory_bytes"] for t in ("8.4", "8.6", "8.8")] == [33, 40, 33]
+    # A 30-byte key with a TTL: 8 more, 57 or J(57) = 64.
+    key = "rate:203.0.113.46:202402071731"
+    assert rows["8.4"][key]["expire_at"] is not None and rows["8.4"][key]["encoding"] == "int"
+    assert [rows[t][key]["memory_bytes"] for t in ("8.4", "8.6", "8.8")] == [57, 64, 57]
+    # With 16-byte size classes the 8.4 allocation (J(33) = 48) has room for
+    # the expiry slot, which kvobjCreate then reserves and counts.
+    q16 = {r["key"]: r for r in rdbscan.read_table(dump_path("redis-7.4.1"), target="8.4",
+                                                    allocator="jemalloc-16").to_pylist()}
+    assert q16["int:edge:10000"]["memory_bytes"] == 41
+
+
+def test_redis_84_embeds_by_key_value_and_ttl():
+    # 8.4 kvobjSet: 16 + (keylen + 3) + 8 if the key has a TTL + (len + 4) <= 64;
+    # 8.6 leaves the expiry (now metadata before the object) out.
+    rows84, rows86 = _rows("redis-7.4.1", "8.4"), _rows("redis-7.4.1", "8.6")
+    job = [k for k, r in rows84.items() if k.startswith("job:") and r["length"] == 30 and r["expire_at"]]
+    assert job
+    for key in job:
+        assert len(key) + 30 + 8 > 41 >= len(key) + 30
+        assert rows84[key]["encoding"] == "raw" and rows86[key]["encoding"] == "embstr"
+
+
+def test_redis_80_is_74():
+    a, b = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.0")
+    assert {k: (r["encoding"], r["memory_bytes"]) for k, r in a.items()} == \
+        {k: (r["encoding"], r["memory_bytes"]) for k, r in b.items()}
+
+
+def test_redis_82_against_74_by_hand():
+    old, new = _rows("redis-7.4.1", "7.4"), _rows("redis-7.4.1", "8.2")
 
     def delta(key):
         return new[key]["memory_bytes"] - old[key]["memory_bytes"]
 
     # "greeting" = "hello": 8-byte key, embstr of 5.
     #   7.4: J(16+3+5+1)=32 embstr + J(1+8+1)=16 key sds + 24 dictEntry = 72
-    #   8.0: 16 + (8+3) + (3+5+1) = 36 <= 64, one kvobj: J(16+1+(1+8+1)+(3+5+1)) = J(36) = 40
+    #   8.2: 16 + (8+3) + (3+5+1) = 36 <= 64, one kvobj: J(16+1+(1+8+1)+(3+5+1)) = J(36) = 40
     assert (old["greeting"]["memory_bytes"], new["greeting"]["memory_bytes"]) == (72, 40)
     # int:edge:10000 (14-byte key, int value):
-    #   7.4: 16 + J(16)=16 + 24 = 56;  8.0: J(16+1+(1+14+1)) = J(33) = 40
+    #   7.4: 16 + J(16)=16 + 24 = 56;  8.2: J(16+1+(1+14+1)) = J(33) = 40
     assert (old["int:edge:10000"]["memory_bytes"], new["int:edge:10000"]["memory_bytes"]) == (56, 40)
     # Collections change by the key part only: 16 + J(hdr+k+1) + 24 -> J(16+1+hdr+k+1).
     #   set:ids:big (k=11): 16+16+24 = 56 -> J(30) = 32: -24
@@ -133,8 +174,9 @@ def test_valkey_81_hash_pair_table():
     # field as sds type 8, and the value its own sds.  The table holds the
     # difference from sizing both as plain sds strings.
     tables = sizing_tables(profile_from_meta({}, server="valkey-8.1"))[0]
-    pair = tables[3]
-    assert len(pair) == PAIR_FIELDS * 129
+    pair = tables[5]
+    assert len(pair) == 2 * PAIR_FIELDS * 129
+    assert pair[:PAIR_FIELDS * 129] == pair[PAIR_FIELDS * 129:]   # no field TTLs in 8.1
 
     def d(f, v):
         return pair[f * 129 + min(v, PAIR_FIELDS)]
@@ -150,14 +192,14 @@ def test_valkey_81_hash_pair_table():
     # Values of 128 bytes and more are never embedded: J(8+3+f+1) - J(1+f+1)
     assert d(10, 5000) == J(22) - J(12)
     # Other releases carry no pair table.
-    assert len(sizing_tables(profile_from_meta({}, server="valkey-8.0"))[0]) == 3
+    assert len(sizing_tables(profile_from_meta({}, server="valkey-8.0"))[0]) == 5
 
 
 pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
 from rdbscan.scanner.pyscanner import Scanner as PyScanner  # noqa: E402
 
-TARGETS = ["8.0", "valkey-8.1"]
+TARGETS = ["8.2", "8.4", "8.6", "8.8", "valkey-8.1"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_NAMES)

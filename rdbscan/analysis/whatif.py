@@ -62,7 +62,7 @@ def scenarios_from_specs(specs):
                 raise RdbscanError(f"--scenario: {e}") from None
         return out
     return [scenario_mod.Scenario(f"Redis {scenario_mod.NEWEST_REDIS}", release=scenario_mod.NEWEST_REDIS,
-                                  why="the newest Redis release the model knows"),
+                                  why="the newest Redis release the model checks against a real server"),
             scenario_mod.Scenario(f"Valkey {scenario_mod.NEWEST_VALKEY.split('-', 1)[1]}",
                                   release=scenario_mod.NEWEST_VALKEY,
                                   why="the newest Valkey release the model knows"),

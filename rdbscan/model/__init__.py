@@ -40,6 +40,8 @@ def model_params(profile):
         lay.stream_struct, lay.stream_cg, lay.stream_consumer,
         jemalloc_size(24 + 16 * lay.skiplist_max_level, lay.quantum16),
         mem.skiplist_node_expected(lay.quantum16),
+        profile.flavor == "redis" and v >= (8, 2), profile.flavor == "redis", lay.alloc_tracked,
+        enc.embstr_ttl_bytes(profile), lay.stream_nack,
         v >= (7, 2),
     )
 
@@ -61,6 +63,7 @@ def derive(n, cols, arrays, profile, compiled=True):
         return encoding, values
     encoding = enc.encoding_column(profile, arrays["kind"], arrays["rdb_type"], arrays["length"],
                                    arrays["max_element_bytes"], arrays["flags"], arrays["nodes"],
-                                   arrays["blob_bytes"], arrays["element_bytes"])
+                                   arrays["blob_bytes"], arrays["element_bytes"], mem.key_lengths(arrays),
+                                   mem.ttl_flags(arrays))
     memory = mem.memory_column(profile, {**arrays, "encoding": encoding}, arrays)
     return encoding, memory

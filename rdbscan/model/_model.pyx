@@ -32,11 +32,16 @@ DEF E_HASHTABLE = 9
 DEF E_SKIPLIST = 10
 DEF E_STREAM = 12
 DEF E_UNKNOWN = 13
+DEF E_SLICED_ARRAY = 14
+DEF E_TMPL_LISTPACK = 15
+DEF E_TMPL_ARRAY = 16
 
 ENCODING_CODES = {"raw": E_RAW, "int": E_INT, "embstr": E_EMBSTR, "linkedlist": E_LINKEDLIST,
                   "ziplist": E_ZIPLIST, "quicklist": E_QUICKLIST, "listpack": E_LISTPACK,
                   "listpackex": E_LISTPACKEX, "intset": E_INTSET, "hashtable": E_HASHTABLE,
-                  "skiplist": E_SKIPLIST, "stream": E_STREAM, "unknown": E_UNKNOWN}
+                  "skiplist": E_SKIPLIST, "stream": E_STREAM, "unknown": E_UNKNOWN,
+                  "sliced-array": E_SLICED_ARRAY, "template-listpack": E_TMPL_LISTPACK,
+                  "template-array": E_TMPL_ARRAY}
 
 
 cdef struct Params:
@@ -49,6 +54,8 @@ cdef struct Params:
     bint sets_listpack
     bint stream_known
     bint valkey_hash2
+    bint kvobj_embstr                # Redis 8.2+: embstr only when the key leaves room (klen + len <= 41)
+    bint redis_types                 # Redis flavor: template hash types 29-32 exist
     int64_t hash_max_entries, hash_max_value, zset_max_entries, zset_max_value
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
@@ -61,6 +68,9 @@ cdef struct Params:
     bint hfe_dict_grows, hash_dict_grows
     int64_t stream_struct, stream_cg, stream_consumer, skiplist_header_alloc
     double skiplist_node
+    int alloc_tracked                # Redis 8.4+ kvobjAllocSize: a TRACKED_* code (memory_of_tracked)
+    int64_t embstr_ttl               # Redis 8.4: what a TTL adds to the embed test
+    int64_t stream_nack              # sizeof(streamNACK) where tracked
     bint scores_shortest             # 7.2+: d2string writes the shortest score text (fpconv)
 
 
@@ -92,6 +102,16 @@ DEF CHILD_TERMS = 64
 DEF ZSET_NOVALUE_ENTRY = 16
 DEF EMBED_STRING_LIMIT = 64
 DEF EXPIRE_KEY_THRESHOLD = 128
+DEF KVOBJ_EMBED_LIMIT = 41
+# Redis 8.4+ sizes (rdbscan.model.memory: the *_84, *_86 and TRACKED_* constants)
+DEF KVOBJ_META = 8
+DEF ZSKIPLIST_86 = 40
+DEF ZSKIPLIST_HEADER_86 = 528
+DEF ZSKIPLIST_HEADER_84 = 536
+DEF LISTPACK_EX_86 = 24
+DEF TRACKED_84 = 1
+DEF TRACKED_86 = 2
+DEF TRACKED_88 = 3
 
 
 cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
@@ -180,9 +200,9 @@ cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set, bint presized) 
 
 
 cdef inline int64_t expiry_in_object(const Params* P, bint ttl, int64_t klen) noexcept nogil:
-    """rdbscan.model.memory.expiry_in_object: the 8-byte expiry field a TTL adds to the object."""
+    """rdbscan.model.memory.expiry_in_object: the expiry field an untracked layout counts in the object."""
     if P.embedded_key == KEY_IN_KVOBJ:
-        return 8 if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0
+        return 8 if klen >= EXPIRE_KEY_THRESHOLD else 0
     if P.embedded_key == KEY_IN_ROBJ:
         return 8 if ttl else 0
     return 0
@@ -196,14 +216,16 @@ cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
 
 
 cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t n, int64_t mx,
-                            int64_t nodes, int64_t blob, int64_t elem) noexcept nogil:
+                            int64_t nodes, int64_t blob, int64_t elem, int64_t klen,
+                            bint expires) noexcept nogil:
     cdef bint is_int = flags & FLAG_INTEGER
     cdef bint plain = flags & FLAG_PLAIN_NODE
     cdef bint small
     if kind == KIND_STRING:
         if is_int:
             return E_INT
-        if P.has_embstr and n <= P.embstr_limit:
+        if P.has_embstr and n <= P.embstr_limit and (
+                not P.kvobj_embstr or klen + n + (P.embstr_ttl if expires else 0) <= KVOBJ_EMBED_LIMIT):
             return E_EMBSTR
         return E_RAW
     if kind == KIND_LIST:
@@ -238,6 +260,10 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
             return E_LISTPACK if P.listpack_era else E_ZIPLIST
         return E_SKIPLIST
     if kind == KIND_HASH:
+        if P.redis_types and (t == TYPE_HASH_TMPL_LP or t == TYPE_HASH_TMPL_LP_REF):
+            return E_TMPL_LISTPACK
+        if P.redis_types and (t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF):
+            return E_TMPL_ARRAY
         small = n <= P.hash_max_entries and (mx <= P.hash_max_value or t == TYPE_HASH_ZIPLIST
                                              or t == TYPE_HASH_LISTPACK or t == TYPE_HASH_LISTPACK_EX
                                              or t == TYPE_HASH_LISTPACK_EX_PRE_GA)
@@ -252,20 +278,97 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
         return E_HASHTABLE
     if kind == KIND_STREAM:
         return E_STREAM if P.stream_known else E_UNKNOWN
+    if kind == KIND_ARRAY:
+        return E_SLICED_ARRAY
     return E_RAW
+
+
+cdef inline int64_t built_bytes(const Params* P, int enc, int kind, int64_t lp, int64_t lp70, int64_t zl,
+                                int64_t intset) noexcept nogil:
+    # memory._built_blobs: the exact bytes of what the loader builds of a
+    # collection the file holds element by element.
+    if enc == E_INTSET:
+        return intset
+    if enc == E_ZIPLIST:
+        return zl
+    return lp if (P.scores_shortest or kind != KIND_ZSET) else lp70
+
+
+cdef inline int64_t sds_alloc_86(int64_t n, int q16) noexcept nogil:
+    # rdbscan.model.memory.sds_alloc_86
+    if 0 < n < 32:
+        return n + 2
+    return J((3 if n < 256 else 5 if n < 65536 else 9) + n + 1, q16)
+
+
+cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
+                                      int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
+                                      int64_t groups, int64_t consumers, int64_t pending,
+                                      bint expires) noexcept nogil:
+    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize.
+    cdef int q16 = P.quantum16
+    cdef int64_t base = (1 if klen < 32 else 3 if klen < 256 else 5 if klen < 65536 else 9) + klen + 1 + ROBJ + 1
+    cdef int64_t head = base, kv, whole, value, buckets, half
+    cdef bint slot = expires or klen >= EXPIRE_KEY_THRESHOLD
+    if slot:
+        head += KVOBJ_META
+    # The kvobj and an embedded value's allocation (memory._kvobj_columns).
+    if P.alloc_tracked == TRACKED_84:
+        kv = head + KVOBJ_META if (not slot and J(head, q16) - head >= KVOBJ_META) else head
+        whole = J(base + (KVOBJ_META if expires else 0) + n + 4, q16)
+    elif P.alloc_tracked == TRACKED_86:
+        kv = J(head, q16)
+        whole = J(head + n + 4, q16)
+    else:
+        kv = head
+        whole = J(head + n + 4, q16)
+    if enc == E_INT:
+        value = 0
+    elif enc == E_EMBSTR:
+        value = whole - kv
+    elif enc == E_RAW:
+        value = sds_alloc_86(n, q16)
+    elif enc == E_LISTPACK or enc == E_INTSET:
+        value = blobs
+    elif enc == E_LISTPACKEX:
+        value = blobs + LISTPACK_EX_86           # sizeof(listpackEx), not its allocation
+    elif enc == E_QUICKLIST:
+        value = blobs + nodes * J(P.quicklist_node, q16) + J(P.quicklist_struct, q16)
+    elif enc == E_HASHTABLE or enc == E_SKIPLIST:
+        buckets = buckets_for(n)
+        if (t == 22 or t == 24) and n > P.hash_max_entries:
+            half = buckets // 2
+            if n > 4 and (n - half) * 16 < half * 10:
+                buckets += half
+        value = buckets * 8 + n * 24 + P.dict_struct + mem_el
+        if enc == E_HASHTABLE:
+            value += mem_val
+        else:
+            value += 16 + J(ZSKIPLIST_86, q16) + J(
+                ZSKIPLIST_HEADER_84 if P.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86, q16)
+    elif enc == E_STREAM:
+        value = (blobs + mem_el + mem_val + J(P.stream_struct, q16) + groups * J(P.stream_cg, q16)
+                 + pending * J(P.stream_nack, q16) + consumers * J(P.stream_consumer, q16))
+    else:
+        return -1
+    return kv + value
 
 
 cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
                               int64_t nodes, int64_t blob_bytes, int64_t mem_el, int64_t mem_val,
                               int64_t mem_blobs, int64_t groups, int64_t consumers,
                               int64_t pending, int64_t lp, int64_t lp70, int64_t zl,
-                              int64_t intset, int64_t conv, bint ttl) noexcept nogil:
+                              int64_t intset, int64_t conv, bint expires) noexcept nogil:
     cdef int q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
     cdef double mf, occupied
-    if kind >= KIND_MODULE_BASE:
-        return -1                    # module values: no estimate rather than a wrong one
+    if kind >= KIND_ARRAY:
+        return -1                    # module values, arrays, GCRA: no estimate rather than a wrong one
+    cdef bint built = blob_bytes == 0 and (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH)
+    if P.alloc_tracked:
+        return memory_of_tracked(P, enc, kind, t, klen, n, nodes, blob_bytes, mem_el, mem_val,
+                                 groups, consumers, pending, expires)
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3
@@ -275,7 +378,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     if P.embedded_key == KEY_IN_ENTRY:
         key_part = J(khdr + klen + 1 + 17, q16)
     elif P.embedded_key == KEY_IN_KVOBJ:
-        key_part = J(ksds + ROBJ + 1 + expiry_in_object(P, ttl, klen), q16) - ROBJ
+        key_part = J(ksds + ROBJ + 1 + expiry_in_object(P, expires, klen), q16) - ROBJ
     elif P.embedded_key == KEY_IN_ROBJ:
         key_part = 0
     elif P.zmalloc_strings:
@@ -286,14 +389,9 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     # listpack in the file would be one (zl_bytes); from 7.0 the allocator's
     # classes, blob by blob (the scanner's sized sum).
     blobs = mem_blobs if P.zmalloc_blobs else zl
-    if blob_bytes == 0 and (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH):
+    if built:
         # Built by the loader from elements the file holds one by one.
-        if enc == E_INTSET:
-            blobs = intset
-        elif enc == E_ZIPLIST:
-            blobs = zl
-        else:
-            blobs = lp if (P.scores_shortest or kind != KIND_ZSET) else lp70
+        blobs = built_bytes(P, enc, kind, lp, lp70, zl, intset)
         if P.zmalloc_blobs:
             blobs = J(blobs, q16)
     if enc == E_INT:
@@ -301,8 +399,8 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     elif enc == E_EMBSTR:
         value = J(n + 20, q16) if P.zmalloc_embstr else n + 18
         if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
-            together = ksds + ROBJ + 1 + n + 4 + expiry_in_object(P, ttl, klen)
-            decide = (klen + ROBJ + 3 + n + 4 + expiry_in_object(P, ttl, klen)) \
+            together = ksds + ROBJ + 1 + n + 4 + expiry_in_object(P, expires, klen)
+            decide = (klen + ROBJ + 3 + n + 4 + expiry_in_object(P, expires, klen)) \
                 if P.embedded_key == KEY_IN_KVOBJ else together
             if decide <= EMBED_STRING_LIMIT:
                 value = J(together, q16)
@@ -374,7 +472,8 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.listpackex_alloc, P.key_entry_extra, P.argv_key, P.bare_skiplist,
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
-     P.skiplist_node, P.scores_shortest) = params
+     P.skiplist_node, P.kvobj_embstr, P.redis_types, P.alloc_tracked, P.embstr_ttl,
+     P.stream_nack, P.scores_shortest) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -390,10 +489,6 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] lp70 = memoryview(cols["lp_bytes_70"]).cast("q")
     cdef const int64_t[:] zl = memoryview(cols["zl_bytes"]).cast("q")
     cdef const int64_t[:] intset = memoryview(cols["intset_bytes"]).cast("q")
-    ttl_valid = cols.get("expire_valid", False)
-    cdef bint any_ttl = ttl_valid is not False
-    cdef bint all_ttl = ttl_valid is None
-    cdef const uint8_t[:] ttl_bits = ttl_valid if (any_ttl and not all_ttl) else b"\x00"
     cdef bint convs = cols.get("conv_at") is not None
     cdef const int64_t[:] conv = memoryview(cols["conv_at"] if convs else bytes(8)).cast("q")
     cdef const int32_t[:] koff = memoryview(cols["key_offsets"]).cast("i")
@@ -406,6 +501,11 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef bint all_raw = raw_valid is None
     cdef const uint8_t[:] raw_bits = raw_valid if (any_raw and not all_raw) else b"\x00"
     cdef const int32_t[:] roff = memoryview(cols["key_raw_offsets"] if any_raw else bytes(4)).cast("i")
+    expire_valid = cols["expire_valid"]
+    cdef bint any_exp = expire_valid is not False
+    cdef bint all_exp = expire_valid is None
+    cdef const uint8_t[:] exp_bits = expire_valid if (any_exp and not all_exp) else b"\x00"
+    cdef bint expires
     cdef bytearray enc_out = bytearray(rows)
     cdef bytearray mem_out = bytearray(rows * 8)
     cdef int8_t* e = <int8_t*>PyByteArray_AS_STRING(enc_out)
@@ -419,11 +519,12 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             raw = any_raw and (all_raw or (raw_bits[i >> 3] >> (i & 7)) & 1)
             klen = (roff[i + 1] - roff[i]) if raw else (koff[i + 1] - koff[i])
             n = length[i]
-            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i])
+            expires = any_exp and (all_exp or (exp_bits[i >> 3] >> (i & 7)) & 1)
+            code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i], klen,
+                               expires)
             e[i] = code
             m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                              mem_val[i], mem_blobs[i], groups[i] if streams else 0,
                              consumers[i] if streams else 0, pending[i] if streams else 0,
-                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1,
-                             all_ttl or (any_ttl and (ttl_bits[i >> 3] >> (i & 7)) & 1))
+                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1, expires)
     return bytes(enc_out), bytes(mem_out)

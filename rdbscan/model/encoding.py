@@ -16,14 +16,25 @@ import pyarrow.compute as pc
 from rdbscan.scanner import format as F
 
 ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
-             "listpackex", "intset", "hashtable", "skiplist", "zipmap", "stream", "unknown")
+             "listpackex", "intset", "hashtable", "skiplist", "zipmap", "stream", "unknown",
+             "sliced-array", "template-listpack", "template-array")
 _CODE = {name: i for i, name in enumerate(ENCODINGS)}
 DICTIONARY = pa.array(ENCODINGS, pa.string())
 
 # RDB version -> the oldest release that writes it, for dumps without a
 # redis-ver aux field (RDB < 7) or with an unreadable one.
 _RELEASE_OF_RDB = {1: (2, 0), 2: (2, 4), 3: (2, 6), 4: (2, 6), 5: (2, 6), 6: (2, 8), 7: (3, 2),
-                   8: (4, 0), 9: (5, 0), 10: (7, 0), 11: (7, 2), 12: (7, 4)}
+                   8: (4, 0), 9: (5, 0), 10: (7, 0), 11: (7, 2), 12: (7, 4), 13: (8, 6), 14: (8, 8),
+                   15: (8, 10)}
+KVOBJ_EMBED_LIMIT = 41     # Redis 8 kvobjSet: 16 + (keylen + 3) + (len + 4) <= 64 embeds the value
+KVOBJ_EMBED_TTL = 8        # Redis 8.4 kvobjSet also counts the expiry of a key with a TTL
+
+
+def embstr_ttl_bytes(profile):
+    """What a key's TTL adds to kvobjSet's embed test: 8 in Redis 8.4 (the
+    expiry sits inside the allocation), 0 in 8.6+ (metadata before the object,
+    left out of the test) and in 8.2 as modelled (8.0 has no kvobj)."""
+    return KVOBJ_EMBED_TTL if profile.flavor == "redis" and (8, 4) <= profile.version < (8, 6) else 0
 
 
 @dataclass
@@ -161,12 +172,18 @@ def _profile_from_meta(meta, server):
             version = (7, 4, 0) if meta.get("rdb_version", 0) >= 12 else version
         return ServerProfile("redis", version, "aux redis-ver")
     rdb = meta.get("rdb_version", 0)
-    release = _RELEASE_OF_RDB.get(rdb, (7, 4) if rdb > 12 else (2, 0))
+    release = _RELEASE_OF_RDB.get(rdb, (8, 10) if rdb > 15 else (2, 0))
     return ServerProfile("redis", release + (0,), f"RDB version {rdb}")
 
 
-def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem):
-    """The ``encoding`` column (dictionary array) for one batch of rows."""
+def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem, key_len=None,
+                    expires=None):
+    """The ``encoding`` column (dictionary array) for one batch of rows.
+
+    ``key_len`` (bytes of each key) matters from Redis 8.2 on, where a short
+    string stays embstr only when it fits the key's allocation; ``expires``
+    (whether each key has a TTL) in Redis 8.4, where the expiry counts too.
+    """
     v = profile.redis_compat()
     t = profile.thresholds
     listpack_era = v >= (7, 0)
@@ -197,7 +214,15 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     is_string = pc.equal(kind, F.KIND_STRING)
     embstr_limit = 44 if v >= (3, 2) else 39
     cases.append((pc.and_(is_string, is_int), "int"))
-    if v >= (3, 0):
+    if profile.flavor == "redis" and v >= (8, 2) and key_len is not None:
+        # kvobjSet embeds a value of up to 44 bytes only with a short enough
+        # key; otherwise it becomes a raw sds and OBJECT ENCODING says raw.
+        need = pc.add(key_len, length0)
+        if embstr_ttl_bytes(profile) and expires is not None:
+            need = pc.add(need, pc.if_else(expires, embstr_ttl_bytes(profile), 0))
+        fits = pc.less_equal(need, KVOBJ_EMBED_LIMIT)
+        cases.append((pc.and_(is_string, pc.and_(pc.less_equal(length0, embstr_limit), fits)), "embstr"))
+    elif v >= (3, 0):
         cases.append((pc.and_(is_string, pc.less_equal(length0, embstr_limit)), "embstr"))
     cases.append((is_string, "raw"))
 
@@ -240,6 +265,10 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     is_hash = pc.equal(kind, F.KIND_HASH)
     hash_small = small(t.hash_max_entries, t.hash_max_value, F.TYPE_HASH_ZIPLIST, F.TYPE_HASH_LISTPACK,
                        F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA)
+    if profile.flavor == "redis":
+        # 8.10 template hashes load as they were saved (hash-rdb-load-* off)
+        cases.append((rt(F.TYPE_HASH_TMPL_LP, F.TYPE_HASH_TMPL_LP_REF), "template-listpack"))
+        cases.append((rt(F.TYPE_HASH_TMPL_ARRAY, F.TYPE_HASH_TMPL_ARRAY_REF), "template-array"))
     if profile.flavor == "valkey" and profile.version >= (9, 0):
         cases.append((rt(F.VALKEY_TYPE_HASH_2), "hashtable"))
     else:
@@ -251,6 +280,9 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
 
     # streams: Redis 5.0 answered "unknown" for them
     cases.append((pc.equal(kind, F.KIND_STREAM), "stream" if v >= (6, 0) else "unknown"))
+
+    # Redis 8.8 arrays have one encoding; 8.10 template hashes keep theirs
+    cases.append((pc.equal(kind, F.KIND_ARRAY), "sliced-array"))
 
     conds = [c for c, _ in cases]
     codes = [pa.scalar(_CODE[name], pa.int8()) for _, name in cases]

@@ -8,7 +8,7 @@ The model follows the server's own ``objectComputeSize`` and
   where it does not (``sdsAllocSize``, ``ziplistBlobLen`` before 6.0/7.0);
 - sds headers of 1/3/5/9 bytes by length (type 5 only for 1..31 bytes);
 - per key: the key's sds plus a 24-byte dictEntry (Valkey 8.0: one embedded
-  entry holding both; Redis 8.0: the key embedded in the value's robj, the
+  entry holding both; Redis 8.2: the key embedded in the value's robj, the
   "kvobj", counted with it and no dictEntry; Valkey 8.1: the key embedded in
   the robj but not counted at all);
 - listpack/ziplist/intset blobs at their uncompressed length, quicklist
@@ -17,7 +17,10 @@ The model follows the server's own ``objectComputeSize`` and
   expected size (level p = 1/4, the average Redis' random levels give);
 - Valkey 8.1's ``hashtable`` (sets, hashes, sorted sets): 64-byte buckets of
   7 slots, as many as the loader pre-sizes for the element count, plus the
-  child buckets that full buckets chain (their expected number).
+  child buckets that full buckets chain (their expected number);
+- Redis 8.4 and later: ``kvobjAllocSize``, the sizes each object tracks of
+  its own allocations (``_memory_column_tracked``; 8.4, 8.6 and 8.8+ count
+  the kvobj itself differently, see ``TRACKED_*``).
 
 The scanner supplies, per key, the sized sums that need every element
 (``mem_elements``, ``mem_values``, ``mem_blobs``) using the tables from
@@ -31,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model.alloc import ALLOCATORS, LIBC, LIBC_MMAP_THRESHOLD, jemalloc_size
-from rdbscan.scanner.format import KIND_HASH, KIND_MODULE_BASE, KIND_SET, KIND_ZSET
+from rdbscan.scanner.format import KIND_ARRAY, KIND_HASH, KIND_SET, KIND_ZSET, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -209,6 +212,8 @@ class Layout:
     stream_cg: int = 40            # sizeof(streamCG)
     stream_consumer: int = 32      # sizeof(streamConsumer)
     zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
+    alloc_tracked: int = 0         # Redis 8.4+: a TRACKED_* code (MEMORY USAGE from tracked sizes)
+    stream_nack: int = 0           # sizeof(streamNACK) where tracked (8.4: 32, 8.6: 64)
 
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
@@ -216,7 +221,7 @@ HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta
 # Where the key lives (Layout.embedded_key; the compiled model gets the same code).
 KEY_SDS = 0       # its own sds plus a dictEntry (up to Redis 7.4 / Valkey 7.2)
 KEY_IN_ENTRY = 1  # Valkey 8.0: embedded in the dictEntry (objectComputeSize + dictEntryMemUsage)
-KEY_IN_KVOBJ = 2  # Redis 8.0: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
+KEY_IN_KVOBJ = 2  # Redis 8.2: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
                   # zmalloc_size(kv)); no dictEntry counted
 KEY_IN_ROBJ = 3   # Valkey 8.1: embedded in the robj, but objectComputeSize counts sizeof(robj)
                   # only (the key is uncounted unless an embstr shares the allocation)
@@ -227,12 +232,36 @@ HASHTABLE_STRUCT = 72    # Valkey 8.1 sizeof(hashtable): type, rehash_idx, table
 HT_BUCKET = 64           # Valkey 8.1 bucket: one cache line
 HT_SLOTS = 7             # entries per bucket (the last one becomes the child pointer when full)
 CHILD_TERMS = 64         # binomial terms summed for the expected child buckets
-ZSET_NOVALUE_ENTRY = 16  # Redis 8.0 zset element dict entry: dictEntryMemUsage(1) (key, next)
-EMBED_STRING_LIMIT = 64  # Redis 8.0 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
+ZSET_NOVALUE_ENTRY = 16  # Redis 8.2 zset element dict entry: dictEntryMemUsage(1) (key, next)
+EMBED_STRING_LIMIT = 64  # Redis 8.2 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
                          # key and value share one allocation up to this many bytes
 EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
-HASH_EMBED_LIMIT = 128   # Valkey 8.1 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
+HASH_EMBED_LIMIT = 128   # Valkey 8.1 / Redis 8.6 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
 PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
+
+# From Redis 8.4 MEMORY USAGE is kvobjAllocSize: the kvobj plus the sizes
+# each type tracks of its own allocations (Layout.alloc_tracked).  The three
+# ways the kvobj itself is counted:
+TRACKED_84 = 1    # 8.4: robj, expiry slot, key header byte and key sds summed
+                  # (the expiry slot also when the allocation had room for it)
+TRACKED_86 = 2    # 8.6: zmalloc_size of the allocation (metadata slots first)
+TRACKED_88 = 3    # 8.8+ (redis/redis#14704): summed again, metadata slots and all
+
+# Redis 8.4/8.6 struct sizes, from their headers
+QUICKLIST_86 = 48        # sizeof(quicklist): alloc_size added (8.4 too)
+LISTPACK_EX_86 = 24      # sizeof(listpackEx): ExpireMeta and the listpack pointer
+STREAM_86 = 160          # sizeof(stream): alloc_size, cgroups_ref, IDMP fields added
+KVOBJ_META = 8           # one metadata slot before the kvobj (the expiry, or a module's)
+ZSKIPLIST_86 = 40        # sizeof(zskiplist): alloc_size added
+ZSKIPLIST_HEADER_86 = 16 + 16 * 32  # the header node: score, backward, 32 levels
+ENTRY_EXPIRE = 16        # sizeof(ExpireMeta) before a hash field entry with a TTL
+ENTRY_VALUE_PTR = 8      # an entry whose value is not embedded points to it
+STREAM_NACK_86 = 64      # sizeof(streamNACK): delivery time/count, consumer, index node, id, time list
+STREAM_84 = 120          # 8.4 sizeof(stream): alloc_size and cgroups_ref, no IDMP fields
+STREAM_CG_84 = 48        # 8.4 sizeof(streamCG): a pel_by_time tree where 8.6 has a time list
+STREAM_NACK_84 = 32      # 8.4 sizeof(streamNACK): delivery time/count, consumer, index node
+ZSKIPLIST_HEADER_84 = 24 + 16 * 32  # 8.4 header node: the member pointer too
+MSTR_TTL_EXTRA = 18      # 8.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
 
 
 def layout_for(profile):
@@ -246,7 +275,11 @@ def layout_for(profile):
         return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
-    if v >= (8, 0):
+    if v >= (8, 4):
+        return _layout_tracked(v, q16)
+    if v >= (8, 2):
+        # The kvobj (redis/redis#13806), before per-key allocation tracking;
+        # Redis 8.0 still has 7.4's keys (checked against a real 8.0.2).
         return Layout(True, True, True, KEY_IN_KVOBJ, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
     if v >= (7, 4):
         return Layout(True, True, True, KEY_SDS, 56, 40, 40, 32, 0, HFIELD_TTL_EXTRA, q16, hfe_dict_grows=True)
@@ -266,15 +299,29 @@ def layout_for(profile):
                   hash_dict_grows=True, zmalloc_stream_lp=False, **old_stream)
 
 
+def _layout_tracked(v, q16):
+    """Redis 8.4 and later: MEMORY USAGE from the sizes objects track (kvobjAllocSize)."""
+    if v >= (8, 6):
+        return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
+                      hfe_dict_grows=True, stream_struct=STREAM_86, stream_cg=56, stream_consumer=32,
+                      alloc_tracked=TRACKED_88 if v >= (8, 8) else TRACKED_86, stream_nack=STREAM_NACK_86)
+    return Layout(True, True, True, KEY_IN_KVOBJ, 56, QUICKLIST_86, 40, LISTPACK_EX_86, 0, 0, q16,
+                  hfe_dict_grows=True, stream_struct=STREAM_84, stream_cg=STREAM_CG_84, stream_consumer=32,
+                  alloc_tracked=TRACKED_84, stream_nack=STREAM_NACK_84)
+
+
 def sizing_tables(profile):
     """Tables for the scanner's ``set_sizing``: bytes per hashtable element by length.
 
-    Three roles: set members / zset members / hash fields, hash values, and
-    hash fields carrying a TTL (Redis 7.4 metadata).  Returns the arguments of
-    the scanner's ``set_sizing``: ``(tables, big_headers, rounded,
-    allocator code, listpacks, ziplists)`` -- ``listpacks`` when the release
-    converts ziplists to listpacks on load (7.0+), ``ziplists`` when it
-    holds ziplists (before 7.0: a listpack in the file is sized as one).
+    Five roles: hash fields, hash values, hash fields carrying a TTL (Redis
+    7.4 metadata), set members and sorted-set members (the same as fields
+    until Redis 8.6 sized each differently); a sixth table when hash
+    fields and values pair up.  Returns the scanner's ``set_sizing``
+    arguments: ``(tables, big_headers, rounded, allocator code,
+    stream_alloc, big_extra, listpacks, ziplists)`` -- ``listpacks`` when
+    the release converts ziplists to listpacks on load (7.0+),
+    ``ziplists`` when it holds ziplists (before 7.0: a listpack in the
+    file is sized as one).
     """
     listpack_era = profile.redis_compat() >= (7, 0)
     return _sizing_tables(layout_for(profile)) + (listpack_era, not listpack_era)
@@ -282,6 +329,10 @@ def sizing_tables(profile):
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
+    if lay.alloc_tracked == TRACKED_84:
+        return _sizing_tables_84(lay.quantum16)
+    if lay.alloc_tracked:
+        return _sizing_tables_86(lay.quantum16)
     def element(n, extra=0):
         """Bytes of one element's own allocation (header, string, terminator)."""
         size = sds_header(n) + extra + n + 1
@@ -291,11 +342,12 @@ def _sizing_tables(lay):
         if lay.hfield_header_extra else plain
     field_ttl = [element(n, lay.hfield_ttl_extra) for n in range(SIZING_LUT)]
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
-    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra)
-    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl)
+    big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra, 6, 6)
+    tables = (field if lay.hfield_header_extra else plain, plain, field_ttl, plain, plain)
     if lay.embedded_key == KEY_IN_ROBJ:
-        tables += (_hash_pair_table(lay.quantum16, plain),)
-    return tables, big, lay.zmalloc_strings, lay.quantum16
+        pair = _hash_pair_table(lay.quantum16, plain)
+        tables += (pair + pair,)          # no hash field carries a TTL in 8.1
+    return tables, big, lay.zmalloc_strings, lay.quantum16, False, None
 
 
 def _hash_pair_table(q16, plain):
@@ -354,18 +406,50 @@ def _converted_buckets(profile, batch, n, conv, buckets):
 
 
 def expiry_in_object(lay, ttl, key_len):
-    """The expiry field a key with a TTL carries inside its object (Redis 8.0 kvobj, Valkey 8.1): 8 bytes.
+    """The expiry field an untracked layout counts inside the object that holds the key: 8 bytes or 0.
 
-    Redis 8.0 reserves it for keys of 128 bytes and longer whether they
-    expire or not.  Earlier layouts keep expiries in the expires dict.
+    Valkey 8.1 keeps a key's expiry in its object when it has a TTL.  Redis
+    8.2 (as modelled; no 8.2 server was checked) reserves the field for keys
+    of 128 bytes and longer, whether they expire or not.  Earlier layouts
+    keep expiries in the expires dict; Redis 8.0 stores keys as 7.4 does
+    (checked against a real 8.0.2), and 8.4 and later count the expiry with
+    the kvobj they track (:func:`_kvobj_columns`).
     """
     eight = pa.scalar(8, pa.int64())
     zero = pa.scalar(0, pa.int64())
     if lay.embedded_key == KEY_IN_KVOBJ:
-        return pc.if_else(pc.or_(ttl, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD)), eight, zero)
+        return pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), eight, zero)
     if lay.embedded_key == KEY_IN_ROBJ:
         return pc.if_else(ttl, eight, zero)
     return pc.multiply(key_len, 0)
+
+
+def key_lengths(batch):
+    """Bytes of each key: the scan's key columns, or ``key_len`` when rebuilt from a what-if scan."""
+    if "key_len" in batch:
+        return pc.cast(batch["key_len"], pa.int64())
+    return pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])), pa.int64())
+
+
+def ttl_flags(batch):
+    """Whether each key has an expiry (a valid ``expire_at``)."""
+    return pc.is_valid(batch["expire_at"])
+
+
+def _built_blobs(batch, extra, encoding, listpack_70=False):
+    """``(built, made)``: which hashes, sets and sorted sets the loader builds from
+    elements the file holds one by one, and the exact bytes of what it builds
+    (an intset, a ziplist before 7.0, else a listpack; ``listpack_70``: a
+    sorted set's scores as 7.0 writes their text)."""
+    kind = pc.cast(batch["kind"], pa.int16())
+    built = pc.and_(pc.equal(extra["blob_bytes"], 0),
+                    pc.is_in(kind, value_set=pa.array([KIND_SET, KIND_ZSET, KIND_HASH], pa.int16())))
+    lp = extra["lp_bytes"]
+    if listpack_70:
+        lp = pc.if_else(pc.equal(kind, KIND_ZSET), extra["lp_bytes_70"], lp)
+    made = pc.if_else(pc.equal(encoding, "intset"), extra["intset_bytes"],
+                      pc.if_else(pc.equal(encoding, "ziplist"), extra["zl_bytes"], lp))
+    return built, made
 
 
 def memory_column(profile, batch, extra):
@@ -376,13 +460,11 @@ def memory_column(profile, batch, extra):
     mem_blobs, nodes, blob_bytes) as int64 arrays.
     """
     lay = layout_for(profile)
+    if lay.alloc_tracked:
+        return _memory_column_tracked(profile, lay, batch, extra)
     q16 = lay.quantum16
-    if "key_len" in batch:      # rebuilt from a what-if scan's columns
-        key_len = batch["key_len"]
-    else:
-        key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
-    key_len = pc.cast(key_len, pa.int64())
-    ttl = batch["has_ttl"] if "has_ttl" in batch else pc.equal(key_len, -1)     # a key with an expiry
+    key_len = key_lengths(batch)
+    ttl = ttl_flags(batch)
     key_hdr = _sds_hdr(key_len)
     if lay.argv_key:
         # The command argument: an embstr (sds type 8) up to 44 bytes.
@@ -396,7 +478,7 @@ def memory_column(profile, batch, extra):
         # header-size byte and the key's sds.
         key_part = _J(pc.add(key_sds, 17), q16)
     elif lay.embedded_key == KEY_IN_KVOBJ:
-        # Redis 8.0 kvobjCreate: robj, [expire field for long keys], a
+        # Redis 8.2 kvobjCreate: robj, [expire field for long keys], a
         # header-size byte and the key's sds, one allocation counted in full
         # (kvobjComputeSize starts from zmalloc_size(kv)); the robj's 16 bytes
         # are in the value parts below, so the key adds the rest.
@@ -427,7 +509,7 @@ def memory_column(profile, batch, extra):
         # The loader re-creates an embstr value with the key: robj, key
         # (header-size byte + sds), value as sds type 8, one allocation when
         # the sum is within a cache line, else the value becomes a raw sds
-        # (OBJECT ENCODING then says raw).  Redis 8.0 kvobjSet estimates the
+        # (OBJECT ENCODING then says raw).  Redis 8.2 kvobjSet estimates the
         # key as len + 3 whatever its sds type; Valkey 8.1
         # createStringObjectWithKeyAndExpire uses its real size.
         together = pc.add(pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4)), expiry_in_object(lay, ttl, key_len))
@@ -443,15 +525,8 @@ def memory_column(profile, batch, extra):
     # file would be one (zl_bytes); from 7.0 the allocator's classes, blob by
     # blob (the scanner's sized sum).
     blobs = mem_blobs if lay.zmalloc_blobs else extra["zl_bytes"]
-    kind = pc.cast(batch["kind"], pa.int16())
-    built = pc.and_(pc.equal(blob_bytes, 0), pc.is_in(kind, value_set=pa.array([KIND_SET, KIND_ZSET, KIND_HASH],
-                                                                                pa.int16())))
     # Built by the loader from elements the file holds one by one.
-    lp = extra["lp_bytes"]
-    if profile.redis_compat() < (7, 2):
-        lp = pc.if_else(pc.equal(kind, KIND_ZSET), extra["lp_bytes_70"], lp)
-    made = pc.if_else(pc.equal(encoding, "intset"), extra["intset_bytes"],
-                      pc.if_else(pc.equal(encoding, "ziplist"), extra["zl_bytes"], lp))
+    built, made = _built_blobs(batch, extra, encoding, listpack_70=profile.redis_compat() < (7, 2))
     blobs = pc.if_else(built, _J(made, q16) if lay.zmalloc_blobs else made, blobs)
     compact = pc.add(blobs, robj)
     quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, lay.quicklist_node)), robj + lay.quicklist_struct)
@@ -499,7 +574,7 @@ def memory_column(profile, batch, extra):
         hashtable = pc.if_else(pc.equal(pc.cast(batch["type"], pa.string()), "set"), set_table, hashtable)
     node = pc.cast(pc.round(pc.multiply(pc.cast(n, pa.float64()), skiplist_node_expected(q16))), pa.int64())
     if lay.embedded_key == KEY_IN_KVOBJ:
-        entries = pc.multiply(n, ZSET_NOVALUE_ENTRY)    # the zset dict is a no-value dict in 8.0
+        entries = pc.multiply(n, ZSET_NOVALUE_ENTRY)    # the zset dict is a no-value dict in 8.2
     if lay.bare_skiplist:
         skiplist = pc.add(pc.add(pc.add(pc.multiply(buckets, 8), robj + 16), entries), pc.add(mem_el, node))
     else:
@@ -533,5 +608,208 @@ def memory_column(profile, batch, extra):
     value_part = pc.case_when(conds, *[arr for _, arr in cases])
     total = pc.cast(pc.add(key_part, value_part), pa.int64())
     # Module values: no estimate (null) rather than a wrong number.
-    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_MODULE_BASE)
+    # Module values and the 8.8+ types (arrays, GCRA): no estimate.
+    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
     return pc.if_else(module, pa.scalar(None, pa.int64()), total)
+
+
+# ------------------------------------------------------------ Redis 8.4 and later
+#
+# From 8.4 MEMORY USAGE is kvobjAllocSize (object.c): the kvobj (robj,
+# metadata slots, key header byte, key sds, an embedded value; how it is
+# counted differs by release, see TRACKED_*) plus what each type tracks of
+# its own allocations: listpacks and intsets at their exact length, type-5
+# sds at header + length + 1, other sds at their allocation, dicts as
+# sizeof(dict) + 24 per entry + 8 per bucket + the sizes their elements
+# tracked, skiplist nodes (8.6: holding their member), streams every
+# allocation their trees make.
+
+def _sds_hdr5(n):
+    """sds header bytes by sdsReqType: type 5 below 32 bytes, even when empty."""
+    return 1 if n < 32 else 3 if n < 256 else 5 if n < 65536 else 9
+
+
+def _sds_hdr8(n):
+    """sds header bytes of at least type 8 (an entry field with aux bits)."""
+    return 3 if n < 256 else 5 if n < 65536 else 9
+
+
+def sds_alloc_86(n, quantum16=False):
+    """``sdsAllocSize`` of a new sds of ``n`` bytes: exact for type 5, the allocation otherwise."""
+    if 0 < n < 32:
+        return n + 2
+    return jemalloc_size(_sds_hdr8(n) + n + 1, quantum16)
+
+
+def zset_nodes_expected_86(count, quantum16=False):
+    """E[J(node)] of an 8.6 skiplist node embedding an ``n``-byte member, for n < ``count``.
+
+    Levels p = 1/4, at most 32 (zslRandomLevel); vectorised over the
+    member lengths (the scanner's table is built at every start).
+    """
+    n = pa.array(range(count), pa.int64())
+    base = pc.add(pc.add(_sds_hdr5_col(n), n), 1)
+    total = pa.array([0.0] * count, pa.float64())
+    for level in range(1, 33):
+        prob = 0.75 * 0.25 ** (level - 1) if level < 32 else 0.25 ** 31
+        size = pc.cast(_J(pc.add(base, 16 + 16 * level), quantum16), pa.float64())
+        total = pc.add(total, pc.multiply(size, prob))
+    return total.to_pylist()
+
+
+@lru_cache(maxsize=4)
+def _sizing_tables_86(q16):
+    """The scanner's sizing for Redis 8.6 (see :func:`sizing_tables`).
+
+    Hash fields and values are entries (entry.c): a field of its own sds
+    type and the value as sds type 8 in one exact-size record when the two
+    fit 128 bytes, else the field (type 8 at least), a value pointer and the
+    value's own sds; a field with a TTL adds 16 bytes of ExpireMeta and is
+    type 8 at least.  Role 0/2 hold the field as embedded, role 1 the value
+    by pointer; the pair table corrects both when they embed or when the
+    field must grow to type 8.
+    """
+    field = [_sds_hdr5(n) + n + 1 for n in range(SIZING_LUT)]
+    value = [ENTRY_VALUE_PTR + sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    field_ttl = [ENTRY_EXPIRE + _sds_hdr8(n) + n + 1 for n in range(SIZING_LUT)]
+    member = [sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    node = [int(e + 0.5) for e in zset_nodes_expected_86(SIZING_LUT, q16)]
+    pair = []
+    for ttl in (False, True):
+        for f in range(PAIR_FIELDS):
+            base = field_ttl[f] if ttl else field[f]
+            as_ptr = (ENTRY_EXPIRE if ttl else 0) + _sds_hdr8(f) + f + 1   # field by a value pointer
+            for v in range(PAIR_FIELDS + 1):
+                if v < PAIR_FIELDS and base + 3 + v + 1 <= HASH_EMBED_LIMIT:
+                    pair.append(3 + v + 1 - value[v])          # value embedded, no pointer
+                else:
+                    pair.append(as_ptr - base)
+    # Past the tables: an embedded field is exact, a value its sds allocation
+    # plus the pointer, a member its allocation, a node its level-1 size.
+    big = (6, 6, ENTRY_EXPIRE + 6, 6, 6 + 32)
+    rounded = (False, True, False, True, True)
+    extra = (0, ENTRY_VALUE_PTR, 0, 0, 0)
+    return (field, value, field_ttl, member, node, pair), big, rounded, q16, STREAM_ALLOC, extra
+
+
+def _mstr_hdr(n):
+    """Redis 8.4 mstr header bytes (mstrReqType): 1 below 32 bytes, 3 below 64 KiB, else 9."""
+    return 1 if n < 32 else 3 if n < 65536 else 9
+
+
+@lru_cache(maxsize=4)
+def _sizing_tables_84(q16):
+    """The scanner's sizing for Redis 8.4 (see :func:`sizing_tables`).
+
+    Hash fields are mstr allocations counted at their usable size (a field
+    with a TTL carries mstr flags and ExpireMeta first), values and set
+    members their ``sdsAllocSize``; a skiplist node and its member are two
+    allocations.  No field and value share one: no pair table.
+    """
+    value = [sds_alloc_86(n, q16) for n in range(SIZING_LUT)]
+    field = [jemalloc_size(_mstr_hdr(n) + n + 1, q16) for n in range(SIZING_LUT)]
+    field_ttl = [jemalloc_size(MSTR_TTL_EXTRA + _mstr_hdr(n) + n + 1, q16) for n in range(SIZING_LUT)]
+    node_levels = skiplist_node_expected(q16)
+    node = [int(node_levels + value[n] + 0.5) for n in range(SIZING_LUT)]
+    # Past the tables: mstr and sds headers plus the terminator, rounded; a
+    # node adds its level-1 allocation.
+    big = (4, 6, MSTR_TTL_EXTRA + 4, 6, 6)
+    extra = (0, 0, 0, 0, jemalloc_size(24 + 16, q16))
+    return (field, value, field_ttl, value, node), big, True, q16, STREAM_ALLOC_PEL_TIME, extra
+
+
+def _kvobj_columns(lay, key_len, expires, n):
+    """Redis 8.4+: ``(kvobj, embstr)``, the bytes MEMORY USAGE counts for the
+    kvobj itself and what an embedded string adds to them, per
+    :data:`TRACKED_84` / :data:`TRACKED_86` / :data:`TRACKED_88`.
+
+    The kvobj is one allocation: metadata slots (the expiry when the key has
+    one, always for keys of 128 bytes and more), the robj, a key header-size
+    byte and the key sds (sdsReqType); an embstr value (sds type 8) follows
+    in the same allocation, which it fills.
+    """
+    q16 = lay.quantum16
+    key_sds = pc.add(pc.add(_sds_hdr5_col(key_len), key_len), 1)
+    base = pc.add(key_sds, ROBJ + 1)
+    slot = pc.or_(expires, pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD))
+    head = pc.add(base, pc.if_else(slot, KVOBJ_META, 0))
+    if lay.alloc_tracked == TRACKED_84:
+        # Summed from its parts; kvobjCreate also reserves the expiry slot
+        # when the allocation has 8 spare bytes.  An embstr's allocation
+        # holds the expiry slot only for a key with a TTL.
+        spare = pc.greater_equal(pc.subtract(_J(head, q16), head), KVOBJ_META)
+        kvobj = pc.if_else(pc.and_(pc.invert(slot), spare), pc.add(head, KVOBJ_META), head)
+        whole = _J(pc.add(pc.add(base, pc.if_else(expires, KVOBJ_META, 0)), pc.add(n, 4)), q16)
+    elif lay.alloc_tracked == TRACKED_86:
+        kvobj = _J(head, q16)                    # zmalloc_size of the allocation
+        whole = _J(pc.add(head, pc.add(n, 4)), q16)
+    else:
+        kvobj = head                             # the parts, not the allocation
+        whole = _J(pc.add(head, pc.add(n, 4)), q16)
+    return kvobj, pc.subtract(whole, kvobj)
+
+
+def _memory_column_tracked(profile, lay, batch, extra):
+    """:func:`memory_column` for Redis 8.4 and later (``kvobjAllocSize``)."""
+    q16 = lay.quantum16
+    key_len = key_lengths(batch)
+    encoding = pc.cast(batch["encoding"], pa.string())
+    n = pc.fill_null(batch["length"], 0)
+    mem_el, mem_val = extra["mem_elements"], extra["mem_values"]
+    nodes = extra["nodes"]
+    zero = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
+    blobs = extra["blob_bytes"]
+
+    # Strings: an embstr shares the kvobj allocation (the encoding rule says
+    # when); a raw value is its sds.
+    kvobj, embstr = _kvobj_columns(lay, key_len, ttl_flags(batch), n)
+    raw = _sds_alloc_86_col(n, q16)
+
+    buckets = _buckets(n)
+    # Hashes with field TTLs past the listpack limit are built by inserts
+    # (no pre-sizing): the last doubling may still be rehashing.
+    grows = pc.and_(pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8())),
+                    pc.greater(n, profile.thresholds.hash_max_entries))
+    half = pc.divide(buckets, 2)
+    rehashing = pc.and_(pc.greater(n, 4), pc.less(pc.multiply(pc.subtract(n, half), 16), pc.multiply(half, 10)))
+    buckets = pc.if_else(pc.and_(grows, rehashing), pc.add(buckets, half), buckets)
+    dict_part = pc.add(pc.add(pc.multiply(buckets, 8), pc.multiply(n, 24)), lay.dict_struct)
+    hashtable = pc.add(pc.add(dict_part, mem_el), mem_val)
+    header = ZSKIPLIST_HEADER_84 if lay.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86
+    skiplist = pc.add(dict_part, pc.add(mem_el, 16 + jemalloc_size(ZSKIPLIST_86, q16)
+                                           + jemalloc_size(header, q16)))
+    quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, jemalloc_size(lay.quicklist_node, q16))),
+                       jemalloc_size(lay.quicklist_struct, q16))
+    groups = pc.fill_null(batch["stream_groups"], 0)
+    consumers = pc.fill_null(batch["stream_consumers"], 0)
+    pending = pc.fill_null(batch["stream_pending"], 0)
+    stream = pc.add(pc.add(pc.add(blobs, mem_el), pc.add(mem_val, jemalloc_size(lay.stream_struct, q16))),
+                    pc.add(pc.add(pc.multiply(groups, jemalloc_size(lay.stream_cg, q16)),
+                                  pc.multiply(pending, jemalloc_size(lay.stream_nack, q16))),
+                           pc.multiply(consumers, jemalloc_size(lay.stream_consumer, q16))))
+    cases = [
+        ("int", zero), ("embstr", embstr), ("raw", raw),
+        ("listpack", blobs), ("intset", blobs), ("listpackex", pc.add(blobs, lay.listpack_ex_struct)),
+        ("quicklist", quicklist), ("hashtable", hashtable), ("skiplist", skiplist),
+        ("stream", stream),
+    ]
+    conds = pc.make_struct(*[pc.equal(encoding, name) for name, _ in cases],
+                           field_names=[name for name, _ in cases])
+    value_part = pc.case_when(conds, *[arr for _, arr in cases])
+    total = pc.cast(pc.add(kvobj, value_part), pa.int64())
+    # Module values and the 8.8+ types without a checked model: null.
+    no_model = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
+    return pc.if_else(pc.or_(no_model, pc.is_null(value_part)), pa.scalar(None, pa.int64()), total)
+
+
+def _sds_hdr5_col(n):
+    """Vectorised :func:`_sds_hdr5`."""
+    return pc.case_when(pc.make_struct(pc.less(n, 32), pc.less(n, 256), pc.less(n, 65536),
+                                       field_names=["a", "b", "c"]), 1, 3, 5, 9)
+
+
+def _sds_alloc_86_col(n, q16):
+    """Vectorised :func:`sds_alloc_86`."""
+    hdr8 = pc.case_when(pc.make_struct(pc.less(n, 256), pc.less(n, 65536), field_names=["a", "b"]), 3, 5, 9)
+    return pc.if_else(pc.and_(pc.greater(n, 0), pc.less(n, 32)), pc.add(n, 2),
+                      _J(pc.add(pc.add(hdr8, n), 1), q16))

@@ -4,8 +4,10 @@ Nothing here runs per element; the per-key work lives in the scanners.
 """
 
 from rdbscan.scanner.format import (
-    FLAVOR_REDIS, FLAVOR_VALKEY, REDIS_RDB_VERSION_MAX, VALKEY_RDB_VERSION_MIN,
-    VALKEY_RDB_VERSION_MAX,
+    FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
+    RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
+    TYPE_HASH_LISTPACK_EX, TYPE_MODULE_PRE_GA, TYPE_STREAM_LISTPACKS_3, TYPE_STREAM_LISTPACKS_4,
+    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX, VALKEY_TYPE_HASH_2,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -34,6 +36,53 @@ def header_info(magic):
         note = (f"RDB version {version} is newer than the newest this rdbscan knows "
                 f"({newest}); read with the version {newest} rules")
     return flavor, version, note
+
+
+def value_types(flavor, version):
+    """The value type bytes a dump of this magic and version may hold: 256 flags (bytes).
+
+    Types 0-21 are common ground (8 was never assigned); Redis and Valkey give
+    22 different meanings, and only Redis has 23-25 (7.4), 26 (RDB 13: Redis
+    8.6) and 27-33 (RDB 14 on: Redis 8.8 and 8.10).
+    """
+    table = bytearray(256)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1):
+        table[t] = t != 8
+    if flavor == FLAVOR_VALKEY:
+        table[VALKEY_TYPE_HASH_2] = 1
+        return bytes(table)
+    for t in range(TYPE_STREAM_LISTPACKS_3 + 1, TYPE_HASH_LISTPACK_EX + 1):
+        table[t] = 1
+    if version >= RDB_VERSION_KEY_META:
+        table[TYPE_STREAM_LISTPACKS_4] = 1
+    if version >= RDB_VERSION_ARRAY:
+        for t in range(TYPE_STREAM_LISTPACKS_5, TYPE_GCRA + 1):
+            table[t] = 1
+    assert table[TYPE_MODULE_PRE_GA]
+    return bytes(table)
+
+
+def unknown_message(op, flavor, version):
+    """The error text for a byte that is neither a value type nor an opcode of this dump."""
+    name = "Valkey" if flavor == FLAVOR_VALKEY else "Redis"
+    if op in OPCODE_NAMES:
+        what = f"opcode {op} ({OPCODE_NAMES[op]})"
+    elif op in RDB_TYPE_NAMES:
+        what = f"value type {op} ({RDB_TYPE_NAMES[op]})"
+    else:
+        what = f"value type or opcode {op}"
+    return f"unknown {what} for {name} RDB version {version}"
+
+
+def key_meta_class_name(spec):
+    """``META-xxxx``: the name of a Redis 8.6 key metadata class from its 32-bit spec.
+
+    The spec packs four 6-bit characters above a 5-bit version and 3 flag
+    bits (keymeta.c ``keyMetaClassDecode``); the character set differs from
+    the module one in its last two symbols.
+    """
+    chars = [KEY_META_NAME_CHARSET[(spec >> (8 + 6 * (3 - i))) & 63] for i in range(4)]
+    return "META-" + "".join(chars)
 
 
 def escape_key(raw):
@@ -150,3 +199,99 @@ class RaxCounter:
             self.nodes += 1
         self._path = path
         self._prev = key
+
+
+RAX_STRUCT = 32        # sizeof(rax): head, numele, numnodes, alloc_size pointer
+RAX_EMPTY_HEAD = 8     # the head node of an empty tree: a 4-byte header, padded
+
+
+def rax_node_bytes(compressed, n, iskey):
+    """Bytes of one radix-tree node (rax.c ``raxNodeCurrentLength``).
+
+    A 4-byte header and ``n`` characters padded to pointer alignment, then
+    one child pointer when compressed or ``n`` when not, and a value pointer
+    when a key ends at the node (every value rdbscan sizes is non-NULL).
+    """
+    size = (4 + n + 7) & ~7
+    size += 8 if compressed else 8 * n
+    return size + (8 if iskey else 0)
+
+
+class RaxSizer:
+    """What a Redis 8.4+ radix tree allocates for keys inserted in ascending order.
+
+    Redis 8.4+ counts a stream's trees by their allocations (``rax->alloc_size``):
+    the rax struct and every node at its allocator size class.  Keys
+    arriving sorted (how the loader rebuilds them: stream IDs, PEL IDs,
+    group and consumer names; 8.4's PEL-by-time keys are sorted first, as
+    a radix tree's shape does not depend on the order of its inserts) only
+    ever change the rightmost path of the tree; a node that leaves it is
+    final and is counted then.  Path entries
+    are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
+    characters and one child, a branch node ``n`` children (a one-character
+    node is the same size either way).  The compiled scanner has the same
+    walk in C.  ``codes``: the allocator codes (rdbscan.model.alloc) to
+    count the bytes under, when more than ``quantum16``'s: the tree's shape
+    does not depend on them.
+    """
+
+    def __init__(self, quantum16=False, null_values=False, codes=None):
+        from rdbscan.model.alloc import jemalloc_size
+        # Keys inserted with a NULL value (Redis 8.4 pel_by_time) keep no value pointer.
+        self._raw = lambda node: rax_node_bytes(node[1], node[2], node[3] and not null_values)
+        self._j = jemalloc_size
+        self._codes = tuple(codes) if codes is not None else (quantum16,)
+        self._q16 = self._codes[0] if codes is not None else quantum16
+        self.done = dict.fromkeys(self._codes, 0)   # bytes of the nodes off the rightmost path
+        self.path = []
+        self._prev = None
+
+    def _final(self, node):
+        raw = self._raw(node)
+        for code in self._codes:
+            self.done[code] += self._j(raw, code)
+
+    def bytes(self, code=None):
+        """Bytes so far: the struct, the final nodes and the rightmost path (under allocator ``code``)."""
+        code = self._q16 if code is None else code
+        if self._prev is None:
+            return self._j(RAX_STRUCT, code) + self._j(RAX_EMPTY_HEAD, code)
+        return self._j(RAX_STRUCT, code) + self.done[code] + sum(self._j(self._raw(n), code) for n in self.path)
+
+    def add(self, key):
+        """Insert the next key, greater than the previous one."""
+        prev, self._prev = self._prev, key
+        if prev is None:
+            self.path = [[0, True, len(key), False]] if key else []
+            self.path.append([len(key), False, 0, True])
+            return
+        j = 0
+        limit = min(len(prev), len(key))
+        while j < limit and key[j] == prev[j]:
+            j += 1
+        path = self.path
+        if j == len(prev):
+            # The previous key is a prefix: its end node grows the rest.
+            path[-1][1:3] = [True, len(key) - j]
+            path.append([len(key), False, 0, True])
+            return
+        i = len(path) - 1
+        while path[i][0] > j:
+            i -= 1
+        depth, compressed, n, iskey = path[i]
+        for node in path[i + 1:]:                 # the old continuation is final
+            self._final(node)
+        del path[i + 1:]
+        if not compressed or n == 1:
+            path[i] = [depth, False, (n if not compressed else 1) + 1, iskey]
+        else:
+            if depth + n - j - 1 > 0:             # the old remainder, off the path
+                self._final([j + 1, True, depth + n - j - 1, False])
+            if j > depth:
+                path[i] = [depth, True, j - depth, iskey]
+                path.append([j, False, 2, False])
+            else:
+                path[i] = [depth, False, 2, iskey]
+        if len(key) > j + 1:
+            path.append([j + 1, True, len(key) - j - 1, False])
+        path.append([len(key), False, 0, True])

@@ -15,19 +15,23 @@ cimport cython
 
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
-from libc.string cimport memcpy, memmove, memchr, memcmp
+from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
 from libc.stdlib cimport strtod
 from libc.math cimport INFINITY
 
 include "_alloc.pxi"
-from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
-from rdbscan.scanner.format import module_type_name, module_encver, OPCODE_NAMES
-from rdbscan.scanner._common import header_info, escape_key, crc64_table, crc16_table, pre_ga_library, record_aux
+from rdbscan.scanner.format import module_type_name, module_encver
+from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
+                                     record_aux, unknown_message, value_types, key_meta_class_name)
+
+from libc.stdlib cimport strtod
+from libc.math cimport isnan, isinf
 
 DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
@@ -37,6 +41,12 @@ DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set
 DEF SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
 DEF SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
 DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
+DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
+DEF ROLE_SET = 3
+DEF ROLE_ZSET = 4
+DEF IDMP_PRODUCER = 24        # Redis 8.6 sizeof(idmpProducer)
+DEF IDMP_ENTRY = 32           # sizeof(idmpEntry) before its inline IID
+DEF ALLOCATOR_CODES = 3       # rdbscan.model.alloc: jemalloc, jemalloc-16, libc
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -259,6 +269,189 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
     else:
         r.nodes += 1
     memcpy(r.prev, key, STREAM_ID_BYTES)
+
+
+cdef struct RaxSizer:
+    # _common.RaxSizer in C: the bytes a Redis 8.4+ radix tree allocates
+    # for keys inserted in ascending order, under each allocator of amask
+    # (the tree's shape does not depend on it).  The rightmost path is kept
+    # as parallel arrays; the previous key is copied aside.
+    int64_t done[ALLOCATOR_CODES]
+    Py_ssize_t npath, cap
+    int64_t* depth
+    uint8_t* comp
+    int64_t* cnt
+    uint8_t* iskey
+    uint8_t* prev
+    Py_ssize_t prev_len, prev_cap
+    bint has_prev
+    int amask            # allocator codes (bits) the bytes are wanted for
+    bint nullval         # keys carry NULL values (8.4 pel_by_time): no value pointers
+
+
+cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey) noexcept nogil:
+    # _common.rax_node_bytes: a node's request, before its allocator size class.
+    cdef int64_t size = (4 + n + 7) & ~7
+    size += 8 if comp else 8 * n
+    if iskey:
+        size += 8
+    return size
+
+
+cdef inline void rs_final(RaxSizer* r, int64_t size) noexcept nogil:
+    # A node off the rightmost path, counted under each allocator.
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        if (r.amask >> a) & 1:
+            r.done[a] += jemalloc_size(size, a)
+
+
+cdef void rs_free(RaxSizer* r) noexcept nogil:
+    free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
+
+
+cdef inline void rs_reset(RaxSizer* r, int amask, bint nullval=0) noexcept nogil:
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        r.done[a] = 0
+    r.npath = 0
+    r.has_prev = 0
+    r.prev_len = 0
+    r.amask = amask
+    r.nullval = nullval
+
+
+cdef int rs_reserve(RaxSizer* r, Py_ssize_t klen) except -1 nogil:
+    # Room for a path of klen + 3 nodes and a copy of the key.
+    cdef Py_ssize_t need = klen + 3
+    if need > r.cap:
+        r.depth = <int64_t*>realloc(r.depth, need * 8)
+        r.cnt = <int64_t*>realloc(r.cnt, need * 8)
+        r.comp = <uint8_t*>realloc(r.comp, need)
+        r.iskey = <uint8_t*>realloc(r.iskey, need)
+        if r.depth == NULL or r.cnt == NULL or r.comp == NULL or r.iskey == NULL:
+            with gil: raise MemoryError()
+        r.cap = need
+    if klen > r.prev_cap:
+        r.prev = <uint8_t*>realloc(r.prev, klen if klen > 16 else 16)
+        if r.prev == NULL:
+            with gil: raise MemoryError()
+        r.prev_cap = klen if klen > 16 else 16
+    return 0
+
+
+cdef inline void rs_push(RaxSizer* r, int64_t depth, bint comp, int64_t n, bint iskey) noexcept nogil:
+    r.depth[r.npath] = depth
+    r.comp[r.npath] = comp
+    r.cnt[r.npath] = n
+    r.iskey[r.npath] = iskey
+    r.npath += 1
+
+
+cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogil:
+    cdef Py_ssize_t j = 0, limit, i, k
+    cdef int64_t d, n, rem
+    cdef bint comp, isk
+    rs_reserve(r, klen)
+    if not r.has_prev:
+        r.npath = 0
+        if klen > 0:
+            rs_push(r, 0, 1, klen, 0)
+        rs_push(r, klen, 0, 0, 1)
+    else:
+        limit = r.prev_len if r.prev_len < klen else klen
+        while j < limit and key[j] == r.prev[j]:
+            j += 1
+        if j == r.prev_len:
+            # The previous key is a prefix: its end node grows the rest.
+            r.comp[r.npath - 1] = 1
+            r.cnt[r.npath - 1] = klen - j
+            rs_push(r, klen, 0, 0, 1)
+        else:
+            i = r.npath - 1
+            while r.depth[i] > j:
+                i -= 1
+            for k in range(i + 1, r.npath):          # the old continuation is final
+                rs_final(r, rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval))
+            r.npath = i + 1
+            d = r.depth[i]
+            comp = r.comp[i]
+            n = r.cnt[i]
+            isk = r.iskey[i]
+            if not comp or n == 1:
+                r.comp[i] = 0
+                r.cnt[i] = (n if not comp else 1) + 1
+            else:
+                rem = d + n - j - 1
+                if rem > 0:                          # the old remainder, off the path
+                    rs_final(r, rs_node(1, rem, 0))
+                if j > d:
+                    r.cnt[i] = j - d
+                    rs_push(r, j, 0, 2, 0)
+                else:
+                    r.comp[i] = 0
+                    r.cnt[i] = 2
+            if klen > j + 1:
+                rs_push(r, j + 1, 1, klen - j - 1, 0)
+            rs_push(r, klen, 0, 0, 1)
+    memcpy(r.prev, key, klen)
+    r.prev_len = klen
+    r.has_prev = 1
+    return 0
+
+
+cdef int64_t rs_bytes(RaxSizer* r, int a) noexcept nogil:
+    # The struct, the final nodes and the rightmost path (an empty tree: its
+    # head) under allocator a.
+    cdef int64_t total = jemalloc_size(32, a)
+    cdef Py_ssize_t k
+    if not r.has_prev:
+        return total + jemalloc_size(8, a)
+    total += r.done[a]
+    for k in range(r.npath):
+        total += jemalloc_size(rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval), a)
+    return total
+
+
+cdef inline void rs_sum(RaxSizer* r, int64_t* out) noexcept nogil:
+    # out[a] += the tree's bytes, for every allocator a of its mask.
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        if (r.amask >> a) & 1:
+            out[a] += rs_bytes(r, a)
+
+
+cdef int cmp_id(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, STREAM_ID_BYTES)
+
+
+cdef int cmp_time_key(const void* a, const void* b) noexcept nogil:
+    return memcmp(a, b, PEL_TIME_KEY_BYTES)
+
+
+cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t first) except -1 nogil:
+    # Room for need bytes in *buf (capacity *cap), doubling from first.
+    cdef Py_ssize_t size
+    cdef uint8_t* newp
+    if need <= cap[0]:
+        return 0
+    size = cap[0] * 2 if cap[0] else first
+    while size < need:
+        size *= 2
+    newp = <uint8_t*>realloc(buf[0], size)
+    if newp == NULL:
+        with gil: raise MemoryError()
+    buf[0] = newp
+    cap[0] = size
+    return 0
+
+
+cdef inline int64_t sds_alloc_size(int64_t n, int q16) noexcept nogil:
+    # pyscanner.sds_alloc_size: Redis 8.4+ sdsAllocSize of a new n-byte sds.
+    if 0 < n < 32:
+        return n + 2
+    cdef int64_t hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 4294967296LL else 17
+    return jemalloc_size(hdr + n + 1, q16)
 
 
 cdef inline bint lzf_claim_impossible(int64_t clen, int64_t ulen) noexcept nogil:
@@ -524,6 +717,85 @@ cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
     return <int64_t>v
 
 
+cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new) except NULL:
+    # Grow an int64 array to `new` entries, zeroing the added ones.
+    cdef int64_t* q = <int64_t*>realloc(p, new * 8)
+    cdef Py_ssize_t i
+    if q == NULL:
+        raise MemoryError()
+    for i in range(old, new):
+        q[i] = 0
+    return q
+
+
+cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, bint* isint) noexcept nogil:
+    # A listpack's first entry (pyscanner._lp_first): its bytes with the
+    # back-length, 0 when there is none; its value when it is an integer.
+    cdef const uint8_t* e = p + LISTPACK_HEADER
+    cdef uint8_t c
+    cdef int64_t ln
+    value[0] = 0
+    isint[0] = 1
+    if n < LISTPACK_HEADER + 2 or e[0] == LISTPACK_END:
+        isint[0] = 0
+        return 0
+    c = e[0]
+    if c < 0x80:
+        value[0] = c
+        ln = 1
+    elif (c & 0xC0) == 0x80:
+        ln = 1 + (c & 0x3F)
+        isint[0] = 0
+    elif (c & 0xE0) == 0xC0:
+        value[0] = ((c & 0x1F) << 8) | e[1]
+        if value[0] >= 4096:
+            value[0] -= 8192
+        ln = 2
+    elif (c & 0xF0) == 0xE0:
+        ln = 2 + (((c & 0x0F) << 8) | e[1])
+        isint[0] = 0
+    elif c == 0xF0:
+        ln = 5 + (le_int(e + 1, 4) & 0xFFFFFFFFLL)
+        isint[0] = 0
+    elif c >= 0xF1 and c <= 0xF4:
+        ln = 3 if c == 0xF1 else 4 if c == 0xF2 else 5 if c == 0xF3 else 9
+        value[0] = le_int(e + 1, <int>(ln - 1))
+    else:
+        isint[0] = 0
+        return 0
+    if ln <= 127: return ln + 1
+    if ln < 16383: return ln + 2
+    if ln < 2097151: return ln + 3
+    if ln < 268435455: return ln + 4
+    return ln + 5
+
+
+cdef int64_t float_text_len(double d) noexcept nogil:
+    # pyscanner.float_text_len: the length of the shortest round-trip
+    # decimal text of an array float element, written without an exponent.
+    cdef char buf[40]
+    cdef int p = 1, exp, sign
+    cdef char* mark
+    if isnan(d):
+        return 3
+    if isinf(d):
+        return 4 if d < 0 else 3
+    while p < 17:
+        snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+        if strtod(buf, NULL) == d:
+            break
+        p += 1
+    snprintf(buf, sizeof(buf), "%.*e", p - 1, d)
+    mark = buf
+    while mark[0] != 101:  # 'e'
+        mark += 1
+    exp = <int>strtod(mark + 1, NULL)
+    sign = 1 if buf[0] == 45 else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p
+
+
 @cython.final
 cdef class Scanner:
     """Scan an RDB stream into column buffers, one row per key.
@@ -573,7 +845,7 @@ cdef class Scanner:
     cdef int64_t s_val               # its value when s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
-    cdef int64_t v_mem[3]            # sized hashtable elements: members/fields, values, fields with TTL
+    cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     # what the loader would build of the elements: a listpack (7.2+ / 7.0 score
     # text), a ziplist (before 7.0), an intset (widest member; -1: not all integers)
@@ -588,32 +860,61 @@ cdef class Scanner:
     cdef int64_t v_runmax
     cdef int64_t* c_conv[MAX_CONV]
     # --- sizing tables (set_sizing): allocation size by element length ---
-    cdef int32_t* lut[3]
+    cdef int32_t* lut[ROLES]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
     cdef int64_t last_field          # length of the last member/field sized, for the pair table
-    cdef int64_t big_hdr[3]
-    cdef bint big_rounded
+    cdef int64_t big_hdr[ROLES]
+    cdef int64_t big_extra[ROLES]
+    cdef bint big_rounded[ROLES]
     cdef int q16                     # allocator code (rdbscan.model.alloc; 1 = 16-byte quantum)
     cdef bint as_lp                  # size ziplist blobs as the listpacks a 7.0+ loader makes
     cdef bint want_zl                # also size listpack blobs as ziplists (a pre-7.0 what-if)
     # --- what-if sizing slots (set_slots): the same sums under other rules ---
     cdef int nx
-    cdef int32_t* x_lut[MAX_X * 3]
+    cdef int32_t* x_lut[MAX_X * ROLES]
     cdef int32_t* x_pair[MAX_X]
-    cdef int64_t x_big[MAX_X * 3]
-    cdef bint x_rounded[MAX_X]
+    cdef int64_t x_big[MAX_X * ROLES]
+    cdef int64_t x_extra[MAX_X * ROLES]
+    cdef bint x_rounded[MAX_X * ROLES]
     cdef int x_alloc[MAX_X]
     cdef bint x_as_lp[MAX_X]
-    cdef int64_t x_mem[MAX_X * 3]
+    cdef int x_stream[MAX_X]
+    cdef int64_t x_mem[MAX_X * ROLES]
     cdef int64_t x_blobs[MAX_X]
     cdef int64_t* cx[MAX_X * 3]      # their columns: elements, values, blobs
+    # --- stream sizings every slot needs, both kept in one pass (_stream_modes) ---
+    cdef bint st_nodes, st_alloc, st_time
+    cdef int st_amask                # allocator codes the allocation-mode sums are wanted for (bits)
+    cdef int64_t st_n0, st_n1        # counting mode: tree nodes, consumer name bytes
+    cdef int64_t st_a0[ALLOCATOR_CODES]   # allocation mode, per allocator: tree bytes,
+    cdef int64_t st_a1[ALLOCATOR_CODES]   # names, IDMP producers and entries,
+    cdef int64_t st_t0[ALLOCATOR_CODES]   # and 8.4's per-group PEL-by-time trees
     cdef bint v_len_valid, v_stream, v_hfe_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
     cdef int64_t w_lp, w_zl, w_intw  # the blob as a listpack / ziplist; intset width of its members
     cdef bint w_allint
-    cdef bint w_sized                # walks also size elements as hashtable entries    # --- columns ---
+    cdef bint w_sized                # walks also size elements as hashtable entries
+    cdef int w_role                  # ... in this role (its values in the next one)
+    # --- format dispatch and parser state of the newer RDB versions ---
+    cdef uint8_t vtypes[256]         # value type bytes this magic and version may hold
+    cdef int64_t meta_bytes          # bytes of KEY_META records before the current key
+    cdef int64_t* tmpl_fields        # hash templates by id: fields (0: undefined), longest, bytes
+    cdef int64_t* tmpl_longest
+    cdef int64_t* tmpl_bytes
+    cdef Py_ssize_t tmpl_cap
+    cdef uint8_t* scratch2           # a template listpack without its id entry
+    cdef Py_ssize_t scratch2_cap
+    # --- Redis 8.4+ stream sizing (set_sizing(stream_alloc=STREAM_ALLOC...)) ---
+    cdef int stream_alloc
+    cdef RaxSizer rs_ids, rs_groups, rs_consumers, rs_union   # ID trees, name tables, the PEL index
+    cdef uint8_t* pel_ids            # every PEL ID of the current stream, for the PEL index
+    cdef uint8_t* time_keys          # one group's pel_by_time keys (Redis 8.4)
+    cdef Py_ssize_t time_cap
+    cdef uint8_t digits_buf[24]      # a name stored as an integer, as text
+    cdef Py_ssize_t pel_cap
+    # --- columns ---
     cdef Py_ssize_t batch_size, rows
     cdef uint16_t* c_db
     cdef uint8_t* c_kind
@@ -664,6 +965,19 @@ cdef class Scanner:
         self.verify = verify
         self.batch_size = batch_size
         self.scratch = NULL
+        self.scratch2 = NULL
+        self.scratch2_cap = 0
+        self.tmpl_fields = self.tmpl_longest = self.tmpl_bytes = NULL
+        self.tmpl_cap = 0
+        memset(&self.rs_ids, 0, sizeof(RaxSizer))
+        memset(&self.rs_groups, 0, sizeof(RaxSizer))
+        memset(&self.rs_consumers, 0, sizeof(RaxSizer))
+        memset(&self.rs_union, 0, sizeof(RaxSizer))
+        self.pel_ids = NULL
+        self.time_keys = NULL
+        self.time_cap = 0
+        self.pel_cap = 0
+        self.stream_alloc = 0
         self.scratch_cap = 0
         n = batch_size
         self.c_db = <uint16_t*>malloc(n * 2)
@@ -702,11 +1016,14 @@ cdef class Scanner:
         self.as_lp = 0
         self.want_zl = 0
         self.nconv = 0
-        for i in range(3):
+        self._stream_modes()
+        for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
+            self.big_extra[i] = 0
+            self.big_rounded[i] = 0
         self.pair = NULL
-        self.last_field = PAIR_FIELDS
+        self.last_field = 2 * PAIR_FIELDS
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -725,7 +1042,8 @@ cdef class Scanner:
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
                 self.c_mem_blobs == NULL or self.c_lp == NULL or self.c_lp70 == NULL or
                 self.c_zl == NULL or self.c_intset == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or
+                self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -748,6 +1066,11 @@ cdef class Scanner:
 
     def __dealloc__(self):
         free(self.scratch)
+        free(self.scratch2)
+        free(self.tmpl_fields); free(self.tmpl_longest); free(self.tmpl_bytes)
+        rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
+        free(self.pel_ids)
+        free(self.time_keys)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -762,7 +1085,7 @@ cdef class Scanner:
         self._free_slots()
         for i in range(self.nconv):
             free(self.c_conv[i])
-        free(self.lut[0]); free(self.lut[1]); free(self.lut[2])
+        free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3]); free(self.lut[4])
         free(self.pair)
         free(self.db_expires)
 
@@ -1111,84 +1434,105 @@ cdef class Scanner:
         self.meta["flavor"] = "valkey" if self.flavor == FLAVOR_VALKEY else "redis"
         if note:
             self.meta["notes"].append(note)
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
         self.pos = MAGIC_LEN
         return 0
 
     cdef void _clear_pending(self) noexcept nogil:
         self.has_expire = self.has_idle = self.has_freq = 0
+        self.meta_bytes = 0
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, bint rounded, int quantum16=0, bint listpacks=False,
-                   bint ziplists=False):
-        """Allocation size by element length, for three roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, rounded, int quantum16=0, int stream_alloc=STREAM_NODES,
+                   big_extra=None, bint listpacks=False, bint ziplists=False):
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        ``tables``: three sequences of 4,096 ints (members/fields, values,
-        fields with TTL metadata); ``big_headers``: for longer elements, the
-        bytes added to the length (header, terminator); ``rounded``: whether
-        the server measures them in jemalloc size classes.  An optional
-        fourth table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash
-        value what its pairing with the field before it changes (Valkey 8.1
-        embeds small field-value pairs in one allocation).  ``quantum16`` is
-        the allocator code (rdbscan.model.alloc: 0 jemalloc, 1 jemalloc with
-        a 16-byte quantum, 2 glibc).  ``listpacks``: size ziplist blobs as
-        the listpacks a 7.0+ loader converts them to; ``ziplists``: also
-        work out what listpack blobs would be as ziplists (``zl_bytes``).
+        ``tables``: five sequences of 4,096 ints (hash fields, hash values,
+        hash fields with TTL metadata, set members, sorted-set members);
+        ``big_headers``: for longer elements, the bytes added to the length
+        (header, terminator); ``rounded``: whether the server measures them
+        in its allocator's size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``quantum16`` is the allocator code (rdbscan.model.alloc:
+        0 jemalloc, 1 jemalloc with a 16-byte quantum, 2 glibc).
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
+        ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
+        per group; ``True`` means ``STREAM_ALLOC``) rather than counting
+        their radix-tree nodes (``STREAM_NODES``).  ``listpacks``: size
+        ziplist blobs as the listpacks a 7.0+ loader converts them to;
+        ``ziplists``: also work out what listpack blobs would be as
+        ziplists (``zl_bytes``).
         """
         cdef int role, i
         free(self.pair)
         self.pair = NULL
-        if len(tables) > 3 and tables[3] is not None:
-            pair = tables[3]
-            self.pair = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+        if len(tables) > ROLES and tables[ROLES] is not None:
+            pair = tables[ROLES]
+            self.pair = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
             if self.pair == NULL:
                 raise MemoryError()
-            for i in range(PAIR_FIELDS * 129):
+            for i in range(2 * PAIR_FIELDS * 129):
                 self.pair[i] = pair[i]
-        for role in range(3):
+        for role in range(ROLES):
             table = tables[role]
             for i in range(SIZING_LUT):
                 self.lut[role][i] = table[i]
             self.big_hdr[role] = big_headers[role]
-        self.big_rounded = rounded
+            self.big_rounded[role] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+            self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
+        self.stream_alloc = stream_alloc
         self.as_lp = listpacks
         self.want_zl = ziplists
+        self._stream_modes()
 
     def set_slots(self, slots):
         """What-if sizing slots: the element and blob sums again under other rules.
 
         ``slots`` is a sequence of at most 7 tuples with :meth:`set_sizing`'s
-        arguments ``(tables, big_headers, rounded, quantum16, listpacks)``;
-        each adds the columns ``mem_elements_N``, ``mem_values_N`` and
-        ``mem_blobs_N`` (N from 1) to every batch.  Call before the first key.
+        arguments ``(tables, big_headers, rounded, quantum16, stream_alloc,
+        big_extra, listpacks)``; each adds the columns ``mem_elements_N``,
+        ``mem_values_N`` and ``mem_blobs_N`` (N from 1) to every batch.
+        Call before the first key.
         """
-        cdef int s, role, i
+        cdef int s, role, i, k
         if len(slots) > MAX_X:
             raise ValueError(f"at most {MAX_X} what-if sizing slots")
         self._free_slots()
-        for s, (tables, big_headers, rounded, quantum16, listpacks) in enumerate(slots):
-            for role in range(3):
-                self.x_lut[s * 3 + role] = <int32_t*>calloc(SIZING_LUT, 4)
-                self.cx[s * 3 + role] = <int64_t*>malloc(self.batch_size * 8)
-                if self.x_lut[s * 3 + role] == NULL or self.cx[s * 3 + role] == NULL:
-                    self.nx = s + 1
+        for s, (tables, big_headers, rounded, quantum16, stream_alloc, big_extra, listpacks) in enumerate(slots):
+            self.x_pair[s] = NULL
+            self.nx = s + 1          # _free_slots frees what this slot got so far
+            for i in range(3):
+                self.cx[s * 3 + i] = <int64_t*>malloc(self.batch_size * 8)
+                if self.cx[s * 3 + i] == NULL:
+                    raise MemoryError()
+            for role in range(ROLES):
+                k = s * ROLES + role
+                self.x_lut[k] = <int32_t*>calloc(SIZING_LUT, 4)
+                if self.x_lut[k] == NULL:
                     raise MemoryError()
                 for i in range(SIZING_LUT):
-                    self.x_lut[s * 3 + role][i] = tables[role][i]
-                self.x_big[s * 3 + role] = big_headers[role]
-            self.x_pair[s] = NULL
-            if len(tables) > 3 and tables[3] is not None:
-                self.x_pair[s] = <int32_t*>calloc(PAIR_FIELDS * 129, 4)
+                    self.x_lut[k][i] = tables[role][i]
+                self.x_big[k] = big_headers[role]
+                self.x_rounded[k] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+                self.x_extra[k] = big_extra[role] if big_extra is not None else 0
+            if len(tables) > ROLES and tables[ROLES] is not None:
+                self.x_pair[s] = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
                 if self.x_pair[s] == NULL:
-                    self.nx = s + 1
                     raise MemoryError()
-                for i in range(PAIR_FIELDS * 129):
-                    self.x_pair[s][i] = tables[3][i]
-            self.x_rounded[s] = rounded
+                for i in range(2 * PAIR_FIELDS * 129):
+                    self.x_pair[s][i] = tables[ROLES][i]
             self.x_alloc[s] = quantum16
+            self.x_stream[s] = stream_alloc
             self.x_as_lp[s] = listpacks
-            self.nx = s + 1
+        self._stream_modes()
 
     def set_conversions(self, limits):
         """Value limits (at most 8) whose conversion points each key records.
@@ -1213,16 +1557,35 @@ cdef class Scanner:
             self.nconv = i + 1
 
     cdef void _free_slots(self) noexcept:
-        cdef int s, role
+        cdef int s, i
         for s in range(self.nx):
-            for role in range(3):
-                free(self.x_lut[s * 3 + role])
-                free(self.cx[s * 3 + role])
-                self.x_lut[s * 3 + role] = NULL
-                self.cx[s * 3 + role] = NULL
+            for i in range(ROLES):
+                free(self.x_lut[s * ROLES + i])
+                self.x_lut[s * ROLES + i] = NULL
+            for i in range(3):
+                free(self.cx[s * 3 + i])
+                self.cx[s * 3 + i] = NULL
             free(self.x_pair[s])
             self.x_pair[s] = NULL
         self.nx = 0
+
+    cdef void _stream_modes(self) noexcept:
+        # Which stream sizings the scan and its slots need (_stream keeps
+        # them all in one pass): radix-tree node counts, allocations (for
+        # which allocators), 8.4's per-group PEL-by-time trees.
+        cdef int s, mode, code
+        self.st_nodes = self.st_alloc = self.st_time = 0
+        self.st_amask = 0
+        for s in range(-1, self.nx):
+            mode = self.stream_alloc if s < 0 else self.x_stream[s]
+            code = self.q16 if s < 0 else self.x_alloc[s]
+            if mode == STREAM_NODES:
+                self.st_nodes = 1
+            else:
+                self.st_alloc = 1
+                self.st_amask |= 1 << code
+                if mode == STREAM_ALLOC_PEL_TIME:
+                    self.st_time = 1
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1279,8 +1642,7 @@ cdef class Scanner:
             if db > 65535:
                 with gil: self.fail(f"database number {db} is out of range", at)
             self.db = <int>db
-        elif op <= 7 or (9 <= op <= 21) or (22 <= op <= 25 and self.flavor == FLAVOR_REDIS) or \
-                (op == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY):
+        elif self.vtypes[op]:
             self._key_value(at, op)
         else:
             with gil:
@@ -1321,15 +1683,77 @@ cdef class Scanner:
                 self.read_bytes()                             # description
             code = self.read_bytes()
             self.meta["functions"].append(pre_ga_library(name, engine, code))
+        elif op == OP_KEY_META and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_KEY_META:
+            self._key_meta(at)
+        elif op == OP_HASH_TEMPLATE and self.flavor == FLAVOR_REDIS and self.version >= RDB_VERSION_ARRAY:
+            self._hash_template(at)
         else:
             self._unknown(op, at)
         return 0
 
     cdef int _unknown(self, int op, int64_t at) except -1:
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self.fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self.fail(unknown_message(op, self.flavor, self.version), at)
+
+    cdef int _key_meta(self, int64_t at) except -1:
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        cdef int64_t n, i
+        cdef uint32_t spec
+        self._start(at)
+        n = self.read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self.fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for i in range(n):
+            self.need(KEY_META_SPEC_BYTES)
+            spec = <uint32_t>(le_int(self.p + self.pos, 4) & 0xFFFFFFFF)
+            self.pos += KEY_META_SPEC_BYTES
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self.meta_bytes += self.base + self.pos - at
+        return 0
+
+    cdef int _hash_template(self, int64_t at) except -1:
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t n = self._count()
+        cdef int64_t i, size, longest = 0, total = 0
+        cdef Py_ssize_t cap
+        if n == 0:
+            self.fail(f"hash template {tid} has zero fields", at)
+        for i in range(n):
+            size = self.skip_string()
+            if size > longest:
+                longest = size
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self.fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if <Py_ssize_t>tid >= self.tmpl_cap:
+            cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+            while cap <= <Py_ssize_t>tid:
+                cap *= 2
+            self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+            self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+            self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+            self.tmpl_cap = cap
+        if self.tmpl_fields[tid]:
+            self.fail(f"hash template {tid} is defined twice", at)
+        self.tmpl_fields[tid] = n
+        self.tmpl_longest[tid] = longest
+        self.tmpl_bytes[tid] = total
+        self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
+        return 0
+
+    cdef int _template(self, uint64_t tid, int64_t at) except -1 nogil:
+        # Check that a key's template was defined (its facts are in tmpl_*[tid]).
+        if tid >= <uint64_t>self.tmpl_cap or self.tmpl_fields[tid] == 0:
+            with gil:
+                self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return 0
 
     cdef inline void _start(self, int64_t at) noexcept nogil:
         if self.rec_start < 0:
@@ -1447,14 +1871,14 @@ cdef class Scanner:
         self.v_nodes = 0
         self.v_blob = 0
         self.v_elem = 0
-        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = 0
+        self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
         self.v_lp = self.v_lp70 = self.v_zl = self.v_intw = 0
         self.zl_prev = 0
         self.v_runmax = -1
         for s in range(self.nconv):
             self.v_conv[s] = -1
-        for s in range(self.nx * 3):
+        for s in range(self.nx * ROLES):
             self.x_mem[s] = 0
         for s in range(self.nx):
             self.x_blobs[s] = 0
@@ -1479,7 +1903,7 @@ cdef class Scanner:
         self.c_length[r] = self.v_len
         self.c_length_valid[r] = self.v_len_valid
         self.c_max[r] = self.v_max
-        self.c_serialized[r] = self.base + self.pos - vstart
+        self.c_serialized[r] = self.base + self.pos - vstart + self.meta_bytes
         self.c_offset[r] = self.rec_start
         self.c_expire[r] = self.pend_expire if self.has_expire else 0
         self.c_expire_valid[r] = self.has_expire
@@ -1497,7 +1921,7 @@ cdef class Scanner:
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
         self.c_elem[r] = self.v_elem
-        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2]
+        self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2] + self.v_mem[3] + self.v_mem[4]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
         self.c_lp[r] = self.v_lp
@@ -1508,11 +1932,9 @@ cdef class Scanner:
         for s in range(self.nconv):
             self.c_conv[s][r] = self.v_conv[s]
         for s in range(self.nx):
-            if self.v_stream:       # radix-tree nodes and consumer names, as in slot 0
-                self.x_mem[s * 3] = self.v_mem[0]
-                self.x_mem[s * 3 + 1] = self.v_mem[1]
-            self.cx[s * 3][r] = self.x_mem[s * 3] + self.x_mem[s * 3 + 2]
-            self.cx[s * 3 + 1][r] = self.x_mem[s * 3 + 1]
+            self.cx[s * 3][r] = self.x_mem[s * ROLES] + self.x_mem[s * ROLES + 2] + self.x_mem[s * ROLES + 3] \
+                + self.x_mem[s * ROLES + 4]
+            self.cx[s * 3 + 1][r] = self.x_mem[s * ROLES + 1]
             self.cx[s * 3 + 2][r] = self.x_blobs[s]
         self.rows = r + 1
         if self.db_keys[db] == 0:
@@ -1621,31 +2043,37 @@ cdef class Scanner:
 
     cdef inline void _size(self, int64_t n, int role) noexcept nogil:
         cdef int64_t size
-        if self.pair != NULL and role == 1 and self.last_field < PAIR_FIELDS:
+        if self.pair != NULL and role == 1 and self.last_field < 2 * PAIR_FIELDS:
             self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
         else:
             # Past the table: header bytes grow by 4 from 64 KiB (sds type 16 -> 32).
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
-            self.v_mem[role] += jemalloc_size(size, self.q16) if self.big_rounded else size
+            self.v_mem[role] += (jemalloc_size(size, self.q16) if self.big_rounded[role] else size) \
+                + self.big_extra[role]
         if self.nx:
             self._size_x(n, role)
         if role != 1:
-            self.last_field = n
+            # The pair table's row for the value that follows: the field's
+            # length, in the second half for a field with TTL metadata; none
+            # past PAIR_FIELDS.
+            self.last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS else 2 * PAIR_FIELDS
 
     cdef void _size_x(self, int64_t n, int role) noexcept nogil:
         # The what-if slots: the same element under their own tables.
-        cdef int s
+        cdef int s, k
         cdef int64_t size
         for s in range(self.nx):
-            if self.x_pair[s] != NULL and role == 1 and self.last_field < PAIR_FIELDS:
-                self.x_mem[s * 3 + 1] += self.x_pair[s][self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+            k = s * ROLES + role
+            if self.x_pair[s] != NULL and role == 1 and self.last_field < 2 * PAIR_FIELDS:
+                self.x_mem[s * ROLES + 1] += self.x_pair[s][self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
             if n < SIZING_LUT:
-                self.x_mem[s * 3 + role] += self.x_lut[s * 3 + role][n]
+                self.x_mem[k] += self.x_lut[k][n]
             else:
-                size = n + self.x_big[s * 3 + role] + (4 if n >= 65536 else 0)
-                self.x_mem[s * 3 + role] += jemalloc_size(size, self.x_alloc[s]) if self.x_rounded[s] else size
+                size = n + self.x_big[k] + (4 if n >= 65536 else 0)
+                self.x_mem[k] += (jemalloc_size(size, self.x_alloc[s]) if self.x_rounded[k] else size) \
+                    + self.x_extra[k]
 
     cdef inline void _blob_mem(self, int64_t raw, int64_t lp) noexcept nogil:
         # A blob the loader keeps: its allocation in every slot (a ziplist
@@ -1696,7 +2124,7 @@ cdef class Scanner:
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_SET)
                 if allint and not self.s_int:
                     for j in range(self.nconv):
                         self.v_conv[j] = i
@@ -1709,7 +2137,7 @@ cdef class Scanner:
             self.v_kind = KIND_ZSET
             n = self._count()
             for i in range(n):
-                self._ht(self.skip_string(), 0)
+                self._ht(self.skip_string(), ROLE_ZSET)
                 if t == TYPE_ZSET_2:
                     self.need(8)
                     memcpy(&score, self.p + self.pos, 8)
@@ -1818,6 +2246,7 @@ cdef class Scanner:
             # Compact sets, zsets and hashes: also size their elements as a
             # hashtable would hold them, in case the loader converts them.
             self.w_sized = t != TYPE_LIST_ZIPLIST
+            self.w_role = ROLE_ZSET if t == TYPE_ZSET_ZIPLIST else 0
             if t == TYPE_LIST_ZIPLIST:
                 self.v_kind = KIND_LIST
                 self.walk_ziplist(1, 1)
@@ -1834,6 +2263,7 @@ cdef class Scanner:
         elif t == TYPE_HASH_LISTPACK or t == TYPE_ZSET_LISTPACK or t == TYPE_SET_LISTPACK:
             self.load_blob()
             self.w_sized = 1
+            self.w_role = ROLE_SET if t == TYPE_SET_LISTPACK else ROLE_ZSET if t == TYPE_ZSET_LISTPACK else 0
             if t == TYPE_SET_LISTPACK:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
@@ -1856,6 +2286,7 @@ cdef class Scanner:
                 self.fixed(8)   # minimum field expiry
             self.load_blob()
             self.w_sized = 1
+            self.w_role = 0
             self.walk_listpack(3, 3, 2)
             self.v_len = self.w_count // 3
             self.v_hfe = self.w_ttl
@@ -1878,9 +2309,22 @@ cdef class Scanner:
             self.walk_zipmap()
             self.v_len = self.w_count // 2
             self._absorb()
-        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3:
+        elif t == TYPE_STREAM_LISTPACKS or t == TYPE_STREAM_LISTPACKS_2 or t == TYPE_STREAM_LISTPACKS_3 \
+                or t == TYPE_STREAM_LISTPACKS_4 or t == TYPE_STREAM_LISTPACKS_5:
             self.v_kind = KIND_STREAM
             self._stream(t)
+        elif t == TYPE_ARRAY:
+            self._array()
+        elif t == TYPE_HASH_TMPL_LP or t == TYPE_HASH_TMPL_LP_REF:
+            self._hash_tmpl_lp(t)
+        elif t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF:
+            self._hash_tmpl_array(t)
+        elif t == TYPE_GCRA:
+            # A GCRA rate limiter: its theoretical arrival time, one number.
+            self.read_u64_len()
+            self.v_kind = KIND_GCRA
+            self.v_len = 0
+            self.v_len_valid = 0
         elif t == TYPE_MODULE_2:
             with gil:
                 self._module_value()
@@ -1926,23 +2370,47 @@ cdef class Scanner:
         return 0
 
     cdef int _stream(self, int t) except -1 nogil:
-        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel
-        cdef RaxCount tree
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time (pyscanner._stream).  What-if slots may want another mode or
+        # allocator than the scan's own: every sum any of them needs is kept
+        # in this one pass (st_*), then each takes its own (_stream_pick).
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0
+        cdef int64_t total_pel = 0, size
+        cdef int64_t pel_bytes[ALLOCATOR_CODES]
+        cdef RaxCount tree
+        cdef bint counted = self.st_nodes
+        cdef bint alloc = self.st_alloc
+        cdef bint by_time = self.st_time
+        cdef int amask = self.st_amask, a
+        cdef const uint8_t* name
+        self.st_n0 = self.st_n1 = 0
+        for a in range(ALLOCATOR_CODES):
+            self.st_a0[a] = self.st_a1[a] = self.st_t0[a] = pel_bytes[a] = 0
         rax_reset(&tree)
+        rs_reset(&self.rs_ids, amask)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
             if self.blob_len != STREAM_ID_BYTES:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
-            rax_add(&tree, self.blob)
+            if alloc:
+                rs_add(&self.rs_ids, self.blob, STREAM_ID_BYTES)
+            if counted:
+                rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = tree.nodes
+        self.st_n0 = tree.nodes
+        if alloc:
+            rs_sum(&self.rs_ids, self.st_a0)
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -1953,35 +2421,310 @@ cdef class Scanner:
         self.v_groups = groups
         self.v_consumers = 0
         self.v_pending = 0
+        rs_reset(&self.rs_groups, amask)
         for i in range(groups):
-            self.skip_string()                                # group name
+            if alloc:
+                name = self.read_name(&size)                  # group name
+                rs_add(&self.rs_groups, name, size)
+            else:
+                self.skip_string()
             self.read_u64_len(); self.read_u64_len()          # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 self.read_u64_len()                           # entries read
             pel = self._count()
             self.v_pending += pel
             rax_reset(&tree)
+            rs_reset(&self.rs_ids, amask)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
-                rax_add(&tree, self.p + self.pos)
+                if alloc:
+                    rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    self.keep_pel_id(total_pel)
+                    total_pel += 1
+                if counted:
+                    rax_add(&tree, self.p + self.pos)
+                if by_time:                                   # delivery time, big-endian, then the ID
+                    self.keep_time_key(j)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
-            self.v_mem[0] += tree.nodes
+            self.st_n0 += tree.nodes
+            if alloc:
+                rs_sum(&self.rs_ids, self.st_a0)
+                if pel:
+                    pel_groups += 1
+                    for a in range(ALLOCATOR_CODES):
+                        pel_bytes[a] = 0
+                    rs_sum(&self.rs_ids, pel_bytes)
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                qsort(self.time_keys, pel, PEL_TIME_KEY_BYTES, cmp_time_key)
+                rs_reset(&self.rs_union, amask, 1)
+                for j in range(pel):
+                    rs_add(&self.rs_union, self.time_keys + j * PEL_TIME_KEY_BYTES, PEL_TIME_KEY_BYTES)
+                rs_sum(&self.rs_union, self.st_t0)
             consumers = self._count()
             self.v_consumers += consumers
+            rs_reset(&self.rs_consumers, amask)
             for j in range(consumers):
-                self.v_mem[1] += self.skip_string()           # consumer name
+                if alloc:
+                    name = self.read_name(&size)              # consumer name
+                    rs_add(&self.rs_consumers, name, size)
+                    for a in range(ALLOCATOR_CODES):
+                        if (amask >> a) & 1:
+                            self.st_a1[a] += sds_alloc_size(size, a)
+                else:
+                    size = self.skip_string()                 # consumer name
+                self.st_n1 += size
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
                 rax_reset(&tree)
+                rs_reset(&self.rs_ids, amask)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
-                    rax_add(&tree, self.p + self.pos)
+                    if alloc:
+                        rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
+                    if counted:
+                        rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += tree.nodes
+                self.st_n0 += tree.nodes
+                if alloc:
+                    rs_sum(&self.rs_ids, self.st_a0)
+            if alloc:
+                rs_sum(&self.rs_consumers, self.st_a0)
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self.skip(self._count() * STREAM_ID_BYTES)
+        if alloc and groups:
+            rs_sum(&self.rs_groups, self.st_a0)
+        if alloc and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                qsort(self.pel_ids, total_pel, STREAM_ID_BYTES, cmp_id)
+                rs_reset(&self.rs_union, amask)
+                for i in range(total_pel):
+                    if i == 0 or memcmp(self.pel_ids + i * STREAM_ID_BYTES,
+                                        self.pel_ids + (i - 1) * STREAM_ID_BYTES, STREAM_ID_BYTES) != 0:
+                        rs_add(&self.rs_union, self.pel_ids + i * STREAM_ID_BYTES, STREAM_ID_BYTES)
+                for a in range(ALLOCATOR_CODES):
+                    pel_bytes[a] = 0
+                rs_sum(&self.rs_union, pel_bytes)
+            for a in range(ALLOCATOR_CODES):
+                self.st_a0[a] += pel_bytes[a]
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp(alloc, amask)
+        self._stream_pick(self.stream_alloc, self.q16, &self.v_mem[0], &self.v_mem[1])
+        for i in range(self.nx):
+            self._stream_pick(self.x_stream[i], self.x_alloc[i], &self.x_mem[i * ROLES], &self.x_mem[i * ROLES + 1])
         self.v_stream = 1
+        return 0
+
+    cdef inline void _stream_pick(self, int mode, int a, int64_t* elements, int64_t* values) noexcept nogil:
+        # The stream sums of one sizing (mode and allocator) from those _stream kept.
+        if mode == STREAM_NODES:
+            elements[0] = self.st_n0
+            values[0] = self.st_n1
+        else:
+            elements[0] = self.st_a0[a] + (self.st_t0[a] if mode == STREAM_ALLOC_PEL_TIME else 0)
+            values[0] = self.st_a1[a]
+
+    cdef int keep_time_key(self, int64_t index) except -1 nogil:
+        # The pel_by_time key of the PEL entry at pos into slot index:
+        # its delivery time (little-endian in the dump) big-endian, then its ID.
+        cdef uint8_t* key
+        cdef int b
+        grow_buffer(&self.time_keys, &self.time_cap, (index + 1) * PEL_TIME_KEY_BYTES, 64 * PEL_TIME_KEY_BYTES)
+        key = self.time_keys + index * PEL_TIME_KEY_BYTES
+        for b in range(8):
+            key[b] = self.p[self.pos + STREAM_ID_BYTES + 7 - b]
+        memcpy(key + 8, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef int keep_pel_id(self, int64_t index) except -1 nogil:
+        # Copy the PEL ID at pos into the stream's list of them (slot index).
+        grow_buffer(&self.pel_ids, &self.pel_cap, (index + 1) * STREAM_ID_BYTES, 64 * STREAM_ID_BYTES)
+        memcpy(self.pel_ids + index * STREAM_ID_BYTES, self.p + self.pos, STREAM_ID_BYTES)
+        return 0
+
+    cdef const uint8_t* read_name(self, int64_t* size) except NULL nogil:
+        # A whole (short) string in place: in the window, the scratch buffer
+        # (LZF) or the digits buffer (an integer encoding); valid until the
+        # next read.
+        cdef int64_t clen = 0
+        cdef int kind = self.read_string_header(&clen)
+        if kind == 1:
+            size[0] = snprintf(<char*>self.digits_buf, sizeof(self.digits_buf), "%lld", <long long>clen)
+            return self.digits_buf
+        if kind == 2:
+            self.lzf_into_scratch(clen, self.s_len)
+            size[0] = self.s_len
+            return self.scratch if self.s_len else self.digits_buf
+        self.need(self.s_len)
+        size[0] = self.s_len
+        self.pos += self.s_len
+        return self.p + self.pos - self.s_len
+
+    cdef int _stream_idmp(self, bint alloc, int amask) except -1 nogil:
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted, under each allocator of amask; the producers' own
+        # table is not tracked by Redis.
+        cdef int64_t producers, entries, i, j, size
+        cdef int a
+        self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
+        producers = self._count()
+        for i in range(producers):
+            self.skip_string()                            # producer id
+            if alloc:
+                for a in range(ALLOCATOR_CODES):
+                    if (amask >> a) & 1:
+                        self.st_a1[a] += jemalloc_size(IDMP_PRODUCER, a)
+            entries = self._count()
+            for j in range(entries):
+                size = self.skip_string()                 # IID
+                if alloc:
+                    for a in range(ALLOCATOR_CODES):
+                        if (amask >> a) & 1:
+                            self.st_a1[a] += jemalloc_size(IDMP_ENTRY + size, a)
+                self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
+        self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
+        return 0
+
+    cdef int _array(self) except -1 nogil:
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        cdef int64_t n = self._count()
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t has_cursor = self.read_plain_len()
+        cdef int64_t i, tag, size = 0
+        cdef double d
+        if has_cursor == 1:
+            self.read_u64_len()                           # ARINSERT cursor
+        elif has_cursor != 0:
+            with gil: self.fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        for i in range(n):
+            self.read_u64_len()                           # index
+            at = self.base + self.pos
+            tag = self.read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self.skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    with gil: self.fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = digits(self.fixed(8))
+            elif tag == ARRAY_TAG_FLOAT:
+                self.need(8)
+                memcpy(&d, self.p + self.pos, 8)
+                self.pos += 8
+                size = float_text_len(d)
+            else:
+                with gil: self.fail(f"unknown array element tag {tag}", at)
+            self._elem(size)
+        self.v_kind = KIND_ARRAY
+        self.v_len = n
+        return 0
+
+    cdef int _hash_tmpl_lp(self, int t) except -1 nogil:
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        cdef int64_t at = self.base + self.pos
+        cdef int64_t fields = 0, f_longest = 0, f_total = 0, tid = 0, dig, longest, total, count
+        cdef Py_ssize_t first, rest
+        cdef bint isint
+        if t == TYPE_HASH_TMPL_LP:
+            self.read_u64_len()                           # the writer's template id
+            self.load_blob()
+            self.walk_listpack(1, 1, -1)
+            fields = self.w_count
+            f_longest = self.w_max
+            f_total = self.w_sum
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            at = self.base + self.pos
+        self.load_blob()
+        self.walk_listpack(1, 1, -1)
+        count = self.w_count
+        longest = self.w_max
+        total = self.w_sum
+        if count == 0:
+            with gil: self.blob_fail("template listpack is empty")
+        first = lp_first(self.blob, self.blob_len, &tid, &isint)
+        if not isint:
+            with gil: self.blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            if tid < 0:
+                with gil:
+                    self.fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+            self._template(<uint64_t>tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        dig = digits(tid)
+        if count - 1 != fields:
+            with gil: self.blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        self.v_blob = self.blob_len
+        self.v_lp = self.v_lp70 = self.v_zl = self.blob_len
+        self._blob_mem(self.blob_len, self.blob_len)
+        if longest <= dig:
+            # The id may be the longest entry: measure the values without it.
+            rest = self.blob_len - first
+            if rest > self.scratch2_cap:
+                self.scratch2 = <uint8_t*>realloc(self.scratch2, rest)
+                if self.scratch2 == NULL:
+                    with gil: raise MemoryError()
+                self.scratch2_cap = rest
+            memcpy(self.scratch2, self.blob, LISTPACK_HEADER)
+            memcpy(self.scratch2 + LISTPACK_HEADER, self.blob + LISTPACK_HEADER + first,
+                   self.blob_len - LISTPACK_HEADER - first)
+            self.scratch2[0] = rest & 0xFF
+            self.scratch2[1] = (rest >> 8) & 0xFF
+            self.scratch2[2] = (rest >> 16) & 0xFF
+            self.scratch2[3] = (rest >> 24) & 0xFF
+            self.blob = self.scratch2
+            self.blob_len = rest
+            self.walk_listpack(1, 1, -1)
+            longest = self.w_max
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        self.v_max = longest if longest > f_longest else f_longest
+        self.v_elem = total - dig + f_total
+        return 0
+
+    cdef int _hash_tmpl_array(self, int t) except -1 nogil:
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        cdef int64_t at = self.base + self.pos
+        cdef uint64_t tid = self.read_u64_len()
+        cdef int64_t fields, f_longest = 0, f_total = 0, i, size
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("hash template with zero fields", at)
+            for i in range(fields):
+                size = self.skip_string()
+                if size > f_longest:
+                    f_longest = size
+                f_total += size
+        else:
+            self._template(tid, at)
+            fields = self.tmpl_fields[tid]
+            f_longest = self.tmpl_longest[tid]
+            f_total = self.tmpl_bytes[tid]
+        for i in range(fields):
+            self._elem(self.skip_string())
+        self.v_kind = KIND_HASH
+        self.v_len = fields
+        if f_longest > self.v_max:
+            self.v_max = f_longest
+        self.v_elem += f_total
         return 0
 
     # ------------------------------------------------------------ blob walks
@@ -2065,7 +2808,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             if pos_in == ttl_at and val != 0:
                 ttl += 1
             count += 1
@@ -2167,7 +2910,7 @@ cdef class Scanner:
                 if slen > mx: mx = slen
                 sm += slen
                 if self.w_sized:
-                    self._size(slen, pos_in & 1)
+                    self._size(slen, self.w_role + (pos_in & 1))
             count += 1
             pos_in += 1
             if pos_in == stride:
@@ -2200,7 +2943,7 @@ cdef class Scanner:
             d = digits(le_int(p + INTSET_HEADER + i * width, <int>width))
             if d > mx: mx = d
             sm += d
-            self._size(d, 0)
+            self._size(d, ROLE_SET)
         self.w_count = count
         self.w_max = mx
         self.w_sum = sm

@@ -12,7 +12,10 @@ MAGIC_LEN = 9                 # "REDIS" + 4 digits, or "VALKEY" + 3 digits
 FLAVOR_REDIS = 0              # REDISnnnn: Redis, and Valkey up to RDB 11
 FLAVOR_VALKEY = 1             # VALKEYnnn: Valkey 9.0+ (RDB 80+)
 RDB_VERSION_CRC = 5           # from this version on, EOF is followed by a CRC64
-REDIS_RDB_VERSION_MAX = 12    # newest Redis RDB version this scanner knows
+REDIS_RDB_VERSION_MAX = 15    # newest Redis RDB version this scanner knows (Redis 8.10)
+RDB_VERSION_KEY_META = 13     # Redis 8.6: KEY_META opcode, streams with IDMP (type 26)
+RDB_VERSION_ARRAY = 14        # Redis 8.8+: types 27-33 and the HASH_TEMPLATE opcode are read
+                              # from RDB 14 on (8.8 writes 27/28, 8.10 adds templates in RDB 15)
 VALKEY_RDB_VERSION_MIN = 80   # first RDB version written with the VALKEY magic
 VALKEY_RDB_VERSION_MAX = 80   # newest Valkey RDB version this scanner knows
 
@@ -53,9 +56,19 @@ TYPE_HASH_METADATA_PRE_GA = 22      # Redis 7.4 release candidates
 TYPE_HASH_LISTPACK_EX_PRE_GA = 23   # Redis 7.4 release candidates
 TYPE_HASH_METADATA = 24             # Redis 7.4+: hash with field TTLs
 TYPE_HASH_LISTPACK_EX = 25          # Redis 7.4+: listpack hash with field TTLs
+TYPE_STREAM_LISTPACKS_4 = 26        # Redis 8.6: stream v3 + IDMP settings and producers
+TYPE_STREAM_LISTPACKS_5 = 27        # Redis 8.8: v4 + each group's NACK zone (XNACK)
+TYPE_ARRAY = 28                     # Redis 8.8: sparse array of tagged elements
+TYPE_HASH_TMPL_LP = 29              # Redis 8.10 hash templates: self-contained listpack (DUMP)
+TYPE_HASH_TMPL_LP_REF = 30          # ... listpack of values referring to a HASH_TEMPLATE record
+TYPE_HASH_TMPL_ARRAY = 31           # ... self-contained fields and values (DUMP)
+TYPE_HASH_TMPL_ARRAY_REF = 32       # ... values referring to a HASH_TEMPLATE record
+TYPE_GCRA = 33                      # GCRA rate limiter (builds with ENABLE_GCRA only)
 VALKEY_TYPE_HASH_2 = 22             # Valkey 9.0: (field, value, ms) triples
 
 # --- opcodes --------------------------------------------------------------------
+OP_HASH_TEMPLATE = 242              # Redis 8.10: a template's id and field names (Valkey 9.2: UPDATE)
+OP_KEY_META = 243                   # Redis 8.6: module metadata classes before a key's type
 OP_SLOT_IMPORT = 243                # Valkey 9.0 (Redis 8.6 uses 243 for KEY_META)
 OP_SLOT_INFO = 244                  # Redis 7.4 cluster; Valkey: foreign, ignored
 OP_FUNCTION2 = 245
@@ -78,6 +91,21 @@ MODULE_OP_FLOAT = 3
 MODULE_OP_DOUBLE = 4
 MODULE_OP_STRING = 5
 
+# --- Redis 8.6 key metadata (KEY_META): per class a 4-byte spec, then module-style fields
+KEY_META_SPEC_BYTES = 4        # 24-bit name (4 x 6 bits), 5-bit version, 3-bit flags
+KEY_META_MAX_CLASSES = 7       # KEY_META_MAX_NUM_MODULES
+KEY_META_NAME_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+# --- Redis 8.8 array elements: a tag, then the element stored by it ------------
+ARRAY_TAG_SDS = 0              # a string
+ARRAY_TAG_INT = 1              # 8-byte little-endian signed integer
+ARRAY_TAG_FLOAT = 2            # 8-byte IEEE-754 double, read back as its shortest decimal text
+ARRAY_TAG_SMALL_STR = 3        # a string of at most 7 bytes
+ARRAY_SMALL_STR_MAX = 7
+
+# --- Redis 8.10 hash templates ------------------------------------------------
+TEMPLATE_ID_MAX = 4194303      # ids are allocated lowest-free: beyond this a dump is corrupt
+
 # --- quicklist 2 node containers ------------------------------------------------
 QUICKLIST_NODE_PLAIN = 1
 QUICKLIST_NODE_PACKED = 2
@@ -99,6 +127,12 @@ INTSET_HEADER = 8              # encoding u32, length u32
 ZIPMAP_BIGLEN = 254
 ZIPMAP_END = 0xFF
 STREAM_ID_BYTES = 16           # raw 128-bit stream IDs in the PELs
+PEL_TIME_KEY_BYTES = 24        # Redis 8.4 pel_by_time key: delivery time, then the ID (big-endian)
+
+# --- how the scanners size streams (set_sizing's stream_alloc) ----------------
+STREAM_NODES = 0               # up to Redis 8.2: the radix trees' nodes are counted
+STREAM_ALLOC = 1               # Redis 8.6+: the bytes every tree allocates (rax alloc_size)
+STREAM_ALLOC_PEL_TIME = 2      # Redis 8.4: the same, plus each group's pel_by_time tree
 
 # --- row facts the scanners hand to the record layer (column "flags") ---------
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one
@@ -133,9 +167,11 @@ KIND_SET = 2
 KIND_ZSET = 3
 KIND_HASH = 4
 KIND_STREAM = 5
-KIND_MODULE_BASE = 6           # 6 + i: the i-th module type name met in the dump
+KIND_ARRAY = 6                 # Redis 8.8
+KIND_GCRA = 7                  # Redis builds with ENABLE_GCRA
+KIND_MODULE_BASE = 8           # 8 + i: the i-th module type name met in the dump
 
-KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream")
+KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream", "array", "gcra")
 
 # Module type IDs pack a 9-character name in 6-bit symbols above a 10-bit
 # encoding version (Redis module.c, moduleTypeEncodeId).
@@ -149,6 +185,8 @@ RDB_TYPE_NAMES = {
     17: "zset_listpack", 18: "list_quicklist_2", 19: "stream_listpacks_2",
     20: "set_listpack", 21: "stream_listpacks_3", 22: "hash_metadata_pre_ga",
     23: "hash_listpack_ex_pre_ga", 24: "hash_metadata", 25: "hash_listpack_ex",
+    26: "stream_listpacks_4", 27: "stream_listpacks_5", 28: "array", 29: "hash_tmpl_lp",
+    30: "hash_tmpl_lp_ref", 31: "hash_tmpl_array", 32: "hash_tmpl_array_ref", 33: "gcra",
 }
 
 OPCODE_NAMES = {

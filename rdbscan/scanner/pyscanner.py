@@ -19,17 +19,23 @@ import binascii
 import struct
 import sys
 from array import array
+from collections import namedtuple
 from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size
 from rdbscan.scanner._common import (
-    RaxCounter, crc64_table, escape_key, header_info, pre_ga_library, record_aux,
+    RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name, pre_ga_library, record_aux,
+    unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
-    FORMAT_ZSTD, SNIFF_BYTES,
+    FORMAT_ZSTD, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
+    ARRAY_TAG_SMALL_STR, KEY_META_MAX_CLASSES, KEY_META_SPEC_BYTES, KIND_ARRAY, KIND_GCRA,
+    OP_HASH_TEMPLATE, OP_KEY_META, RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, TEMPLATE_ID_MAX, TYPE_ARRAY,
+    TYPE_GCRA, TYPE_HASH_TMPL_ARRAY, TYPE_HASH_TMPL_ARRAY_REF, TYPE_HASH_TMPL_LP, TYPE_HASH_TMPL_LP_REF,
+    TYPE_STREAM_LISTPACKS_4, TYPE_STREAM_LISTPACKS_5,
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
     FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE,
     KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT, LEN_14BIT, LEN_32BIT,
@@ -37,8 +43,8 @@ from rdbscan.scanner.format import (
     MODULE_OP_EOF, MODULE_OP_FLOAT, MODULE_OP_SINT, MODULE_OP_STRING, MODULE_OP_UINT,
     OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2,
     OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_INFO,
-    OPCODE_NAMES, QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
-    STREAM_ID_BYTES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
+    QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
+    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
     TYPE_HASH_LISTPACK_EX_PRE_GA, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA,
     TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP, TYPE_LIST, TYPE_LIST_QUICKLIST,
     TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE_2, TYPE_MODULE_PRE_GA, TYPE_SET,
@@ -58,6 +64,10 @@ WINDOW = 1 << 20              # bytes asked of the source per read
 SMALL_INT_LEN = 20            # longest string that can parse as a 64-bit integer
 SIZING_LUT = 4096             # element lengths covered by the sizing tables
 PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
+ROLES = 5                     # sizing roles: field, value, field with TTL, set member, zset member
+ROLE_SET, ROLE_ZSET = 3, 4
+IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
+IDMP_ENTRY = 32               # sizeof(idmpEntry) before its inline IID
 KEY_BUFFER_START = 1 << 20    # first size of the per-batch key bytes buffer
 KEY_BUFFER_MAX = 0x7FFFFFFF   # key offsets are int32
 MAX_COUNT = 1 << 56           # an element count beyond this is corruption
@@ -77,6 +87,8 @@ _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
 _F64_LE = struct.Struct("<d")
 _U64_LE = struct.Struct("<Q")
+_I64_LE = struct.Struct("<q")
+_F64_LE = struct.Struct("<d")
 _INTSET_HEADER = struct.Struct("<II")        # encoding (member width), length
 _SIGNED_LE = {1: struct.Struct("<b"), 2: struct.Struct("<h"),
               4: struct.Struct("<i"), 8: struct.Struct("<q")}
@@ -296,6 +308,47 @@ def _shortest_text_len(d):
     return neg + 1 + (nd if nd > 1 else 0) + 2 + (3 if ex > 99 else (2 if ex > 9 else 1))
 
 
+def float_text_len(d):
+    """Length of the text Redis reads an array's float element back as (8.8 ``ARRAY_TAG_FLOAT``).
+
+    Redis inlines a float only when its shortest round-trip digits, written
+    as a plain decimal (``.0`` added to whole numbers), give back the string
+    it was set to; this is that text's length.  Found as the compiled twin
+    does: the fewest ``%e`` digits that read back as the same double.
+    """
+    if d != d:
+        return 3                                       # "nan"
+    if d in (float("inf"), float("-inf")):
+        return 3 + (d < 0)                             # "inf", "-inf"
+    for p in range(1, 18):
+        text = "%.*e" % (p - 1, d)
+        if float(text) == d:
+            break
+    exp = int(text[text.index("e") + 1:])
+    sign = 1 if text[0] == "-" else 0
+    if exp >= 0:
+        return sign + (exp + 3 if p <= exp + 1 else p + 1)
+    return sign + 1 - exp + p                          # "0." + zeros + digits
+
+
+_Sizing = namedtuple("_Sizing", "lut big rounded alloc as_lp pair extra stream")
+"""One sizing (set_sizing's or a what-if slot's): per-role tables, headers past them, rounding and
+extra bytes; the allocator code; ziplists as listpacks; the hash pair table; the stream mode."""
+
+
+def _sizing(tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
+            listpacks=False):
+    """A :data:`_Sizing` from ``set_sizing``'s arguments."""
+    pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
+        if len(tables) > ROLES and tables[ROLES] is not None else None
+    return _Sizing(tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES)),
+                   tuple(big_headers[:ROLES]),
+                   tuple(bool(r) for r in rounded[:ROLES]) if isinstance(rounded, (tuple, list))
+                   else (bool(rounded),) * ROLES,
+                   int(quantum16), bool(listpacks), pair,
+                   tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES, int(stream_alloc))
+
+
 _WS = b" \t\n\r"
 
 
@@ -378,6 +431,51 @@ def _bitmap(valid):
         return False
     bits = int(flags.translate(_BIT_CHARS)[::-1], 2)
     return bits.to_bytes((len(flags) + 7) // 8, "little")
+
+
+def sds_alloc_size(n, quantum16=False):
+    """What Redis 8.4+'s ``sdsAllocSize`` says of a new sds of ``n`` bytes.
+
+    Type 5 strings (1 to 31 bytes) report header + length + terminator
+    exactly; the others their allocation, since ``sdsnewlen`` records the
+    usable size (an empty one is type 8).
+    """
+    if 0 < n < 32:
+        return n + 2
+    hdr = 3 if n < 256 else 5 if n < 65536 else 9 if n < 2 ** 32 else 17
+    return jemalloc_size(hdr + n + 1, quantum16)
+
+
+def _lp_first(data, start, n):
+    """A listpack's first entry: (is it an integer, its value, its bytes with back-length).
+
+    Only read when the listpack has a first entry that lies inside it; the
+    walker validates the rest.
+    """
+    e = start + LISTPACK_HEADER
+    if n < LISTPACK_HEADER + 2 or data[e] == LISTPACK_END:
+        return False, 0, 0
+    c = data[e]
+    value, is_int = 0, True
+    if c < 0x80:
+        value, entry = c, 1
+    elif (c & 0xC0) == 0x80:
+        entry, is_int = 1 + (c & 0x3F), False
+    elif (c & 0xE0) == 0xC0:
+        value = ((c & 0x1F) << 8) | data[e + 1]
+        value, entry = (value - 8192 if value >= 4096 else value), 2
+    elif (c & 0xF0) == 0xE0:
+        entry, is_int = 2 + (((c & 0x0F) << 8) | data[e + 1]), False
+    elif c == 0xF0:
+        entry, is_int = 5 + _U32_LE.unpack_from(data, e + 1)[0], False
+    elif 0xF1 <= c <= 0xF4:
+        entry = (3, 4, 5, 9)[c - 0xF1]
+        value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
+    else:
+        return False, 0, 0
+    back = 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
+        4 if entry < 268435455 else 5
+    return is_int, value, entry + back
 
 
 class _Columns:
@@ -477,9 +575,9 @@ class Scanner:
         "_crc_pos", "_blob_len",
         # file state
         "meta", "module_names", "_module_codes", "flavor", "version", "done", "_db",
-        "_value_readers", "_opcode_handlers", "_db_counts",
-        # record state: pending expiry/LRU/LFU, the key whose value is being read
-        "_rec_start", "_expire", "_idle", "_freq", "_key", "_key_cap",
+        "_value_readers", "_opcode_handlers", "_db_counts", "_templates",
+        # record state: pending expiry/LRU/LFU and key metadata, the key whose value is being read
+        "_rec_start", "_expire", "_idle", "_freq", "_meta_bytes", "_key", "_key_cap",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
@@ -490,9 +588,13 @@ class Scanner:
         # the last blob walked, as a listpack / ziplist; its members' intset width (-1: not all ints)
         "_w_lp", "_w_zl", "_w_intw",
         # sizing tables (set_sizing): allocation size by element length
-        "_lut", "_big_hdr", "_big_rounded", "_q16", "_pair", "_last_field", "_as_lp", "_want_zl",
-        # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair); their sums
+        "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
+        "_as_lp", "_want_zl",
+        # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair, big_extra,
+        # stream_alloc); their sums
         "_x", "_x_mem", "_x_blobs",
+        # the stream sizings the scan and its slots need (_stream_modes)
+        "_st_modes",
         # conversion points (set_conversions): value limits, per-key indexes, the running longest
         "_conv_limits", "_v_conv", "_v_runmax",
         # the batch
@@ -524,23 +626,27 @@ class Scanner:
         self.version = 0
         self._db = 0
         self._db_counts = {}        # db -> [keys, expires], in order of first appearance
+        self._templates = {}        # hash template id -> (fields, longest field, field bytes)
         self.done = False
         self._key = None
-        self._lut = ([0] * SIZING_LUT,) * 3
-        self._big_hdr = (0, 0, 0)
-        self._big_rounded = False
+        self._lut = ([0] * SIZING_LUT,) * ROLES
+        self._big_hdr = (0,) * ROLES
+        self._big_rounded = (False,) * ROLES
+        self._big_extra = (0,) * ROLES
         self._pair = None
-        self._last_field = PAIR_FIELDS
+        self._stream_alloc = STREAM_NODES
+        self._last_field = 2 * PAIR_FIELDS
         self._q16 = 0
         self._as_lp = False
         self._want_zl = False
         self._x = []
         self._x_mem = []
         self._x_blobs = []
+        self._st_modes = self._stream_modes()
         self._conv_limits = []
         self._v_conv = []
         self._v_runmax = -1
-        self._v_mem = [0, 0, 0]
+        self._v_mem = [0] * ROLES
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
         self._w_lp = self._w_zl = self._w_intw = 0
@@ -835,8 +941,10 @@ class Scanner:
         self._opcode_handlers = self._handlers_for(self.flavor)
 
     def _readers_for(self, flavor):
-        # Value type -> reader.  Redis and Valkey give 22 different meanings,
-        # and only Redis knows 23-25.
+        # Value type -> reader, for the types this magic and version may hold
+        # (_common.value_types: Redis and Valkey give 22 different meanings,
+        # only Redis knows 23-33, and 26-33 only in the RDB versions that
+        # introduced them).
         readers = {
             TYPE_STRING: self._string, TYPE_LIST: self._list, TYPE_SET: self._set,
             TYPE_ZSET: self._zset, TYPE_ZSET_2: self._zset, TYPE_HASH: self._hash,
@@ -856,10 +964,19 @@ class Scanner:
             readers[TYPE_HASH_LISTPACK_EX_PRE_GA] = self._hash_listpack_ex
             readers[TYPE_HASH_METADATA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX] = self._hash_listpack_ex
-        return readers
+            readers[TYPE_STREAM_LISTPACKS_4] = self._stream
+            readers[TYPE_STREAM_LISTPACKS_5] = self._stream
+            readers[TYPE_ARRAY] = self._array
+            readers[TYPE_HASH_TMPL_LP] = self._hash_tmpl_lp
+            readers[TYPE_HASH_TMPL_LP_REF] = self._hash_tmpl_lp
+            readers[TYPE_HASH_TMPL_ARRAY] = self._hash_tmpl_array
+            readers[TYPE_HASH_TMPL_ARRAY_REF] = self._hash_tmpl_array
+            readers[TYPE_GCRA] = self._gcra
+        allowed = value_types(flavor, self.version)
+        return {t: reader for t, reader in readers.items() if allowed[t]}
 
     def _handlers_for(self, flavor):
-        return {
+        handlers = {
             OP_EXPIRETIME_MS: self._expiretime_ms, OP_EXPIRETIME: self._expiretime,
             OP_IDLE: self._idle_op, OP_FREQ: self._freq_op, OP_SELECTDB: self._select_db,
             OP_RESIZEDB: self._resize_db, OP_AUX: self._aux,
@@ -867,55 +984,73 @@ class Scanner:
             OP_FUNCTION2: self._function, OP_MODULE_AUX: self._module_aux, OP_EOF: self._eof,
             OP_FUNCTION_PRE_GA: self._function_pre_ga,
         }
+        if flavor == FLAVOR_REDIS:
+            # 243 and 242 mean other things in Valkey files (SLOT_IMPORT, UPDATE).
+            if self.version >= RDB_VERSION_KEY_META:
+                handlers[OP_KEY_META] = self._key_meta
+            if self.version >= RDB_VERSION_ARRAY:
+                handlers[OP_HASH_TEMPLATE] = self._hash_template
+        return handlers
 
     def _clear_pending(self):
         self._expire = self._idle = self._freq = None
+        self._meta_bytes = 0
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=0, listpacks=False, ziplists=False):
-        """Allocation size by element length, for three roles of hashtable elements.
+    def set_sizing(self, tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
+                   listpacks=False, ziplists=False):
+        """Allocation size by element length, for five roles of hashtable elements.
 
-        Same contract as the compiled twin: ``tables`` are three sequences of
-        4,096 ints (members/fields, values, fields with TTL metadata),
-        ``big_headers`` the bytes added to longer elements, ``rounded``
-        whether they are measured in jemalloc size classes, ``quantum16``
-        whether those classes have a 16-byte quantum.  An optional fourth
-        table (``PAIR_FIELDS`` x 129 ints, row-major) adds to each hash value
-        what its pairing with the field before it changes (Valkey 8.1 embeds
-        small field-value pairs in one allocation).  ``quantum16`` is the
-        allocator code (rdbscan.model.alloc: 0 jemalloc, 1 jemalloc with a
-        16-byte quantum, 2 glibc).  ``listpacks``: size ziplist blobs as the
-        listpacks a 7.0+ loader converts them to; ``ziplists``: also work out
-        what listpack blobs would be as ziplists (``zl_bytes``).
+        Same contract as the compiled twin: ``tables`` are five sequences of
+        4,096 ints (hash fields, hash values, hash fields with TTL metadata,
+        set members, sorted-set members), ``big_headers`` the bytes added to
+        longer elements, ``rounded`` whether they are measured in the
+        allocator's size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``quantum16`` is the allocator code (rdbscan.model.alloc:
+        0 jemalloc, 1 jemalloc with a 16-byte quantum, 2 glibc).
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
+        ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
+        per group; ``True`` means ``STREAM_ALLOC``) rather than counting
+        their radix-tree nodes (``STREAM_NODES``).  ``listpacks``: size
+        ziplist blobs as the listpacks a 7.0+ loader converts them to;
+        ``ziplists``: also work out what listpack blobs would be as
+        ziplists (``zl_bytes``).
         """
-        self._pair = [int(v) for v in tables[3][:PAIR_FIELDS * 129]] \
-            if len(tables) > 3 and tables[3] is not None else None
-        self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(3))
-        self._big_hdr = tuple(big_headers[:3])
-        self._big_rounded = bool(rounded)
-        self._q16 = int(quantum16)
-        self._as_lp = bool(listpacks)
+        x = _sizing(tables, big_headers, rounded, quantum16, stream_alloc, big_extra, listpacks)
+        self._lut, self._big_hdr, self._big_rounded, self._big_extra = x.lut, x.big, x.rounded, x.extra
+        self._pair, self._q16, self._stream_alloc, self._as_lp = x.pair, x.alloc, x.stream, x.as_lp
         self._want_zl = bool(ziplists)
+        self._st_modes = self._stream_modes()
 
     def set_slots(self, slots):
         """What-if sizing slots: the element and blob sums again under other rules.
 
         Same contract as the compiled twin: at most 7 tuples of
-        ``(tables, big_headers, rounded, quantum16, listpacks)``, each adding
-        the columns ``mem_elements_N``, ``mem_values_N``, ``mem_blobs_N``.
+        ``(tables, big_headers, rounded, quantum16, stream_alloc, big_extra,
+        listpacks)``, each adding the columns ``mem_elements_N``,
+        ``mem_values_N``, ``mem_blobs_N``.
         """
         if len(slots) > MAX_X:
             raise ValueError(f"at most {MAX_X} what-if sizing slots")
-        self._x = []
-        for tables, big_headers, rounded, quantum16, listpacks in slots:
-            pair = [int(v) for v in tables[3][:PAIR_FIELDS * 129]] \
-                if len(tables) > 3 and tables[3] is not None else None
-            self._x.append((tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(3)),
-                            tuple(big_headers[:3]), bool(rounded), int(quantum16), bool(listpacks), pair))
-        self._x_mem = [[0, 0, 0] for _ in self._x]
+        self._x = [_sizing(*slot) for slot in slots]
+        self._x_mem = [[0] * ROLES for _ in self._x]
         self._x_blobs = [0] * len(self._x)
+        self._st_modes = self._stream_modes()
         self._cols = _Columns(len(self._x), len(self._conv_limits))
+
+    def _stream_modes(self):
+        """The stream sizings the scan and its slots need, kept in one pass by
+        :meth:`_stream`: ``(counted, alloc, by_time, allocator codes)``."""
+        sizings = [(self._stream_alloc, self._q16)] + [(x.stream, x.alloc) for x in self._x]
+        codes = tuple(sorted({a for mode, a in sizings if mode != STREAM_NODES}))
+        return (any(mode == STREAM_NODES for mode, _ in sizings), bool(codes),
+                any(mode == STREAM_ALLOC_PEL_TIME for mode, _ in sizings), codes)
 
     def set_conversions(self, limits):
         """Value limits (at most 8) whose conversion points each key records.
@@ -932,24 +1067,28 @@ class Scanner:
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
         last = self._last_field
-        if self._pair is not None and role == 1 and last < PAIR_FIELDS:
+        if self._pair is not None and role == 1 and last < 2 * PAIR_FIELDS:
             self._v_mem[1] += self._pair[last * 129 + min(n, PAIR_FIELDS)]
         if n < SIZING_LUT:
             self._v_mem[role] += self._lut[role][n]
         else:
             # C parity: an int64 sum (a corrupt LZF length can wrap it negative).
             size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
-            self._v_mem[role] += jemalloc_size(size, self._q16) if self._big_rounded else size
-        for (lut, big, rounded, alloc, _, pair), mem in zip(self._x, self._x_mem):
-            if pair is not None and role == 1 and last < PAIR_FIELDS:
-                mem[1] += pair[last * 129 + min(n, PAIR_FIELDS)]
+            size = jemalloc_size(size, self._q16) if self._big_rounded[role] else size
+            self._v_mem[role] += size + self._big_extra[role]
+        for x, mem in zip(self._x, self._x_mem):
+            if x.pair is not None and role == 1 and last < 2 * PAIR_FIELDS:
+                mem[1] += x.pair[last * 129 + min(n, PAIR_FIELDS)]
             if n < SIZING_LUT:
-                mem[role] += lut[role][n]
+                mem[role] += x.lut[role][n]
             else:
-                size = _wrap_int64(n + big[role] + (4 if n >= 65536 else 0))
-                mem[role] += jemalloc_size(size, alloc) if rounded else size
+                size = _wrap_int64(n + x.big[role] + (4 if n >= 65536 else 0))
+                mem[role] += (jemalloc_size(size, x.alloc) if x.rounded[role] else size) + x.extra[role]
         if role != 1:
-            self._last_field = n
+            # The pair table's row for the value that follows: the field's
+            # length, in the second half for a field with TTL metadata; none
+            # past PAIR_FIELDS.
+            self._last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS else 2 * PAIR_FIELDS
 
     def _built(self, n, ival, role):
         # A hashtable element as _sized, plus what it would take in the
@@ -1024,8 +1163,8 @@ class Scanner:
         # A blob the loader keeps: its allocation in every slot (a ziplist
         # becomes a listpack of lp bytes in slots of 7.0 and later).
         self._v_mem_blobs += jemalloc_size(lp if self._as_lp else raw, self._q16)
-        for s, (_, _, _, alloc, as_lp, _) in enumerate(self._x):
-            self._x_blobs[s] += jemalloc_size(lp if as_lp else raw, alloc)
+        for s, x in enumerate(self._x):
+            self._x_blobs[s] += jemalloc_size(lp if x.as_lp else raw, x.alloc)
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1067,10 +1206,7 @@ class Scanner:
         handler(at)
 
     def _unknown(self, op, at):
-        name = OPCODE_NAMES.get(op)
-        what = f"opcode {op} ({name})" if name else f"value type or opcode {op}"
-        flavor = "Valkey" if self.flavor == FLAVOR_VALKEY else "Redis"
-        self._fail(f"unknown {what} for {flavor} RDB version {self.version}", at)
+        self._fail(unknown_message(op, self.flavor, self.version), at)
 
     def _start(self, at):
         # A record starts at its first expiry/LRU/LFU opcode, else at its type byte.
@@ -1093,6 +1229,49 @@ class Scanner:
     def _freq_op(self, at):
         self._start(at)
         self._freq = self._u8()
+
+    def _key_meta(self, at):
+        # Redis 8.6 KEY_META: module metadata classes attached to the next
+        # key, each a 4-byte class spec and module-style typed fields up to
+        # their EOF (keymeta.c rdbLoadKeyMetadata).  DUMP carries them with
+        # the value, so their bytes count into the key's serialized_bytes.
+        self._start(at)
+        n = self._read_plain_len()
+        if n > KEY_META_MAX_CLASSES:
+            self._fail(f"key metadata with {n} classes (at most {KEY_META_MAX_CLASSES})", at)
+        classes = self.meta.setdefault("key_meta", {})
+        for _ in range(n):
+            spec = _U32_LE.unpack(self._take(KEY_META_SPEC_BYTES))[0]
+            self._module_ops()
+            name = key_meta_class_name(spec)
+            classes[name] = classes.get(name, 0) + 1
+        self._meta_bytes += self._base + self._pos - at
+
+    def _hash_template(self, at):
+        # Redis 8.10 HASH_TEMPLATE: a template id and its field names, which
+        # later template hashes (types 30, 32) refer to by id.
+        tid = self._read_u64_len()
+        n = self._count()
+        if n == 0:
+            self._fail(f"hash template {tid} has zero fields", at)
+        longest = total = 0
+        for _ in range(n):
+            size = self._skip_string()
+            longest = max(longest, size)
+            total += size
+        if tid > TEMPLATE_ID_MAX:
+            self._fail(f"hash template id {tid} is out of range (at most {TEMPLATE_ID_MAX})", at)
+        if tid in self._templates:
+            self._fail(f"hash template {tid} is defined twice", at)
+        self._templates[tid] = (n, longest, total)
+        self.meta["hash_templates"] = len(self._templates)
+
+    def _template(self, tid, at):
+        # The (fields, longest, bytes) of a template a key refers to.
+        found = self._templates.get(tid)
+        if found is None:
+            self._fail(f"hash template {tid} is not defined (no HASH_TEMPLATE record before this key)", at)
+        return found
 
     def _select_db(self, at):
         db = self._read_plain_len()
@@ -1205,17 +1384,17 @@ class Scanner:
         self._v_len_valid = 1
         self._v_max = self._v_elem = self._v_blob = self._v_nodes = self._v_flags = 0
         self._v_stream = self._v_hfe = None
-        self._v_mem = [0, 0, 0]
+        self._v_mem = [0] * ROLES
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
         self._v_conv = [-1] * len(self._conv_limits)
         self._v_runmax = -1
         if self._x:
-            self._x_mem = [[0, 0, 0] for _ in self._x]
+            self._x_mem = [[0] * ROLES for _ in self._x]
             self._x_blobs = [0] * len(self._x)
         reader(rdb_type)
         # Only now is the row complete: commit it.
-        self._commit(key, rdb_type, self._base + self._pos - value_start)
+        self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
 
     def _reserve_key_bytes(self, n):
         # The twin's key buffer doubles from 1 MiB; int32 offsets cap it.
@@ -1274,7 +1453,7 @@ class Scanner:
         cols.blob.append(_wrap_int64(self._v_blob))
         cols.elem.append(_wrap_int64(self._v_elem))
         mem = self._v_mem
-        cols.mem_elements.append(_wrap_int64(mem[0] + mem[2]))
+        cols.mem_elements.append(_wrap_int64(mem[0] + mem[2] + mem[3] + mem[4]))
         cols.mem_values.append(_wrap_int64(mem[1]))
         cols.mem_blobs.append(_wrap_int64(self._v_mem_blobs))
         cols.lp.append(_wrap_int64(self._v_lp))
@@ -1285,9 +1464,7 @@ class Scanner:
         for conv, at in zip(cols.conv, self._v_conv):
             conv.append(at)
         for (elements, values, blobs), m, b in zip(cols.slots, self._x_mem, self._x_blobs):
-            if stream is not None:      # radix-tree nodes and consumer names, as in slot 0
-                m[0], m[1] = mem[0], mem[1]
-            elements.append(_wrap_int64(m[0] + m[2]))
+            elements.append(_wrap_int64(m[0] + m[2] + m[3] + m[4]))
             values.append(_wrap_int64(m[1]))
             blobs.append(_wrap_int64(b))
         self._rows += 1
@@ -1370,7 +1547,7 @@ class Scanner:
             if all_int and ival is None:
                 self._v_conv = [i] * len(self._conv_limits)
             all_int = all_int and ival is not None
-            self._built(size, ival, 0)
+            self._built(size, ival, ROLE_SET)
         self._finish_built()
         self._v_kind = KIND_SET
         self._v_len, self._v_max, self._v_elem = n, longest, total
@@ -1386,7 +1563,7 @@ class Scanner:
             if size > longest:
                 longest = size
             total += size
-            self._built(size, ival, 0)
+            self._built(size, ival, ROLE_ZSET)
             if t == TYPE_ZSET_2:
                 self._zscore(_F64_LE.unpack(self._take(8))[0], exact)   # binary double score
             else:
@@ -1511,11 +1688,11 @@ class Scanner:
             self._v_len = count
         elif t == TYPE_ZSET_ZIPLIST:
             self._v_kind = KIND_ZSET
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 1, sized=True)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 1, role=ROLE_ZSET)
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total = self._walk_ziplist(data, start, size, 2, 3, sized=True)
+            count, longest, total = self._walk_ziplist(data, start, size, 2, 3, role=0)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1523,18 +1700,18 @@ class Scanner:
         data, start, size = self._load_blob()
         if t == TYPE_SET_LISTPACK:
             self._v_kind = KIND_SET
-            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, True)
+            count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, ROLE_SET)
             self._v_len = count
             self._v_intw = self._w_intw
             if all_int:
                 self._v_flags |= FLAG_INTEGER
         elif t == TYPE_ZSET_LISTPACK:
             self._v_kind = KIND_ZSET
-            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 1, -1, True)
+            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 1, -1, ROLE_ZSET)
             self._v_len = count // 2
         else:
             self._v_kind = KIND_HASH
-            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1, True)
+            count, longest, total, _, _ = self._walk_listpack(data, start, size, 2, 3, -1, 0)
             self._v_len = count // 2
         self._absorb(longest, total, size)
 
@@ -1543,7 +1720,7 @@ class Scanner:
         if t == TYPE_HASH_LISTPACK_EX:
             self._advance(8)        # minimum field expiry
         data, start, size = self._load_blob()
-        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2, True)
+        count, longest, total, with_ttl, _ = self._walk_listpack(data, start, size, 3, 3, 2, 0)
         self._v_kind = KIND_HASH
         self._v_len = count // 3
         self._v_hfe = with_ttl
@@ -1586,21 +1763,49 @@ class Scanner:
 
     def _stream(self, t):
         # For streams the sized sums carry what MEMORY USAGE needs of the
-        # radix trees: their nodes (main tree and every PEL), and the bytes
-        # of consumer names.
-        mem = self._v_mem
-        tree = RaxCounter()
+        # radix trees.  Counting mode (up to Redis 8.2, STREAM_NODES): their
+        # nodes (main tree and every PEL) and the bytes of consumer names.
+        # Allocation mode (Redis 8.4+, STREAM_ALLOC): the bytes every tree
+        # allocates (main, groups, each PEL and consumer table, each
+        # consumer PEL, the PEL-ID index), and the allocations of consumer
+        # names and IDMP producers and entries; Redis 8.4
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time.  What-if slots may want another mode or allocator than the
+        # scan's own: every sum any of them needs is kept in this one pass,
+        # then each takes its own (_stream_pick).
+        counted, alloc, by_time, codes = self._st_modes
+        nodes_sum = [0, 0]                             # counting mode: tree nodes, name bytes
+        trees = dict.fromkeys(codes, 0)                # allocation mode, per allocator: tree bytes,
+        names_sum = dict.fromkeys(codes, 0)            # names, IDMP producers and entries,
+        time_trees = dict.fromkeys(codes, 0)           # and 8.4's per-group PEL-by-time trees
+
+        def sized(tree, into):
+            for code in codes:
+                into[code] += tree.bytes(code)
+
+        def new_trees():
+            return RaxCounter() if counted else None, RaxSizer(codes=codes) if alloc else None
+
+        def add(pair, key):
+            for tree in pair:
+                if tree is not None:
+                    tree.add(key)
+
+        ids = new_trees()
         nodes = self._count()
         for _ in range(nodes):
             data, start, _ = self._load_blob()         # master ID of the node
             if self._blob_len != STREAM_ID_BYTES:
                 self._fail(f"stream node key must be {STREAM_ID_BYTES} bytes, "
                            f"found {self._blob_len}")
-            tree.add(bytes(data[start:start + STREAM_ID_BYTES]))
+            add(ids, bytes(data[start:start + STREAM_ID_BYTES]))
             data, start, size = self._load_blob()
             _, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
             self._absorb(longest, total, size)
-        mem[0] = tree.nodes
+        if counted:
+            nodes_sum[0] = ids[0].nodes
+        if alloc:
+            sized(ids[1], trees)
         length = self._read_plain_len()
         number = self._read_u64_len
         number(); number()                             # last ID
@@ -1610,47 +1815,239 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
+        names = RaxSizer(codes=codes) if alloc else None   # the groups table
+        all_pel, pel_groups, pel_bytes = [], 0, {}         # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
-            self._skip_string()                        # group name
+            if alloc:
+                names.add(self._read_bytes())          # group name
+            else:
+                self._skip_string()
             number(); number()                         # last delivered ID
             if t >= TYPE_STREAM_LISTPACKS_2:
                 number()                               # entries read
             pel = self._count()
             pending += pel
-            tree = RaxCounter()
+            ids = new_trees()
+            times = []
             for _ in range(pel):
                 self._need(STREAM_ID_BYTES + 8)
-                tree.add(self._take(STREAM_ID_BYTES))  # ID
+                nack = self._take(STREAM_ID_BYTES)     # ID
+                add(ids, nack)
+                if alloc:
+                    all_pel.append(nack)
+                if by_time:                            # delivery time, big-endian, then the ID
+                    times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
                 self._advance(8)                       # delivery time
                 number()                               # delivery count
-            mem[0] += tree.nodes
+            if counted:
+                nodes_sum[0] += ids[0].nodes
+            if alloc:
+                sized(ids[1], trees)
+                if pel:
+                    pel_groups += 1
+                    pel_bytes = {code: ids[1].bytes(code) for code in codes}
+            if by_time:
+                # Redis 8.4 pel_by_time: the same entries keyed by delivery
+                # time, no values; built in time order.
+                tree = RaxSizer(null_values=True, codes=codes)
+                for key in sorted(times):
+                    tree.add(key)
+                sized(tree, time_trees)
             n = self._count()
             consumers += n
+            table = RaxSizer(codes=codes) if alloc else None   # the group's consumers
             for _ in range(n):
-                mem[1] += self._skip_string()          # consumer name
+                if alloc:
+                    name = self._read_bytes()          # consumer name
+                    table.add(name)
+                    size = len(name)
+                    for code in codes:
+                        names_sum[code] += sds_alloc_size(size, code)
+                else:
+                    size = self._skip_string()
+                nodes_sum[1] += size
                 self._advance(8)                       # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self._advance(8)                   # active time
-                tree = RaxCounter()
+                ids = new_trees()
                 for _ in range(self._count()):
-                    tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
-                mem[0] += tree.nodes
+                    add(ids, self._take(STREAM_ID_BYTES))   # consumer PEL IDs
+                if counted:
+                    nodes_sum[0] += ids[0].nodes
+                if alloc:
+                    sized(ids[1], trees)
+            if alloc:
+                sized(table, trees)
+            if t >= TYPE_STREAM_LISTPACKS_5:
+                # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
+                # consumer owns.  They are in the group PEL above already.
+                self._skip(self._count() * STREAM_ID_BYTES)
+        if alloc and groups:
+            sized(names, trees)
+        if alloc and pel_groups:
+            # The index of PEL IDs across groups: one group's PEL tree again,
+            # or the tree of their union.
+            if pel_groups > 1:
+                union = RaxSizer(codes=codes)
+                for nack in sorted(set(all_pel)):
+                    union.add(nack)
+                pel_bytes = {code: union.bytes(code) for code in codes}
+            for code in codes:
+                trees[code] += pel_bytes[code]
+        if t >= TYPE_STREAM_LISTPACKS_4:
+            self._stream_idmp(alloc, codes, names_sum)
+
+        def pick(mode, code, mem):
+            # The stream sums of one sizing (mode and allocator).
+            if mode == STREAM_NODES:
+                mem[0], mem[1] = nodes_sum
+            else:
+                mem[0] = trees[code] + (time_trees[code] if mode == STREAM_ALLOC_PEL_TIME else 0)
+                mem[1] = names_sum[code]
+
+        pick(self._stream_alloc, self._q16, self._v_mem)
+        for x, mem in zip(self._x, self._x_mem):
+            pick(x.stream, x.alloc, mem)
         self._v_kind = KIND_STREAM
         self._v_len = length
         self._v_nodes = nodes
         self._v_stream = (groups, consumers, pending)
+
+    def _stream_idmp(self, alloc, codes, names_sum):
+        # Redis 8.6 IDMP tail: duration, max entries, then per producer its
+        # id and (IID, stream ID) pairs; all-time IID counters last.  In
+        # allocation mode each producer and each entry (its IID inline)
+        # is counted, under each allocator of codes (into names_sum); the
+        # producers' own table is not tracked by Redis.
+        number = self._read_u64_len
+        number(); number()                             # IDMP duration, max entries
+        for _ in range(self._count()):
+            self._skip_string()                        # producer id
+            if alloc:
+                for code in codes:
+                    names_sum[code] += jemalloc_size(IDMP_PRODUCER, code)
+            for _ in range(self._count()):
+                size = self._skip_string()             # IID
+                if alloc:
+                    for code in codes:
+                        names_sum[code] += jemalloc_size(IDMP_ENTRY + size, code)
+                number(); number()                     # stream ID it maps to
+        number(); number()                             # IIDs added, duplicates
+
+    def _array(self, t):
+        # Redis 8.8 sparse array: count, optional insert cursor, then
+        # (index, tag, element) triples; length is ARCOUNT (elements set),
+        # since ARLEN (highest index + 1) may not fit an int64.
+        n = self._count()
+        at = self._base + self._pos
+        has_cursor = self._read_plain_len()
+        if has_cursor == 1:
+            self._read_u64_len()                       # ARINSERT cursor
+        elif has_cursor != 0:
+            self._fail(f"array insert cursor marker {has_cursor} is neither 0 nor 1", at)
+        longest = total = 0
+        for _ in range(n):
+            self._read_u64_len()                       # index
+            at = self._base + self._pos
+            tag = self._read_plain_len()
+            if tag == ARRAY_TAG_SDS or tag == ARRAY_TAG_SMALL_STR:
+                size = self._skip_string()
+                if tag == ARRAY_TAG_SMALL_STR and size > ARRAY_SMALL_STR_MAX:
+                    self._fail(f"array small string of {size} bytes (at most {ARRAY_SMALL_STR_MAX})", at)
+            elif tag == ARRAY_TAG_INT:
+                size = len(str(self._unpack(_I64_LE)))
+            elif tag == ARRAY_TAG_FLOAT:
+                size = float_text_len(self._unpack(_F64_LE))
+            else:
+                self._fail(f"unknown array element tag {tag}", at)
+            longest = max(longest, size)
+            total += size
+        self._v_kind = KIND_ARRAY
+        self._v_len, self._v_max, self._v_elem = n, longest, total
+
+    def _hash_tmpl_lp(self, t):
+        # Redis 8.10 template hash as a listpack [template id][v0]...[vN-1];
+        # the self-contained DUMP form (29) first carries its source template
+        # id and a listpack of the field names.
+        at = self._base + self._pos
+        if t == TYPE_HASH_TMPL_LP:
+            self._read_u64_len()                       # the writer's template id
+            data, start, size = self._load_blob()
+            fields, f_longest, f_total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
+            if fields == 0:
+                self._fail("hash template with zero fields", at)
+            at = self._base + self._pos
+        data, start, size = self._load_blob()
+        count, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
+        if count == 0:
+            self._blob_fail("template listpack is empty")
+        is_int, tid, first = _lp_first(data, start, size)
+        if not is_int:
+            self._blob_fail("template listpack: its first entry (the template id) is not an integer")
+        if t == TYPE_HASH_TMPL_LP_REF:
+            fields, f_longest, f_total = self._template(tid, at)
+        digits = len(str(tid))
+        if count - 1 != fields:
+            self._blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
+        if longest <= digits:
+            # The id may be the longest entry: measure the values without it.
+            rest = bytearray(data[start:start + size])
+            del rest[LISTPACK_HEADER:LISTPACK_HEADER + first]
+            rest[0:4] = _U32_LE.pack(len(rest))
+            _, longest, _, _, _ = self._walk_listpack(rest, 0, len(rest), 1, 1, -1)
+        self._v_kind = KIND_HASH
+        self._v_len = fields
+        self._v_max = max(longest, f_longest)
+        self._v_elem = total - digits + f_total
+        self._v_blob = size
+        self._v_lp = self._v_lp70 = self._v_zl = size
+        self._blob_mem(size, size)
+
+    def _hash_tmpl_array(self, t):
+        # Redis 8.10 template hash with values as separate strings:
+        # [template id][v0]...[vN-1], the DUMP form (31) with [count][f0]...
+        # [fN-1] after the id.
+        at = self._base + self._pos
+        tid = self._read_u64_len()
+        if t == TYPE_HASH_TMPL_ARRAY:
+            fields = self._count()
+            if fields == 0:
+                self._fail("hash template with zero fields", at)
+            f_longest = f_total = 0
+            for _ in range(fields):
+                size = self._skip_string()
+                f_longest = max(f_longest, size)
+                f_total += size
+        else:
+            fields, f_longest, f_total = self._template(tid, at)
+        longest = total = 0
+        for _ in range(fields):
+            size = self._skip_string()
+            longest = max(longest, size)
+            total += size
+        self._v_kind = KIND_HASH
+        self._v_len = fields
+        self._v_max = max(longest, f_longest)
+        self._v_elem = total + f_total
+
+    def _gcra(self, t):
+        # A GCRA rate limiter: its theoretical arrival time, one number.
+        self._read_u64_len()
+        self._v_kind = KIND_GCRA
+        self._v_len = 0
+        self._v_len_valid = 0
 
     # ------------------------------------------------------- blob walks
     def _blob_fail(self, what):
         self._fail(f"corrupt blob ({self._blob_len} bytes): {what}",
                    self._base + self._pos - self._blob_len)
 
-    def _walk_listpack(self, data, start, n, stride, mask, ttl_at, sized=False):
+    def _walk_listpack(self, data, start, n, stride, mask, ttl_at, role=-1):
         # Walk a listpack: (count, longest, total, ttls, all_int).  Entries
         # at positions i % stride whose bit is set in mask feed longest and
-        # total (and, when sized, the hashtable sizing: position 1 is a
-        # value); when ttl_at >= 0 count the nonzero integers at that
-        # position (listpackEx field TTLs).
+        # total (and, when role >= 0, the hashtable sizing in that role:
+        # position 1 is a value, role + 1); when ttl_at >= 0 count the
+        # nonzero integers at that position (listpackEx field TTLs).
         if n < LISTPACK_HEADER + 1:
             self._blob_fail("shorter than a listpack header")
         declared = _U32_LE.unpack_from(data, start)[0]
@@ -1726,8 +2123,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
-                if sized:
-                    self._sized(size, at & 1)
+                if role >= 0:
+                    self._sized(size, role + (at & 1))
             if at == ttl_at and value != 0:
                 ttls += 1
             count += 1
@@ -1752,7 +2149,7 @@ class Scanner:
         self._w_intw = intw if all_int and want_intw else -1
         return count, longest, total, ttls, all_int
 
-    def _walk_ziplist(self, data, start, n, stride, mask, sized=False):
+    def _walk_ziplist(self, data, start, n, stride, mask, role=-1):
         # Walk a ziplist: (count, longest, total), as _walk_listpack.
         if n < ZIPLIST_HEADER + 1:
             self._blob_fail("shorter than a ziplist header")
@@ -1810,8 +2207,8 @@ class Scanner:
                 if size > longest:
                     longest = size
                 total += size
-                if sized:
-                    self._sized(size, at & 1)
+                if role >= 0:
+                    self._sized(size, role + (at & 1))
             count += 1
             at += 1
             if at == stride:
@@ -1833,7 +2230,7 @@ class Scanner:
         members = array(_INTSET_MEMBER[width], data[start + INTSET_HEADER:start + n])
         sizes = [len(str(m)) for m in members]
         for size in sizes:                  # as hashtable members, should the loader convert
-            self._sized(size, 0)
+            self._sized(size, ROLE_SET)
         self._w_lp = self._w_zl = n
         self._w_intw = width
         return count, max(sizes, default=0), sum(sizes)

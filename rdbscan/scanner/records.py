@@ -89,15 +89,13 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
     streams = {name: _nullable(cols, name, "stream_valid", pa.int64(), n)
                for name in ("stream_groups", "stream_consumers", "stream_pending")}
+    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
-              "type": type_col, **streams}
+              "type": type_col, "expire_at": expire, **streams}
     if cols.get("conv_at_0") is not None and cols.get("conv_at") is None:
         cols = {**cols, "conv_at": cols["conv_at_0"]}     # the loader's own value limit comes first
     if not compiled_model:
-        ttl = cols.get("expire_valid", False)
-        arrays["has_ttl"] = pa.array([False] * n) if ttl is False else pa.array([True] * n) if ttl is None else \
-            pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(ttl)])
         if cols.get("conv_at") is not None:
             arrays["conv_at"] = _fixed(cols, "conv_at", pa.int64(), n)
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
@@ -105,7 +103,6 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
                         "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")})
     encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
-    expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     columns = [
         _fixed(cols, "db", pa.uint16(), n),
         key,
@@ -204,7 +201,7 @@ def model_inputs(table, slot, conv=None):
             "key_raw_offsets": None, "key_raw_data": None}
     arrays = {"kind": data("_kind"), "rdb_type": data("rdb_type"), "length": data("length"),
               "max_element_bytes": data("max_element_bytes"), "flags": data("_flags"),
-              "type": data("type"), "key_len": key_len, "has_ttl": has_ttl}
+              "type": data("type"), "key_len": key_len, "expire_at": expire}
     for name in ("nodes", "blob_bytes", "element_bytes", "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes"):
         arrays[name] = data("_" + name)
         cols[name] = buf(arrays[name])

@@ -1,6 +1,6 @@
 -- whatif: what would it take: the dataset's memory under other releases,
 -- encoding limits and allocators, side by side with the dump as it is.
--- Each scenario (--scenario SPEC: a release such as 7.2, 8.0 or valkey-8.1,
+-- Each scenario (--scenario SPEC: a release such as 7.2, 8.6 or valkey-8.1,
 -- limits such as hash-max-listpack-entries=512, allocator=jemalloc|jemalloc-16|libc,
 -- cluster=yes|no) is every key's MEMORY USAGE estimate recomputed from the
 -- one scan: collections re-encoded as that loader would (ziplists read as
