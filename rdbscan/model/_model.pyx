@@ -305,7 +305,8 @@ cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t,
                                       int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
                                       int64_t groups, int64_t consumers, int64_t pending,
                                       bint expires) noexcept nogil:
-    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize.
+    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize;
+    # blobs at their exact bytes (built_bytes for what the loader builds).
     cdef int q16 = P.quantum16
     cdef int64_t base = (1 if klen < 32 else 3 if klen < 256 else 5 if klen < 65536 else 9) + klen + 1 + ROBJ + 1
     cdef int64_t head = base, kv, whole, value, buckets, half
@@ -367,8 +368,10 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         return -1                    # module values, arrays, GCRA: no estimate rather than a wrong one
     cdef bint built = blob_bytes == 0 and (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH)
     if P.alloc_tracked:
-        return memory_of_tracked(P, enc, kind, t, klen, n, nodes, blob_bytes, mem_el, mem_val,
-                                 groups, consumers, pending, expires)
+        # A ziplist as the listpack the loader converts it to (lp).
+        return memory_of_tracked(P, enc, kind, t, klen, n, nodes,
+                                 built_bytes(P, enc, kind, lp, lp70, zl, intset) if built else lp,
+                                 mem_el, mem_val, groups, consumers, pending, expires)
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3

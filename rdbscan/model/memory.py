@@ -758,7 +758,11 @@ def _memory_column_tracked(profile, lay, batch, extra):
     mem_el, mem_val = extra["mem_elements"], extra["mem_values"]
     nodes = extra["nodes"]
     zero = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
-    blobs = extra["blob_bytes"]
+    # Blobs at their exact bytes: a ziplist as the listpack the loader
+    # converts it to (lp_bytes), a collection the file holds element by
+    # element as the listpack or intset the loader builds of it.
+    built, made = _built_blobs(batch, extra, encoding)
+    blobs = pc.if_else(built, made, extra["lp_bytes"])
 
     # Strings: an embstr shares the kvobj allocation (the encoding rule says
     # when); a raw value is its sds.
