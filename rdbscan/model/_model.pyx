@@ -304,7 +304,7 @@ cdef inline int64_t sds_alloc_86(int64_t n, int q16) noexcept nogil:
 cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
                                       int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
                                       int64_t groups, int64_t consumers, int64_t pending,
-                                      bint expires) noexcept nogil:
+                                      int64_t conv, bint expires) noexcept nogil:
     # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize;
     # blobs at their exact bytes (built_bytes for what the loader builds).
     cdef int q16 = P.quantum16
@@ -341,6 +341,10 @@ cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t,
             half = buckets // 2
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
+        if P.alloc_tracked == TRACKED_84 and conv >= 0 and t == TYPE_HASH and n <= P.hash_max_entries:
+            # 8.4 converts a hashtable-typed hash at its first long value and
+            # grows the dict from there (8.6 pre-sizes it for every field).
+            buckets = dict_slots_after(conv, n, 0, 1)
         value = buckets * 8 + n * 24 + P.dict_struct + mem_el
         if enc == E_HASHTABLE:
             value += mem_val
@@ -371,7 +375,7 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         # A ziplist as the listpack the loader converts it to (lp).
         return memory_of_tracked(P, enc, kind, t, klen, n, nodes,
                                  built_bytes(P, enc, kind, lp, lp70, zl, intset) if built else lp,
-                                 mem_el, mem_val, groups, consumers, pending, expires)
+                                 mem_el, mem_val, groups, consumers, pending, conv, expires)
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3

@@ -777,6 +777,11 @@ def _memory_column_tracked(profile, lay, batch, extra):
     half = pc.divide(buckets, 2)
     rehashing = pc.and_(pc.greater(n, 4), pc.less(pc.multiply(pc.subtract(n, half), 16), pc.multiply(half, 10)))
     buckets = pc.if_else(pc.and_(grows, rehashing), pc.add(buckets, half), buckets)
+    conv = extra.get("conv_at")
+    if conv is not None and lay.alloc_tracked == TRACKED_84:
+        # 8.4 converts a hashtable-typed hash at its first long value and
+        # grows the dict from there (8.6 pre-sizes it for every field).
+        buckets = _converted_buckets(profile, batch, n, conv, buckets)
     dict_part = pc.add(pc.add(pc.multiply(buckets, 8), pc.multiply(n, 24)), lay.dict_struct)
     hashtable = pc.add(pc.add(dict_part, mem_el), mem_val)
     header = ZSKIPLIST_HEADER_84 if lay.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86
