@@ -455,3 +455,39 @@ def test_advice_cites_the_scenario(dump62, tmp_path):
         alone = reports.run(ds, ["advice"], top=50)["advice"].tables["advice"].to_pylist()
     assert all(r["scenario"] is None for r in alone)
 
+
+@pytest.mark.parametrize("name", ["redis-7.4.1", "redis-7.0.15"])
+def test_redis8_scenarios_equal_real_servers_that_loaded_the_dump(name, tmp_path):
+    # Real Redis 8.6.3, 8.4.0 and 8.0.2 servers loaded these fixture dumps
+    # (fixtures/loaded-by-redis-*: tests/test_loaded_by_redis8.py).  One
+    # what-if scan of the 7.x dump gives each release's figures: per type
+    # the sum of their MEMORY USAGE, skiplists to their tolerance.  The
+    # scenarios size streams as 8.4+ does (every tree's allocations) while
+    # the scan itself counts radix-tree nodes, and size 7.0's plain sets as
+    # the listpacks those releases build; each equals the direct estimate.
+    from conftest import FIXTURES, dump_path
+    releases = {"8.6": "8.6.3", "8.4": "8.4.0", "8.0": "8.0.2"}
+    scenarios = whatif.scenarios_from_specs(list(releases) + ["8.6,allocator=libc"])
+    with dataset.open_dataset([dump_path(name)], cache_dir=str(tmp_path), whatif_slots=whatif.slots_for(scenarios),
+                              whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
+        reports.run(ds, ["whatif"], scenarios=scenarios)
+        stats = {(no, t): m for no, t, m in ds.sql(
+            "SELECT scenario_no, type, sum(memory_bytes) FROM whatif_stats GROUP BY ALL").fetchall()}
+    types = {t for _, t in stats}
+    assert {"stream", "set", "hash", "zset"} <= types
+    for no, (target, release) in enumerate(releases.items(), 1):
+        truth = [json.loads(line) for line in
+                 (FIXTURES / f"loaded-by-redis-{release}" / name / "truth.jsonl").read_text().splitlines()]
+        for t in types:
+            usage = sum(r["memory_usage"] for r in truth if r["type"] == t)
+            if t == "zset":
+                skiplists = sum(r["memory_usage"] for r in truth if r["type"] == t and r["encoding"] == "skiplist")
+                assert abs(stats[(no, t)] - usage) <= SKIPLIST_TOLERANCE * skiplists, (target, t)
+            else:
+                assert stats[(no, t)] == usage, (target, t, stats[(no, t)], usage)
+    for no, (target, allocator) in enumerate([(t, None) for t in releases] + [("8.6", "libc")], 1):
+        direct = rdbscan.read_table(dump_path(name), target=target, allocator=allocator)
+        by_type = {}
+        for t, m in zip(direct.column("type").to_pylist(), direct.column("memory_bytes").to_pylist()):
+            by_type[t] = by_type.get(t, 0) + m
+        assert {t: stats[(no, t)] for t in types} == by_type, (target, allocator)
