@@ -2,6 +2,7 @@
 """Time rdbscan against redis-check-rdb and rdbtools, whole commands, pair by pair.
 
     python benchmarks/bench_scan.py [--rounds 3] [--skip-rdbtools] [--json] [--data benchmarks/data]
+                                    [--pairs parquet-vs-check,coll-vs-check,...]
 
 Each pair (A, B) runs in alternation A B A B ... for --rounds rounds on the
 same dump, after one read of the dump to warm the page cache. Every run is a
@@ -18,6 +19,13 @@ Pairs:
   rdbscan-vs-rdbtools  rdbscan scan bench-6-200k.rdb  vs  rdbtools ``rdb -c memory`` (RDB 9: rdbtools
                     reads RDB <= 9 only; slow, so only on the 200k-key dump; --skip-rdbtools skips it)
   pure              rdbscan compiled vs --pure (pure-Python scanner) on bench-7.0-200k.rdb, one round
+  coll-vs-check     rdbscan scan bench-coll-7.0.rdb (collection-heavy, ~1 GB; make_dump.py
+                    --collection-heavy)  vs  redis-check-rdb on it
+  jobs              rdbscan scan --jobs 2  vs  --jobs 1, on bench-coll-7.0.rdb
+  rss               rdbscan scan --jobs 2 on bench-coll-7.0.rdb  vs  on bench-coll-7.0-4g.rdb (peak RSS of both;
+                    make_dump.py --collection-heavy --scale-to 4GB)
+
+rdbscan's start-up is timed too: ``python -c 'import rdbscan.cli'`` and ``rdbscan --help``.
 """
 
 import argparse
@@ -36,10 +44,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE / "data"
 MIB = 1024 * 1024
-TARGET_KEYS_PER_S = 2_000_000
+TARGET_KEYS_PER_S = 2_500_000           # string-heavy, whole process (issue 11)
 TARGET_CHECK_RATIO = 0.75
+TARGET_COLL_CHECK_RATIO = 0.16          # collection-heavy vs redis-check-rdb (issue 11)
+TARGET_JOBS_RATIO = 0.6                 # --jobs 2 / --jobs 1, collection-heavy (issue 11)
 TARGET_RSS_BYTES = 200_000_000
+TARGET_RSS_JOBS_BYTES = 200 * MIB       # --jobs 2, 1 GB and 4 GB dumps (issue 11)
 TARGET_RDBTOOLS_SLOWER = 50
+TARGET_STARTUP_S = 0.15
+PAIRS = ("parquet-vs-check", "rdbscan-vs-rdbtools", "pure", "coll-vs-check", "jobs", "rss")
 
 
 class MissingDump(Exception):
@@ -96,15 +109,19 @@ def parquet_rows(path):
         return None
 
 
-def bench_pair(name, title, dump, facts, a, b, rounds, workdir):
+def bench_pair(name, title, dump, facts, a, b, rounds, workdir, dump_b=None, facts_b=None):
     """Time commands ``a`` and ``b`` (``(label, argv)`` pairs) in alternation; return the pair's results.
 
     Stops at the first failing run and returns the pair with an ``error``.
     After the first run of A, its Parquet output (when the argv names one
-    with ``-o``) is checked to hold one row per key of the dump.
+    with ``-o``) is checked to hold one row per key of the dump.  B may run
+    on another dump (``dump_b``, ``facts_b``).
     """
+    facts_b = facts_b or facts
     print(f"[{name}] {title}: {dump.name}, {facts['keys']:,} keys, {rounds} round(s)", file=sys.stderr)
     warm(dump)
+    if dump_b is not None and dump_b != dump:
+        warm(dump_b)
     runs = {"A": [], "B": []}
     result = {"name": name, "title": title, "dump": str(dump), "keys": facts["keys"],
               "dump_bytes": dump.stat().st_size, "rdb_version": facts.get("rdb_version"),
@@ -124,7 +141,7 @@ def bench_pair(name, title, dump, facts, a, b, rounds, workdir):
                 if rows is not None and rows != facts["keys"]:
                     result["warning"] = f"{label} wrote {rows:,} rows, the dump has {facts['keys']:,} keys"
     result["a"] = summary(a[0], a[1], runs["A"], facts["keys"])
-    result["b"] = summary(b[0], b[1], runs["B"], facts["keys"])
+    result["b"] = summary(b[0], b[1], runs["B"], facts_b["keys"])
     result["ratio_a_over_b"] = statistics.median(ra["wall_s"] / rb["wall_s"]
                                                  for ra, rb in zip(runs["A"], runs["B"], strict=True))
     return result
@@ -147,6 +164,18 @@ def targets(pair):
     if pair["name"] == "rdbscan-vs-rdbtools":
         out.append({"what": "rdbtools slower than rdbscan", "target": f">= {TARGET_RDBTOOLS_SLOWER}x",
                     "value": f"{1 / ratio:.0f}x", "met": 1 / ratio >= TARGET_RDBTOOLS_SLOWER})
+    if pair["name"] == "coll-vs-check":
+        out.append({"what": "rdbscan time / redis-check-rdb time, collection-heavy",
+                    "target": f"<= {TARGET_COLL_CHECK_RATIO}", "value": f"{ratio:.3f}",
+                    "met": ratio <= TARGET_COLL_CHECK_RATIO})
+    if pair["name"] == "jobs":
+        out.append({"what": "--jobs 2 time / --jobs 1 time, collection-heavy", "target": f"<= {TARGET_JOBS_RATIO}",
+                    "value": f"{ratio:.3f}", "met": ratio <= TARGET_JOBS_RATIO})
+    if pair["name"] == "rss":
+        for side, label in (("a", "1 GB dump"), ("b", "4 GB dump")):
+            rss = max(r["peak_rss_bytes"] for r in pair[side]["runs"])
+            out.append({"what": f"peak RSS, --jobs 2, {label}", "target": f"<= {TARGET_RSS_JOBS_BYTES / MIB:.0f} MiB",
+                        "value": f"{rss / MIB:.1f} MiB", "met": rss <= TARGET_RSS_JOBS_BYTES})
     return out
 
 
@@ -156,6 +185,10 @@ def print_table(pairs, skipped, machine):
           "shared and noisy: compare ratios rather than absolute times")
     print(f"rdbscan startup (`--version`, median of 3): {machine['rdbscan_startup_s']:.3f} s wall, "
           "included in every rdbscan time below")
+    for what, key in (("python -c 'import rdbscan.cli'", "import_cli_s"), ("rdbscan --help", "help_s")):
+        v = machine[key]
+        print(f"start-up, {what} (median of 5): {v:.3f} s  target <= {TARGET_STARTUP_S} s: "
+              f"{'met' if v <= TARGET_STARTUP_S else 'NOT met'}")
     for pair in pairs:
         print(f"\n[{pair['name']}] {pair['title']}")
         print(f"  dump {pair['dump']}: {pair['keys']:,} keys, {pair['dump_bytes'] / 1e6:,.1f} MB, "
@@ -189,7 +222,12 @@ def main(argv=None):
     ap.add_argument("--rdbscan", default=shlex.join([sys.executable, "-m", "rdbscan"]),
                     help="command that runs rdbscan (default: %(default)s)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
+    ap.add_argument("--pairs", default=",".join(PAIRS),
+                    help="comma-separated pairs to run (default: all): " + ", ".join(PAIRS))
     args = ap.parse_args(argv)
+    wanted = set(args.pairs.split(","))
+    if wanted - set(PAIRS):
+        sys.exit(f"bench_scan.py: unknown pair(s) {', '.join(sorted(wanted - set(PAIRS)))}; pairs: {', '.join(PAIRS)}")
     data = args.data.resolve()
     rdbscan = shlex.split(args.rdbscan)
 
@@ -208,6 +246,12 @@ def main(argv=None):
         work = Path(tmp)
         machine["rdbscan_startup_s"] = statistics.median(
             run([*rdbscan, "--version"], work / "startup.log")["wall_s"] for _ in range(3))
+        machine["import_cli_s"] = statistics.median(
+            run([sys.executable, "-c", "import rdbscan.cli"], work / "startup.log")["wall_s"] for _ in range(5))
+        script = shutil.which("rdbscan") if args.rdbscan == ap.get_default("rdbscan") else None
+        help_cmd = [script, "--help"] if script and Path(script).parent == Path(sys.executable).parent \
+            else [*rdbscan, "--help"]
+        machine["help_s"] = statistics.median(run(help_cmd, work / "startup.log")["wall_s"] for _ in range(5))
 
         def scan(dump, *extra):
             """The rdbscan command line scanning ``dump`` into a Parquet file in the work dir."""
@@ -230,14 +274,31 @@ def main(argv=None):
                                      [rdbtools, "-c", "memory", str(d), "-f", str(work / "out.csv")])))
         plans.append(("pure", "compiled vs pure-Python scanner (informative)", "bench-7.0-200k.rdb", 1,
                       lambda d: ("rdbscan scan", scan(d)), lambda d: ("rdbscan scan --pure", scan(d, "--pure"))))
+        if check_rdb is not None:
+            plans.append(("coll-vs-check", "collection-heavy Parquet scan vs redis-check-rdb", "bench-coll-7.0.rdb",
+                          args.rounds, lambda d: ("rdbscan scan", scan(d)),
+                          lambda d: ("redis-check-rdb", [check_rdb, str(d)])))
+        plans.append(("jobs", "--jobs 2 vs --jobs 1, collection-heavy", "bench-coll-7.0.rdb", args.rounds,
+                      lambda d: ("rdbscan scan --jobs 2", scan(d, "--jobs", "2")),
+                      lambda d: ("rdbscan scan --jobs 1", scan(d, "--jobs", "1"))))
+        plans.append(("rss", "peak RSS --jobs 2: 1 GB vs 4 GB dump", ("bench-coll-7.0.rdb", "bench-coll-7.0-4g.rdb"),
+                      1, lambda d: ("rdbscan scan --jobs 2, 1 GB", scan(d, "--jobs", "2")),
+                      lambda d: ("rdbscan scan --jobs 2, 4 GB", scan(d, "--jobs", "2"))))
+        plans = [p for p in plans if p[0] in wanted]
+        skipped += [f"{name}: not in --pairs" for name in PAIRS if name not in wanted]
 
         for name, title, dump_name, rounds, make_a, make_b in plans:
             try:
-                dump, facts = load_dump(data, dump_name)
+                if isinstance(dump_name, tuple):     # A and B on different dumps
+                    dump, facts = load_dump(data, dump_name[0])
+                    dump_b, facts_b = load_dump(data, dump_name[1])
+                else:
+                    dump, facts = load_dump(data, dump_name)
+                    dump_b, facts_b = dump, facts
             except MissingDump as e:
                 skipped.append(f"{name}: {e}")
                 continue
-            pair = bench_pair(name, title, dump, facts, make_a(dump), make_b(dump), rounds, work)
+            pair = bench_pair(name, title, dump, facts, make_a(dump), make_b(dump_b), rounds, work, dump_b, facts_b)
             if "error" not in pair:
                 pair["targets"] = targets(pair)
             pairs.append(pair)

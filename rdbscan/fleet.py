@@ -34,6 +34,7 @@ from multiprocessing.connection import wait
 from rdbscan import __version__, api, storage
 from rdbscan.analysis import patterns
 from rdbscan.errors import OutputError, RdbscanError
+from rdbscan.scanner.parallel import default_jobs  # noqa: F401 (the one definition of the default)
 from rdbscan.scanner.records import OUTPUT_SCHEMA
 
 MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
@@ -42,14 +43,6 @@ SCHEMA_ID = ";".join(f"{f.name}:{f.type}" for f in OUTPUT_SCHEMA)
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz")
 DUMP_MAGIC = (b"REDIS", b"VALKEY", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"BZh", b"\xfd7zXZ")
 _TMP = re.compile(r"^\.(.+)\.tmp-(\d+)$")
-
-
-def default_jobs():
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def is_dump(location):

@@ -1,6 +1,8 @@
 """Mutation fuzzing of both scanners: every input either scans or fails with RDBFormatError.
 
-Run directly for a bounded time and a count of executions::
+Each input also goes through the parallel decode (small chunks, two
+decoders), which must give exactly what the sequential compiled scanner
+gives.  Run directly for a bounded time and a count of executions::
 
     python tests/fuzz_harness.py --seconds 60
 
@@ -10,10 +12,12 @@ hypothesis for a bounded number of examples.
 
 import argparse
 import io
+import os
 import pathlib
 import random
 import resource
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -31,18 +35,53 @@ from rdbgen import synthetic_seeds  # noqa: E402
 SYNTHETIC = synthetic_seeds()
 
 
+# What-if sizing slots every scan also keeps: another layout family and
+# stream sizing (8.6), the pre-7.0 ziplist sizes (6.2), another allocator.
+SLOTS = ("8.6|libc", "6.2|jemalloc-16")
+
+
+def _scan(sc):
+    # Every batch and the facts of a scanner (either twin, or the parallel decode).
+    from rdbscan.model.scenario import Scenario, parse_slot
+    sc.preamble()
+    profile = profile_from_meta(sc.meta)
+    sc.set_sizing(*sizing_tables(profile))
+    sc.set_slots([sizing_tables(Scenario(k, *parse_slot(k)).apply(profile))[:7] for k in SLOTS])
+    sc.set_conversions([16, profile.thresholds.hash_max_value])
+    batches = []
+    while (b := sc.next_batch()) is not None:
+        batches.append(b)
+    return batches, sc.meta, None
+
+
 def outcome(cls, data, verify):
     """Scan ``data`` with one twin: (batches, meta, error) where error is (class, message, offset)."""
     try:
-        sc = cls(io.BytesIO(data), 97, verify)
-        sc.preamble()
-        sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
-        batches = []
-        while (b := sc.next_batch()) is not None:
-            batches.append(b)
-        return batches, sc.meta, None
+        return _scan(cls(io.BytesIO(data), 97, verify))
     except RDBFormatError as e:
         return None, None, (type(e).__name__, str(e), e.offset)
+
+
+SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def outcome_parallel(data, verify, chunk_size):
+    """:func:`outcome` through the parallel decode of ``data`` written to a file."""
+    from rdbscan.scanner.parallel import ParallelScanner
+    fd, path = tempfile.mkstemp(suffix=".rdb", dir=SCRATCH)
+    sc = None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        with open(path, "rb") as f:
+            sc = ParallelScanner(path, f, None, 97, verify, jobs=2, chunk_size=chunk_size)
+            return _scan(sc)
+    except RDBFormatError as e:
+        return None, None, (type(e).__name__, str(e), e.offset)
+    finally:
+        if sc is not None:
+            sc.close()
+        os.unlink(path)
 
 
 def mutate(data, rng):
@@ -73,14 +112,17 @@ def mutate(data, rng):
     return bytes(data)
 
 
-def check(data, twins):
-    """Both twins agree and neither raises anything but RDBFormatError."""
+def check(data, twins, parallel=True):
+    """Both twins agree, the parallel decode agrees, and none raises anything but RDBFormatError."""
     compiled, pure = twins
     for verify in (True, False):
         a = outcome(compiled, data, verify)
         if pure is not None:
             b = outcome(pure, data, verify)
             assert a == b, "the twins disagree"
+        if parallel:
+            chunk = (509, 4096, 32768)[(len(data) + verify) % 3]
+            assert outcome_parallel(data, verify, chunk) == a, f"the parallel decode disagrees ({chunk}-byte chunks)"
 
 
 def main():
@@ -101,7 +143,8 @@ def main():
         check(data, (compiled, pure))
         runs += 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    twins = "compiled scanner only" if pure is None else "both twins, no disagreement"
+    twins = ("compiled scanner only" if pure is None else "both twins") + \
+        " and the parallel decode, no disagreement"
     print(f"{runs} mutated inputs in {args.seconds:.0f} s ({twins}), no crash; peak RSS {peak:.0f} MiB")
 
 

@@ -3,6 +3,8 @@
 Nothing here runs per element; the per-key work lives in the scanners.
 """
 
+from typing import NamedTuple, Optional
+
 from rdbscan.scanner.format import (
     FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
     RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
@@ -36,6 +38,37 @@ def header_info(magic):
         note = (f"RDB version {version} is newer than the newest this rdbscan knows "
                 f"({newest}); read with the version {newest} rules")
     return flavor, version, note
+
+
+class Resume(NamedTuple):
+    """Where and in what state a scanner starts inside a dump (parallel decode).
+
+    Both twins take it as ``Scanner(source, batch_size, verify, resume=...)``
+    with ``source`` positioned at ``offset``, a record boundary.  No header
+    is read: ``flavor`` and ``version`` come from the dump's magic.
+    ``db`` None means unknown: rows before the first SELECTDB are counted
+    under db 0 and the caller resolves them (``handoff()["unknown_db"]``).
+    ``pending`` is ``(expire, idle, freq, record_start)`` read before the
+    offset for the next key (None values: not read), ``record_start`` (-1:
+    none) and ``meta_bytes`` (its KEY_META records' bytes, 0: none); None
+    means unknown, in which case the first key carries only what this
+    scanner reads and the caller merges the rest.  ``module_names`` are the
+    module types already met (their codes are kept), ``templates`` the hash
+    templates already defined, ``(id, fields, longest field, field bytes)``.
+    The scanner stops at the first record boundary at or after ``stop_at``;
+    its first batch ends after ``first_batch`` rows.  The CRC64 is only
+    computed (``handoff()``), never judged: it covers the bytes from
+    ``offset`` on.
+    """
+    offset: int
+    flavor: int
+    version: int
+    db: Optional[int] = None
+    pending: Optional[tuple] = None
+    module_names: tuple = ()
+    stop_at: Optional[int] = None
+    first_batch: Optional[int] = None
+    templates: tuple = ()
 
 
 def value_types(flavor, version):

@@ -14,7 +14,7 @@ include "_format.pxi"
 cimport cython
 
 
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, int16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
 from libc.stdlib cimport strtod
@@ -23,12 +23,14 @@ from libc.math cimport INFINITY
 include "_alloc.pxi"
 from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from array import array
 from cpython.bytearray cimport PyByteArray_AS_STRING
 
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.scanner.format import module_type_name, module_encver
 from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
-                                     record_aux, unknown_message, value_types, key_meta_class_name)
+                                     record_aux, unknown_message, value_types, key_meta_class_name,
+                                     CRC64_POLY_REFLECTED)
 
 from libc.stdlib cimport strtod
 from libc.math cimport isnan, isinf
@@ -41,6 +43,7 @@ DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set
 DEF SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
 DEF SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
 DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
+DEF KEY_TEXT_MAX = 1 << 30    # longest key (as text); a batch also ends once its keys reach this
 DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
 DEF ROLE_SET = 3
 DEF ROLE_ZSET = 4
@@ -50,6 +53,7 @@ DEF ALLOCATOR_CODES = 3       # rdbscan.model.alloc: jemalloc, jemalloc-16, libc
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
+cdef uint64_t CRC64_ZEROS[64][64]   # GF(2) operators: advance a CRC over 2^k zero bytes
 cdef uint16_t CRC16[256]
 DEF CRC_BLOCK = 8192
 
@@ -105,6 +109,55 @@ cdef uint64_t crc64_update(uint64_t crc, const uint8_t* p, Py_ssize_t n) noexcep
     return crc64_slice8(crc, p, n)
 
 
+cdef inline uint64_t gf2_times(const uint64_t* mat, uint64_t vec) noexcept nogil:
+    cdef uint64_t out = 0
+    cdef int i = 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+cdef void gf2_square(uint64_t* out, const uint64_t* mat) noexcept nogil:
+    cdef int i
+    for i in range(64):
+        out[i] = gf2_times(mat, mat[i])
+
+
+cdef void _init_combine():
+    # One zero bit shifts the reflected register right, folding in the
+    # polynomial when the low bit falls out; square up to one byte, then
+    # keep squaring: operator k advances over 2^k zero bytes.
+    cdef uint64_t a[64]
+    cdef uint64_t b[64]
+    cdef int i, k
+    a[0] = CRC64_POLY_REFLECTED
+    for i in range(1, 64):
+        a[i] = (<uint64_t>1) << (i - 1)
+    gf2_square(b, a)                  # 2 bits
+    gf2_square(a, b)                  # 4 bits
+    gf2_square(CRC64_ZEROS[0], a)     # 8 bits: one byte
+    for k in range(1, 64):
+        gf2_square(CRC64_ZEROS[k], CRC64_ZEROS[k - 1])
+
+
+cdef uint64_t crc64_combine_c(uint64_t crc1, uint64_t crc2, uint64_t len2) noexcept nogil:
+    cdef int k = 0
+    while len2:
+        if len2 & 1:
+            crc1 = gf2_times(CRC64_ZEROS[k], crc1)
+        len2 >>= 1
+        k += 1
+    return crc1 ^ crc2
+
+
+def crc64_combine(uint64_t crc1, uint64_t crc2, uint64_t len2):
+    """CRC64 of A followed by B, from ``crc1`` = CRC64(A), ``crc2`` = CRC64(B) and ``len2`` = len(B)."""
+    return crc64_combine_c(crc1, crc2, len2)
+
+
 cdef void _init_tables():
     cdef int i, j, k
     cdef uint64_t col[64]
@@ -132,6 +185,7 @@ cdef void _init_tables():
 
 
 _init_tables()
+_init_combine()
 
 
 def crc64(data, uint64_t crc=0):
@@ -543,6 +597,69 @@ cdef int sniff_format(const uint8_t* h, Py_ssize_t n) noexcept nogil:
     return FORMAT_TEXT
 
 
+cdef enum:
+    LZF_OK = 0
+    LZF_LITERAL_OVERFLOW = 1
+    LZF_TRUNCATED_REF = 2
+    LZF_REF_OUT_OF_RANGE = 3
+    LZF_SHORT = 4
+
+
+cdef inline int lzf_decode(const uint8_t* ip, Py_ssize_t clen, uint8_t* out, Py_ssize_t ulen,
+                           Py_ssize_t* produced) noexcept nogil:
+    # Decompress LZF (liblzf lzf_d.c) into exactly ulen bytes: LZF_OK, or
+    # what is wrong with the data (produced: bytes written when it stopped).
+    cdef const uint8_t* in_end = ip + clen
+    cdef uint8_t* op = out
+    cdef uint8_t* out_end = out + ulen
+    cdef uint8_t* ref
+    cdef unsigned int ctrl, ln
+    cdef int err = LZF_OK
+    while ip < in_end:
+        ctrl = ip[0]
+        ip += 1
+        if ctrl < 32:
+            ln = ctrl + 1
+            if ip + ln > in_end or op + ln > out_end:
+                err = LZF_LITERAL_OVERFLOW
+                break
+            memcpy(op, ip, ln)
+            op += ln
+            ip += ln
+        else:
+            ln = ctrl >> 5
+            ref = op - ((ctrl & 0x1f) << 8) - 1
+            if ip >= in_end:
+                err = LZF_TRUNCATED_REF
+                break
+            if ln == 7:
+                ln += ip[0]
+                ip += 1
+                if ip >= in_end:
+                    err = LZF_TRUNCATED_REF
+                    break
+            ref -= ip[0]
+            ip += 1
+            ln += 2
+            if op + ln > out_end or ref < out:
+                err = LZF_REF_OUT_OF_RANGE
+                break
+            if op - ref >= ln:
+                memcpy(op, ref, ln)
+                op += ln
+            else:
+                # Overlapping run (a repeated pattern): byte by byte.
+                while ln > 0:
+                    op[0] = ref[0]
+                    op += 1
+                    ref += 1
+                    ln -= 1
+    produced[0] = op - out
+    if err == LZF_OK and op != out_end:
+        err = LZF_SHORT
+    return err
+
+
 cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     # Redis string2ll: optional '-', no leading zero, no '+', fits in int64.
     cdef Py_ssize_t i = 0
@@ -796,6 +913,52 @@ cdef int64_t float_text_len(double d) noexcept nogil:
     return sign + 1 - exp + p
 
 
+include "_sync.pxi"
+
+DEF SYNC_RECORDS = 16
+
+
+def find_boundary(data, Py_ssize_t start, Py_ssize_t end, int flavor, int version,
+                  bint text_keys=True, int records=SYNC_RECORDS, Py_ssize_t floor=-1,
+                  Py_ssize_t reach=-1):
+    """The first offset in ``[start, end)`` of ``data`` (the whole dump) where records parse.
+
+    ``records`` records in a row must parse cleanly (or reach the dump's
+    EOF) for an offset to count; with ``text_keys`` their keys must also be
+    printable UTF-8 of at most 1 KiB (what nearly every dump holds; a
+    dump of binary or longer keys asks for False).  None when no offset in the range qualifies.  From
+    ``floor`` (before ``start``, default start) a chain is followed into the
+    range, which steps over tails of records that read as whole ones.
+    Nothing past ``reach`` is read (default: the end of ``data``): records
+    that go beyond do not count.  A heuristic for the parallel decode: the
+    stitch checks every guess.
+    """
+    cdef const uint8_t[:] view = data
+    cdef VCtx c
+    cdef Py_ssize_t r
+    c.n = c.file_n = view.shape[0]
+    if 0 <= reach < c.n:
+        c.n = reach
+    if c.n == 0 or start >= end:
+        return None
+    c.b = &view[0]
+    c.flavor = flavor
+    c.version = version
+    c.text_keys = text_keys
+    c.scratch = NULL
+    c.scratch_cap = 0
+    vt = value_types(flavor, version)
+    sync_types(&c, <const uint8_t*><char*>vt)
+    if end > c.n:
+        end = c.n
+    if floor < 0 or floor > start:
+        floor = start
+    with nogil:
+        r = sync_search(&c, floor, start, end, records)
+    free(c.scratch)
+    return None if r < 0 else r
+
+
 @cython.final
 cdef class Scanner:
     """Scan an RDB stream into column buffers, one row per key.
@@ -829,6 +992,14 @@ cdef class Scanner:
     cdef public int version
     cdef public bint done
     cdef int db
+    # --- resumed scanners (parallel decode): start inside a dump, stop at an offset ---
+    cdef int64_t stop_at             # stop at the first record boundary at or after this offset
+    cdef int64_t start_offset        # where this scanner's bytes (and its CRC) begin
+    cdef bint resumed                # started by Resume: the CRC is judged by the caller
+    cdef bint db_known               # False until the first SELECTDB when resumed with db unknown
+    cdef int64_t flushed             # rows handed out by flush so far
+    cdef int64_t unk_rows, unk_keys, unk_expires   # rows before that SELECTDB (counted under db 0)
+    cdef Py_ssize_t batch_limit      # rows that end the current batch
     cdef int64_t rec_start
     cdef int64_t pend_expire, pend_idle
     cdef int pend_freq
@@ -837,6 +1008,7 @@ cdef class Scanner:
     cdef int32_t cur_koff            # where that key's bytes sit in c_key_data
     cdef Py_ssize_t cur_klen
     cdef list dbs_seen               # databases that have keys, in order of appearance
+    cdef list new_templates          # HASH_TEMPLATE records read by this scanner (for handoff)
     cdef int64_t* db_keys            # per-db key / expiry counts, folded into meta at flush
     cdef int64_t* db_expires
     # --- last string read ---
@@ -955,7 +1127,7 @@ cdef class Scanner:
     cdef uint8_t* c_raw_valid
     cdef list raw_keys
 
-    def __cinit__(self, source, Py_ssize_t batch_size=65536, bint verify=True):
+    def __cinit__(self, source, Py_ssize_t batch_size=65536, bint verify=True, resume=None):
         self.src = source
         self.cap = WINDOW
         self.buf = bytearray(self.cap)
@@ -964,6 +1136,9 @@ cdef class Scanner:
         self.base = 0
         self.verify = verify
         self.batch_size = batch_size
+        self.batch_limit = batch_size
+        self.stop_at = 0x7FFFFFFFFFFFFFFF
+        self.db_known = 1
         self.scratch = NULL
         self.scratch2 = NULL
         self.scratch2_cap = 0
@@ -1052,7 +1227,7 @@ cdef class Scanner:
         self.raw_keys = []
         self.rows = 0
 
-    def __init__(self, source, Py_ssize_t batch_size=65536, bint verify=True):
+    def __init__(self, source, Py_ssize_t batch_size=65536, bint verify=True, resume=None):
         self.meta = {"aux": {}, "functions": [], "module_aux": [], "dbs": {},
                      "resizedb": {}, "slot_info": [], "crc": None, "notes": []}
         self.module_names = []
@@ -1061,8 +1236,97 @@ cdef class Scanner:
         self.done = False
         self.in_key = 0
         self.dbs_seen = []
+        self.new_templates = []
         self._clear_pending()
-        self._read_header()
+        if resume is None:
+            self._read_header()
+        else:
+            self._resume(resume)
+
+    cdef int _resume(self, resume) except -1:
+        # Start at a record boundary inside a dump (rdbscan.scanner._common.Resume):
+        # no header; the db and the expiry/LRU/LFU opcodes read before this
+        # offset are given, or left for the caller to resolve (db None:
+        # rows before the first SELECTDB are counted under db 0).
+        cdef Py_ssize_t cap
+        self.flavor = resume.flavor
+        self.version = resume.version
+        allowed = value_types(self.flavor, self.version)
+        for i in range(256):
+            self.vtypes[i] = allowed[i]
+        self.base = self.start_offset = resume.offset
+        self.resumed = 1
+        if resume.stop_at is not None:
+            self.stop_at = resume.stop_at
+        if resume.db is None:
+            self.db_known = 0
+        else:
+            self.db = resume.db
+        if resume.pending is not None:
+            expire, idle, freq, self.rec_start, self.meta_bytes = resume.pending
+            self.has_expire = expire is not None
+            self.pend_expire = expire if self.has_expire else 0
+            self.has_idle = idle is not None
+            self.pend_idle = idle if self.has_idle else 0
+            self.has_freq = freq is not None
+            self.pend_freq = freq if self.has_freq else 0
+        for name in resume.module_names:
+            self.module_codes[name] = KIND_MODULE_BASE + len(self.module_names)
+            self.module_names.append(name)
+        if resume.first_batch is not None:
+            self.batch_limit = resume.first_batch
+        for tid, fields, longest, total in resume.templates:
+            if tid >= self.tmpl_cap:
+                cap = self.tmpl_cap * 2 if self.tmpl_cap else 64
+                while cap <= tid:
+                    cap *= 2
+                self.tmpl_fields = <int64_t*>_grow(self.tmpl_fields, self.tmpl_cap, cap)
+                self.tmpl_longest = <int64_t*>_grow(self.tmpl_longest, self.tmpl_cap, cap)
+                self.tmpl_bytes = <int64_t*>_grow(self.tmpl_bytes, self.tmpl_cap, cap)
+                self.tmpl_cap = cap
+            self.tmpl_fields[tid] = fields
+            self.tmpl_longest[tid] = longest
+            self.tmpl_bytes[tid] = total
+        return 0
+
+    def handoff(self):
+        """Where a resumed scanner stopped and the state a scanner continuing there needs.
+
+        ``offset``: the next record boundary; ``db`` (None while no SELECTDB
+        was read and none was given); ``pending``: the expiry, LRU and LFU
+        values read for a key not yet met, and its record start; ``unknown_db``:
+        rows, keys and keys with expiry before the first SELECTDB when the db
+        was not given (counted under db 0); ``crc``: CRC64 of the bytes from
+        the start up to ``crc_end`` (the EOF opcode included, once met);
+        ``templates``: the hash templates this scanner read, in order, as
+        ``(id, fields, longest field, field bytes)``.
+        """
+        cdef int64_t crc_end
+        if self.verify and not self.done and self.pos > self.crc_pos:
+            self.crc = crc64_update(self.crc, self.p + self.crc_pos, self.pos - self.crc_pos)
+            self.crc_pos = self.pos
+        crc_end = self.meta["eof_offset"] + 1 if self.done else self.base + self.pos
+        if not self.db_known:
+            unknown = (self.flushed + self.rows, self.db_keys[0], self.db_expires[0])
+        else:
+            unknown = (self.unk_rows, self.unk_keys, self.unk_expires)
+        return {
+            "offset": self.base + self.pos,
+            "db": self.db if self.db_known else None,
+            "pending": (self.pend_expire if self.has_expire else None,
+                        self.pend_idle if self.has_idle else None,
+                        self.pend_freq if self.has_freq else None, self.rec_start, self.meta_bytes),
+            "unknown_db": unknown,
+            "crc": self.crc if self.verify else None,
+            "crc_end": crc_end,
+            "module_names": list(self.module_names),
+            "templates": list(self.new_templates),
+        }
+
+    @property
+    def stopped(self):
+        """True once a resumed scanner reached its stop offset (or the end of the dump)."""
+        return self.done or self.base + self.pos >= self.stop_at
 
     def __dealloc__(self):
         free(self.scratch)
@@ -1349,58 +1613,23 @@ cdef class Scanner:
 
     cdef int lzf_into_scratch(self, int64_t clen, int64_t ulen) except -1 nogil:
         cdef int64_t at = self.base + self.pos
-        cdef const uint8_t* ip
-        cdef const uint8_t* in_end
-        cdef uint8_t* op
-        cdef uint8_t* out_end
-        cdef uint8_t* ref
-        cdef unsigned int ctrl, ln
+        cdef Py_ssize_t produced = 0
+        cdef int err
         # An LZF back-reference expands 3 bytes into at most 264.
         if lzf_claim_impossible(clen, ulen):
             with gil: self.fail(f"LZF header claims {ulen} bytes from {clen} compressed bytes", at)
         self.need(clen)
         self.ensure_scratch(ulen if ulen > 0 else 1)
-        ip = self.p + self.pos
-        in_end = ip + clen
-        op = self.scratch
-        out_end = op + ulen
-        while ip < in_end:
-            ctrl = ip[0]
-            ip += 1
-            if ctrl < 32:
-                ln = ctrl + 1
-                if ip + ln > in_end or op + ln > out_end:
-                    with gil: self.fail("corrupt LZF data: literal run overflows", at)
-                memcpy(op, ip, ln)
-                op += ln
-                ip += ln
-            else:
-                ln = ctrl >> 5
-                ref = op - ((ctrl & 0x1f) << 8) - 1
-                if ip >= in_end:
-                    with gil: self.fail("corrupt LZF data: truncated back-reference", at)
-                if ln == 7:
-                    ln += ip[0]
-                    ip += 1
-                    if ip >= in_end:
-                        with gil: self.fail("corrupt LZF data: truncated back-reference", at)
-                ref -= ip[0]
-                ip += 1
-                ln += 2
-                if op + ln > out_end or ref < self.scratch:
-                    with gil: self.fail("corrupt LZF data: back-reference out of range", at)
-                if op - ref >= ln:
-                    memcpy(op, ref, ln)
-                    op += ln
-                else:
-                    # Overlapping run (a repeated pattern): byte by byte.
-                    while ln > 0:
-                        op[0] = ref[0]
-                        op += 1
-                        ref += 1
-                        ln -= 1
-        if op != out_end:
-            with gil: self.fail(f"corrupt LZF data: decompressed {op - self.scratch} bytes, header says {ulen}", at)
+        err = lzf_decode(self.p + self.pos, clen, self.scratch, ulen, &produced)
+        if err:
+            with gil:
+                if err == LZF_LITERAL_OVERFLOW:
+                    self.fail("corrupt LZF data: literal run overflows", at)
+                elif err == LZF_TRUNCATED_REF:
+                    self.fail("corrupt LZF data: truncated back-reference", at)
+                elif err == LZF_REF_OUT_OF_RANGE:
+                    self.fail("corrupt LZF data: back-reference out of range", at)
+                self.fail(f"corrupt LZF data: decompressed {produced} bytes, header says {ulen}", at)
         self.pos += clen
         return 0
 
@@ -1470,20 +1699,16 @@ cdef class Scanner:
         ``ziplists``: also work out what listpack blobs would be as
         ziplists (``zl_bytes``).
         """
-        cdef int role, i
+        cdef int role
         free(self.pair)
         self.pair = NULL
         if len(tables) > ROLES and tables[ROLES] is not None:
-            pair = tables[ROLES]
             self.pair = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
             if self.pair == NULL:
                 raise MemoryError()
-            for i in range(2 * PAIR_FIELDS * 129):
-                self.pair[i] = pair[i]
+            _copy_ints(self.pair, tables[ROLES], 2 * PAIR_FIELDS * 129)
         for role in range(ROLES):
-            table = tables[role]
-            for i in range(SIZING_LUT):
-                self.lut[role][i] = table[i]
+            _copy_ints(self.lut[role], tables[role], SIZING_LUT)
             self.big_hdr[role] = big_headers[role]
             self.big_rounded[role] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
             self.big_extra[role] = big_extra[role] if big_extra is not None else 0
@@ -1518,8 +1743,7 @@ cdef class Scanner:
                 self.x_lut[k] = <int32_t*>calloc(SIZING_LUT, 4)
                 if self.x_lut[k] == NULL:
                     raise MemoryError()
-                for i in range(SIZING_LUT):
-                    self.x_lut[k][i] = tables[role][i]
+                _copy_ints(self.x_lut[k], tables[role], SIZING_LUT)
                 self.x_big[k] = big_headers[role]
                 self.x_rounded[k] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
                 self.x_extra[k] = big_extra[role] if big_extra is not None else 0
@@ -1527,8 +1751,7 @@ cdef class Scanner:
                 self.x_pair[s] = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
                 if self.x_pair[s] == NULL:
                     raise MemoryError()
-                for i in range(2 * PAIR_FIELDS * 129):
-                    self.x_pair[s][i] = tables[ROLES][i]
+                _copy_ints(self.x_pair[s], tables[ROLES], 2 * PAIR_FIELDS * 129)
             self.x_alloc[s] = quantum16
             self.x_stream[s] = stream_alloc
             self.x_as_lp[s] = listpacks
@@ -1611,7 +1834,7 @@ cdef class Scanner:
             # No Python objects are touched here except through 'with gil'
             # blocks (window refills, file opcodes, rare keys), so the Parquet
             # writer thread runs alongside.
-            while self.rows < self.batch_size and not self.done:
+            while self.rows < self.batch_limit and not self.done and self.base + self.pos < self.stop_at:
                 self.step()
         if self.rows == 0:
             return None
@@ -1641,6 +1864,11 @@ cdef class Scanner:
             db = self.read_plain_len()
             if db > 65535:
                 with gil: self.fail(f"database number {db} is out of range", at)
+            if not self.db_known:
+                self.unk_rows = self.flushed + self.rows
+                self.unk_keys = self.db_keys[0]
+                self.unk_expires = self.db_expires[0]
+                self.db_known = 1
             self.db = <int>db
         elif self.vtypes[op]:
             self._key_value(at, op)
@@ -1655,7 +1883,7 @@ cdef class Scanner:
         if op == OP_RESIZEDB:
             a = self.read_plain_len()
             b = self.read_plain_len()
-            self.meta["resizedb"][self.db] = {"keys": a, "expires": b}
+            self.meta["resizedb"][self.db if self.db_known else None] = {"keys": a, "expires": b}
         elif op == OP_AUX:
             k = self.read_bytes()
             v = self.read_bytes()
@@ -1745,6 +1973,7 @@ cdef class Scanner:
         self.tmpl_fields[tid] = n
         self.tmpl_longest[tid] = longest
         self.tmpl_bytes[tid] = total
+        self.new_templates.append((tid, n, longest, total))
         self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
         return 0
 
@@ -1773,7 +2002,9 @@ cdef class Scanner:
                 stored |= (<uint64_t>self.p[self.pos + i]) << (8 * i)
             self.pos += 8
             self.crc_pos = self.pos
-            if stored == 0:
+            if self.resumed:
+                self.meta["crc_stored"] = stored       # judged by the caller, over the whole dump
+            elif stored == 0:
                 self.meta["crc"] = "absent"
             elif not self.verify:
                 self.meta["crc"] = "not verified"
@@ -1784,7 +2015,7 @@ cdef class Scanner:
                 raise RDBChecksumError(
                     f"CRC64 mismatch: the dump says {stored:016x}, its contents give {self.crc:016x}",
                     self.base + self.pos - 8)
-        else:
+        elif not self.resumed:
             self.meta["crc"] = "none before RDB 5"
         self.meta["eof_offset"] = at
         self.done = True
@@ -1844,6 +2075,8 @@ cdef class Scanner:
         cdef int s
         self._start(at)
         kind = self.read_string_header(&clen)
+        if kind != 1 and self.s_len > KEY_TEXT_MAX:
+            with gil: self.fail(f"key of {self.s_len} bytes: longer than the 1 GiB rdbscan supports")
         if kind == 1:
             kn = snprintf(digits_buf, sizeof(digits_buf), "%lld", <long long>clen)
             kp = <const uint8_t*>digits_buf
@@ -1897,6 +2130,8 @@ cdef class Scanner:
             with gil:
                 kn2 = self._escape_key(r, koff, kn)
         self.c_key_off[r + 1] = koff + kn2
+        if koff + kn2 >= KEY_TEXT_MAX:
+            self.batch_limit = r + 1        # a batch's keys stay within int32 offsets
         self.c_db[r] = db
         self.c_kind[r] = self.v_kind
         self.c_rdb_type[r] = rdb_type
@@ -1951,6 +2186,8 @@ cdef class Scanner:
         cdef bytes raw = PyBytes_FromStringAndSize(<char*>self.c_key_data + koff, kn)
         cdef bytes text = escape_key(raw).encode("utf-8")
         cdef Py_ssize_t kn2 = len(text)
+        if kn2 > KEY_TEXT_MAX:
+            self.fail(f"key of {kn2} bytes as text: longer than the 1 GiB rdbscan supports")
         if koff + kn2 > self.key_cap:
             self._grow_keys(koff + kn2)
         memcpy(self.c_key_data + koff, <char*>text, kn2)
@@ -1965,8 +2202,7 @@ cdef class Scanner:
         while cap < n:
             cap *= 2
         if cap > 0x7FFFFFFF:
-            with gil:
-                raise RDBFormatError("keys of one batch exceed 2 GiB", self.base + self.pos, self.current_key())
+            cap = 0x7FFFFFFF            # n never exceeds it: see KEY_TEXT_MAX
         newp = <uint8_t*>realloc(self.c_key_data, cap)
         if newp == NULL:
             with gil: raise MemoryError()
@@ -3061,10 +3297,28 @@ cdef class Scanner:
         v = cols["hfe_valid"] = _bitmap(self.c_hfe_valid, n)
         cols["hash_fields_with_ttl"] = None if v is False else _bytes(self.c_hfe, n * 8)
         self.rows = 0
+        self.flushed += n
+        self.batch_limit = self.batch_size
         self.raw_keys = []
         self.c_key_off[0] = 0
         self.c_raw_off[0] = 0
         return n, cols
+
+
+cdef int _copy_ints(int32_t* out, table, Py_ssize_t n) except -1:
+    # A sequence of ints into a C table; an array('i') (as the parallel
+    # decode passes to each chunk's scanner) is copied at once.
+    cdef const int32_t[::1] view
+    cdef Py_ssize_t i
+    if len(table) < n:
+        raise ValueError(f"a sizing table of {len(table)} entries, {n} needed")
+    if isinstance(table, array) and table.itemsize == 4:
+        view = table
+        memcpy(out, &view[0], n * 4)
+        return 0
+    for i in range(n):
+        out[i] = table[i]
+    return 0
 
 
 cdef inline bytes _bytes(const void* p, Py_ssize_t n):

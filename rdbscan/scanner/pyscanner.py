@@ -25,8 +25,8 @@ from operator import index
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size
 from rdbscan.scanner._common import (
-    RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name, pre_ga_library, record_aux,
-    unknown_message, value_types,
+    CRC64_POLY_REFLECTED, RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name,
+    pre_ga_library, record_aux, unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
@@ -68,8 +68,8 @@ ROLES = 5                     # sizing roles: field, value, field with TTL, set 
 ROLE_SET, ROLE_ZSET = 3, 4
 IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
 IDMP_ENTRY = 32               # sizeof(idmpEntry) before its inline IID
-KEY_BUFFER_START = 1 << 20    # first size of the per-batch key bytes buffer
-KEY_BUFFER_MAX = 0x7FFFFFFF   # key offsets are int32
+KEY_TEXT_MAX = 1 << 30        # longest key (as text); a batch also ends once its keys reach this
+INT64_MAX_OFFSET = (1 << 63) - 1
 MAX_COUNT = 1 << 56           # an element count beyond this is corruption
 MAX_DB = 0xFFFF               # the db column is uint16
 MAX_KIND = 0xFF               # the kind column is uint8
@@ -128,6 +128,44 @@ def crc64(data, crc=0):
     if not data:
         return crc
     return _crc64_update(crc, data, 0, len(data))
+
+
+_crc64_zeros = None
+
+
+def _gf2_times(mat, vec):
+    out, i = 0, 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def crc64_combine(crc1, crc2, len2):
+    """CRC64 of A followed by B, from ``crc1`` = CRC64(A), ``crc2`` = CRC64(B) and ``len2`` = len(B)."""
+    # GF(2) operators advancing the reflected register over 2^k zero bytes,
+    # built from the one-bit shift (the polynomial folds in when the low bit
+    # falls out) by squaring, as the compiled twin does.
+    global _crc64_zeros
+    if _crc64_zeros is None:
+        bit = [CRC64_POLY_REFLECTED] + [1 << (i - 1) for i in range(1, 64)]
+        op = bit
+        for _ in range(3):                      # 2, 4, 8 bits
+            op = [_gf2_times(op, op[i]) for i in range(64)]
+        zeros = [op]
+        for _ in range(63):
+            op = [_gf2_times(op, op[i]) for i in range(64)]
+            zeros.append(op)
+        _crc64_zeros = zeros
+    k = 0
+    while len2:
+        if len2 & 1:
+            crc1 = _gf2_times(_crc64_zeros[k], crc1)
+        len2 >>= 1
+        k += 1
+    return crc1 ^ crc2
 
 
 # --------------------------------------------------------------- helpers
@@ -577,7 +615,10 @@ class Scanner:
         "meta", "module_names", "_module_codes", "flavor", "version", "done", "_db",
         "_value_readers", "_opcode_handlers", "_db_counts", "_templates",
         # record state: pending expiry/LRU/LFU and key metadata, the key whose value is being read
-        "_rec_start", "_expire", "_idle", "_freq", "_meta_bytes", "_key", "_key_cap",
+        "_rec_start", "_expire", "_idle", "_freq", "_meta_bytes", "_key",
+        # resumed scanners (parallel decode): start inside a dump, stop at an offset
+        "_stop_at", "_start_offset", "_resumed", "_db_known", "_flushed", "_unknown_db",
+        "_batch_limit", "_new_templates",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
         "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
@@ -601,7 +642,7 @@ class Scanner:
         "_batch_size", "_rows", "_cols",
     )
 
-    def __init__(self, source, batch_size=65536, verify=True):
+    def __init__(self, source, batch_size=65536, verify=True, resume=None):
         batch_size = index(batch_size)
         if batch_size < 0:
             raise MemoryError()     # C parity: the twin's column arrays cannot be allocated
@@ -615,9 +656,15 @@ class Scanner:
         self._crc_pos = 0
         self._blob_len = 0
         self._batch_size = batch_size
+        self._batch_limit = batch_size
         self._rows = 0
         self._cols = _Columns()
-        self._key_cap = KEY_BUFFER_START
+        self._stop_at = INT64_MAX_OFFSET
+        self._start_offset = 0
+        self._resumed = False
+        self._db_known = True
+        self._flushed = 0
+        self._unknown_db = (0, 0, 0)
         self.meta = {"aux": {}, "functions": [], "module_aux": [], "dbs": {},
                      "resizedb": {}, "slot_info": [], "crc": None, "notes": []}
         self.module_names = []
@@ -627,6 +674,7 @@ class Scanner:
         self._db = 0
         self._db_counts = {}        # db -> [keys, expires], in order of first appearance
         self._templates = {}        # hash template id -> (fields, longest field, field bytes)
+        self._new_templates = []    # the ones this scanner read (handoff)
         self.done = False
         self._key = None
         self._lut = ([0] * SIZING_LUT,) * ROLES
@@ -652,7 +700,63 @@ class Scanner:
         self._w_lp = self._w_zl = self._w_intw = 0
         self._v_kind = 0
         self._clear_pending()
-        self._read_header()
+        if resume is None:
+            self._read_header()
+        else:
+            self._resume(resume)
+
+    def _resume(self, resume):
+        # Start at a record boundary inside a dump (rdbscan.scanner._common.Resume):
+        # no header; the db and the expiry/LRU/LFU opcodes read before this
+        # offset are given, or left for the caller to resolve (db None:
+        # rows before the first SELECTDB are counted under db 0).
+        self.flavor, self.version = resume.flavor, resume.version
+        self._value_readers = self._readers_for(self.flavor)
+        self._opcode_handlers = self._handlers_for(self.flavor)
+        self._base = self._start_offset = resume.offset
+        self._resumed = True
+        if resume.stop_at is not None:
+            self._stop_at = resume.stop_at
+        if resume.db is None:
+            self._db_known = False
+        else:
+            self._db = resume.db
+        if resume.pending is not None:
+            self._expire, self._idle, self._freq, self._rec_start, self._meta_bytes = resume.pending
+        for name in resume.module_names:
+            self._module_codes[name] = KIND_MODULE_BASE + len(self.module_names)
+            self.module_names.append(name)
+        if resume.first_batch is not None:
+            self._batch_limit = resume.first_batch
+        for tid, fields, longest, total in resume.templates:
+            self._templates[tid] = (fields, longest, total)
+
+    def handoff(self):
+        """Where a resumed scanner stopped and the state a scanner continuing there needs.
+
+        Same contract as the compiled twin: ``offset``, ``db``, ``pending``,
+        ``unknown_db``, ``crc`` up to ``crc_end``, ``module_names``, ``templates``.
+        """
+        if self._verify and not self.done and self._pos > self._crc_pos:
+            self._crc = _crc64_update(self._crc, self._buf, self._crc_pos, self._pos)
+            self._crc_pos = self._pos
+        counts = self._db_counts.get(0, (0, 0))
+        unknown = self._unknown_db if self._db_known else (self._flushed + self._rows, counts[0], counts[1])
+        return {
+            "offset": self._base + self._pos,
+            "db": self._db if self._db_known else None,
+            "pending": (self._expire, self._idle, self._freq, self._rec_start, self._meta_bytes),
+            "unknown_db": unknown,
+            "crc": self._crc if self._verify else None,
+            "crc_end": self.meta["eof_offset"] + 1 if self.done else self._base + self._pos,
+            "module_names": list(self.module_names),
+            "templates": list(self._new_templates),
+        }
+
+    @property
+    def stopped(self):
+        """True once a resumed scanner reached its stop offset (or the end of the dump)."""
+        return self.done or self._base + self._pos >= self._stop_at
 
     # ------------------------------------------------------------ input
     @property
@@ -877,8 +981,9 @@ class Scanner:
             self._skip(n)
         return n, None
 
-    def _read_bytes(self):
-        # A whole string as bytes (keys, aux fields, names).
+    def _read_bytes(self, limit=None):
+        # A whole string as bytes (keys, aux fields, names); longer than
+        # ``limit`` is refused before it is read (keys: KEY_TEXT_MAX).
         pos = self._pos
         if pos < self._end:
             n = self._buf[pos]
@@ -888,6 +993,8 @@ class Scanner:
         kind, value, n = self._string_header()
         if kind == _INT:
             return str(value).encode()
+        if limit is not None and n > limit:
+            self._fail(f"key of {n} bytes: longer than the 1 GiB rdbscan supports")
         if kind == _LZF:
             return bytes(self._lzf(value, n))
         return self._take(n)
@@ -1185,9 +1292,9 @@ class Scanner:
         when nothing is left.  Raises RDBFormatError on malformed input; the
         rows completed before the fault stay available through :meth:`flush`.
         """
-        batch_size = self._batch_size
         step = self._step
-        while self._rows < batch_size and not self.done:
+        stop_at = self._stop_at
+        while self._rows < self._batch_limit and not self.done and self._base + self._pos < stop_at:
             step()
         if self._rows == 0:
             return None
@@ -1264,7 +1371,8 @@ class Scanner:
         if tid in self._templates:
             self._fail(f"hash template {tid} is defined twice", at)
         self._templates[tid] = (n, longest, total)
-        self.meta["hash_templates"] = len(self._templates)
+        self._new_templates.append((tid, n, longest, total))
+        self.meta["hash_templates"] = self.meta.get("hash_templates", 0) + 1
 
     def _template(self, tid, at):
         # The (fields, longest, bytes) of a template a key refers to.
@@ -1277,12 +1385,16 @@ class Scanner:
         db = self._read_plain_len()
         if db > MAX_DB:
             self._fail(f"database number {db} is out of range", at)
+        if not self._db_known:
+            counts = self._db_counts.get(0, (0, 0))
+            self._unknown_db = (self._flushed + self._rows, counts[0], counts[1])
+            self._db_known = True
         self._db = db
 
     def _resize_db(self, at):
         keys = self._read_plain_len()
         expires = self._read_plain_len()
-        self.meta["resizedb"][self._db] = {"keys": keys, "expires": expires}
+        self.meta["resizedb"][self._db if self._db_known else None] = {"keys": keys, "expires": expires}
 
     def _aux(self, at):
         key = self._read_bytes()
@@ -1322,7 +1434,9 @@ class Scanner:
         if self.version >= RDB_VERSION_CRC:
             stored = self._unpack(_U64_LE)
             self._crc_pos = self._pos
-            if stored == 0:
+            if self._resumed:
+                self.meta["crc_stored"] = stored       # judged by the caller, over the whole dump
+            elif stored == 0:
                 self.meta["crc"] = "absent"
             elif not self._verify:
                 self.meta["crc"] = "not verified"
@@ -1333,7 +1447,7 @@ class Scanner:
                 raise RDBChecksumError(
                     f"CRC64 mismatch: the dump says {stored:016x}, its contents give {self._crc:016x}",
                     self._base + self._pos - 8)
-        else:
+        elif not self._resumed:
             self.meta["crc"] = "none before RDB 5"
         self.meta["eof_offset"] = at
         self.done = True
@@ -1376,9 +1490,7 @@ class Scanner:
     # ------------------------------------------------------- key/value
     def _key_value(self, at, rdb_type, reader):
         self._start(at)
-        key = self._read_bytes()
-        # The key buffer grows (or refuses to) before the value is read.
-        self._reserve_key_bytes(len(key))
+        key = self._read_bytes(KEY_TEXT_MAX)
         self._key = key
         value_start = self._base + self._pos - 1
         self._v_len_valid = 1
@@ -1396,26 +1508,14 @@ class Scanner:
         # Only now is the row complete: commit it.
         self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
 
-    def _reserve_key_bytes(self, n):
-        # The twin's key buffer doubles from 1 MiB; int32 offsets cap it.
-        wanted = len(self._cols.key_data) + n
-        if wanted <= self._key_cap:
-            return
-        cap = self._key_cap
-        while cap < wanted:
-            cap *= 2
-        if cap > KEY_BUFFER_MAX:
-            raise RDBFormatError("keys of one batch exceed 2 GiB", self._base + self._pos,
-                                 self._current_key())
-        self._key_cap = cap
-
     def _commit(self, key, rdb_type, serialized):
         cols = self._cols
         raw = not key.isascii() and not _is_utf8(key)
         text = key
         if raw:
             text = escape_key(key).encode("utf-8")
-            self._reserve_key_bytes(len(text))
+            if len(text) > KEY_TEXT_MAX:
+                self._fail(f"key of {len(text)} bytes as text: longer than the 1 GiB rdbscan supports")
         db = self._db & MAX_DB                         # C parity: a uint16 cast
         cols.key_data += text
         cols.key_offsets.append(len(cols.key_data))
@@ -1468,6 +1568,8 @@ class Scanner:
             values.append(_wrap_int64(m[1]))
             blobs.append(_wrap_int64(b))
         self._rows += 1
+        if len(cols.key_data) >= KEY_TEXT_MAX:
+            self._batch_limit = self._rows         # a batch's keys stay within int32 offsets
         counts = self._db_counts.get(db)
         if counts is None:
             counts = self._db_counts[db] = [0, 0]
@@ -2293,4 +2395,6 @@ class Scanner:
         cols = self._cols.buffers()
         self._cols = _Columns(len(self._x), len(self._conv_limits))
         self._rows = 0
+        self._flushed += n
+        self._batch_limit = self._batch_size
         return n, cols
