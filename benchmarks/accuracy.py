@@ -8,10 +8,11 @@ targets: older fixtures estimated as Redis 8.0/8.4/8.6 (``--target-version``)
 against what a real server of that release answered after loading them
 (fixtures/loaded-by-redis-*).
 
-    python benchmarks/accuracy.py [--fixtures DIR] [--no-rdbtools] [--json]
+    python benchmarks/accuracy.py [--fixtures DIR] [--only GLOB] [--no-rdbtools] [--json]
 """
 
 import argparse
+import fnmatch
 import json
 import pathlib
 import statistics
@@ -102,12 +103,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixtures", default=str(ROOT / "fixtures"))
     parser.add_argument("--no-rdbtools", action="store_true")
+    parser.add_argument("--only", metavar="GLOB", help="only the fixtures whose name matches, e.g. 'valkey-unstable*'")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     report = []
     overall, overall_rt = [], []
     for fixture in sorted(pathlib.Path(args.fixtures).iterdir()):
         if not (fixture / "truth.jsonl").exists():
+            continue
+        if args.only and not fnmatch.fnmatch(fixture.name, args.only):
             continue
         truth = truth_of(fixture)
         if all(t["memory_usage"] is None for t in truth.values()):

@@ -39,7 +39,7 @@ LOOP = r"""
 import sys, time
 from rdbscan.scanner._scanner import Scanner
 from rdbscan.model.encoding import profile_from_meta, ServerProfile
-from rdbscan.model.memory import sizing_tables
+from rdbscan.model.memory import sizing_tables, slot_sizing
 path, nslots = sys.argv[1], int(sys.argv[2])
 with open(path, "rb", buffering=0) as f:
     sc = Scanner(f, 65536, True)
@@ -49,7 +49,7 @@ with open(path, "rb", buffering=0) as f:
     if nslots:
         from rdbscan.model import scenario
         others = ["|jemalloc-16", "|libc", "valkey-8.1|", "6.2|"][:nslots]
-        sc.set_slots([sizing_tables(scenario.Scenario(k, *scenario.parse_slot(k)).apply(profile))[:7]
+        sc.set_slots([slot_sizing(scenario.Scenario(k, *scenario.parse_slot(k)).apply(profile))
                       for k in others])
     t = time.perf_counter()
     rows = 0

@@ -26,7 +26,8 @@ from rdbscan import __version__, storage
 from rdbscan.analysis import patterns
 from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
-from rdbscan.model.memory import sizing_tables
+from rdbscan.model.memory import layout_for, sizing_tables, slot_sizing
+from rdbscan.model.valkey import keyspace_bytes
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
 from rdbscan import model
 from rdbscan.model import scenario as scenario_mod
@@ -189,8 +190,10 @@ class ScanBatches:
         self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.internal else []
         self.memory_total = 0
         self.cluster_evidence = None
+        self.slot_counts = None     # per slot: keys, expires, keys with volatile items (when slot info)
         self._deferred = False        # scan() builds the Arrow batches on its writer threads
         self._raw_meta = None
+        self._profile_used = None     # the server profile the memory model used (set by _finish)
         self._totals_lock = threading.Lock()
         self.meta = None
         self.schema = SCHEMA
@@ -297,11 +300,11 @@ class ScanBatches:
     def _set_slots(self, scanner, profile):
         # One scanner slot per distinct sizing among the requested slots; the
         # requested ones map onto them (0: the scan's own sums).
-        own = sizing_tables(profile)
+        own = slot_sizing(profile)
         distinct, self.scanner_slots = [], []
         for key in self.slots:
             release, allocator = scenario_mod.parse_slot(key)
-            sizing = sizing_tables(scenario_mod.Scenario(key, release, allocator).apply(profile))
+            sizing = slot_sizing(scenario_mod.Scenario(key, release, allocator).apply(profile))
             if sizing == own:
                 self.scanner_slots.append(0)
                 continue
@@ -311,7 +314,7 @@ class ScanBatches:
         if len(distinct) > 7:
             raise RdbscanError(f"at most 7 what-if scenarios with another release or allocator in one scan "
                                f"({len(distinct)} asked)")
-        scanner.set_slots([sizing[:7] for sizing in distinct])
+        scanner.set_slots(distinct)
 
     def _infer_cluster(self, cols, n, profile):
         # A 7.0/7.2 node of a multi-master cluster keeps slot links per key;
@@ -350,6 +353,8 @@ class ScanBatches:
         n, cols = result
         self._infer_cluster(cols, n, profile)
         self.rows_scanned += n
+        if scanner.meta["slot_info"]:
+            self._count_slots(n, cols)
         if self._deferred:
             return _Deferred(self._build, n, cols, list(scanner.module_names), profile)
         batch = self._build(n, cols, scanner.module_names, profile)
@@ -368,6 +373,54 @@ class ScanBatches:
                 batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
         return filter_batch(batch, **self.filters)
 
+    def _count_slots(self, n, cols):
+        # What the keys hold per slot, to hold the dump's slot info against
+        # (every key, before the filters): keys, with expiry, with volatile items.
+        if self.slot_counts is None:
+            self.slot_counts = [[0] * SLOTS for _ in range(3)]
+        slots = pa.Array.from_buffers(pa.uint16(), n, [None, pa.py_buffer(cols["slot"])])
+        _add_slot_counts(self.slot_counts[0], slots)
+        _add_slot_counts(self.slot_counts[1], slots, _valid_mask(cols["expire_valid"], n))
+        volatile = None
+        for name, valid in (("hash_fields_with_ttl", "hfe_valid"), ("hash_fields_expired", "expired_valid")):
+            if cols[name] is None:
+                continue
+            values = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(cols[name])])
+            has = pc.greater(values, 0)
+            mask = _valid_mask(cols[valid], n)
+            if mask is not None:
+                has = pc.and_(has, mask)
+            volatile = has if volatile is None else pc.or_(volatile, has)
+        if volatile is not None:
+            _add_slot_counts(self.slot_counts[2], slots, volatile)
+
+    def _slot_info_check(self, slot_info):
+        # Slot info (Redis SLOT_INFO, Valkey slot-info aux) against the keys
+        # that followed it: a mismatch is worth a warning, not a failure.
+        if not slot_info or self.slot_counts is None:
+            return None
+        declared = [[0] * SLOTS for _ in range(3)]
+        has_volatile = [False] * SLOTS
+        for info in slot_info:
+            slot = info[0]
+            if 0 <= slot < SLOTS:
+                declared[0][slot] += info[1]
+                declared[1][slot] += info[2]
+                if len(info) > 3:
+                    declared[2][slot] += info[3]
+                    has_volatile[slot] = True
+        # 3-field slot info says nothing of volatile items
+        counted = [self.slot_counts[0], self.slot_counts[1],
+                   [c if v else 0 for c, v in zip(self.slot_counts[2], has_volatile)]]
+        bad = [slot for slot in range(SLOTS) if any(declared[i][slot] != counted[i][slot] for i in range(3))]
+        names = ("keys", "expires", "keys_with_volatile_items")
+        examples = []
+        for slot in bad[:5]:
+            say = {f"{name}_declared": declared[i][slot] for i, name in enumerate(names)}
+            say.update({f"{name}_found": counted[i][slot] for i, name in enumerate(names)})
+            examples.append({"slot": slot, **say})
+        return {"slots_declared": len(slot_info), "slots_mismatched": len(bad), "examples": examples}
+
     def _check_tail(self, scanner, src):
         tail = scanner.trailing() or src.stream.read(1)
         if not tail:
@@ -384,12 +437,16 @@ class ScanBatches:
         self.rows_kept, self.memory_total = rows_kept, memory_total
         if self.meta is not None:
             self.meta["rows_written"] = rows_kept
-            self.meta["memory"] = memory_summary(self._raw_meta, memory_total, self.allocator_totals,
-                                                 self.meta["model"]["allocator"])
+            self.meta["memory"] = memory_summary(self._raw_meta, memory_total, self._profile_used,
+                                                 self._slot_totals(), self.allocator_totals)
+
+    def _slot_totals(self):
+        # Keys and expires per slot (when the dump has slot info), for the keyspace's tables.
+        return None if self.slot_counts is None else self.slot_counts[:2]
 
     def _finish(self, scanner, src, started, profile, error=None):
         raw = self._raw_meta = dict(scanner.meta) if scanner is not None else {}
-        profile = profile or self._profile(raw)
+        profile = self._profile_used = profile or self._profile(raw)
         writer = profile_from_meta(raw, self.server)
         meta = {
             "rdbscan_version": __version__,
@@ -401,13 +458,15 @@ class ScanBatches:
             "flavor": raw.get("flavor"),
             "server": writer.label,
             "server_from": writer.source,
+            # Slot info comes with the keys, after the profile was picked: it still says "cluster".
             "model": {"server": profile.label, "what_if": self.target is not None,
-                      "allocator": profile.allocator, "cluster": profile.cluster,
+                      "allocator": profile.allocator,
+                      "cluster": profile.cluster or (self.cluster is None and bool(raw.get("slot_info"))),
                       "thresholds": vars(profile.thresholds)},
             "whatif_slots": self.slots if self.internal else None,
             "whatif_conv_limits": self.conv_limits if self.internal and profile is not None else None,
             "cluster_evidence": self.cluster_evidence,
-            "memory": memory_summary(raw, self.memory_total, self.allocator_totals, profile.allocator),
+            "memory": memory_summary(raw, self.memory_total, profile, self._slot_totals(), self.allocator_totals),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -415,6 +474,7 @@ class ScanBatches:
             "dbs": {str(db): {"keys": c[0], "expires": c[1]} for db, c in sorted(raw.get("dbs", {}).items())},
             "resizedb": {str(db): v for db, v in sorted(raw.get("resizedb", {}).items())},
             "slot_info": raw.get("slot_info", []),
+            "slot_imports": raw.get("slot_imports", []),
             "key_meta": raw.get("key_meta", {}),          # RDB 13+: KEY_META records per metadata class
             "hash_templates": raw.get("hash_templates", 0),   # RDB 15: HASH_TEMPLATE records
             "crc": raw.get("crc") or ("not reached" if error is not None else None),
@@ -426,9 +486,45 @@ class ScanBatches:
             "scanner": "pure-python" if type(scanner).__module__.endswith("pyscanner") else "compiled",
             "notes": list(self.notes),
         }
+        check = self._slot_info_check(meta["slot_info"]) if error is None else None
+        if check is not None:
+            meta["slot_info_check"] = check
+            if check["slots_mismatched"]:
+                first = check["examples"][0]
+                meta["notes"].append(
+                    f"warning: the slot info disagrees with the keys that follow it in "
+                    f"{check['slots_mismatched']:,} of {check['slots_declared']:,} slots (e.g. slot "
+                    f"{first['slot']}: says {first['keys_declared']} keys / {first['expires_declared']} "
+                    f"with expiry, holds {first['keys_found']} / {first['expires_found']})")
+        if raw.get("update_commands"):
+            meta["update_commands"] = raw["update_commands"]
+            meta["notes"].append(
+                f"{raw['update_commands']:,} inline replication commands (UPDATE opcode) were skipped: "
+                "the keys they change on load are as the snapshot holds them")
         if error is not None:
             meta["partial"] = {"error": str(error), "offset": getattr(error, "offset", None)}
         self.meta = meta
+
+
+SLOTS = 16384
+
+
+def _valid_mask(valid, n):
+    """Rows where a column is set, from a scanner validity bitmap: a boolean array, None for all rows."""
+    if valid is None:
+        return None
+    if valid is False:
+        return pa.nulls(n, pa.bool_()).fill_null(False)
+    return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(valid)])
+
+
+def _add_slot_counts(counts, slots, mask=None):
+    """Add to ``counts`` (one per slot) the rows of ``slots`` (where ``mask``)."""
+    if mask is not None:
+        slots = pc.filter(slots, mask)
+    found = pc.value_counts(slots)
+    for slot, count in zip(found.field("values").to_pylist(), found.field("counts").to_pylist()):
+        counts[slot] += count
 
 
 class _Deferred:
@@ -451,18 +547,34 @@ def _pow2(n):
     return 1 << max(2, (n - 1).bit_length()) if n else 0
 
 
-def memory_summary(meta, keys_total, allocator_totals=None, assumed="jemalloc"):
+def memory_summary(meta, keys_total, profile=None, slot_counts=None, allocator_totals=None):
     """The dataset's estimated memory next to the dump's ``used-mem``.
 
     ``MEMORY USAGE`` leaves out what the keyspace itself costs: the main
     dict's bucket array (8 bytes per bucket, a power of two per db) and the
     expires dict (a 24-byte entry per key with a TTL, plus its buckets).
+    From Valkey 8.1 both are hashtables of 64-byte buckets holding the
+    objects themselves, one per db or, in a cluster, one per slot
+    (``slot_counts``: keys and expires per slot, when the dump has slot info).
     ``allocator_totals`` (every key's estimate summed under each allocator)
     adds ``by_allocator``: each total's share of used-mem and whether it
-    fits (:func:`rdbscan.model.evidence.allocator_fit`).
+    fits (:func:`rdbscan.model.evidence.allocator_fit`); ``profile`` names
+    the allocator the estimate assumes.
     """
-    main = sum(8 * _pow2(c[0]) for c in meta.get("dbs", {}).values())
-    expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in meta.get("dbs", {}).values())
+    dbs = list(meta.get("dbs", {}).values())
+    layout = layout_for(profile).valkey if profile is not None else None
+    if layout is not None:
+        if slot_counts is not None:
+            main = keyspace_bytes(layout, slot_counts[0])
+            expires = keyspace_bytes(layout, slot_counts[1])
+        else:
+            main = keyspace_bytes(layout, [c[0] for c in dbs])
+            expires = keyspace_bytes(layout, [c[1] for c in dbs])
+        entry_bytes = None          # the objects sit in the buckets: no dict entries
+    else:
+        main = sum(8 * _pow2(c[0]) for c in dbs)
+        expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in dbs)
+        entry_bytes = 24
     used = meta.get("aux", {}).get("used-mem")
     out = {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
            "estimated_total": keys_total + main + expires, "used_mem_aux": used}
@@ -475,10 +587,11 @@ def memory_summary(meta, keys_total, allocator_totals=None, assumed="jemalloc"):
         # entries of the keyspace and the expires in that allocator's class
         # (MEMORY USAGE counts 24), the buckets exactly (powers of two); a
         # keyspace still rehashing holds half as many buckets again.
-        keys = sum(c[0] for c in meta.get("dbs", {}).values())
-        ttls = sum(c[1] for c in meta.get("dbs", {}).values())
-        totals = {a: t + main + expires + (keys + ttls) * (jemalloc_size(24, ALLOCATORS[a]) - 24)
+        entries = sum(c[0] + c[1] for c in dbs)
+        totals = {a: t + main + expires
+                  + (entries * (jemalloc_size(entry_bytes, ALLOCATORS[a]) - entry_bytes) if entry_bytes else 0)
                   for a, t in allocator_totals.items()}
+        assumed = profile.allocator if profile is not None else "jemalloc"
         rows, note = allocator_fit(totals, used_int, assumed, slack=main // 2)
         out["by_allocator"] = rows
         out["allocator_note"] = note

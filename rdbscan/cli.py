@@ -421,7 +421,17 @@ def _format_info(meta):
         row("module types", ", ".join(meta["module_types"]))
     if meta.get("slot_info"):
         slots = meta["slot_info"]
-        row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys")
+        volatile = sum(s[3] for s in slots if len(s) > 3)
+        row("slot info", f"{len(slots):,} slots, {sum(s[1] for s in slots):,} keys, "
+                         f"{sum(s[2] for s in slots):,} with expiry"
+            + (f", {volatile:,} with field TTLs" if any(len(s) > 3 for s in slots) else ""))
+        check = meta.get("slot_info_check")
+        if check:
+            row("", "matches the keys in every slot" if not check["slots_mismatched"] else
+                f"WARNING: disagrees with the keys in {check['slots_mismatched']:,} slots (see notes)")
+    for job in meta.get("slot_imports", []):
+        ranges = ", ".join(f"{a}-{b}" for a, b in job["ranges"])
+        row("slot import", f"job {job['job']}: slots {ranges}")
     if meta.get("key_meta"):
         row("key metadata", ", ".join(f"{name} on {n:,} keys" for name, n in sorted(meta["key_meta"].items())))
     if meta.get("hash_templates"):

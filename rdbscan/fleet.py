@@ -41,7 +41,8 @@ MODEL_OPTIONS = ("server", "target", "config", "allocator", "cluster")
 FILTER_OPTIONS = ("db", "types", "match", "min_bytes")
 SCHEMA_ID = ";".join(f"{f.name}:{f.type}" for f in OUTPUT_SCHEMA)
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".lz4", ".bz2", ".xz")
-DUMP_MAGIC = (b"REDIS", b"VALKEY", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"BZh", b"\xfd7zXZ")
+DUMP_MAGIC = (b"REDIS", b"VALKEY", b"VKCS", b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18", b"BZh",
+              b"\xfd7zXZ")
 _TMP = re.compile(r"^\.(.+)\.tmp-(\d+)$")
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from rdbscan.errors import RDBFormatError  # noqa: E402
 from rdbscan.model.encoding import profile_from_meta  # noqa: E402
-from rdbscan.model.memory import sizing_tables  # noqa: E402
+from rdbscan.model.memory import sizing_tables, slot_sizing  # noqa: E402
 
 SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -36,8 +36,16 @@ SYNTHETIC = synthetic_seeds()
 
 
 # What-if sizing slots every scan also keeps: another layout family and
-# stream sizing (8.6), the pre-7.0 ziplist sizes (6.2), another allocator.
-SLOTS = ("8.6|libc", "6.2|jemalloc-16")
+# stream sizing (8.6), the pre-7.0 ziplist sizes (6.2), another allocator,
+# Valkey 9's layouts (volatile sets, the stream's own trees).
+SLOTS = ("8.6|libc", "6.2|jemalloc-16", "valkey-9.0|")
+
+
+def hand_built_seeds():
+    """Dumps no server of ours wrote (Valkey 9 expired field TTLs, RDB 81, volatile sets past one
+    vector, hashes that start as listpacks), built by tests/rdbwriter.py."""
+    from rdbwriter import valkey_81_dump, valkey_grown_dump, valkey_hfe_dump
+    return [valkey_hfe_dump(1_900_000_000), valkey_81_dump(1_900_000_000), valkey_grown_dump(1_900_000_000)]
 
 
 def _scan(sc):
@@ -46,7 +54,7 @@ def _scan(sc):
     sc.preamble()
     profile = profile_from_meta(sc.meta)
     sc.set_sizing(*sizing_tables(profile))
-    sc.set_slots([sizing_tables(Scenario(k, *parse_slot(k)).apply(profile))[:7] for k in SLOTS])
+    sc.set_slots([slot_sizing(Scenario(k, *parse_slot(k)).apply(profile)) for k in SLOTS])
     sc.set_conversions([16, profile.thresholds.hash_max_value])
     batches = []
     while (b := sc.next_batch()) is not None:
@@ -108,7 +116,7 @@ def mutate(data, rng):
         del data[pos:pos + rng.randrange(1, 16)]
     else:
         pos = rng.randrange(len(data))
-        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07])
+        data[pos] = rng.choice([0xc3, 0xff, 0xfe, 0xfb, 0x0e, 0x12, 0x15, 0x19, 0x07, 0x16, 0x17, 0xf2, 0xf3])
     return bytes(data)
 
 
@@ -136,7 +144,7 @@ def main():
     if not args.compiled_only:
         from rdbscan.scanner.pyscanner import Scanner as pure
     rng = random.Random(args.seed)
-    seeds = [p.read_bytes() for p in SEEDS] + SYNTHETIC
+    seeds = [p.read_bytes() for p in SEEDS] + SYNTHETIC + hand_built_seeds()
     started, runs = time.monotonic(), 0
     while time.monotonic() - started < args.seconds:
         data = mutate(rng.choice(seeds), rng)

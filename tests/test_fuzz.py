@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import rdbscan
 from conftest import ROOT, dump_path
-from fuzz_harness import SEEDS, SYNTHETIC, check, mutate, outcome
+from fuzz_harness import SEEDS, SYNTHETIC, check, hand_built_seeds, mutate, outcome
 
 pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
 from rdbscan.scanner._scanner import Scanner as CScanner  # noqa: E402
@@ -77,10 +77,13 @@ def test_absurd_lengths_allocate_nothing_big(tmp_path):
     assert int(out.stdout.strip()) < 200 * 1024      # KiB
 
 
+SEED_BYTES = [p.read_bytes() for p in SEEDS] + hand_built_seeds()
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.randoms(use_true_random=False), st.integers(0, len(SEEDS) - 1))
+@given(st.randoms(use_true_random=False), st.integers(0, len(SEED_BYTES) - 1))
 def test_mutated_fixtures(rng, which):
-    data = mutate(SEEDS[which].read_bytes(), rng)
+    data = mutate(SEED_BYTES[which], rng)
     check(data, (CScanner, PyScanner))
 
 
@@ -115,7 +118,8 @@ def _keep_going(data):
     return keys, None
 
 
-@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-7.0.15-lfu", "redis-7.4.1-cluster", "valkey-8.0.1"])
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-7.0.15-lfu", "redis-7.4.1-cluster", "valkey-8.0.1",
+                                  "valkey-unstable-cluster", "valkey-unstable-hfe"])
 def test_truncation_at_every_record_keeps_exactly_the_keys_before(name):
     data = dump_path(name).read_bytes()
     rows = rdbscan.read_table(dump_path(name)).to_pylist()

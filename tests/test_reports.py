@@ -489,8 +489,8 @@ def test_directory_with_dump_and_its_cache_counts_once(tmp_path):
 
 
 def rdbscan_cli(*args, cwd=None):
-    exe = shutil.which("rdbscan")
-    cmd = [exe] if exe else [sys.executable, "-m", "rdbscan"]
+    # The interpreter running the tests, not whatever "rdbscan" comes first on PATH.
+    cmd = [sys.executable, "-m", "rdbscan"]
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 

@@ -117,7 +117,7 @@ def test_max_element_bytes_bounds(scanned):
 
 
 def test_file_facts(scanned):
-    name, rows, _, server = scanned
+    name, rows, truth, server = scanned
     meta = rdbscan.info(dump_path(name))
     assert meta["crc"] == "ok"
     assert meta["rdb_version"] == server["rdb_version"]
@@ -129,9 +129,16 @@ def test_file_facts(scanned):
     if server.get("functions"):
         assert [f["name"] for f in meta["functions"]] == [lib["library_name"] for lib in server["functions"]]
     if server.get("cluster_slots") and server["rdb_version"] >= 11 and name != "redis-7.0.15-cluster":
-        got = {s: (k, e) for s, k, e in meta["slot_info"]}
+        got = {info[0]: (info[1], info[2]) for info in meta["slot_info"]}
         want = {int(s): (v["keys"], v["expires"]) for s, v in server["cluster_slots"].items()}
         assert got == want
+        if server["server_flavor"] == "valkey" and server["rdb_version"] >= 80:
+            # Valkey 9 adds keys_with_volatile_items: hashes with field TTLs in the slot.
+            volatile = {}
+            for t in truth.values():
+                volatile[t["slot"]] = volatile.get(t["slot"], 0) + bool(t.get("hfe_fields_with_ttl"))
+            assert {info[0]: info[3] for info in meta["slot_info"]} == {s: volatile.get(s, 0) for s in got}
+        assert not meta.get("slot_info_mismatches")
     version = server["server_version"]
     if meta["server_from"].startswith("RDB version"):   # RDB < 7 has no redis-ver aux
         assert meta["server"].startswith(f"redis {'.'.join(version.split('.')[:2])}")

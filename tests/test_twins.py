@@ -10,7 +10,7 @@ import pytest
 
 import rdbscan
 from rdbscan.model.encoding import profile_from_meta
-from rdbscan.model.memory import sizing_tables
+from rdbscan.model.memory import sizing_tables, slot_sizing
 from conftest import FIXTURE_NAMES, dump_path, third_party_dumps
 
 pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
@@ -27,9 +27,11 @@ def _run(cls, data, batch_size=64, verify=True):
     except rdbscan.RDBFormatError as e:
         return [], None, None, (type(e), str(e), e.offset, e.key)
     # Size hashtable elements as the API does, with both allocator quanta.
-    tables, big, rounded, _, stream_alloc, extra, listpacks, ziplists = sizing_tables(profile_from_meta(sc.meta))
+    tables, big, rounded, _, stream_alloc, extra, vset_table, hash_value_limit, listpacks, ziplists = \
+        sizing_tables(profile_from_meta(sc.meta))
     sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1, stream_alloc=stream_alloc,
-                  big_extra=extra, listpacks=listpacks, ziplists=ziplists)
+                  big_extra=extra, vset_table=vset_table, hash_value_limit=hash_value_limit,
+                  listpacks=listpacks, ziplists=ziplists)
     try:
         while (b := sc.next_batch()) is not None:
             batches.append(b)
@@ -113,9 +115,10 @@ def test_same_buffers_with_whatif_slots_and_conversions(name):
         sc = cls(io.BytesIO(data), 97, True)
         sc.preamble()
         profile = profile_from_meta(sc.meta)
-        tables, big, rounded, alloc, stream_alloc, extra, listpacks, ziplists = sizing_tables(profile)
-        sc.set_sizing(tables, big, rounded, alloc, stream_alloc, extra, listpacks=not listpacks, ziplists=True)
-        sc.set_slots([sizing_tables(Scenario(k, *parse_slot(k)).apply(profile))[:7]
+        tables, big, rounded, alloc, stream_alloc, extra, vset_table, value_limit, listpacks, _ = sizing_tables(profile)
+        sc.set_sizing(tables, big, rounded, alloc, stream_alloc, extra, vset_table, value_limit,
+                      listpacks=not listpacks, ziplists=True)
+        sc.set_slots([slot_sizing(Scenario(k, *parse_slot(k)).apply(profile))
                       for k in ("valkey-8.1|libc", "6.2|", "|jemalloc-16", "7.4|", "8.4|libc", "8.6|jemalloc-16",
                                 "8.6|")])
         sc.set_conversions([64, 0, 5, 1000])

@@ -212,14 +212,14 @@ def test_default_scenarios(dump62, tmp_path):
     path, _ = dump62
     section = whatif_report(path, [], tmp_path)
     rows = section.tables["scenarios"].to_pylist()
-    assert [r["scenario"] for r in rows][:3] == ["as-is", "Redis 8.6", "Valkey 8.1"]
+    assert [r["scenario"] for r in rows][:3] == ["as-is", "Redis 8.6", "Valkey 9.1"]
     compact = rows[3]
     assert compact["scenario"].startswith("compact encodings (hash-max-listpack-entries=")
     assert "bound each operation's cost" in compact["why"]
     assert compact["delta_bytes"] < 0 and compact["keys_changing_encoding"] > 0
     # one verdict per scenario, naming where the change is
     assert len(section.notes) == 3
-    assert section.notes[1].startswith("Valkey 8.1: −") and "mostly in" in section.notes[1]
+    assert section.notes[1].startswith("Valkey 9.1: −") and "mostly in" in section.notes[1]
     # by_type / by_pattern: every scenario, biggest changes first
     for table in ("by_type", "by_pattern"):
         t = section.tables[table].to_pylist()
@@ -408,8 +408,8 @@ def test_allocator_evidence_names_the_allocator(build, tmp_path):
 
 def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
     # Redis 8.4 and 8.6 (kvobj) and Valkey 8.1 keep a key's expiry in its
-    # object: 8 more bytes in the allocation that holds the key (Redis) or
-    # the embedded string (both).  Redis 8.0 stores keys as 7.4 does (a
+    # object: 8 more bytes in the allocation that holds the key (and, with
+    # it, an embedded string).  Redis 8.0 stores keys as 7.4 does (a
     # real 8.0.2 shows it), its expiries in the expires dict, as earlier
     # releases do.
     with running_server(tmp_path) as client:
@@ -420,10 +420,14 @@ def test_expiry_inside_the_object_in_8x_layouts(tmp_path):
     from rdbscan.model.alloc import jemalloc_size as J
     kv = 1 + len("k:raw:ttl") + 1 + 16 + 1              # key sds (type 5), robj, header byte
     emb = 3 + 10 + 1                                   # the embedded value: sds type 8
+    vkey = 1 + len("k:raw:ttl") + 2                    # Valkey's embedded key: header byte, sds type 5
     for target, raw, embedded in (
             ("8.4", 8, J(kv + 8 + emb) - J(kv + emb)),          # the kvobj summed from its parts
             ("8.6", J(kv + 8) - J(kv), J(kv + 8 + emb) - J(kv + emb)),   # ... at its allocation's size
-            ("valkey-8.1", 0, 8), ("8.0", 0, 0), ("7.4", 0, 0)):
+            # Valkey 8.1: the robj embeds the key (header byte, sds type 5) and
+            # the expiry, and an embstr value after them (rdbscan.model.valkey)
+            ("valkey-8.1", J(16 + vkey + 8) - J(16 + vkey), J(16 + vkey + 8 + 14) - J(16 + vkey + 14)),
+            ("8.0", 0, 0), ("7.4", 0, 0)):
         for pure in (False, True):
             rows = {r["key"]: r["memory_bytes"] for r in rdbscan.read_table(tmp_path / "dump.rdb", target=target,
                                                                             pure=pure).to_pylist()}

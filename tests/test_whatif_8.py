@@ -12,10 +12,11 @@ counts ``dictEntryMemUsage(1)`` = 16 bytes an element instead of 24.
 
 Valkey 8.1 (object.c ``objectComputeSize``, memoryCommand, hashtable.c
 ``hashtableMemUsage``, t_hash.c ``hashTypeCreateEntry``): MEMORY USAGE is
-``objectComputeSize`` alone, which counts ``sizeof(robj)`` = 16 and not the
-key embedded after it (only an embstr sharing the allocation brings it in);
+``objectComputeSize`` alone, which starts from ``zmalloc_size(o)``: the
+robj with the key (and an expiry, for keys with a TTL) embedded after it;
 sets, hashes and sorted sets are hashtables of 64-byte buckets (7 slots),
-``72 + 64 * (buckets + child buckets)``, with no entries.
+``72 + 64 * (buckets + child buckets)``, with no entries.  (Valkey 9 and the
+hash entries: ``tests/test_valkey9.py``.)
 
 The expected numbers below are worked out by hand from those formulas, with
 J() the jemalloc 5.3 size classes of the bundled build (8-byte quantum).
@@ -30,7 +31,7 @@ import rdbscan
 from rdbscan.model.alloc import jemalloc_size as J
 from rdbscan.model.encoding import parse_server, profile_from_meta, ServerProfile
 from rdbscan.model.memory import (KEY_IN_ENTRY, KEY_IN_KVOBJ, KEY_IN_ROBJ, KEY_SDS, PAIR_FIELDS,
-                            ht_bucket_exp, layout_for, sizing_tables)
+                                  ht_bucket_exp, layout_for, sizing_tables)
 from conftest import FIXTURE_NAMES, dump_path
 
 
@@ -140,24 +141,26 @@ def test_valkey_81_against_80_by_hand():
 
     # str:len44 (9-byte key, 44-byte string):
     #   8.0: J(1+9+1+17)=32 key entry + J(16+3+44+1)=64 embstr = 96
-    #   8.1: 16+1+(1+9+1)+(3+44+1) = 76 > 64: the value becomes a raw sds,
-    #        counted as 16 + J(3+44+1) = 64, the key not at all
-    assert (old["str:len44"]["memory_bytes"], new["str:len44"]["memory_bytes"]) == (96, 64)
-    # An int value: 8.0 J(1+30+1+17)=56 + 16 = 72; 8.1 sizeof(robj) = 16.
+    #   8.1: 16+(9+3)+(4+44) = 76 > 64: the value becomes a raw sds,
+    #        J(16+1+(1+9+1)) = 32 robj with the key + J(3+44+1) = 48
+    assert (old["str:len44"]["memory_bytes"], new["str:len44"]["memory_bytes"]) == (96, 80)
+    assert (old["str:len44"]["encoding"], new["str:len44"]["encoding"]) == ("embstr", "raw")
+    # An int value with a TTL, 30-byte key: 8.0 J(1+30+1+17)=56 + 16 = 72;
+    # 8.1 robj, expiry and key: J(16+8+1+(1+30+1)) = J(57) = 64.
     rate = next(k for k, r in new.items() if k.startswith("rate:") and r["encoding"] == "int"
                 and len(k) == 30)
-    assert (old[rate]["memory_bytes"], new[rate]["memory_bytes"]) == (72, 16)
+    assert (old[rate]["memory_bytes"], new[rate]["memory_bytes"]) == (72, 64)
 
     # set:ids:big, 600 members (11-byte key), members sized alike in both:
     #   8.0: J(1+11+1+17)=32 + 16 + 56 + 8*1024 + 16 per colliding member
     #        (1024 buckets; colliding = n - m(1-(1-1/m)^n))
-    #   8.1: 16 + 72 + 64 * (buckets + children); nextBucketExp(600):
-    #        ceil(600*5/32) = 94 -> 128 buckets
+    #   8.1: J(16+1+(1+11+1)) = 32 + 72 + 64 * (buckets + children);
+    #        nextBucketExp(600): ceil(600*5/32) = 94 -> 128 buckets
     n, m = 600, 1024
     assert 1 << ht_bucket_exp(n) == 128
     colliding = round(n - m * (1 - (1 - 1 / m) ** n))
     before_overhead = 32 + 16 + 56 + 8 * m + 16 * colliding
-    after_overhead = 16 + 72 + 64 * (128 + _expected_children(n, 128))
+    after_overhead = 32 + 72 + 64 * (128 + _expected_children(n, 128))
     got = new["set:ids:big"]["memory_bytes"] - old["set:ids:big"]["memory_bytes"]
     assert abs(got - (after_overhead - before_overhead)) <= 64     # child count rounded to a bucket
     assert got < 0
@@ -169,28 +172,27 @@ def test_valkey_81_against_80_by_hand():
 
 
 def test_valkey_81_hash_pair_table():
-    # t_hash.c hashTypeCreateEntry: field (own sds type) + value (sds type 8)
-    # in one allocation when they fit 128 bytes; else a value pointer + the
-    # field as sds type 8, and the value its own sds.  The table holds the
-    # difference from sizing both as plain sds strings.
+    # entry.c entryReqSize (8.1: t_hash.c hashTypeCreateEntry): field (own sds
+    # type) + value (sds type 8) in one allocation when they fit 128 bytes;
+    # else a value pointer + the field as sds type 8, and the value its own
+    # sds.  The field table prices the second form, the value table the
+    # value's sds, the pair table what embedding changes.
     tables = sizing_tables(profile_from_meta({}, server="valkey-8.1"))[0]
-    pair = tables[5]
+    field, value, pair = tables[0], tables[1], tables[5]
     assert len(pair) == 2 * PAIR_FIELDS * 129
     assert pair[:PAIR_FIELDS * 129] == pair[PAIR_FIELDS * 129:]   # no field TTLs in 8.1
 
-    def d(f, v):
-        return pair[f * 129 + min(v, PAIR_FIELDS)]
+    def entry(f, v):
+        return field[f] + value[v] + (pair[f * 129 + min(v, PAIR_FIELDS)] if f < PAIR_FIELDS else 0)
 
-    # "name" -> "alice": J((1+4+1)+(3+5+1)) = J(15) = 16 vs J(6)+J(7) = 16: no change
-    assert d(4, 5) == 0
+    # "name" -> "alice": J((1+4+1)+(3+5+1)) = J(15) = 16
+    assert entry(4, 5) == 16
     # 20-byte field, 100-byte value: 22 + 104 = 126 <= 128: J(126) = 128
-    #   vs J(1+20+1)=24 + J(3+100+1)=112 = 136: -8
-    assert d(20, 100) == -8
-    # 30-byte field, 100-byte value: 32 + 104 > 128: pointer entry J(8+3+30+1) = 48
-    #   + value J(104) = 112, vs J(32)=32 + 112: +16
-    assert d(30, 100) == 16
-    # Values of 128 bytes and more are never embedded: J(8+3+f+1) - J(1+f+1)
-    assert d(10, 5000) == J(22) - J(12)
+    assert entry(20, 100) == 128
+    # 30-byte field, 100-byte value: 32 + 104 > 128: pointer entry J(8+3+30+1) = 48 + value J(104) = 112
+    assert entry(30, 100) == 48 + 112
+    # Values of 128 bytes and more are never embedded
+    assert entry(10, 3000) == J(22) + J(3 + 3000 + 1)
     # Other releases carry no pair table.
     assert len(sizing_tables(profile_from_meta({}, server="valkey-8.0"))[0]) == 5
 
@@ -205,7 +207,7 @@ TARGETS = ["8.2", "8.4", "8.6", "8.8", "valkey-8.1"]
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 @pytest.mark.parametrize("target", TARGETS)
 def test_twins_agree_with_new_sizing(name, target):
-    # The pair table is applied the same way by both scanners.
+    # Hash entries (Valkey) are priced the same way by both scanners.
     results = []
     for cls in (CScanner, PyScanner):
         sc = cls(io.BytesIO(dump_path(name).read_bytes()), 1 << 20, True)

@@ -1,4 +1,4 @@
-"""Scan outputs opened in DuckDB: the ``keys``, ``meta`` and ``pattern_stats`` views.
+"""Scan outputs opened in DuckDB: the ``keys``, ``meta``, ``slot_info`` and ``pattern_stats`` views.
 
 A *source* is a dump (scanned once into a cached Parquet file, reused while
 the dump is unchanged), an rdbscan Parquet file, a directory holding either,
@@ -15,6 +15,9 @@ connection:
     one row per file: the file-level facts the scan recorded (source and its
     short ``shard`` name, server, RDB version, snapshot time, the dump's
     ``used-mem``, the dump's SLOT_INFO, ...).
+``slot_info``
+    the ``meta`` slot info unnested: one row per slot a cluster dump declares
+    counts for (file, slot, keys, expires, keys with volatile items).
 ``pattern_stats``
     keys and memory per (db, type, pattern), with and without TTL: what the
     pattern reports and ``diff`` add up.  Computed once per connection when
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rdbscan import fleet, storage
 from rdbscan.analysis import patterns, rebalance
@@ -47,7 +51,8 @@ META_SCHEMA = pa.schema([
     ("expires_overhead", pa.int64()), ("estimated_total", pa.int64()),
     ("partial", pa.bool_()), ("crc", pa.string()), ("scanned_filters", pa.string()),
     ("thresholds", pa.string()), ("aux", pa.string()),
-    ("slot_info", pa.list_(pa.struct([("slot", pa.int32()), ("keys", pa.int64()), ("expires", pa.int64())]))),
+    ("slot_info", pa.list_(pa.struct([("slot", pa.int32()), ("keys", pa.int64()), ("expires", pa.int64()),
+                                      ("keys_with_volatile_items", pa.int64())]))),
     ("by_allocator", pa.string()), ("allocator_note", pa.string()), ("cluster_evidence", pa.string()),
     ("notes", pa.string()),
 ])
@@ -289,7 +294,10 @@ def _meta_row(r, source=None, shard=None):
         "estimated_total": memory.get("estimated_total"), "partial": bool(m.get("partial")),
         "crc": m.get("crc"), "scanned_filters": json.dumps(m.get("filters") or {}),
         "thresholds": json.dumps(model.get("thresholds") or {}), "aux": json.dumps(aux, default=str),
-        "slot_info": [{"slot": a, "keys": b, "expires": c} for a, b, c in m.get("slot_info") or []],
+        # Redis and Valkey 8: slot, keys, expires; Valkey 9 adds keys with volatile items.
+        "slot_info": [{"slot": i[0], "keys": i[1], "expires": i[2],
+                       "keys_with_volatile_items": i[3] if len(i) > 3 else None}
+                      for i in m.get("slot_info") or [] if len(i) >= 3],
         "by_allocator": json.dumps(memory["by_allocator"]) if memory.get("by_allocator") else None,
         "allocator_note": memory.get("allocator_note"),
         "cluster_evidence": json.dumps(m["cluster_evidence"]) if m.get("cluster_evidence") else None,
@@ -329,6 +337,8 @@ class Dataset:
         self.con.execute(HUMAN_BYTES_MACRO)
         self.con.register("meta_rows", meta_table(resolved))
         self.con.execute("CREATE VIEW meta AS SELECT * FROM meta_rows")
+        self.con.execute("CREATE VIEW slot_info AS SELECT file, s.slot, s.keys, s.expires, "
+                         "s.keys_with_volatile_items FROM meta, unnest(meta.slot_info) AS u(s)")
         where = []
         if db:
             where.append(f"db IN ({', '.join(str(int(d)) for d in sorted(db))})")
@@ -421,7 +431,7 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     file_list = "[" + ", ".join(_sql_str(f) for f in files) + "]"
     index = _per_file(files, [f"{i}::INTEGER" for i in range(len(files))])
     common = (f"{source} AS source, filename AS file, {index} AS file_index, file_row_number, "
-              f"{snapshot} AS snapshot_time")
+              f"{snapshot} AS snapshot_time" + _missing_columns(files))
     # What-if scans carry the model's inputs as _-prefixed columns: not for
     # the keys view (only for keys_model, the what-if report's).
     hidden = [] if internal else internal_names(resolved)
@@ -434,6 +444,22 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))
+
+
+# Columns later rdbscan releases added: a scan written before them reads as NULL there.
+_LATER_COLUMNS = {"hash_fields_expired": "BIGINT", "hash_expired_bytes": "BIGINT"}
+
+
+def _missing_columns(files):
+    """``, NULL::T AS name`` for every added column that none of ``files`` has."""
+    have = set()
+    for f in files:
+        try:
+            path, fs = storage.open_parquet(f)
+            have.update(pq.read_schema(path, filesystem=fs).names)
+        except Exception:   # unreadable: DuckDB reports it with its name
+            return ""
+    return "".join(f", NULL::{t} AS {name}" for name, t in _LATER_COLUMNS.items() if name not in have)
 
 
 BIGGEST = 5

@@ -201,7 +201,8 @@ def materialize(dataset, scenarios, batch_rows=65536):
                              f"_conv_at_{conv.index(limit)}" if limit in conv else None))
         # only the columns the model and the grouping read (not the key text)
         needed = ["db", "type", "encoding", "pattern", "memory_bytes", "rdb_type", "length", "max_element_bytes",
-                  "expire_at", "stream_groups", "stream_consumers", "stream_pending"]
+                  "expire_at", "stream_groups", "stream_consumers", "stream_pending", "hash_fields_with_ttl",
+                  "hash_fields_expired"]
         needed += [name for name, _ in INTERNAL_FIXED]
         needed += [f"_{name}_{slot}" for slot in sorted({p[2] for p in profiles}) for name in SLOT_SUMS]
         needed += sorted({p[3] for p in profiles if p[3]})

@@ -26,9 +26,10 @@ def model_params(profile):
     v = profile.redis_compat()
     t = profile.thresholds
     lay = mem.layout_for(profile)
+    vl = lay.valkey
     return (
         v >= (3, 0), 44 if v >= (3, 2) else 39, v >= (7, 0), v < (3, 2), v >= (7, 2), v >= (7, 2),
-        v >= (6, 0), profile.flavor == "valkey" and profile.version >= (9, 0),
+        v >= (6, 0), profile.flavor == "valkey" and profile.version >= (9, 0), profile.flavor == "valkey",
         t.hash_max_entries, t.hash_max_value, t.zset_max_entries, t.zset_max_value,
         t.set_max_intset_entries, t.set_max_listpack_entries, t.set_max_listpack_value,
         t.list_max_ziplist_entries, t.list_max_ziplist_value, t.list_max_listpack_bytes,
@@ -42,6 +43,11 @@ def model_params(profile):
         mem.skiplist_node_expected(lay.quantum16),
         profile.flavor == "redis" and v >= (8, 2), profile.flavor == "redis", lay.alloc_tracked,
         enc.embstr_ttl_bytes(profile), lay.stream_nack,
+        # Valkey 8.1+ (rdbscan.model.valkey)
+        vl is not None, vl.hashtable_struct if vl else 0, vl.hash_metadata if vl else 0,
+        vl.volatile_set if vl else False, vl.embstr_limit if vl else 0, vl.embstr_robj if vl else 0,
+        vl.embstr_min_value if vl else 0,
+        vl.embstr_max_len if vl else 0, vl.key_estimate if vl else False, vl.skiplist_embeds if vl else False,
         v >= (7, 2),
     )
 

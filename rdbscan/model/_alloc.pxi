@@ -37,3 +37,15 @@ cdef inline int64_t jemalloc_size(int64_t n, int q16=0) noexcept nogil:
     lg = 63 - __builtin_clzll(<unsigned long long>(n - 1))
     delta = (<int64_t>1) << (lg - 2)
     return (n + delta - 1) & ~(delta - 1)
+
+
+cdef inline int64_t valkey_sds_header(int64_t n) noexcept nogil:
+    # Header bytes of an sds of n bytes by Valkey's sdsReqType (type 5 below
+    # 32 bytes, even when empty; type 8 up to 252; 16 up to 65529; then 32).
+    if n < 32:
+        return 1
+    if n <= 252:
+        return 3
+    if n <= 65529:
+        return 5
+    return 9 if n <= 4294967286LL else 17

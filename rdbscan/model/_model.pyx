@@ -53,7 +53,8 @@ cdef struct Params:
     bint lists_listpack
     bint sets_listpack
     bint stream_known
-    bint valkey_hash2
+    bint valkey_hash2                # Valkey 9.0+: hashes with field TTLs are hashtables
+    bint valkey_flavor               # Valkey: no listpackex
     bint kvobj_embstr                # Redis 8.2+: embstr only when the key leaves room (klen + len <= 41)
     bint redis_types                 # Redis flavor: template hash types 29-32 exist
     int64_t hash_max_entries, hash_max_value, zset_max_entries, zset_max_value
@@ -71,6 +72,10 @@ cdef struct Params:
     int alloc_tracked                # Redis 8.4+ kvobjAllocSize: a TRACKED_* code (memory_of_tracked)
     int64_t embstr_ttl               # Redis 8.4: what a TTL adds to the embed test
     int64_t stream_nack              # sizeof(streamNACK) where tracked
+    # Valkey 8.1+ (rdbscan.model.valkey.ValkeyLayout); valkey 0 for every other server
+    bint valkey
+    int64_t v_ht_struct, v_hash_meta, v_embstr_limit, v_embstr_robj, v_embstr_min_value, v_embstr_max_len
+    bint v_vset, v_key_estimate, v_skiplist_embeds
     bint scores_shortest             # 7.2+: d2string writes the shortest score text (fpconv)
 
 
@@ -93,15 +98,19 @@ cdef inline int64_t sds_hdr(int64_t n) noexcept nogil:
 # rdbscan.model.memory KEY_* codes and the constants of the embedded-key layouts
 DEF KEY_IN_ENTRY = 1
 DEF KEY_IN_KVOBJ = 2
-DEF KEY_IN_ROBJ = 3
 DEF ROBJ = 16
-DEF HASHTABLE_STRUCT = 72
 DEF HT_BUCKET = 64
 DEF HT_SLOTS = 7
 DEF CHILD_TERMS = 64
 DEF ZSET_NOVALUE_ENTRY = 16
 DEF EMBED_STRING_LIMIT = 64
 DEF EXPIRE_KEY_THRESHOLD = 128
+# rdbscan.model.valkey
+DEF EXPIRE_FIELD = 8
+DEF ZSET_STRUCT = 16
+DEF ZSKIPLIST_EMBEDDED = 528
+DEF ZSKIPLIST_OLD = 32
+DEF STREAM_NACK = 24
 DEF KVOBJ_EMBED_LIMIT = 41
 # Redis 8.4+ sizes (rdbscan.model.memory: the *_84, *_86 and TRACKED_* constants)
 DEF KVOBJ_META = 8
@@ -114,11 +123,27 @@ DEF TRACKED_86 = 2
 DEF TRACKED_88 = 3
 
 
-cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
-    """rdbscan.model.memory._ht_buckets: Valkey 8.1 top-level plus expected child buckets."""
-    cdef int64_t min_buckets, top = 1
-    cdef double nf, bf, q, ratio, pm, acc
+cdef double ht_children(double nf, int64_t top) noexcept nogil:
+    # rdbscan.model.valkey.expected_children, same operations in the same order.
+    cdef double bf, q, ratio, pm, acc
     cdef int x
+    if top <= 1 or nf <= 0:
+        return 0.0
+    bf = <double>top
+    q = 1.0 / bf
+    ratio = q / (1.0 - q)
+    pm = pow(1.0 - q, nf)
+    acc = pm * 0.0
+    for x in range(CHILD_TERMS):
+        pm = fmax(pm * (nf - <double>x) / <double>(x + 1) * ratio, 0.0)
+        if x + 1 > HT_SLOTS:
+            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
+    return bf * acc
+
+
+cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
+    """rdbscan.model.memory._ht_buckets: Valkey 8.1+ top-level plus expected child buckets."""
+    cdef int64_t min_buckets, top = 1
     if n <= 0:
         return 0
     min_buckets = (n * 5 - 1) // 32 + 1
@@ -126,18 +151,7 @@ cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
         top <<= 1
     if top <= 1:
         return top
-    nf = <double>n
-    bf = <double>top
-    q = 1.0 / bf
-    ratio = q / (1.0 - q)
-    pm = pow(1.0 - q, nf)
-    acc = pm * 0.0
-    for x in range(CHILD_TERMS):
-        pm = pm * (nf - <double>x) / <double>(x + 1) * ratio
-        pm = fmax(pm, 0.0)
-        if x + 1 > HT_SLOTS:
-            acc = acc + pm * <double>((x + 1 - HT_SLOTS + 5) // 6)
-    return top + <int64_t>nearbyint(bf * acc)
+    return top + <int64_t>nearbyint(ht_children(<double>n, top))
 
 
 cdef struct DictSim:
@@ -199,20 +213,28 @@ cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set, bint presized) 
     return d.size + d.old
 
 
-cdef inline int64_t expiry_in_object(const Params* P, bint ttl, int64_t klen) noexcept nogil:
-    """rdbscan.model.memory.expiry_in_object: the expiry field an untracked layout counts in the object."""
-    if P.embedded_key == KEY_IN_KVOBJ:
-        return 8 if klen >= EXPIRE_KEY_THRESHOLD else 0
-    if P.embedded_key == KEY_IN_ROBJ:
-        return 8 if ttl else 0
-    return 0
-
-
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
     cdef int64_t b = 4
     while b < n:
         b <<= 1
     return b
+
+
+cdef inline int64_t valkey_key_bytes(int64_t klen) noexcept nogil:
+    # A key embedded in a Valkey 8.1+ robj: header-size byte + sds (sdsReqType).
+    return valkey_sds_header(klen) + klen + 2
+
+
+cdef inline bint valkey_embstr_fits(const Params* P, int64_t n, int64_t klen, bint ttl) noexcept nogil:
+    # rdbscan.model.valkey.embstr_fits: the value stays embedded with its key and expiry.
+    cdef int64_t decide
+    if n > P.v_embstr_max_len:
+        return 0
+    if P.v_key_estimate:
+        decide = klen + 3 + ROBJ + (EXPIRE_FIELD if ttl else 0) + n + 4
+    else:
+        decide = valkey_key_bytes(klen) + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + n + 4
+    return decide <= P.v_embstr_limit
 
 
 cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t n, int64_t mx,
@@ -224,6 +246,8 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
     if kind == KIND_STRING:
         if is_int:
             return E_INT
+        if P.valkey:
+            return E_EMBSTR if valkey_embstr_fits(P, n, klen, expires) else E_RAW
         if P.has_embstr and n <= P.embstr_limit and (
                 not P.kvobj_embstr or klen + n + (P.embstr_ttl if expires else 0) <= KVOBJ_EMBED_LIMIT):
             return E_EMBSTR
@@ -267,8 +291,8 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
         small = n <= P.hash_max_entries and (mx <= P.hash_max_value or t == TYPE_HASH_ZIPLIST
                                              or t == TYPE_HASH_LISTPACK or t == TYPE_HASH_LISTPACK_EX
                                              or t == TYPE_HASH_LISTPACK_EX_PRE_GA)
-        if P.valkey_hash2:
-            if t == VALKEY_TYPE_HASH_2:
+        if P.valkey_flavor:
+            if P.valkey_hash2 and flags & FLAG_HFE:
                 return E_HASHTABLE
         elif (t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA or t == TYPE_HASH_LISTPACK_EX
                 or t == TYPE_HASH_LISTPACK_EX_PRE_GA) and small:
@@ -280,6 +304,8 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
         return E_STREAM if P.stream_known else E_UNKNOWN
     if kind == KIND_ARRAY:
         return E_SLICED_ARRAY
+    if kind == KIND_PATH_HASH:
+        return E_UNKNOWN
     return E_RAW
 
 
@@ -370,7 +396,10 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     cdef double mf, occupied
     if kind >= KIND_ARRAY:
         return -1                    # module values, arrays, GCRA: no estimate rather than a wrong one
-    cdef bint built = blob_bytes == 0 and (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH)
+    # Built by the loader from elements the file holds one by one (memory._built_blobs).
+    cdef bint built = (t == TYPE_SET or t == TYPE_ZSET or t == TYPE_HASH or t == TYPE_ZSET_2
+                       or t == TYPE_HASH_METADATA_PRE_GA or t == TYPE_HASH_METADATA) and \
+        (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH)
     if P.alloc_tracked:
         # A ziplist as the listpack the loader converts it to (lp).
         return memory_of_tracked(P, enc, kind, t, klen, n, nodes,
@@ -380,14 +409,12 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     if P.argv_key and klen <= 44:
         khdr = 3
     ksds = khdr + klen + 1
-    if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
+    if P.embedded_key == KEY_IN_KVOBJ:
         ksds = (1 if klen < 32 else khdr) + klen + 1
     if P.embedded_key == KEY_IN_ENTRY:
         key_part = J(khdr + klen + 1 + 17, q16)
     elif P.embedded_key == KEY_IN_KVOBJ:
-        key_part = J(ksds + ROBJ + 1 + expiry_in_object(P, expires, klen), q16) - ROBJ
-    elif P.embedded_key == KEY_IN_ROBJ:
-        key_part = 0
+        key_part = J(ksds + ROBJ + 1 + (8 if klen >= EXPIRE_KEY_THRESHOLD else 0), q16) - ROBJ
     elif P.zmalloc_strings:
         key_part = J(khdr + klen + 1, q16) + 24 + P.key_entry_extra
     else:
@@ -405,14 +432,11 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         value = 16
     elif enc == E_EMBSTR:
         value = J(n + 20, q16) if P.zmalloc_embstr else n + 18
-        if P.embedded_key == KEY_IN_KVOBJ or P.embedded_key == KEY_IN_ROBJ:
-            together = ksds + ROBJ + 1 + n + 4 + expiry_in_object(P, expires, klen)
-            decide = (klen + ROBJ + 3 + n + 4 + expiry_in_object(P, expires, klen)) \
-                if P.embedded_key == KEY_IN_KVOBJ else together
+        if P.embedded_key == KEY_IN_KVOBJ:
+            together = ksds + ROBJ + 1 + n + 4
+            decide = klen + ROBJ + 3 + n + 4
             if decide <= EMBED_STRING_LIMIT:
-                value = J(together, q16)
-                if P.embedded_key == KEY_IN_KVOBJ:
-                    value -= key_part
+                value = J(together, q16) - key_part
             else:
                 value = J(sds_hdr(n) + n + 1, q16) + ROBJ
     elif enc == E_RAW:
@@ -431,18 +455,15 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
             half = buckets // 2
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
-        if conv >= 0 and not P.hash_dict_grows and P.embedded_key != KEY_IN_ROBJ and (
+        if conv >= 0 and not P.hash_dict_grows and (
                 (t == TYPE_HASH and n <= P.hash_max_entries)
                 or (t == TYPE_SET and not P.sets_listpack and n <= P.set_max_intset_entries)):
             buckets = dict_slots_after(conv, n, t == TYPE_SET, P.listpack_era)
         table = buckets * 8 + 16 + P.dict_struct
         entry = 24
-        if P.embedded_key == KEY_IN_ROBJ:
-            table = ht_buckets(n) * HT_BUCKET + ROBJ + HASHTABLE_STRUCT
-            entry = 0
         if enc == E_HASHTABLE:
             value = table + n * entry + mem_el + mem_val
-            if n > 0 and P.embedded_key != KEY_IN_ROBJ:
+            if n > 0:
                 # objectComputeSize adds the elements as (double)sum/samples*size
                 # to the struct and buckets: the double can fall short by an ulp.
                 value = <int64_t>(<double>table + <double>(n * entry + mem_el + mem_val) / <double>n * <double>n)
@@ -467,11 +488,113 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
     return key_part + value
 
 
+# --- rdbscan.model.valkey: tables grown by inserts (GrownTable, loaded_hash_buckets)
+cdef struct Grown:
+    int64_t top, old, steps, moved_from, used
+
+
+cdef inline int64_t table_buckets_for(int64_t capacity) noexcept nogil:
+    cdef int64_t wanted = ((capacity if capacity > 1 else 1) * 5 - 1) // 32 + 1
+    cdef int64_t top = 1
+    while top < wanted:
+        top <<= 1
+    return top
+
+
+cdef void grown_resize(Grown* g, int64_t capacity) noexcept nogil:
+    cdef int64_t top = table_buckets_for(capacity)
+    if top == g.top:
+        return
+    if g.used > 0 and g.top > 0:
+        g.old = g.top
+        g.steps = 0
+        g.moved_from = g.used
+    g.top = top
+
+
+cdef void grown_insert(Grown* g, int64_t count) noexcept nogil:
+    cdef int64_t i
+    for i in range(count):
+        if g.old:
+            g.steps += 1
+            if g.steps >= g.old:
+                g.old = 0
+        if not g.old and g.used + 1 > HT_SLOTS * g.top:
+            grown_resize(g, g.used + 1)
+        g.used += 1
+
+
+cdef int64_t loaded_hash_buckets(int64_t n, int64_t before) noexcept nogil:
+    cdef Grown g
+    cdef double left, still, children
+    g.top = g.old = g.steps = g.moved_from = g.used = 0
+    grown_resize(&g, before)
+    g.used = before
+    grown_insert(&g, 1)
+    if not g.old and n - before - 1 >= g.used:
+        grown_resize(&g, n - before - 1)
+    grown_insert(&g, n - before - 1)
+    if g.old:
+        left = <double>(g.old - g.steps) / <double>g.old
+        still = <double>g.moved_from * left
+        children = ht_children(<double>g.moved_from, g.old) * left + ht_children(<double>g.used - still, g.top)
+    else:
+        children = ht_children(<double>g.used, g.top)
+    return g.top + g.old + <int64_t>nearbyint(children)
+
+
+cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t klen, bint ttl, int64_t n,
+                                     int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
+                                     int64_t mem_val, int64_t mem_blobs, int64_t groups, int64_t consumers,
+                                     int64_t pending) noexcept nogil:
+    # rdbscan.model.valkey.memory_column, row by row.
+    cdef bint q16 = P.quantum16
+    cdef int64_t key = valkey_key_bytes(klen)
+    cdef int64_t obj = J(ROBJ + key + (EXPIRE_FIELD if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0), q16)
+    cdef int64_t table, value
+    if kind >= KIND_ARRAY:
+        return -1                    # module values, path hashes (and 8.8+ types): no estimate
+    if enc == E_INT:
+        return obj
+    if enc == E_EMBSTR:
+        value = n + 4 if n + 4 > P.v_embstr_min_value else P.v_embstr_min_value
+        return J(key + P.v_embstr_robj + (EXPIRE_FIELD if ttl else 0) + value, q16)
+    if enc == E_RAW:
+        return obj + J((3 if n == 0 else valkey_sds_header(n)) + n + 1, q16)
+    if enc == E_LISTPACK or enc == E_INTSET:
+        return obj + mem_blobs
+    if enc == E_QUICKLIST:
+        return obj + mem_blobs + nodes * P.quicklist_node + P.quicklist_struct
+    if enc == E_HASHTABLE or enc == E_SKIPLIST:
+        if kind == KIND_HASH:
+            if n == 0 and expired > 0:
+                return 0            # every field had expired: the loader drops the key
+            if nodes > 0 and n <= P.hash_max_entries:
+                # a plain hash that left its listpack while loading (the scanner noted where)
+                table = loaded_hash_buckets(n, nodes - 1) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+            else:
+                table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+            if P.v_vset and volatile > 1 and volatile <= VSET_VECTOR_MAX:
+                table += J(8 * volatile + 8, q16)   # a bigger volatile set: priced by the scanner
+        else:
+            table = ht_buckets(n) * HT_BUCKET + P.v_ht_struct
+        if enc == E_HASHTABLE:
+            return obj + table + mem_el + mem_val
+        if P.v_skiplist_embeds:
+            return obj + table + mem_el + ZSET_STRUCT + ZSKIPLIST_EMBEDDED
+        return (obj + table + mem_el + <int64_t>nearbyint(<double>n * P.skiplist_node)
+                + ZSET_STRUCT + ZSKIPLIST_OLD + P.skiplist_header_alloc)
+    if enc == E_STREAM:
+        return (obj + P.stream_struct + mem_el + mem_blobs + groups * P.stream_cg + pending * STREAM_NACK
+                + consumers * P.stream_consumer + mem_val)
+    return -1
+
+
 def derive(Py_ssize_t rows, dict cols, tuple params):
     """Encoding codes (int8) and memory estimates (int64, -1 = none) for one batch."""
     cdef Params P
     (P.has_embstr, P.embstr_limit, P.listpack_era, P.old_lists, P.lists_listpack, P.sets_listpack,
-     P.stream_known, P.valkey_hash2, P.hash_max_entries, P.hash_max_value, P.zset_max_entries,
+     P.stream_known, P.valkey_hash2, P.valkey_flavor, P.hash_max_entries, P.hash_max_value, P.zset_max_entries,
      P.zset_max_value, P.set_max_intset_entries, P.set_max_listpack_entries,
      P.set_max_listpack_value, P.list_max_ziplist_entries, P.list_max_ziplist_value,
      P.list_max_listpack_bytes, P.zmalloc_strings, P.zmalloc_embstr, P.zmalloc_blobs,
@@ -480,7 +603,8 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.set_entries_on_collision, P.zmalloc_stream_lp, P.hfe_dict_grows, P.hash_dict_grows,
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
      P.skiplist_node, P.kvobj_embstr, P.redis_types, P.alloc_tracked, P.embstr_ttl,
-     P.stream_nack, P.scores_shortest) = params
+     P.stream_nack, P.valkey, P.v_ht_struct, P.v_hash_meta, P.v_vset, P.v_embstr_limit, P.v_embstr_robj,
+     P.v_embstr_min_value, P.v_embstr_max_len, P.v_key_estimate, P.v_skiplist_embeds, P.scores_shortest) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -513,6 +637,10 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef bint all_exp = expire_valid is None
     cdef const uint8_t[:] exp_bits = expire_valid if (any_exp and not all_exp) else b"\x00"
     cdef bint expires
+    cdef bint hfe_any = cols["hash_fields_with_ttl"] is not None
+    cdef const int64_t[:] hfe = memoryview(cols["hash_fields_with_ttl"] if hfe_any else bytes(8)).cast("q")
+    cdef bint exp_any = cols["hash_fields_expired"] is not None
+    cdef const int64_t[:] expired = memoryview(cols["hash_fields_expired"] if exp_any else bytes(8)).cast("q")
     cdef bytearray enc_out = bytearray(rows)
     cdef bytearray mem_out = bytearray(rows * 8)
     cdef int8_t* e = <int8_t*>PyByteArray_AS_STRING(enc_out)
@@ -530,8 +658,14 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
             code = encoding_of(&P, kind[i], rdb_type[i], flags[i], n, mx[i], nodes[i], blob[i], elem[i], klen,
                                expires)
             e[i] = code
-            m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
-                             mem_val[i], mem_blobs[i], groups[i] if streams else 0,
-                             consumers[i] if streams else 0, pending[i] if streams else 0,
-                             lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1, expires)
+            if P.valkey:
+                m[i] = valkey_memory_of(&P, code, kind[i], klen, expires, n, expired[i] if exp_any else 0,
+                                        hfe[i] if hfe_any else 0, nodes[i], mem_el[i], mem_val[i],
+                                        mem_blobs[i], groups[i] if streams else 0,
+                                        consumers[i] if streams else 0, pending[i] if streams else 0)
+            else:
+                m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
+                                 mem_val[i], mem_blobs[i], groups[i] if streams else 0,
+                                 consumers[i] if streams else 0, pending[i] if streams else 0,
+                                 lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1, expires)
     return bytes(enc_out), bytes(mem_out)

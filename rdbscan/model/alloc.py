@@ -1,4 +1,5 @@
-"""Allocator size classes: what the server's allocator hands out for a request of n bytes.
+"""Allocator size classes (what the server's allocator hands out for a request of n bytes)
+and the sds header sizes that go into those requests.
 
 The compiled twin is ``_alloc.pxi``, included by the compiled scanner and model.
 Allocators are named by a small code everywhere the model passes one along:
@@ -54,3 +55,19 @@ def libc_size(n):
 
 alloc_size = jemalloc_size
 """The usable size of ``n`` bytes under an allocator code (:data:`JEMALLOC`, :data:`JEMALLOC_16`, :data:`LIBC`)."""
+
+
+def valkey_sds_header(n):
+    """Header bytes of an sds string of ``n`` bytes by Valkey's ``sdsReqType``.
+
+    Type 5 below 32 bytes (even when empty: ``sdsnewlen`` alone turns an
+    empty string into type 8), type 8 up to 252 bytes, type 16 up to
+    65,529, then type 32 (Redis switches at 256 and 65,536).
+    """
+    if n < 32:
+        return 1
+    if n <= 252:
+        return 3
+    if n <= 65529:
+        return 5
+    return 9 if n <= 4294967286 else 17

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rdbscan.model.valkey import embstr_fits, valkey_layout
 from rdbscan.scanner import format as F
 
 ENCODINGS = ("raw", "int", "embstr", "linkedlist", "ziplist", "quicklist", "listpack",
@@ -176,13 +177,19 @@ def _profile_from_meta(meta, server):
     return ServerProfile("redis", release + (0,), f"RDB version {rdb}")
 
 
+def valkey_embeds_key(profile):
+    """True for Valkey 8.1+, whose loader embeds the key (and expiry) in the value's object."""
+    return profile.flavor == "valkey" and profile.version >= (8, 1)
+
+
 def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blob, elem, key_len=None,
                     expires=None):
     """The ``encoding`` column (dictionary array) for one batch of rows.
 
-    ``key_len`` (bytes of each key) matters from Redis 8.2 on, where a short
-    string stays embstr only when it fits the key's allocation; ``expires``
-    (whether each key has a TTL) in Redis 8.4, where the expiry counts too.
+    ``key_len`` (bytes of each key) matters from Redis 8.2 and Valkey 8.1 on,
+    where a short string stays embstr only when it fits the key's allocation;
+    ``expires`` (whether each key has a TTL) in Redis 8.4 and Valkey 8.1+,
+    where the expiry counts too.
     """
     v = profile.redis_compat()
     t = profile.thresholds
@@ -214,7 +221,10 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
     is_string = pc.equal(kind, F.KIND_STRING)
     embstr_limit = 44 if v >= (3, 2) else 39
     cases.append((pc.and_(is_string, is_int), "int"))
-    if profile.flavor == "redis" and v >= (8, 2) and key_len is not None:
+    if valkey_embeds_key(profile):
+        fits = embstr_fits(valkey_layout(profile.version), length0, key_len, expires)
+        cases.append((pc.and_(is_string, fits), "embstr"))
+    elif profile.flavor == "redis" and v >= (8, 2) and key_len is not None:
         # kvobjSet embeds a value of up to 44 bytes only with a short enough
         # key; otherwise it becomes a raw sds and OBJECT ENCODING says raw.
         need = pc.add(key_len, length0)
@@ -269,17 +279,23 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
         # 8.10 template hashes load as they were saved (hash-rdb-load-* off)
         cases.append((rt(F.TYPE_HASH_TMPL_LP, F.TYPE_HASH_TMPL_LP_REF), "template-listpack"))
         cases.append((rt(F.TYPE_HASH_TMPL_ARRAY, F.TYPE_HASH_TMPL_ARRAY_REF), "template-array"))
-    if profile.flavor == "valkey" and profile.version >= (9, 0):
-        cases.append((rt(F.VALKEY_TYPE_HASH_2), "hashtable"))
+    if profile.flavor == "valkey":
+        # Valkey 9.0+ keeps a hash whose fields carry TTLs as a hashtable
+        # (9.1.x at 9cd063ee too); Valkey has no listpackex.
+        if profile.version >= (9, 0):
+            has_hfe = pc.not_equal(pc.bit_wise_and(flags, F.FLAG_HFE), 0)
+            cases.append((pc.and_(is_hash, has_hfe), "hashtable"))
     else:
-        cases.append((pc.and_(rt(F.TYPE_HASH_METADATA, F.TYPE_HASH_METADATA_PRE_GA,
-                                 F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA),
+        cases.append((pc.and_(pc.and_(is_hash, rt(F.TYPE_HASH_METADATA, F.TYPE_HASH_METADATA_PRE_GA,
+                                                 F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA)),
                               hash_small), "listpackex"))
     cases.append((pc.and_(is_hash, hash_small), compact_hash))
     cases.append((is_hash, "hashtable"))
 
     # streams: Redis 5.0 answered "unknown" for them
     cases.append((pc.equal(kind, F.KIND_STREAM), "stream" if v >= (6, 0) else "unknown"))
+    # Valkey 9.2 path hashes: what OBJECT ENCODING says is not known from the sources read
+    cases.append((pc.equal(kind, F.KIND_PATH_HASH), "unknown"))
 
     # Redis 8.8 arrays have one encoding; 8.10 template hashes keep theirs
     cases.append((pc.equal(kind, F.KIND_ARRAY), "sliced-array"))

@@ -15,9 +15,11 @@ The model follows the server's own ``objectComputeSize`` and
   nodes as stored, hashtables with power-of-two bucket arrays sized to the
   element count (how the loader creates them), skiplist nodes at their
   expected size (level p = 1/4, the average Redis' random levels give);
-- Valkey 8.1's ``hashtable`` (sets, hashes, sorted sets): 64-byte buckets of
-  7 slots, as many as the loader pre-sizes for the element count, plus the
-  child buckets that full buckets chain (their expected number);
+- Valkey 8.1+ (:mod:`rdbscan.model.valkey`): the key and expiry embedded in
+  the robj and counted with it; the ``hashtable`` (sets, hashes, sorted
+  sets) of 64-byte buckets of 7 slots, as many as the loader pre-sizes for
+  the element count, plus the child buckets that full buckets chain (their
+  expected number); hash entries; streams' real radix-tree allocations;
 - Redis 8.4 and later: ``kvobjAllocSize``, the sizes each object tracks of
   its own allocations (``_memory_column_tracked``; 8.4, 8.6 and 8.8+ count
   the kvobj itself differently, see ``TRACKED_*``).
@@ -33,8 +35,11 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rdbscan.model import valkey as valkey_model
 from rdbscan.model.alloc import ALLOCATORS, LIBC, LIBC_MMAP_THRESHOLD, jemalloc_size
-from rdbscan.scanner.format import KIND_ARRAY, KIND_HASH, KIND_SET, KIND_ZSET, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME
+from rdbscan.scanner.format import (KIND_ARRAY, KIND_HASH, KIND_SET, KIND_ZSET, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME,
+                                    TYPE_HASH, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA, TYPE_SET, TYPE_ZSET,
+                                    TYPE_ZSET_2)
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -214,6 +219,7 @@ class Layout:
     zmalloc_stream_lp: bool = True  # listpacks of streams measured with zmalloc_size (6.2+)
     alloc_tracked: int = 0         # Redis 8.4+: a TRACKED_* code (MEMORY USAGE from tracked sizes)
     stream_nack: int = 0           # sizeof(streamNACK) where tracked (8.4: 32, 8.6: 64)
+    valkey: valkey_model.ValkeyLayout = None  # Valkey 8.1+: the rest of the layout (rdbscan.model.valkey)
 
 
 HFIELD_TTL_EXTRA = 18   # 7.4 hash field with a TTL: mstr flags (2) + ExpireMeta (16)
@@ -223,20 +229,17 @@ KEY_SDS = 0       # its own sds plus a dictEntry (up to Redis 7.4 / Valkey 7.2)
 KEY_IN_ENTRY = 1  # Valkey 8.0: embedded in the dictEntry (objectComputeSize + dictEntryMemUsage)
 KEY_IN_KVOBJ = 2  # Redis 8.2: embedded in the value's robj, "kvobj" (kvobjComputeSize counts
                   # zmalloc_size(kv)); no dictEntry counted
-KEY_IN_ROBJ = 3   # Valkey 8.1: embedded in the robj, but objectComputeSize counts sizeof(robj)
-                  # only (the key is uncounted unless an embstr shares the allocation)
+KEY_IN_ROBJ = 3   # Valkey 8.1+: embedded in the robj with its expiry, counted with it
+                  # (zmalloc_size(o)); the rest of the layout is Layout.valkey
 
 ROBJ = 16                # sizeof(robj)
-HASHTABLE_STRUCT = 72    # Valkey 8.1 sizeof(hashtable): type, rehash_idx, tables[2], used[2],
-                         # bucket_exp[2] + pause fields (padded to 8), child_buckets[2]
-HT_BUCKET = 64           # Valkey 8.1 bucket: one cache line
+HT_BUCKET = 64           # Valkey 8.1+ bucket: one cache line
 HT_SLOTS = 7             # entries per bucket (the last one becomes the child pointer when full)
 CHILD_TERMS = 64         # binomial terms summed for the expected child buckets
 ZSET_NOVALUE_ENTRY = 16  # Redis 8.2 zset element dict entry: dictEntryMemUsage(1) (key, next)
-EMBED_STRING_LIMIT = 64  # Redis 8.2 kvobjSet / Valkey 8.1 createStringObjectWithKeyAndExpire:
-                         # key and value share one allocation up to this many bytes
+EMBED_STRING_LIMIT = 64  # Redis 8.2 kvobjSet: key and value share one allocation up to this many bytes
 EXPIRE_KEY_THRESHOLD = 128  # KEY_SIZE_TO_INCLUDE_EXPIRE_THRESHOLD: longer keys reserve an expire field
-HASH_EMBED_LIMIT = 128   # Valkey 8.1 / Redis 8.6 EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
+HASH_EMBED_LIMIT = 128   # Redis 8.6 (and Valkey 8.1+) EMBED_VALUE_MAX_ALLOC_SIZE: field and value in one allocation
 PAIR_FIELDS = 128        # the pair table covers fields shorter than this (others: no embedding)
 
 # From Redis 8.4 MEMORY USAGE is kvobjAllocSize: the kvobj plus the sizes
@@ -271,7 +274,9 @@ def layout_for(profile):
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
     if profile.flavor == "valkey":
         if v >= (8, 1):
-            return Layout(True, True, True, KEY_IN_ROBJ, HASHTABLE_STRUCT, 40, 40, 0, 0, 0, q16)
+            vl = valkey_model.valkey_layout(v)
+            return Layout(True, True, True, KEY_IN_ROBJ, vl.hashtable_struct, valkey_model.QUICKLIST_STRUCT,
+                          valkey_model.QUICKLIST_NODE, 0, 0, 0, q16, valkey=vl)
         return Layout(True, True, True, KEY_IN_ENTRY if v >= (8, 0) else KEY_SDS, 56, 40, 40, 0, 0, 0, q16,
                       key_entry_extra=16 if profile.cluster and v < (8, 0) else 0,
                       set_entries_on_collision=v >= (8, 0))
@@ -316,19 +321,38 @@ def sizing_tables(profile):
     Five roles: hash fields, hash values, hash fields carrying a TTL (Redis
     7.4 metadata), set members and sorted-set members (the same as fields
     until Redis 8.6 sized each differently); a sixth table when hash
-    fields and values pair up.  Returns the scanner's ``set_sizing``
-    arguments: ``(tables, big_headers, rounded, allocator code,
-    stream_alloc, big_extra, listpacks, ziplists)`` -- ``listpacks`` when
-    the release converts ziplists to listpacks on load (7.0+),
-    ``ziplists`` when it holds ziplists (before 7.0: a listpack in the
-    file is sized as one).
+    fields and values pair up.  Returns ``(tables, big_headers, rounded,
+    allocator code, stream_alloc, big_extra, vset_table, hash_value_limit,
+    listpacks, ziplists)``, the scanner's ``set_sizing`` arguments:
+    ``vset_table`` (Valkey 9.0+) has the scanner price volatile sets past
+    one vector, ``hash_value_limit`` (Valkey 8.1+) has it note where a
+    plain hash leaves its listpack while loading (:mod:`rdbscan.model.valkey`);
+    ``listpacks`` when the release converts ziplists to listpacks on load
+    (7.0+), ``ziplists`` when it holds ziplists (before 7.0: a listpack in
+    the file is sized as one).  :func:`slot_sizing` is the part a what-if
+    sizing slot takes.
     """
+    lay = layout_for(profile)
     listpack_era = profile.redis_compat() >= (7, 0)
-    return _sizing_tables(layout_for(profile)) + (listpack_era, not listpack_era)
+    if lay.valkey is None:
+        valkey = (0, -1)
+    else:
+        valkey = (lay.valkey.hashtable_struct if lay.valkey.volatile_set else 0, profile.thresholds.hash_max_value)
+    return _sizing_tables(lay) + valkey + (listpack_era, not listpack_era)
+
+
+def slot_sizing(profile):
+    """The scanner's ``set_slots`` tuple for one what-if release or allocator:
+    ``(tables, big_headers, rounded, allocator code, stream_alloc, big_extra,
+    vset_table, listpacks)`` (see :func:`sizing_tables`)."""
+    sizing = sizing_tables(profile)
+    return sizing[:7] + (sizing[8],)
 
 
 @lru_cache(maxsize=8)
 def _sizing_tables(lay):
+    if lay.valkey is not None:
+        return valkey_model.sizing_tables(lay.valkey, SIZING_LUT, lay.quantum16)
     if lay.alloc_tracked == TRACKED_84:
         return _sizing_tables_84(lay.quantum16)
     if lay.alloc_tracked:
@@ -344,35 +368,7 @@ def _sizing_tables(lay):
     # Beyond the tables (4 KiB .. 64 KiB): a 5-byte header and the terminator.
     big = (6 + lay.hfield_header_extra, 6, 6 + lay.hfield_ttl_extra, 6, 6)
     tables = (field if lay.hfield_header_extra else plain, plain, field_ttl, plain, plain)
-    if lay.embedded_key == KEY_IN_ROBJ:
-        pair = _hash_pair_table(lay.quantum16, plain)
-        tables += (pair + pair,)          # no hash field carries a TTL in 8.1
     return tables, big, lay.zmalloc_strings, lay.quantum16, False, None
-
-
-def _hash_pair_table(q16, plain):
-    """Valkey 8.1 hash entries (t_hash.c ``hashTypeCreateEntry``, ``hashTypeEntryMemUsage``).
-
-    A field and a value are one allocation when ``field_size + value_size``
-    fits 128 bytes (field sds of its own type, value as sds type 8); else the
-    allocation is a value pointer plus the field (sds type 8 at least), and
-    the value its own sds.  The scanner sizes a field as a plain member
-    (``plain``) and a value as a plain sds; this table holds what to add to
-    that, for fields shorter than :data:`PAIR_FIELDS`, by value length
-    (column 128: values of 128 bytes and more, never embedded).  Flat,
-    row-major, ``PAIR_FIELDS * 129`` ints.
-    """
-    out = []
-    for f in range(PAIR_FIELDS):
-        field_size = (1 if f < 32 else 3) + f + 1          # sdsReqType: type 5 below 32 bytes
-        pointer_entry = jemalloc_size(8 + 3 + f + 1, q16)   # value pointer + field as sds type 8
-        for v in range(PAIR_FIELDS + 1):
-            if v < PAIR_FIELDS and field_size + v + 4 <= HASH_EMBED_LIMIT:
-                cost = jemalloc_size(field_size + v + 4, q16)
-            else:
-                cost = pointer_entry + (plain[v] if v < PAIR_FIELDS else 0)
-            out.append(cost - plain[f] - (plain[v] if v < PAIR_FIELDS else 0))
-    return out
 
 
 @lru_cache(maxsize=4)
@@ -405,25 +401,6 @@ def _converted_buckets(profile, batch, n, conv, buckets):
     return pa.array(values, pa.int64())
 
 
-def expiry_in_object(lay, ttl, key_len):
-    """The expiry field an untracked layout counts inside the object that holds the key: 8 bytes or 0.
-
-    Valkey 8.1 keeps a key's expiry in its object when it has a TTL.  Redis
-    8.2 (as modelled; no 8.2 server was checked) reserves the field for keys
-    of 128 bytes and longer, whether they expire or not.  Earlier layouts
-    keep expiries in the expires dict; Redis 8.0 stores keys as 7.4 does
-    (checked against a real 8.0.2), and 8.4 and later count the expiry with
-    the kvobj they track (:func:`_kvobj_columns`).
-    """
-    eight = pa.scalar(8, pa.int64())
-    zero = pa.scalar(0, pa.int64())
-    if lay.embedded_key == KEY_IN_KVOBJ:
-        return pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), eight, zero)
-    if lay.embedded_key == KEY_IN_ROBJ:
-        return pc.if_else(ttl, eight, zero)
-    return pc.multiply(key_len, 0)
-
-
 def key_lengths(batch):
     """Bytes of each key: the scan's key columns, or ``key_len`` when rebuilt from a what-if scan."""
     if "key_len" in batch:
@@ -436,13 +413,17 @@ def ttl_flags(batch):
     return pc.is_valid(batch["expire_at"])
 
 
+# Record types whose elements the file holds one by one (Valkey's 22, hash_2, too).
+ELEMENT_TYPES = (TYPE_SET, TYPE_ZSET, TYPE_HASH, TYPE_ZSET_2, TYPE_HASH_METADATA_PRE_GA, TYPE_HASH_METADATA)
+
+
 def _built_blobs(batch, extra, encoding, listpack_70=False):
     """``(built, made)``: which hashes, sets and sorted sets the loader builds from
     elements the file holds one by one, and the exact bytes of what it builds
     (an intset, a ziplist before 7.0, else a listpack; ``listpack_70``: a
     sorted set's scores as 7.0 writes their text)."""
     kind = pc.cast(batch["kind"], pa.int16())
-    built = pc.and_(pc.equal(extra["blob_bytes"], 0),
+    built = pc.and_(pc.is_in(pc.cast(batch["rdb_type"], pa.int16()), value_set=pa.array(ELEMENT_TYPES, pa.int16())),
                     pc.is_in(kind, value_set=pa.array([KIND_SET, KIND_ZSET, KIND_HASH], pa.int16())))
     lp = extra["lp_bytes"]
     if listpack_70:
@@ -460,17 +441,22 @@ def memory_column(profile, batch, extra):
     mem_blobs, nodes, blob_bytes) as int64 arrays.
     """
     lay = layout_for(profile)
+    # Module values, path hashes and the 8.8+ types (arrays, GCRA): no estimate.
+    no_estimate = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
+    if lay.valkey is not None:
+        total = valkey_model.memory_column(lay.valkey, lay.quantum16, batch, extra,
+                                           profile.thresholds.hash_max_entries)
+        return pc.if_else(no_estimate, pa.scalar(None, pa.int64()), total)
     if lay.alloc_tracked:
         return _memory_column_tracked(profile, lay, batch, extra)
     q16 = lay.quantum16
     key_len = key_lengths(batch)
-    ttl = ttl_flags(batch)
     key_hdr = _sds_hdr(key_len)
     if lay.argv_key:
         # The command argument: an embstr (sds type 8) up to 44 bytes.
         key_hdr = pc.if_else(pc.less_equal(key_len, 44), 3, key_hdr)
     key_sds = pc.add(pc.add(key_hdr, key_len), 1)
-    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+    if lay.embedded_key == KEY_IN_KVOBJ:
         # An embedded key takes sdsReqType's header: type 5 even when empty.
         key_sds = pc.add(pc.add(pc.if_else(pc.less(key_len, 32), 1, key_hdr), key_len), 1)
     if lay.embedded_key == KEY_IN_ENTRY:
@@ -482,12 +468,9 @@ def memory_column(profile, batch, extra):
         # header-size byte and the key's sds, one allocation counted in full
         # (kvobjComputeSize starts from zmalloc_size(kv)); the robj's 16 bytes
         # are in the value parts below, so the key adds the rest.
-        kv = pc.add(pc.add(key_sds, ROBJ + 1), expiry_in_object(lay, ttl, key_len))
+        kv = pc.add(pc.add(key_sds, ROBJ + 1),
+                    pc.if_else(pc.greater_equal(key_len, EXPIRE_KEY_THRESHOLD), 8, 0))
         key_part = pc.subtract(_J(kv, q16), ROBJ)
-    elif lay.embedded_key == KEY_IN_ROBJ:
-        # Valkey 8.1: objectComputeSize counts sizeof(robj) and nothing of
-        # the key embedded after it; MEMORY USAGE adds nothing more.
-        key_part = pa.array([0] * len(key_len), pa.int64()) if len(key_len) else pa.array([], pa.int64())
     elif lay.zmalloc_strings:
         key_part = pc.add(_J(key_sds, q16), 24 + lay.key_entry_extra)
     else:
@@ -505,21 +488,17 @@ def memory_column(profile, batch, extra):
         embstr = pc.add(n, robj + 2)
     raw_sds = pc.add(pc.add(_sds_hdr(n), n), 1)
     raw = pc.add(_J(raw_sds, q16) if lay.zmalloc_strings else raw_sds, robj)
-    if lay.embedded_key in (KEY_IN_KVOBJ, KEY_IN_ROBJ):
+    if lay.embedded_key == KEY_IN_KVOBJ:
         # The loader re-creates an embstr value with the key: robj, key
         # (header-size byte + sds), value as sds type 8, one allocation when
         # the sum is within a cache line, else the value becomes a raw sds
         # (OBJECT ENCODING then says raw).  Redis 8.2 kvobjSet estimates the
-        # key as len + 3 whatever its sds type; Valkey 8.1
-        # createStringObjectWithKeyAndExpire uses its real size.
-        together = pc.add(pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4)), expiry_in_object(lay, ttl, key_len))
-        decide = pc.add(pc.add(pc.add(key_len, robj + 3), pc.add(n, 4)), expiry_in_object(lay, ttl, key_len)) \
-            if lay.embedded_key == KEY_IN_KVOBJ else together
+        # key as len + 3 whatever its sds type.
+        together = pc.add(pc.add(key_sds, robj + 1), pc.add(n, 4))
+        decide = pc.add(pc.add(key_len, robj + 3), pc.add(n, 4))
         fits = pc.less_equal(decide, EMBED_STRING_LIMIT)
         # Redis counts the kvobj's key with key_part: take it back out when embedded.
-        shared = _J(together, q16)
-        if lay.embedded_key == KEY_IN_KVOBJ:
-            shared = pc.subtract(shared, key_part)
+        shared = pc.subtract(_J(together, q16), key_part)
         embstr = pc.if_else(fits, shared, pc.add(_J(raw_sds, q16), robj))
     # Before 7.0 blobs count by their length: ziplists, and a listpack in the
     # file would be one (zl_bytes); from 7.0 the allocator's classes, blob by
@@ -545,23 +524,17 @@ def memory_column(profile, batch, extra):
             grows = pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8()))
         buckets = pc.if_else(grows, grown, buckets)
     conv = extra.get("conv_at")
-    if conv is not None and not lay.hash_dict_grows and lay.embedded_key != KEY_IN_ROBJ:
+    if conv is not None and not lay.hash_dict_grows:
         buckets = _converted_buckets(profile, batch, n, conv, buckets)
     table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
     entries = pc.multiply(n, 24)
-    if lay.embedded_key == KEY_IN_ROBJ:
-        # Valkey 8.1 hashtableMemUsage: the struct and every bucket, child
-        # buckets included; elements sit in the buckets, no entries.
-        table = pc.add(pc.multiply(_ht_buckets(n), HT_BUCKET), robj + HASHTABLE_STRUCT)
-        entries = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
     hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
-    if lay.embedded_key != KEY_IN_ROBJ:
-        # objectComputeSize adds the elements as (double)sum/samples*size to
-        # the struct and buckets: the double can fall short by an ulp.
-        nf = pc.cast(n, pa.float64())
-        elements = pc.cast(pc.add(pc.add(entries, mem_el), mem_val), pa.float64())
-        averaged = pc.add(pc.cast(table, pa.float64()), pc.multiply(pc.divide(elements, pc.max_element_wise(nf, 1.0)), nf))
-        hashtable = pc.if_else(pc.greater(n, 0), pc.cast(pc.floor(averaged), pa.int64()), hashtable)
+    # objectComputeSize adds the elements as (double)sum/samples*size to
+    # the struct and buckets: the double can fall short by an ulp.
+    nf = pc.cast(n, pa.float64())
+    elements = pc.cast(pc.add(pc.add(entries, mem_el), mem_val), pa.float64())
+    averaged = pc.add(pc.cast(table, pa.float64()), pc.multiply(pc.divide(elements, pc.max_element_wise(nf, 1.0)), nf))
+    hashtable = pc.if_else(pc.greater(n, 0), pc.cast(pc.floor(averaged), pa.int64()), hashtable)
     if lay.set_entries_on_collision:
         # Valkey 8 stores a set member in its bucket unless the bucket is
         # taken; only the colliding ones get a 16-byte entry.  Expected
@@ -607,10 +580,7 @@ def memory_column(profile, batch, extra):
                            field_names=[name for name, _ in cases])
     value_part = pc.case_when(conds, *[arr for _, arr in cases])
     total = pc.cast(pc.add(key_part, value_part), pa.int64())
-    # Module values: no estimate (null) rather than a wrong number.
-    # Module values and the 8.8+ types (arrays, GCRA): no estimate.
-    module = pc.greater_equal(pc.cast(batch["kind"], pa.int16()), KIND_ARRAY)
-    return pc.if_else(module, pa.scalar(None, pa.int64()), total)
+    return pc.if_else(no_estimate, pa.scalar(None, pa.int64()), total)
 
 
 # ------------------------------------------------------------ Redis 8.4 and later

@@ -9,7 +9,8 @@ from rdbscan.scanner.format import (
     FLAVOR_REDIS, FLAVOR_VALKEY, KEY_META_NAME_CHARSET, OPCODE_NAMES, RDB_TYPE_NAMES,
     RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, REDIS_RDB_VERSION_MAX, TYPE_GCRA,
     TYPE_HASH_LISTPACK_EX, TYPE_MODULE_PRE_GA, TYPE_STREAM_LISTPACKS_3, TYPE_STREAM_LISTPACKS_4,
-    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX, VALKEY_TYPE_HASH_2,
+    TYPE_STREAM_LISTPACKS_5, VALKEY_RDB_TYPE_NAMES, VALKEY_RDB_VERSION_MIN, VALKEY_RDB_VERSION_MAX,
+    VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
 )
 
 CRC64_POLY_REFLECTED = 0x95AC9329AC4BC9B5   # Jones polynomial 0xad93d23594c935a9, reflected
@@ -55,6 +56,8 @@ class Resume(NamedTuple):
     scanner reads and the caller merges the rest.  ``module_names`` are the
     module types already met (their codes are kept), ``templates`` the hash
     templates already defined, ``(id, fields, longest field, field bytes)``.
+    ``expired_before`` (Valkey): hash field expiries before it are past, as
+    the dump's ``ctime`` aux says (:func:`snapshot_ms`).
     The scanner stops at the first record boundary at or after ``stop_at``;
     its first batch ends after ``first_batch`` rows.  The CRC64 is only
     computed (``handoff()``), never judged: it covers the bytes from
@@ -69,20 +72,23 @@ class Resume(NamedTuple):
     stop_at: Optional[int] = None
     first_batch: Optional[int] = None
     templates: tuple = ()
+    expired_before: int = -(1 << 63)
 
 
 def value_types(flavor, version):
     """The value type bytes a dump of this magic and version may hold: 256 flags (bytes).
 
     Types 0-21 are common ground (8 was never assigned); Redis and Valkey give
-    22 different meanings, and only Redis has 23-25 (7.4), 26 (RDB 13: Redis
-    8.6) and 27-33 (RDB 14 on: Redis 8.8 and 8.10).
+    22 different meanings, Valkey 9.2 (RDB 81) has 23 (path hash), and only
+    Redis has 23-25 (7.4), 26 (RDB 13: Redis 8.6) and 27-33 (RDB 14 on:
+    Redis 8.8 and 8.10).
     """
     table = bytearray(256)
     for t in range(TYPE_STREAM_LISTPACKS_3 + 1):
         table[t] = t != 8
     if flavor == FLAVOR_VALKEY:
         table[VALKEY_TYPE_HASH_2] = 1
+        table[VALKEY_TYPE_PATH_HASH] = version >= VALKEY_RDB_VERSION_PATH_HASH
         return bytes(table)
     for t in range(TYPE_STREAM_LISTPACKS_3 + 1, TYPE_HASH_LISTPACK_EX + 1):
         table[t] = 1
@@ -98,10 +104,11 @@ def value_types(flavor, version):
 def unknown_message(op, flavor, version):
     """The error text for a byte that is neither a value type nor an opcode of this dump."""
     name = "Valkey" if flavor == FLAVOR_VALKEY else "Redis"
+    types = VALKEY_RDB_TYPE_NAMES if flavor == FLAVOR_VALKEY else RDB_TYPE_NAMES
     if op in OPCODE_NAMES:
         what = f"opcode {op} ({OPCODE_NAMES[op]})"
-    elif op in RDB_TYPE_NAMES:
-        what = f"value type {op} ({RDB_TYPE_NAMES[op]})"
+    elif op in types:
+        what = f"value type {op} ({types[op]})"
     else:
         what = f"value type or opcode {op}"
     return f"unknown {what} for {name} RDB version {version}"
@@ -171,17 +178,28 @@ def pre_ga_library(name, engine, code):
 def record_aux(meta, key, value):
     """Store one AUX field in ``meta``.
 
-    Valkey 8 writes cluster slot counts as repeated ``slot-info`` fields
-    ("slot,keys,expires"); those join ``meta["slot_info"]`` instead of
-    overwriting each other.
+    Valkey 8+ writes cluster slot counts as repeated ``slot-info`` fields
+    ("slot,keys,expires", and from 9.0 ",keys_with_volatile_items"); those
+    join ``meta["slot_info"]`` (one list per slot) instead of overwriting
+    each other.
     """
     name = key.decode("utf-8", "backslashreplace")
     if name == "slot-info":
         parts = value.decode("ascii", "replace").split(",")
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
+        if len(parts) in (3, 4) and all(p.isdigit() for p in parts):
             meta["slot_info"].append([int(p) for p in parts])
             return
     meta["aux"][name] = aux_value(value)
+
+
+def snapshot_ms(ctime):
+    """The snapshot's time in ms from the ``ctime`` aux value (seconds); the minimum when unusable.
+
+    Hash fields whose expiry is before it are dropped by a Valkey loader.
+    """
+    if isinstance(ctime, int) and 0 <= ctime < (1 << 53):
+        return ctime * 1000
+    return -(1 << 63)
 
 
 class RaxCounter:

@@ -29,8 +29,9 @@ from cpython.bytearray cimport PyByteArray_AS_STRING
 from rdbscan.errors import RDBFormatError, RDBTruncatedError, RDBChecksumError
 from rdbscan.scanner.format import module_type_name, module_encver
 from rdbscan.scanner._common import (header_info, escape_key, crc64_table, crc16_table, pre_ga_library,
-                                     record_aux, unknown_message, value_types, key_meta_class_name,
+                                     record_aux, snapshot_ms, unknown_message, value_types, key_meta_class_name,
                                      CRC64_POLY_REFLECTED)
+from rdbscan.model.valkey import vset_bytes
 
 from libc.stdlib cimport strtod
 from libc.math cimport isnan, isinf
@@ -43,6 +44,7 @@ DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set
 DEF SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
 DEF SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
 DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
+DEF RESP_DIGITS_MAX = 18      # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 DEF KEY_TEXT_MAX = 1 << 30    # longest key (as text); a batch also ends once its keys reach this
 DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
 DEF ROLE_SET = 3
@@ -690,8 +692,17 @@ cdef inline int is_canonical_int(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1 if v <= limit else 0
 
 
+cdef inline int64_t lp_backlen(int64_t entry) noexcept nogil:
+    # pyscanner._lp_backlen: a listpack entry's back-length bytes.
+    if entry <= 127: return 1
+    if entry < 16383: return 2
+    if entry < 2097151: return 3
+    if entry < 268435455: return 4
+    return 5
+
+
 cdef inline int64_t canonical_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    # The value of a canonical integer's text (is_canonical_int said yes).
+    # The value of a canonical integer's text (is_canonical_int said yes; wraps like C for -2^63).
     cdef Py_ssize_t i = 1 if p[0] == 45 else 0
     cdef uint64_t v = 0
     while i < n:
@@ -703,15 +714,7 @@ cdef inline int64_t canonical_value(const uint8_t* p, Py_ssize_t n) noexcept nog
 # --- what the loader would build: listpack / ziplist / intset sizes -------
 cdef inline int64_t lp_with_backlen(int64_t l) noexcept nogil:
     # A listpack entry of l bytes plus its back-length (lpEncodeBacklen).
-    if l <= 127:
-        return l + 1
-    if l < 16383:
-        return l + 2
-    if l < 2097151:
-        return l + 3
-    if l < 268435455:
-        return l + 4
-    return l + 5
+    return l + lp_backlen(l)
 
 
 cdef inline int64_t lp_int_entry(int64_t v) noexcept nogil:
@@ -880,11 +883,7 @@ cdef inline Py_ssize_t lp_first(const uint8_t* p, Py_ssize_t n, int64_t* value, 
     else:
         isint[0] = 0
         return 0
-    if ln <= 127: return ln + 1
-    if ln < 16383: return ln + 2
-    if ln < 2097151: return ln + 3
-    if ln < 268435455: return ln + 4
-    return ln + 5
+    return ln + lp_backlen(ln)
 
 
 cdef int64_t float_text_len(double d) noexcept nogil:
@@ -1017,6 +1016,7 @@ cdef class Scanner:
     cdef int64_t s_val               # its value when s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
+    cdef int64_t v_expired, v_expired_bytes  # Valkey hash fields already expired at the snapshot
     cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
     # what the loader would build of the elements: a listpack (7.2+ / 7.0 score
@@ -1041,6 +1041,11 @@ cdef class Scanner:
     cdef int q16                     # allocator code (rdbscan.model.alloc; 1 = 16-byte quantum)
     cdef bint as_lp                  # size ziplist blobs as the listpacks a 7.0+ loader makes
     cdef bint want_zl                # also size listpack blobs as ziplists (a pre-7.0 what-if)
+    cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
+    cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
+    cdef uint8_t* vset_buf           # a hash's live field expiries (int64), in order (volatile set replay)
+    cdef Py_ssize_t vset_cap
+    cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
     # --- what-if sizing slots (set_slots): the same sums under other rules ---
     cdef int nx
     cdef int32_t* x_lut[MAX_X * ROLES]
@@ -1051,17 +1056,20 @@ cdef class Scanner:
     cdef int x_alloc[MAX_X]
     cdef bint x_as_lp[MAX_X]
     cdef int x_stream[MAX_X]
+    cdef int64_t x_vset[MAX_X]
     cdef int64_t x_mem[MAX_X * ROLES]
     cdef int64_t x_blobs[MAX_X]
     cdef int64_t* cx[MAX_X * 3]      # their columns: elements, values, blobs
-    # --- stream sizings every slot needs, both kept in one pass (_stream_modes) ---
-    cdef bint st_nodes, st_alloc, st_time
+    # --- stream sizings every slot needs, all kept in one pass (_stream_modes) ---
+    cdef bint st_nodes, st_alloc, st_tables, st_time
     cdef int st_amask                # allocator codes the allocation-mode sums are wanted for (bits)
     cdef int64_t st_n0, st_n1        # counting mode: tree nodes, consumer name bytes
-    cdef int64_t st_a0[ALLOCATOR_CODES]   # allocation mode, per allocator: tree bytes,
-    cdef int64_t st_a1[ALLOCATOR_CODES]   # names, IDMP producers and entries,
+    cdef int64_t st_a0[ALLOCATOR_CODES]   # allocation modes, per allocator: the stream's own trees,
+    cdef int64_t st_g0[ALLOCATOR_CODES]   # Redis 8.4+'s name trees and PEL index,
+    cdef int64_t st_a1[ALLOCATOR_CODES]   # consumer names, IDMP producers and entries,
+    cdef int64_t st_i1[ALLOCATOR_CODES]
     cdef int64_t st_t0[ALLOCATOR_CODES]   # and 8.4's per-group PEL-by-time trees
-    cdef bint v_len_valid, v_stream, v_hfe_valid
+    cdef bint v_len_valid, v_stream, v_hfe_valid, v_expired_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
@@ -1109,6 +1117,9 @@ cdef class Scanner:
     cdef uint8_t* c_stream_valid
     cdef int64_t* c_hfe
     cdef uint8_t* c_hfe_valid
+    cdef int64_t* c_expired
+    cdef int64_t* c_expired_bytes
+    cdef uint8_t* c_expired_valid
     cdef uint8_t* c_flags
     cdef int64_t* c_nodes
     cdef int64_t* c_blob
@@ -1176,6 +1187,9 @@ cdef class Scanner:
         self.c_stream_valid = <uint8_t*>malloc(n)
         self.c_hfe = <int64_t*>malloc(n * 8)
         self.c_hfe_valid = <uint8_t*>malloc(n)
+        self.c_expired = <int64_t*>malloc(n * 8)
+        self.c_expired_bytes = <int64_t*>malloc(n * 8)
+        self.c_expired_valid = <uint8_t*>malloc(n)
         self.c_flags = <uint8_t*>malloc(n)
         self.c_nodes = <int64_t*>malloc(n * 8)
         self.c_blob = <int64_t*>malloc(n * 8)
@@ -1199,6 +1213,11 @@ cdef class Scanner:
             self.big_rounded[i] = 0
         self.pair = NULL
         self.last_field = 2 * PAIR_FIELDS
+        self.vset_table = 0
+        self.hash_value_limit = -1
+        self.vset_buf = NULL
+        self.vset_cap = 0
+        self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
         self.c_key_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_off = <int32_t*>malloc((n + 1) * 4)
         self.c_raw_valid = <uint8_t*>malloc(n)
@@ -1219,6 +1238,7 @@ cdef class Scanner:
                 self.c_zl == NULL or self.c_intset == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
                 self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or
                 self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_expired == NULL or self.c_expired_bytes == NULL or self.c_expired_valid == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
             raise MemoryError()
@@ -1251,6 +1271,7 @@ cdef class Scanner:
         cdef Py_ssize_t cap
         self.flavor = resume.flavor
         self.version = resume.version
+        self.expired_before = resume.expired_before
         allowed = value_types(self.flavor, self.version)
         for i in range(256):
             self.vtypes[i] = allowed[i]
@@ -1335,6 +1356,8 @@ cdef class Scanner:
         rs_free(&self.rs_ids); rs_free(&self.rs_groups); rs_free(&self.rs_consumers); rs_free(&self.rs_union)
         free(self.pel_ids)
         free(self.time_keys)
+        free(self.vset_buf)
+        free(self.c_expired); free(self.c_expired_bytes); free(self.c_expired_valid)
         free(self.c_db); free(self.c_kind); free(self.c_rdb_type); free(self.c_length)
         free(self.c_length_valid); free(self.c_max); free(self.c_serialized); free(self.c_offset)
         free(self.c_expire); free(self.c_expire_valid); free(self.c_idle); free(self.c_idle_valid)
@@ -1544,6 +1567,16 @@ cdef class Scanner:
             self.skip(self.s_len)
         return self.s_len
 
+    cdef inline void _packed(self, int64_t n, bint all_int) noexcept nogil:
+        # The listpack (or intset, for integer sets) the loader builds from
+        # elements stored one by one, should it keep the value compact (_pack
+        # and _built summed it), in the scan's own and every slot's allocator.
+        cdef int s
+        self.v_blob = (INTSET_HEADER + n * (self.v_intw if self.v_intw > 2 else 2)) if all_int else self.v_lp
+        self.v_mem_blobs = jemalloc_size(self.v_blob, self.q16)
+        for s in range(self.nx):
+            self.x_blobs[s] = jemalloc_size(self.v_blob, self.x_alloc[s])
+
     cdef int64_t skip_value_string(self, int* fmt) except -1 nogil:
         # skip_string for a string value, also sniffing its format from the
         # first bytes (an LZF one from its first literal run).
@@ -1676,7 +1709,8 @@ cdef class Scanner:
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, rounded, int quantum16=0, int stream_alloc=STREAM_NODES,
-                   big_extra=None, bint listpacks=False, bint ziplists=False):
+                   big_extra=None, int64_t vset_table=0, int64_t hash_value_limit=-1, bint listpacks=False,
+                   bint ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         ``tables``: five sequences of 4,096 ints (hash fields, hash values,
@@ -1694,8 +1728,11 @@ cdef class Scanner:
         ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
         ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
         per group; ``True`` means ``STREAM_ALLOC``) rather than counting
-        their radix-tree nodes (``STREAM_NODES``).  ``listpacks``: size
-        ziplist blobs as the listpacks a 7.0+ loader converts them to;
+        their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
+        8.1+) by the allocations of the stream's own trees only.
+        ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+): as in
+        :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.  ``listpacks``:
+        size ziplist blobs as the listpacks a 7.0+ loader converts them to;
         ``ziplists``: also work out what listpack blobs would be as
         ziplists (``zl_bytes``).
         """
@@ -1714,6 +1751,8 @@ cdef class Scanner:
             self.big_extra[role] = big_extra[role] if big_extra is not None else 0
         self.q16 = quantum16
         self.stream_alloc = stream_alloc
+        self.vset_table = vset_table
+        self.hash_value_limit = hash_value_limit
         self.as_lp = listpacks
         self.want_zl = ziplists
         self._stream_modes()
@@ -1723,15 +1762,16 @@ cdef class Scanner:
 
         ``slots`` is a sequence of at most 7 tuples with :meth:`set_sizing`'s
         arguments ``(tables, big_headers, rounded, quantum16, stream_alloc,
-        big_extra, listpacks)``; each adds the columns ``mem_elements_N``,
-        ``mem_values_N`` and ``mem_blobs_N`` (N from 1) to every batch.
-        Call before the first key.
+        big_extra, vset_table, listpacks)``; each adds the columns
+        ``mem_elements_N``, ``mem_values_N`` and ``mem_blobs_N`` (N from 1)
+        to every batch.  Call before the first key.
         """
         cdef int s, role, i, k
         if len(slots) > MAX_X:
             raise ValueError(f"at most {MAX_X} what-if sizing slots")
         self._free_slots()
-        for s, (tables, big_headers, rounded, quantum16, stream_alloc, big_extra, listpacks) in enumerate(slots):
+        for s, (tables, big_headers, rounded, quantum16, stream_alloc, big_extra, vset_table,
+                listpacks) in enumerate(slots):
             self.x_pair[s] = NULL
             self.nx = s + 1          # _free_slots frees what this slot got so far
             for i in range(3):
@@ -1754,6 +1794,7 @@ cdef class Scanner:
                 _copy_ints(self.x_pair[s], tables[ROLES], 2 * PAIR_FIELDS * 129)
             self.x_alloc[s] = quantum16
             self.x_stream[s] = stream_alloc
+            self.x_vset[s] = vset_table
             self.x_as_lp[s] = listpacks
         self._stream_modes()
 
@@ -1795,9 +1836,10 @@ cdef class Scanner:
     cdef void _stream_modes(self) noexcept:
         # Which stream sizings the scan and its slots need (_stream keeps
         # them all in one pass): radix-tree node counts, allocations (for
-        # which allocators), 8.4's per-group PEL-by-time trees.
+        # which allocators), Redis 8.4+'s name trees and PEL index, 8.4's
+        # per-group PEL-by-time trees.
         cdef int s, mode, code
-        self.st_nodes = self.st_alloc = self.st_time = 0
+        self.st_nodes = self.st_alloc = self.st_tables = self.st_time = 0
         self.st_amask = 0
         for s in range(-1, self.nx):
             mode = self.stream_alloc if s < 0 else self.x_stream[s]
@@ -1807,6 +1849,8 @@ cdef class Scanner:
             else:
                 self.st_alloc = 1
                 self.st_amask |= 1 << code
+                if mode != STREAM_TREES:
+                    self.st_tables = 1
                 if mode == STREAM_ALLOC_PEL_TIME:
                     self.st_time = 1
 
@@ -1888,6 +1932,8 @@ cdef class Scanner:
             k = self.read_bytes()
             v = self.read_bytes()
             record_aux(self.meta, k, v)
+            if k == b"ctime" and self.flavor == FLAVOR_VALKEY:
+                self.expired_before = snapshot_ms(self.meta["aux"]["ctime"])
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_REDIS:
             a = self.read_plain_len()
             b = self.read_plain_len()
@@ -1896,6 +1942,20 @@ cdef class Scanner:
         elif op == OP_SLOT_INFO and self.flavor == FLAVOR_VALKEY:
             # Valkey 9 reserves 244 for slot info from foreign RDBs and ignores it.
             self.read_plain_len(); self.read_plain_len(); self.read_plain_len()
+        elif op == OP_SLOT_IMPORT and self.flavor == FLAVOR_VALKEY:
+            # Valkey 9 SLOT_IMPORT (Redis 8.6 uses 243 for KEY_META): a slot migration under way.
+            job = self.read_bytes()
+            a = self._count()
+            ranges = [[self.read_plain_len(), self.read_plain_len()] for _ in range(a)]
+            self.meta.setdefault("slot_imports", []).append(
+                {"job": job.decode("utf-8", "backslashreplace"), "ranges": ranges})
+        elif op == OP_UPDATE and self.flavor == FLAVOR_VALKEY and self.version >= VALKEY_RDB_VERSION_PATH_HASH:
+            # Valkey 9.2 UPDATE: a replication command (RESP multi-bulk) inlined by a
+            # forkless save; the loader replays it, a scan can only skip it.
+            a = self._resp_number(ord("*"), at)
+            for _ in range(a):
+                self.skip(self._resp_number(ord("$"), at) + 2)
+            self.meta["update_commands"] = self.meta.get("update_commands", 0) + 1
         elif op == OP_FUNCTION2:
             code = self.read_bytes()
             self.meta["functions"].append(code.decode("utf-8", "backslashreplace"))
@@ -1918,6 +1978,24 @@ cdef class Scanner:
         else:
             self._unknown(op, at)
         return 0
+
+    cdef int64_t _resp_number(self, int marker, int64_t at) except -1:
+        # "<marker><digits>\r\n" of a RESP header, at most RESP_DIGITS_MAX digits.
+        cdef int64_t v = 0
+        cdef int c, k = 0
+        if self.u8() != marker:
+            self.fail(f"UPDATE opcode: expected a RESP '{chr(marker)}' header", at)
+        while True:
+            c = self.u8()
+            if c == 13:
+                break
+            if c < 48 or c > 57 or k >= RESP_DIGITS_MAX:
+                self.fail("UPDATE opcode: malformed RESP length", at)
+            v = v * 10 + (c - 48)
+            k += 1
+        if k == 0 or self.u8() != 10:
+            self.fail("UPDATE opcode: malformed RESP length", at)
+        return v
 
     cdef int _unknown(self, int op, int64_t at) except -1:
         self.fail(unknown_message(op, self.flavor, self.version), at)
@@ -2038,6 +2116,106 @@ cdef class Scanner:
             "when": when, "bytes": self.base + self.pos - start})
         return 0
 
+    cdef int _valkey_hash_2(self) except -1 nogil:
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
+        cdef int64_t n, i, field, value, expiry, lp, lp70, zl, zl_prev, intw
+        cdef int s
+        cdef bint keep = self.vset_table != 0
+        for s in range(self.nx):
+            keep = keep or self.x_vset[s] != 0
+        self.v_kind = KIND_HASH
+        n = self._count()
+        self.v_hfe = 0
+        self.v_expired = 0
+        self.v_expired_bytes = 0
+        for i in range(n):
+            lp, lp70, zl, zl_prev, intw = self.v_lp, self.v_lp70, self.v_zl, self.zl_prev, self.v_intw
+            field = self.skip_string()
+            self._pack(field)
+            value = self.skip_string()
+            self._pack(value)
+            expiry = self.fixed(8)
+            if expiry != -1 and expiry < self.expired_before:
+                self.v_lp, self.v_lp70, self.v_zl, self.zl_prev, self.v_intw = lp, lp70, zl, zl_prev, intw
+                self.v_expired += 1
+                self.v_expired_bytes += self._entry_cost(field, value)
+                continue
+            self._elem(field)
+            self._elem(value)
+            if expiry != -1:
+                if keep:
+                    self._keep_expiry(expiry, self.v_hfe)
+                self.v_hfe += 1
+                self._size(field, 2)
+            else:
+                self._size(field, 0)
+            self._size(value, 1)
+        if self.v_hfe > VSET_VECTOR_MAX and keep:
+            # Past one vector the volatile set depends on the expiries themselves.
+            with gil:
+                self._vset_bytes()
+        self.v_len = n - self.v_expired
+        self.v_hfe_valid = 1
+        self.v_expired_valid = 1
+        self.v_flags |= FLAG_HFE
+        self._built()
+        self._packed(self.v_len, 0)
+        return 0
+
+    cdef int64_t _entry_cost(self, int64_t field, int64_t value) noexcept nogil:
+        # pyscanner.Scanner._entry_cost: an expired field's entry, sized as a
+        # field with a TTL and its value (the scan's own sizing only), then
+        # taken back out of the sums.
+        cdef int64_t m1 = self.v_mem[1], m2 = self.v_mem[2], last = self.last_field, cost
+        cdef int nx = self.nx
+        self.nx = 0
+        self._size(field, 2)
+        self._size(value, 1)
+        self.nx = nx
+        cost = self.v_mem[2] + self.v_mem[1] - m2 - m1
+        self.v_mem[1] = m1
+        self.v_mem[2] = m2
+        self.last_field = last
+        return cost
+
+    cdef int _keep_expiry(self, int64_t expiry, int64_t at) except -1 nogil:
+        grow_buffer(&self.vset_buf, &self.vset_cap, (at + 1) * 8, 256 * 8)
+        (<int64_t*>self.vset_buf)[at] = expiry
+        return 0
+
+    cdef int _vset_bytes(self) except -1:
+        # The volatile set of the expiries kept, in the scan's own sizing and
+        # every slot's that has one.
+        cdef const int64_t* kept = <const int64_t*>self.vset_buf
+        cdef int s
+        expiries = [kept[i] for i in range(self.v_hfe)]
+        if self.vset_table:
+            self.v_mem[2] += vset_bytes(expiries, self.q16, self.vset_table)
+        for s in range(self.nx):
+            if self.x_vset[s]:
+                self.x_mem[s * ROLES + 2] += vset_bytes(expiries, self.x_alloc[s], self.x_vset[s])
+        return 0
+
+    cdef int _path_hash(self) except -1 nogil:
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        cdef int64_t paths, fields, i, j, at
+        self.v_kind = KIND_PATH_HASH
+        paths = self._count()
+        for i in range(paths):
+            self._elem(self.skip_string())
+            at = self.base + self.pos
+            fields = self._count()
+            if fields == 0:
+                with gil: self.fail("path hash: a path with no fields (the loader rejects it)", at)
+            for j in range(fields):
+                self._elem(self.skip_string())
+                self._elem(self.skip_string())
+        self.v_len = paths
+        return 0
+
     cdef int _module_ops(self) except -1 nogil:
         # Module values describe themselves: typed fields until EOF (module.c).
         cdef int64_t at
@@ -2119,6 +2297,7 @@ cdef class Scanner:
         self.v_flags = 0
         self.v_stream = 0
         self.v_hfe_valid = 0
+        self.v_expired_valid = 0
         self._value(rdb_type)
 
         # Only now is the row complete: commit it.
@@ -2152,6 +2331,9 @@ cdef class Scanner:
         self.c_pending[r] = self.v_pending if self.v_stream else 0
         self.c_hfe_valid[r] = self.v_hfe_valid
         self.c_hfe[r] = self.v_hfe if self.v_hfe_valid else 0
+        self.c_expired_valid[r] = self.v_expired_valid
+        self.c_expired[r] = self.v_expired if self.v_expired_valid else 0
+        self.c_expired_bytes[r] = self.v_expired_bytes if self.v_expired_valid else 0
         self.c_flags[r] = self.v_flags
         self.c_nodes[r] = self.v_nodes
         self.c_blob[r] = self.v_blob
@@ -2217,6 +2399,12 @@ cdef class Scanner:
         # (from the string just read: s_int, s_val).
         self._elem(n)
         self._size(n, role)
+        self._pack(n)
+        return 0
+
+    cdef inline void _pack(self, int64_t n) noexcept nogil:
+        # What the element just read (n bytes; s_int, s_val) takes in a
+        # listpack, ziplist or intset the loader might build instead.
         if self.s_int:
             self.v_lp += lp_int_entry(self.s_val)
             self.v_lp70 += lp_int_entry(self.s_val)
@@ -2228,7 +2416,6 @@ cdef class Scanner:
             self.v_lp70 += lp_str_entry(n)
             self._zl_add(zl_str_body(n))
             self.v_intw = -1
-        return 0
 
     cdef inline void _zl_add(self, int64_t body) noexcept nogil:
         # One more ziplist entry: its prevlen field holds the previous entry's size.
@@ -2353,8 +2540,12 @@ cdef class Scanner:
             self.v_kind = KIND_LIST
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_string())
+                m = self.skip_string()
+                self._elem(m)
+                self._pack(m)
             self.v_len = n
+            self._built()
+            self._packed(n, 0)
         elif t == TYPE_SET:
             self.v_kind = KIND_SET
             n = self._count()
@@ -2369,6 +2560,7 @@ cdef class Scanner:
             self._built()
             if allint:
                 self.v_flags |= FLAG_INTEGER
+            self._packed(n, allint)
         elif t == TYPE_ZSET or t == TYPE_ZSET_2:
             self.v_kind = KIND_ZSET
             n = self._count()
@@ -2406,6 +2598,8 @@ cdef class Scanner:
                 self._ht(m2, 1)
                 if m2 > m:
                     m = m2
+                if self.hash_value_limit >= 0 and self.v_runmax <= self.hash_value_limit < m:
+                    self.v_nodes = i + 1    # the loader leaves the listpack here (model.valkey)
                 if m > self.v_runmax:
                     self.v_runmax = m
                     for j in range(self.nconv):
@@ -2413,20 +2607,11 @@ cdef class Scanner:
                             self.v_conv[j] = i
             self.v_len = n
             self._built()
+            self._packed(n, 0)
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
-            # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
-            self.v_kind = KIND_HASH
-            n = self._count()
-            self.v_hfe = 0
-            for i in range(n):
-                self._ht(self.skip_string(), 0)
-                self._ht(self.skip_string(), 1)
-                if self.fixed(8) != -1:
-                    self.v_hfe += 1
-            self.v_len = n
-            self._built()
-            self.v_hfe_valid = 1
-            self.v_flags |= FLAG_HFE
+            self._valkey_hash_2()
+        elif t == VALKEY_TYPE_PATH_HASH and self.flavor == FLAVOR_VALKEY:
+            self._path_hash()
         elif t == TYPE_HASH_METADATA or t == TYPE_HASH_METADATA_PRE_GA:
             # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
             self.v_kind = KIND_HASH
@@ -2596,7 +2781,7 @@ cdef class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > 255:
-                self.fail("more than 250 module types in one dump")
+                self.fail(f"more than {255 - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self.module_codes[name] = code
         self.v_kind = code
@@ -2614,7 +2799,9 @@ cdef class Scanner:
         # consumer PEL, the PEL-ID index), and the allocations of consumer
         # names and IDMP producers and entries; Redis 8.4
         # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
-        # time (pyscanner._stream).  What-if slots may want another mode or
+        # time; Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
+        # PEL and each consumer PEL, and the bytes of consumer names
+        # (pyscanner._stream).  What-if slots may want another mode or
         # allocator than the scan's own: every sum any of them needs is kept
         # in this one pass (st_*), then each takes its own (_stream_pick).
         cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0
@@ -2623,12 +2810,13 @@ cdef class Scanner:
         cdef RaxCount tree
         cdef bint counted = self.st_nodes
         cdef bint alloc = self.st_alloc
+        cdef bint tables = self.st_tables      # Redis 8.4+: names, tables, PEL index
         cdef bint by_time = self.st_time
         cdef int amask = self.st_amask, a
         cdef const uint8_t* name
         self.st_n0 = self.st_n1 = 0
         for a in range(ALLOCATOR_CODES):
-            self.st_a0[a] = self.st_a1[a] = self.st_t0[a] = pel_bytes[a] = 0
+            self.st_a0[a] = self.st_g0[a] = self.st_a1[a] = self.st_i1[a] = self.st_t0[a] = pel_bytes[a] = 0
         rax_reset(&tree)
         rs_reset(&self.rs_ids, amask)
         nodes = self._count()
@@ -2659,7 +2847,7 @@ cdef class Scanner:
         self.v_pending = 0
         rs_reset(&self.rs_groups, amask)
         for i in range(groups):
-            if alloc:
+            if tables:
                 name = self.read_name(&size)                  # group name
                 rs_add(&self.rs_groups, name, size)
             else:
@@ -2675,8 +2863,9 @@ cdef class Scanner:
                 self.need(STREAM_ID_BYTES + 8)
                 if alloc:
                     rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
-                    self.keep_pel_id(total_pel)
-                    total_pel += 1
+                    if tables:
+                        self.keep_pel_id(total_pel)
+                        total_pel += 1
                 if counted:
                     rax_add(&tree, self.p + self.pos)
                 if by_time:                                   # delivery time, big-endian, then the ID
@@ -2686,7 +2875,7 @@ cdef class Scanner:
             self.st_n0 += tree.nodes
             if alloc:
                 rs_sum(&self.rs_ids, self.st_a0)
-                if pel:
+                if pel and tables:
                     pel_groups += 1
                     for a in range(ALLOCATOR_CODES):
                         pel_bytes[a] = 0
@@ -2703,7 +2892,7 @@ cdef class Scanner:
             self.v_consumers += consumers
             rs_reset(&self.rs_consumers, amask)
             for j in range(consumers):
-                if alloc:
+                if tables:
                     name = self.read_name(&size)              # consumer name
                     rs_add(&self.rs_consumers, name, size)
                     for a in range(ALLOCATOR_CODES):
@@ -2728,15 +2917,15 @@ cdef class Scanner:
                 self.st_n0 += tree.nodes
                 if alloc:
                     rs_sum(&self.rs_ids, self.st_a0)
-            if alloc:
-                rs_sum(&self.rs_consumers, self.st_a0)
+            if tables:
+                rs_sum(&self.rs_consumers, self.st_g0)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self.skip(self._count() * STREAM_ID_BYTES)
-        if alloc and groups:
-            rs_sum(&self.rs_groups, self.st_a0)
-        if alloc and pel_groups:
+        if tables and groups:
+            rs_sum(&self.rs_groups, self.st_g0)
+        if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
@@ -2750,7 +2939,7 @@ cdef class Scanner:
                     pel_bytes[a] = 0
                 rs_sum(&self.rs_union, pel_bytes)
             for a in range(ALLOCATOR_CODES):
-                self.st_a0[a] += pel_bytes[a]
+                self.st_g0[a] += pel_bytes[a]
         if t >= TYPE_STREAM_LISTPACKS_4:
             self._stream_idmp(alloc, amask)
         self._stream_pick(self.stream_alloc, self.q16, &self.v_mem[0], &self.v_mem[1])
@@ -2764,9 +2953,12 @@ cdef class Scanner:
         if mode == STREAM_NODES:
             elements[0] = self.st_n0
             values[0] = self.st_n1
+        elif mode == STREAM_TREES:
+            elements[0] = self.st_a0[a]
+            values[0] = self.st_n1 + self.st_i1[a]
         else:
-            elements[0] = self.st_a0[a] + (self.st_t0[a] if mode == STREAM_ALLOC_PEL_TIME else 0)
-            values[0] = self.st_a1[a]
+            elements[0] = self.st_a0[a] + self.st_g0[a] + (self.st_t0[a] if mode == STREAM_ALLOC_PEL_TIME else 0)
+            values[0] = self.st_a1[a] + self.st_i1[a]
 
     cdef int keep_time_key(self, int64_t index) except -1 nogil:
         # The pel_by_time key of the PEL entry at pos into slot index:
@@ -2819,14 +3011,14 @@ cdef class Scanner:
             if alloc:
                 for a in range(ALLOCATOR_CODES):
                     if (amask >> a) & 1:
-                        self.st_a1[a] += jemalloc_size(IDMP_PRODUCER, a)
+                        self.st_i1[a] += jemalloc_size(IDMP_PRODUCER, a)
             entries = self._count()
             for j in range(entries):
                 size = self.skip_string()                 # IID
                 if alloc:
                     for a in range(ALLOCATOR_CODES):
                         if (amask >> a) & 1:
-                            self.st_a1[a] += jemalloc_size(IDMP_ENTRY + size, a)
+                            self.st_i1[a] += jemalloc_size(IDMP_ENTRY + size, a)
                 self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
         self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
         return 0
@@ -3296,6 +3488,9 @@ cdef class Scanner:
         cols["stream_pending"] = None if v is False else _bytes(self.c_pending, n * 8)
         v = cols["hfe_valid"] = _bitmap(self.c_hfe_valid, n)
         cols["hash_fields_with_ttl"] = None if v is False else _bytes(self.c_hfe, n * 8)
+        v = cols["expired_valid"] = _bitmap(self.c_expired_valid, n)
+        cols["hash_fields_expired"] = None if v is False else _bytes(self.c_expired, n * 8)
+        cols["hash_expired_bytes"] = None if v is False else _bytes(self.c_expired_bytes, n * 8)
         self.rows = 0
         self.flushed += n
         self.batch_limit = self.batch_size

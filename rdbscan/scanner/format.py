@@ -17,7 +17,8 @@ RDB_VERSION_KEY_META = 13     # Redis 8.6: KEY_META opcode, streams with IDMP (t
 RDB_VERSION_ARRAY = 14        # Redis 8.8+: types 27-33 and the HASH_TEMPLATE opcode are read
                               # from RDB 14 on (8.8 writes 27/28, 8.10 adds templates in RDB 15)
 VALKEY_RDB_VERSION_MIN = 80   # first RDB version written with the VALKEY magic
-VALKEY_RDB_VERSION_MAX = 80   # newest Valkey RDB version this scanner knows
+VALKEY_RDB_VERSION_MAX = 81   # newest Valkey RDB version this scanner knows (9.2, from sources only)
+VALKEY_RDB_VERSION_PATH_HASH = 81  # first Valkey RDB version with type 23 and opcode 242 UPDATE
 
 # --- length encoding (first byte of a length, top two bits) --------------------
 LEN_6BIT = 0
@@ -65,9 +66,11 @@ TYPE_HASH_TMPL_ARRAY = 31           # ... self-contained fields and values (DUMP
 TYPE_HASH_TMPL_ARRAY_REF = 32       # ... values referring to a HASH_TEMPLATE record
 TYPE_GCRA = 33                      # GCRA rate limiter (builds with ENABLE_GCRA only)
 VALKEY_TYPE_HASH_2 = 22             # Valkey 9.0: (field, value, ms) triples
+VALKEY_TYPE_PATH_HASH = 23          # Valkey 9.2 (RDB 81): paths, each a field/value map
 
 # --- opcodes --------------------------------------------------------------------
 OP_HASH_TEMPLATE = 242              # Redis 8.10: a template's id and field names (Valkey 9.2: UPDATE)
+OP_UPDATE = 242                     # Valkey 9.2 (RDB 81): an inline replication command (RESP)
 OP_KEY_META = 243                   # Redis 8.6: module metadata classes before a key's type
 OP_SLOT_IMPORT = 243                # Valkey 9.0 (Redis 8.6 uses 243 for KEY_META)
 OP_SLOT_INFO = 244                  # Redis 7.4 cluster; Valkey: foreign, ignored
@@ -123,6 +126,8 @@ ZIPLIST_COUNT_UNKNOWN = 0xFFFF
 LISTPACK_HEADER = 6            # total bytes u32, count u16
 LISTPACK_END = 0xFF
 LISTPACK_COUNT_UNKNOWN = 0xFFFF
+LISTPACK_STR6_MAX = 63         # string entries: 1-byte header up to 63 bytes, 2 bytes up to 4095, then 5
+LISTPACK_STR12_MAX = 4095
 INTSET_HEADER = 8              # encoding u32, length u32
 ZIPMAP_BIGLEN = 254
 ZIPMAP_END = 0xFF
@@ -133,6 +138,10 @@ PEL_TIME_KEY_BYTES = 24        # Redis 8.4 pel_by_time key: delivery time, then 
 STREAM_NODES = 0               # up to Redis 8.2: the radix trees' nodes are counted
 STREAM_ALLOC = 1               # Redis 8.6+: the bytes every tree allocates (rax alloc_size)
 STREAM_ALLOC_PEL_TIME = 2      # Redis 8.4: the same, plus each group's pel_by_time tree
+STREAM_TREES = 3               # Valkey 8.1+: the bytes the stream's own trees allocate (main tree,
+                               # each PEL and consumer PEL; no group/consumer tables), names by length
+
+VSET_VECTOR_MAX = 127          # Valkey 9.0+ volatile set: one vector up to this many fields with TTLs
 
 # --- row facts the scanners hand to the record layer (column "flags") ---------
 FLAG_INTEGER = 1               # string: canonical integer; set: every member is one
@@ -169,9 +178,10 @@ KIND_HASH = 4
 KIND_STREAM = 5
 KIND_ARRAY = 6                 # Redis 8.8
 KIND_GCRA = 7                  # Redis builds with ENABLE_GCRA
-KIND_MODULE_BASE = 8           # 8 + i: the i-th module type name met in the dump
+KIND_PATH_HASH = 8             # Valkey 9.2 path hash (TYPE answers "path-hash")
+KIND_MODULE_BASE = 9           # 9 + i: the i-th module type name met in the dump
 
-KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream", "array", "gcra")
+KIND_NAMES = ("string", "list", "set", "zset", "hash", "stream", "array", "gcra", "path-hash")
 
 # Module type IDs pack a 9-character name in 6-bit symbols above a 10-bit
 # encoding version (Redis module.c, moduleTypeEncodeId).
@@ -188,6 +198,9 @@ RDB_TYPE_NAMES = {
     26: "stream_listpacks_4", 27: "stream_listpacks_5", 28: "array", 29: "hash_tmpl_lp",
     30: "hash_tmpl_lp_ref", 31: "hash_tmpl_array", 32: "hash_tmpl_array_ref", 33: "gcra",
 }
+
+VALKEY_RDB_TYPE_NAMES = {**{t: n for t, n in RDB_TYPE_NAMES.items() if t < 22}, 22: "hash_2", 23: "path_hash"}
+"""Type names in a VALKEY file: 0-21 as Redis, 22 and 23 Valkey's own, nothing beyond."""
 
 OPCODE_NAMES = {
     242: "HASH_TEMPLATE/UPDATE", 243: "KEY_META/SLOT_IMPORT", 244: "SLOT_INFO",

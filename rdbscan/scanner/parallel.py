@@ -39,8 +39,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError
-from rdbscan.scanner._common import Resume
-from rdbscan.scanner.format import KIND_MODULE_BASE, RDB_VERSION_CRC
+from rdbscan.scanner._common import Resume, snapshot_ms
+from rdbscan.scanner.format import FLAVOR_VALKEY, KIND_MODULE_BASE, RDB_VERSION_CRC
 
 try:
     from rdbscan.scanner._scanner import Scanner as _Compiled, crc64, crc64_combine, find_boundary
@@ -119,6 +119,7 @@ _GROUPS = (   # validity bitmap -> the columns it covers (values dropped when no
     ("freq_valid", (("freq", 1),), True),
     ("stream_valid", (("stream_groups", 8), ("stream_consumers", 8), ("stream_pending", 8)), True),
     ("hfe_valid", (("hash_fields_with_ttl", 8),), True),
+    ("expired_valid", (("hash_fields_expired", 8), ("hash_expired_bytes", 8)), True),
 )
 _FIXED = (("db", 2), ("kind", 1), ("rdb_type", 1), ("max_element_bytes", 8), ("serialized_bytes", 8),
           ("offset", 8), ("slot", 2), ("flags", 1), ("nodes", 8), ("blob_bytes", 8),
@@ -364,6 +365,7 @@ class ParallelScanner:
         self._sizing = None
         self._slots = None            # what-if sizing slots and conversion limits, for every chunk
         self._conversions = None
+        self._expired_before = -(1 << 63)
         self._fd = None
         self._executor = executor
         self._own_executor = executor is None
@@ -375,6 +377,10 @@ class ParallelScanner:
     def preamble(self):
         """Read the header and the file-level records before the keys (sequentially)."""
         self._head.preamble()
+        # Valkey hash fields whose TTL passed before the snapshot are counted
+        # apart: every chunk needs the dump's ctime (an aux field of the preamble).
+        if self.flavor == FLAVOR_VALKEY:
+            self._expired_before = snapshot_ms(self.meta["aux"].get("ctime"))
 
     def set_sizing(self, tables, *args, **kwargs):
         """The sizing tables every chunk's scanner uses (see the scanners' ``set_sizing``)."""
@@ -535,10 +541,12 @@ class ParallelScanner:
             if start is None:
                 chunk.cpu_seconds = time.thread_time() - cpu0
                 return chunk
-            resume = Resume(start, self.flavor, self.version, stop_at=chunk.end)
+            resume = Resume(start, self.flavor, self.version, stop_at=chunk.end,
+                            expired_before=self._expired_before)
         else:
             chunk.exact = True
-            resume = Resume(start, self.flavor, self.version, stop_at=chunk.end if stop else None, **state)
+            resume = Resume(start, self.flavor, self.version, stop_at=chunk.end if stop else None,
+                            expired_before=self._expired_before, **state)
         chunk.sync = start
         scanner = self._cls(_RangeReader(self._fd, start), min(self.batch_size, PIECE_ROWS), self.verify,
                             resume=resume)
@@ -760,6 +768,10 @@ class ParallelScanner:
         meta["functions"].extend(part["functions"])
         meta["module_aux"].extend(part["module_aux"])
         meta["slot_info"].extend(part["slot_info"])
+        if part.get("slot_imports"):                     # Valkey SLOT_IMPORT records
+            meta.setdefault("slot_imports", []).extend(part["slot_imports"])
+        if part.get("update_commands"):                  # Valkey 9.2 UPDATE records
+            meta["update_commands"] = meta.get("update_commands", 0) + part["update_commands"]
         for db, hint in part["resizedb"].items():
             meta["resizedb"][self._db if db is None else db] = hint
         if "eof_offset" in part:

@@ -24,33 +24,36 @@ from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
 from rdbscan.model.alloc import jemalloc_size
+from rdbscan.model.valkey import vset_bytes
 from rdbscan.scanner._common import (
     CRC64_POLY_REFLECTED, RaxCounter, RaxSizer, crc64_table, escape_key, header_info, key_meta_class_name,
-    pre_ga_library, record_aux, unknown_message, value_types,
+    pre_ga_library, record_aux, snapshot_ms, unknown_message, value_types,
 )
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
-    FORMAT_ZSTD, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
+    FORMAT_ZSTD, LISTPACK_STR6_MAX, LISTPACK_STR12_MAX, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
     ARRAY_TAG_SMALL_STR, KEY_META_MAX_CLASSES, KEY_META_SPEC_BYTES, KIND_ARRAY, KIND_GCRA,
     OP_HASH_TEMPLATE, OP_KEY_META, RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, TEMPLATE_ID_MAX, TYPE_ARRAY,
     TYPE_GCRA, TYPE_HASH_TMPL_ARRAY, TYPE_HASH_TMPL_ARRAY_REF, TYPE_HASH_TMPL_LP, TYPE_HASH_TMPL_LP_REF,
     TYPE_STREAM_LISTPACKS_4, TYPE_STREAM_LISTPACKS_5,
     ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF, FLAG_HFE, FLAG_INTEGER, FLAG_PLAIN_NODE,
-    FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE,
+    FLAVOR_REDIS, FLAVOR_VALKEY, INTSET_HEADER, KIND_HASH, KIND_LIST, KIND_MODULE_BASE, KIND_PATH_HASH,
     KIND_SET, KIND_STREAM, KIND_STRING, KIND_ZSET, LEN_6BIT, LEN_14BIT, LEN_32BIT,
     LEN_64BIT, LEN_ENCVAL, LISTPACK_END, LISTPACK_HEADER, MAGIC_LEN, MODULE_OP_DOUBLE,
     MODULE_OP_EOF, MODULE_OP_FLOAT, MODULE_OP_SINT, MODULE_OP_STRING, MODULE_OP_UINT,
     OP_AUX, OP_EOF, OP_EXPIRETIME, OP_EXPIRETIME_MS, OP_FREQ, OP_FUNCTION2,
-    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_INFO,
+    OP_FUNCTION_PRE_GA, OP_IDLE, OP_MODULE_AUX, OP_RESIZEDB, OP_SELECTDB, OP_SLOT_IMPORT, OP_SLOT_INFO,
+    OP_UPDATE,
     QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN, RDB_VERSION_CRC,
-    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
+    STREAM_ALLOC_PEL_TIME, STREAM_ID_BYTES, STREAM_NODES, STREAM_TREES, TYPE_HASH, TYPE_HASH_LISTPACK, TYPE_HASH_LISTPACK_EX,
     TYPE_HASH_LISTPACK_EX_PRE_GA, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA,
     TYPE_HASH_ZIPLIST, TYPE_HASH_ZIPMAP, TYPE_LIST, TYPE_LIST_QUICKLIST,
     TYPE_LIST_QUICKLIST_2, TYPE_LIST_ZIPLIST, TYPE_MODULE_2, TYPE_MODULE_PRE_GA, TYPE_SET,
     TYPE_SET_INTSET, TYPE_SET_LISTPACK, TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2,
     TYPE_STREAM_LISTPACKS_3, TYPE_STRING, TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_LISTPACK,
-    TYPE_ZSET_ZIPLIST, VALKEY_TYPE_HASH_2, ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
+    TYPE_ZSET_ZIPLIST, VALKEY_RDB_VERSION_PATH_HASH, VALKEY_TYPE_HASH_2, VALKEY_TYPE_PATH_HASH,
+    VSET_VECTOR_MAX, ZIPLIST_BIGLEN, ZIPLIST_END, ZIPLIST_HEADER,
     ZIPMAP_BIGLEN, ZIPMAP_END, ZSET_SCORE_NAN, module_encver, module_type_name,
 )
 
@@ -64,6 +67,7 @@ WINDOW = 1 << 20              # bytes asked of the source per read
 SMALL_INT_LEN = 20            # longest string that can parse as a 64-bit integer
 SIZING_LUT = 4096             # element lengths covered by the sizing tables
 PAIR_FIELDS = 128             # field lengths covered by the optional hash pair table
+RESP_DIGITS_MAX = 18          # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 ROLES = 5                     # sizing roles: field, value, field with TTL, set member, zset member
 ROLE_SET, ROLE_ZSET = 3, 4
 IDMP_PRODUCER = 24            # Redis 8.6 sizeof(idmpProducer)
@@ -243,15 +247,7 @@ SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typicall
 
 def _lp_with_backlen(size):
     # A listpack entry of `size` bytes plus its back-length (lpEncodeBacklen).
-    if size <= 127:
-        return size + 1
-    if size < 16383:
-        return size + 2
-    if size < 2097151:
-        return size + 3
-    if size < 268435455:
-        return size + 4
-    return size + 5
+    return size + _lp_backlen(size)
 
 
 def _lp_int_entry(v):
@@ -369,13 +365,14 @@ def float_text_len(d):
     return sign + 1 - exp + p                          # "0." + zeros + digits
 
 
-_Sizing = namedtuple("_Sizing", "lut big rounded alloc as_lp pair extra stream")
+_Sizing = namedtuple("_Sizing", "lut big rounded alloc as_lp pair extra stream vset")
 """One sizing (set_sizing's or a what-if slot's): per-role tables, headers past them, rounding and
-extra bytes; the allocator code; ziplists as listpacks; the hash pair table; the stream mode."""
+extra bytes; the allocator code; ziplists as listpacks; the hash pair table; the stream mode; the
+Valkey 9.0+ volatile set's table struct (0: none)."""
 
 
 def _sizing(tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
-            listpacks=False):
+            vset_table=0, listpacks=False):
     """A :data:`_Sizing` from ``set_sizing``'s arguments."""
     pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
         if len(tables) > ROLES and tables[ROLES] is not None else None
@@ -384,7 +381,8 @@ def _sizing(tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES
                    tuple(bool(r) for r in rounded[:ROLES]) if isinstance(rounded, (tuple, list))
                    else (bool(rounded),) * ROLES,
                    int(quantum16), bool(listpacks), pair,
-                   tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES, int(stream_alloc))
+                   tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES, int(stream_alloc),
+                   int(vset_table))
 
 
 _WS = b" \t\n\r"
@@ -511,9 +509,13 @@ def _lp_first(data, start, n):
         value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
     else:
         return False, 0, 0
-    back = 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
+    return is_int, value, entry + _lp_backlen(entry)
+
+
+def _lp_backlen(entry):
+    """Bytes of a listpack entry's back-length for an entry (encoding and data) of ``entry`` bytes."""
+    return 1 if entry <= 127 else 2 if entry < 16383 else 3 if entry < 2097151 else \
         4 if entry < 268435455 else 5
-    return is_int, value, entry + back
 
 
 class _Columns:
@@ -522,7 +524,8 @@ class _Columns:
     __slots__ = ("db", "kind", "rdb_type", "length", "length_valid", "max", "serialized",
                  "offset", "expire", "expire_valid", "idle", "idle_valid", "freq",
                  "freq_valid", "slot", "groups", "consumers", "pending", "stream_valid",
-                 "hfe", "hfe_valid", "flags", "nodes", "blob", "elem", "mem_elements",
+                 "hfe", "hfe_valid", "expired", "expired_bytes", "expired_valid", "flags",
+                 "nodes", "blob", "elem", "mem_elements",
                  "mem_values", "mem_blobs", "lp", "lp70", "zl", "intset", "slots", "conv", "key_offsets",
                  "key_data", "raw_offsets", "raw_valid", "raw_keys")
 
@@ -533,7 +536,9 @@ class _Columns:
                            ("idle", "q"), ("idle_valid", "B"), ("freq", "B"),
                            ("freq_valid", "B"), ("slot", "H"), ("groups", "q"),
                            ("consumers", "q"), ("pending", "q"), ("stream_valid", "B"),
-                           ("hfe", "q"), ("hfe_valid", "B"), ("flags", "B"), ("nodes", "q"),
+                           ("hfe", "q"), ("hfe_valid", "B"), ("expired", "q"),
+                           ("expired_bytes", "q"), ("expired_valid", "B"), ("flags", "B"),
+                           ("nodes", "q"),
                            ("blob", "q"), ("elem", "q"), ("mem_elements", "q"),
                            ("mem_values", "q"), ("mem_blobs", "q"), ("lp", "q"), ("lp70", "q"),
                            ("zl", "q"), ("intset", "q"), ("raw_valid", "B")):
@@ -593,6 +598,9 @@ class _Columns:
         cols["stream_pending"] = None if v is False else self.pending.tobytes()
         v = cols["hfe_valid"] = _bitmap(self.hfe_valid)
         cols["hash_fields_with_ttl"] = None if v is False else self.hfe.tobytes()
+        v = cols["expired_valid"] = _bitmap(self.expired_valid)
+        cols["hash_fields_expired"] = None if v is False else self.expired.tobytes()
+        cols["hash_expired_bytes"] = None if v is False else self.expired_bytes.tobytes()
         return cols
 
 
@@ -621,7 +629,7 @@ class Scanner:
         "_batch_limit", "_new_templates",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
-        "_v_flags", "_v_stream", "_v_hfe", "_v_mem", "_v_mem_blobs",
+        "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs",
         # what the loader would build of the elements: a listpack (7.2+ / 7.0
         # score text), a ziplist (before 7.0), an intset (widest member; -1:
         # not all integers); the last ziplist entry's size (the next prevlen)
@@ -630,9 +638,11 @@ class Scanner:
         "_w_lp", "_w_zl", "_w_intw",
         # sizing tables (set_sizing): allocation size by element length
         "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
-        "_as_lp", "_want_zl",
+        "_as_lp", "_want_zl", "_vset_table", "_hash_value_limit",
+        # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
+        "_expired_before",
         # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair, big_extra,
-        # stream_alloc); their sums
+        # stream_alloc, vset_table); their sums
         "_x", "_x_mem", "_x_blobs",
         # the stream sizings the scan and its slots need (_stream_modes)
         "_st_modes",
@@ -684,6 +694,9 @@ class Scanner:
         self._pair = None
         self._stream_alloc = STREAM_NODES
         self._last_field = 2 * PAIR_FIELDS
+        self._vset_table = 0
+        self._hash_value_limit = -1
+        self._expired_before = -(1 << 63)
         self._q16 = 0
         self._as_lp = False
         self._want_zl = False
@@ -711,6 +724,7 @@ class Scanner:
         # offset are given, or left for the caller to resolve (db None:
         # rows before the first SELECTDB are counted under db 0).
         self.flavor, self.version = resume.flavor, resume.version
+        self._expired_before = resume.expired_before
         self._value_readers = self._readers_for(self.flavor)
         self._opcode_handlers = self._handlers_for(self.flavor)
         self._base = self._start_offset = resume.offset
@@ -954,6 +968,16 @@ class Scanner:
                 self._skip(n)
         return n
 
+    def _packed(self, n, all_int):
+        # The listpack (or intset, for integer sets) the loader builds from
+        # elements stored one by one, should it keep the value compact (_pack
+        # and _finish_built summed it), in the scan's own and every slot's allocator.
+        size = INTSET_HEADER + n * max(self._v_intw, 2) if all_int else self._v_lp
+        self._v_blob = _wrap_int64(size)
+        self._v_mem_blobs = jemalloc_size(self._v_blob, self._q16)
+        for s, x in enumerate(self._x):
+            self._x_blobs[s] = jemalloc_size(self._v_blob, x.alloc)
+
     def _skip_string_int(self):
         # Like _skip_string; (length, is it a canonical integer).
         kind, value, n = self._string_header()
@@ -1066,6 +1090,7 @@ class Scanner:
         }
         if flavor == FLAVOR_VALKEY:
             readers[VALKEY_TYPE_HASH_2] = self._valkey_hash_2
+            readers[VALKEY_TYPE_PATH_HASH] = self._path_hash      # RDB 81 on (value_types)
         else:
             readers[TYPE_HASH_METADATA_PRE_GA] = self._hash_metadata
             readers[TYPE_HASH_LISTPACK_EX_PRE_GA] = self._hash_listpack_ex
@@ -1097,6 +1122,10 @@ class Scanner:
                 handlers[OP_KEY_META] = self._key_meta
             if self.version >= RDB_VERSION_ARRAY:
                 handlers[OP_HASH_TEMPLATE] = self._hash_template
+        else:
+            handlers[OP_SLOT_IMPORT] = self._slot_import
+            if self.version >= VALKEY_RDB_VERSION_PATH_HASH:
+                handlers[OP_UPDATE] = self._update
         return handlers
 
     def _clear_pending(self):
@@ -1106,7 +1135,7 @@ class Scanner:
 
     # --------------------------------------------------------- main loop
     def set_sizing(self, tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
-                   listpacks=False, ziplists=False):
+                   vset_table=0, hash_value_limit=-1, listpacks=False, ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are five sequences of
@@ -1124,14 +1153,23 @@ class Scanner:
         ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
         ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
         per group; ``True`` means ``STREAM_ALLOC``) rather than counting
-        their radix-tree nodes (``STREAM_NODES``).  ``listpacks``: size
-        ziplist blobs as the listpacks a 7.0+ loader converts them to;
-        ``ziplists``: also work out what listpack blobs would be as
-        ziplists (``zl_bytes``).
+        their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
+        8.1+) by the allocations of the stream's own trees only.
+        ``vset_table`` (Valkey 9.0+: the hashtable struct's size) adds to the
+        sized fields of a hash with more than 127 fields with TTLs its
+        volatile set (:func:`rdbscan.model.valkey.vset_bytes`);
+        ``hash_value_limit`` (Valkey 8.1+: hash-max-listpack-value, else -1)
+        has a plain hash (RDB type 4) note in ``nodes`` where the loader
+        would leave the listpack: 1 + the pairs before its first longer
+        field or value.  ``listpacks``: size ziplist blobs as the listpacks
+        a 7.0+ loader converts them to; ``ziplists``: also work out what
+        listpack blobs would be as ziplists (``zl_bytes``).
         """
-        x = _sizing(tables, big_headers, rounded, quantum16, stream_alloc, big_extra, listpacks)
+        x = _sizing(tables, big_headers, rounded, quantum16, stream_alloc, big_extra, vset_table, listpacks)
         self._lut, self._big_hdr, self._big_rounded, self._big_extra = x.lut, x.big, x.rounded, x.extra
         self._pair, self._q16, self._stream_alloc, self._as_lp = x.pair, x.alloc, x.stream, x.as_lp
+        self._vset_table = x.vset
+        self._hash_value_limit = int(hash_value_limit)
         self._want_zl = bool(ziplists)
         self._st_modes = self._stream_modes()
 
@@ -1140,7 +1178,7 @@ class Scanner:
 
         Same contract as the compiled twin: at most 7 tuples of
         ``(tables, big_headers, rounded, quantum16, stream_alloc, big_extra,
-        listpacks)``, each adding the columns ``mem_elements_N``,
+        vset_table, listpacks)``, each adding the columns ``mem_elements_N``,
         ``mem_values_N``, ``mem_blobs_N``.
         """
         if len(slots) > MAX_X:
@@ -1153,10 +1191,12 @@ class Scanner:
 
     def _stream_modes(self):
         """The stream sizings the scan and its slots need, kept in one pass by
-        :meth:`_stream`: ``(counted, alloc, by_time, allocator codes)``."""
+        :meth:`_stream`: ``(counted, alloc, tables, by_time, allocator codes)``
+        (tables: Redis 8.4+'s name trees and PEL index)."""
         sizings = [(self._stream_alloc, self._q16)] + [(x.stream, x.alloc) for x in self._x]
         codes = tuple(sorted({a for mode, a in sizings if mode != STREAM_NODES}))
         return (any(mode == STREAM_NODES for mode, _ in sizings), bool(codes),
+                any(mode not in (STREAM_NODES, STREAM_TREES) for mode, _ in sizings),
                 any(mode == STREAM_ALLOC_PEL_TIME for mode, _ in sizings), codes)
 
     def set_conversions(self, limits):
@@ -1199,9 +1239,13 @@ class Scanner:
 
     def _built(self, n, ival, role):
         # A hashtable element as _sized, plus what it would take in the
-        # listpack, ziplist or intset the loader may build instead (ival: its
-        # integer value when it is a canonical integer, else None).
+        # listpack, ziplist or intset the loader may build instead (_pack).
         self._sized(n, role)
+        self._pack(n, ival)
+
+    def _pack(self, n, ival):
+        # What an n-byte element (ival: its integer value when it is a
+        # canonical integer, else None) takes in a listpack, ziplist or intset.
         if ival is not None:
             self._v_lp += _lp_int_entry(ival)
             self._v_lp70 += _lp_int_entry(ival)
@@ -1400,6 +1444,8 @@ class Scanner:
         key = self._read_bytes()
         value = self._read_bytes()
         record_aux(self.meta, key, value)
+        if key == b"ctime" and self.flavor == FLAVOR_VALKEY:
+            self._expired_before = snapshot_ms(self.meta["aux"]["ctime"])
 
     def _slot_info(self, at):
         slot = self._read_plain_len()
@@ -1412,6 +1458,37 @@ class Scanner:
         self._read_plain_len()
         self._read_plain_len()
         self._read_plain_len()
+
+    def _slot_import(self, at):
+        # Valkey 9 SLOT_IMPORT: a slot migration under way (job name, slot ranges).
+        job = self._read_bytes()
+        ranges = [[self._read_plain_len(), self._read_plain_len()] for _ in range(self._count())]
+        self.meta.setdefault("slot_imports", []).append(
+            {"job": job.decode("utf-8", "backslashreplace"), "ranges": ranges})
+
+    def _update(self, at):
+        # Valkey 9.2 UPDATE: a replication command (RESP multi-bulk) inlined by a
+        # forkless save; the loader replays it, a scan can only skip it.
+        argc = self._resp_number(b"*", at)
+        for _ in range(argc):
+            self._skip(self._resp_number(b"$", at) + 2)
+        self.meta["update_commands"] = self.meta.get("update_commands", 0) + 1
+
+    def _resp_number(self, marker, at):
+        # "<marker><digits>\r\n" of a RESP header, at most RESP_DIGITS_MAX digits.
+        digits = bytearray()
+        if self._u8() != marker[0]:
+            self._fail(f"UPDATE opcode: expected a RESP '{marker.decode()}' header", at)
+        while True:
+            c = self._u8()
+            if c == 13:
+                break
+            if not 48 <= c <= 57 or len(digits) >= RESP_DIGITS_MAX:
+                self._fail("UPDATE opcode: malformed RESP length", at)
+            digits.append(c)
+        if not digits or self._u8() != 10:
+            self._fail("UPDATE opcode: malformed RESP length", at)
+        return int(digits)
 
     def _function(self, at):
         code = self._read_bytes()
@@ -1495,7 +1572,7 @@ class Scanner:
         value_start = self._base + self._pos - 1
         self._v_len_valid = 1
         self._v_max = self._v_elem = self._v_blob = self._v_nodes = self._v_flags = 0
-        self._v_stream = self._v_hfe = None
+        self._v_stream = self._v_hfe = self._v_expired = None
         self._v_mem = [0] * ROLES
         self._v_mem_blobs = 0
         self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
@@ -1548,6 +1625,10 @@ class Scanner:
         hfe = self._v_hfe
         cols.hfe_valid.append(hfe is not None)
         cols.hfe.append(0 if hfe is None else hfe)
+        expired = self._v_expired
+        cols.expired_valid.append(expired is not None)
+        cols.expired.append(0 if expired is None else expired[0])
+        cols.expired_bytes.append(0 if expired is None else _wrap_int64(expired[1]))
         cols.flags.append(self._v_flags)
         cols.nodes.append(self._v_nodes)
         cols.blob.append(_wrap_int64(self._v_blob))
@@ -1627,15 +1708,18 @@ class Scanner:
 
     def _list(self, t):
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = 0
         for _ in range(n):
-            size = skip()
+            size, ival = skip()
             if size > longest:
                 longest = size
             total += size
+            self._pack(size, ival)
+        self._finish_built()
         self._v_kind = KIND_LIST
         self._v_len, self._v_max, self._v_elem = n, longest, total
+        self._packed(n, False)
 
     def _set(self, t):
         n = self._count()
@@ -1655,6 +1739,7 @@ class Scanner:
         self._v_len, self._v_max, self._v_elem = n, longest, total
         if all_int:
             self._v_flags |= FLAG_INTEGER
+        self._packed(n, all_int)
 
     def _zset(self, t):
         n = self._count()
@@ -1688,9 +1773,12 @@ class Scanner:
         longest = total = 0
         conv, limits = self._v_conv, self._conv_limits
         runmax = -1
+        value_limit = self._hash_value_limit
         for i in range(n):
             field, fval = skip()
             value, vval = skip()
+            if value_limit >= 0 and runmax <= value_limit < max(field, value):
+                self._v_nodes = i + 1       # the loader leaves the listpack here (model.valkey)
             total += field + value
             self._built(field, fval, 0)
             self._built(value, vval, 1)
@@ -1705,23 +1793,84 @@ class Scanner:
         self._finish_built()
         self._v_kind = KIND_HASH
         self._v_len, self._v_max, self._v_elem = n, longest, total
+        self._packed(n, False)
 
     def _valkey_hash_2(self, t):
-        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.
+        # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
+        # loader drops the fields whose time passed before the snapshot's:
+        # they are counted apart, with what their entries held.
         n = self._count()
         skip = self._skip_element
-        longest = total = with_ttl = 0
+        longest = total = with_ttl = expired = expired_bytes = 0
+        keep = self._vset_table or any(x.vset for x in self._x)
+        volatile = [] if keep else None
         for _ in range(n):
+            packed = (self._v_lp, self._v_lp70, self._v_zl, self._zl_prev, self._v_intw)
             field, fval = skip()
+            self._pack(field, fval)
             value, vval = skip()
+            self._pack(value, vval)
+            expiry = self._fixed(8)
+            if expiry != -1 and expiry < self._expired_before:
+                self._v_lp, self._v_lp70, self._v_zl, self._zl_prev, self._v_intw = packed
+                expired += 1
+                expired_bytes += self._entry_cost(field, value)
+                continue
             longest = max(longest, field, value)
             total += field + value
-            self._built(field, fval, 0)
-            self._built(value, vval, 1)
-            if self._fixed(8) != -1:
+            if expiry != -1:
                 with_ttl += 1
+                self._sized(field, 2)
+                if volatile is not None:
+                    volatile.append(expiry)
+            else:
+                self._sized(field, 0)
+            self._sized(value, 1)
+        if with_ttl > VSET_VECTOR_MAX and volatile is not None:
+            # Past one vector the volatile set depends on the expiries themselves.
+            if self._vset_table:
+                self._v_mem[2] = _wrap_int64(self._v_mem[2] + vset_bytes(volatile, self._q16, self._vset_table))
+            for x, mem in zip(self._x, self._x_mem):
+                if x.vset:
+                    mem[2] = _wrap_int64(mem[2] + vset_bytes(volatile, x.alloc, x.vset))
         self._finish_built()
-        self._set_hash_with_ttls(n, longest, total, with_ttl)
+        self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
+        self._v_expired = (expired, expired_bytes)
+        self._packed(n - expired, False)
+
+    def _entry_cost(self, field, value):
+        # What an expired field's entry held on the server that wrote the
+        # dump (sized as a field with a TTL and its value in the scan's own
+        # sizing, then taken back).
+        mem, last, slots = list(self._v_mem), self._last_field, self._x
+        self._x = []
+        self._sized(field, 2)
+        self._sized(value, 1)
+        cost = _wrap_int64(self._v_mem[2] + self._v_mem[1] - mem[2] - mem[1])
+        self._v_mem, self._last_field, self._x = mem, last, slots
+        return cost
+
+    def _path_hash(self, t):
+        # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
+        # field/value pairs (rdb.c as of RDB 81; no real dump has checked it).
+        paths = self._count()
+        skip = self._skip_string
+        longest = total = 0
+        for _ in range(paths):
+            size = skip()
+            longest = max(longest, size)
+            total += size
+            at = self._base + self._pos
+            fields = self._count()
+            if fields == 0:
+                self._fail("path hash: a path with no fields (the loader rejects it)", at)
+            for _ in range(fields):
+                field = skip()
+                value = skip()
+                longest = max(longest, field, value)
+                total += field + value
+        self._v_kind = KIND_PATH_HASH
+        self._v_len, self._v_max, self._v_elem = paths, longest, total
 
     def _hash_metadata(self, t):
         # Both Redis hash-with-field-TTL layouts: [ttl][field][value]...
@@ -1855,7 +2004,7 @@ class Scanner:
         if code is None:
             code = KIND_MODULE_BASE + len(self.module_names)
             if code > MAX_KIND:
-                self._fail("more than 250 module types in one dump")
+                self._fail(f"more than {MAX_KIND - KIND_MODULE_BASE + 1} module types in one dump")
             self.module_names.append(name)
             self._module_codes[name] = code
         self._v_kind = code
@@ -1872,13 +2021,17 @@ class Scanner:
         # consumer PEL, the PEL-ID index), and the allocations of consumer
         # names and IDMP producers and entries; Redis 8.4
         # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
-        # time.  What-if slots may want another mode or allocator than the
-        # scan's own: every sum any of them needs is kept in this one pass,
-        # then each takes its own (_stream_pick).
-        counted, alloc, by_time, codes = self._st_modes
+        # time.  Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
+        # PEL and each consumer PEL, and the bytes of consumer names.
+        # What-if slots may want another mode or allocator than the scan's
+        # own: every sum any of them needs is kept in this one pass, then
+        # each takes its own (pick).
+        counted, alloc, tables, by_time, codes = self._st_modes
         nodes_sum = [0, 0]                             # counting mode: tree nodes, name bytes
-        trees = dict.fromkeys(codes, 0)                # allocation mode, per allocator: tree bytes,
-        names_sum = dict.fromkeys(codes, 0)            # names, IDMP producers and entries,
+        trees = dict.fromkeys(codes, 0)                # allocation modes, per allocator: own trees,
+        tables_sum = dict.fromkeys(codes, 0)           # 8.4+'s name trees and PEL index,
+        names_sum = dict.fromkeys(codes, 0)            # consumer names,
+        idmp_sum = dict.fromkeys(codes, 0)             # IDMP producers and entries,
         time_trees = dict.fromkeys(codes, 0)           # and 8.4's per-group PEL-by-time trees
 
         def sized(tree, into):
@@ -1917,10 +2070,10 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
-        names = RaxSizer(codes=codes) if alloc else None   # the groups table
+        names = RaxSizer(codes=codes) if tables else None  # the groups table
         all_pel, pel_groups, pel_bytes = [], 0, {}         # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
-            if alloc:
+            if tables:
                 names.add(self._read_bytes())          # group name
             else:
                 self._skip_string()
@@ -1935,7 +2088,7 @@ class Scanner:
                 self._need(STREAM_ID_BYTES + 8)
                 nack = self._take(STREAM_ID_BYTES)     # ID
                 add(ids, nack)
-                if alloc:
+                if tables:
                     all_pel.append(nack)
                 if by_time:                            # delivery time, big-endian, then the ID
                     times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
@@ -1945,7 +2098,7 @@ class Scanner:
                 nodes_sum[0] += ids[0].nodes
             if alloc:
                 sized(ids[1], trees)
-                if pel:
+                if pel and tables:
                     pel_groups += 1
                     pel_bytes = {code: ids[1].bytes(code) for code in codes}
             if by_time:
@@ -1957,9 +2110,9 @@ class Scanner:
                 sized(tree, time_trees)
             n = self._count()
             consumers += n
-            table = RaxSizer(codes=codes) if alloc else None   # the group's consumers
+            table = RaxSizer(codes=codes) if tables else None  # the group's consumers
             for _ in range(n):
-                if alloc:
+                if tables:
                     name = self._read_bytes()          # consumer name
                     table.add(name)
                     size = len(name)
@@ -1978,15 +2131,15 @@ class Scanner:
                     nodes_sum[0] += ids[0].nodes
                 if alloc:
                     sized(ids[1], trees)
-            if alloc:
-                sized(table, trees)
+            if tables:
+                sized(table, tables_sum)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self._skip(self._count() * STREAM_ID_BYTES)
-        if alloc and groups:
-            sized(names, trees)
-        if alloc and pel_groups:
+        if tables and groups:
+            sized(names, tables_sum)
+        if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
@@ -1995,17 +2148,20 @@ class Scanner:
                     union.add(nack)
                 pel_bytes = {code: union.bytes(code) for code in codes}
             for code in codes:
-                trees[code] += pel_bytes[code]
+                tables_sum[code] += pel_bytes[code]
         if t >= TYPE_STREAM_LISTPACKS_4:
-            self._stream_idmp(alloc, codes, names_sum)
+            self._stream_idmp(alloc, codes, idmp_sum)
 
         def pick(mode, code, mem):
             # The stream sums of one sizing (mode and allocator).
             if mode == STREAM_NODES:
                 mem[0], mem[1] = nodes_sum
+            elif mode == STREAM_TREES:
+                mem[0] = trees[code]
+                mem[1] = nodes_sum[1] + idmp_sum[code]
             else:
-                mem[0] = trees[code] + (time_trees[code] if mode == STREAM_ALLOC_PEL_TIME else 0)
-                mem[1] = names_sum[code]
+                mem[0] = trees[code] + tables_sum[code] + (time_trees[code] if mode == STREAM_ALLOC_PEL_TIME else 0)
+                mem[1] = names_sum[code] + idmp_sum[code]
 
         pick(self._stream_alloc, self._q16, self._v_mem)
         for x, mem in zip(self._x, self._x_mem):
@@ -2015,11 +2171,11 @@ class Scanner:
         self._v_nodes = nodes
         self._v_stream = (groups, consumers, pending)
 
-    def _stream_idmp(self, alloc, codes, names_sum):
+    def _stream_idmp(self, alloc, codes, idmp_sum):
         # Redis 8.6 IDMP tail: duration, max entries, then per producer its
         # id and (IID, stream ID) pairs; all-time IID counters last.  In
         # allocation mode each producer and each entry (its IID inline)
-        # is counted, under each allocator of codes (into names_sum); the
+        # is counted, under each allocator of codes (into idmp_sum); the
         # producers' own table is not tracked by Redis.
         number = self._read_u64_len
         number(); number()                             # IDMP duration, max entries
@@ -2027,12 +2183,12 @@ class Scanner:
             self._skip_string()                        # producer id
             if alloc:
                 for code in codes:
-                    names_sum[code] += jemalloc_size(IDMP_PRODUCER, code)
+                    idmp_sum[code] += jemalloc_size(IDMP_PRODUCER, code)
             for _ in range(self._count()):
                 size = self._skip_string()             # IID
                 if alloc:
                     for code in codes:
-                        names_sum[code] += jemalloc_size(IDMP_ENTRY + size, code)
+                        idmp_sum[code] += jemalloc_size(IDMP_ENTRY + size, code)
                 number(); number()                     # stream ID it maps to
         number(); number()                             # IIDs added, duplicates
 

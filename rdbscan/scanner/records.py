@@ -33,6 +33,8 @@ SCHEMA = pa.schema([
     pa.field("stream_pending", pa.int64()),
     pa.field("hash_fields_with_ttl", pa.int64()),
     pa.field("value_format", pa.dictionary(pa.int8(), pa.string())),
+    pa.field("hash_fields_expired", pa.int64()),
+    pa.field("hash_expired_bytes", pa.int64()),
 ])
 """The scan output schema: one row per key.  Later layers and users rely on these names."""
 
@@ -89,10 +91,13 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     max_elem = _fixed(cols, "max_element_bytes", pa.int64(), n)
     streams = {name: _nullable(cols, name, "stream_valid", pa.int64(), n)
                for name in ("stream_groups", "stream_consumers", "stream_pending")}
+    hfe = _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n)
+    expired = {name: _nullable(cols, name, "expired_valid", pa.int64(), n)
+               for name in ("hash_fields_expired", "hash_expired_bytes")}
     expire = _nullable(cols, "expire_at", "expire_valid", pa.int64(), n).view(pa.timestamp("ms", tz="UTC"))
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
-              "type": type_col, "expire_at": expire, **streams}
+              "type": type_col, "expire_at": expire, "hash_fields_with_ttl": hfe, **streams, **expired}
     if cols.get("conv_at_0") is not None and cols.get("conv_at") is None:
         cols = {**cols, "conv_at": cols["conv_at_0"]}     # the loader's own value limit comes first
     if not compiled_model:
@@ -122,8 +127,10 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
         streams["stream_groups"],
         streams["stream_consumers"],
         streams["stream_pending"],
-        _nullable(cols, "hash_fields_with_ttl", "hfe_valid", pa.int64(), n),
+        hfe,
         _value_format(arrays["flags"]),
+        expired["hash_fields_expired"],
+        expired["hash_expired_bytes"],
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
@@ -216,6 +223,9 @@ def model_inputs(table, slot, conv=None):
     for name in ("stream_groups", "stream_consumers", "stream_pending"):
         arrays[name] = data(name)
         cols[name] = buf(data(name, pa.int64(), 0)) if streams else None
+    for name in ("hash_fields_with_ttl", "hash_fields_expired"):      # Valkey layouts read them
+        arrays[name] = data(name, pa.int64())
+        cols[name] = buf(data(name, pa.int64(), 0)) if n and arrays[name].null_count < n else None
     return n, cols, arrays
 
 

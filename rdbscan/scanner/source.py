@@ -19,6 +19,7 @@ from rdbscan.errors import RDBFormatError, RdbscanError
 
 # (magic prefix, name); checked in order.
 COMPRESSION_MAGIC = (
+    (b"VKCS", "vkcs"),
     (b"\x1f\x8b", "gzip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
     (b"\x04\x22\x4d\x18", "lz4"),
@@ -94,6 +95,33 @@ class Decompressed:
         self.stream.close()
 
 
+# Valkey 9.2's streaming-compression envelope (compression_stream.h): "VKCS",
+# version, codec, flags, stream kind; then the codec's stream (an LZ4 frame).
+VKCS_ENVELOPE = 8
+VKCS_VERSION = 1
+VKCS_CODECS = {1: "lz4"}
+VKCS_STREAM_RDB = 0
+
+
+def _vkcs(raw, name):
+    """Consume and check a VKCS envelope; the LZ4 frame that follows is decompressed as usual."""
+    head = raw.read(VKCS_ENVELOPE)
+    if len(head) < VKCS_ENVELOPE:
+        raise RDBFormatError("a Valkey compressed-stream envelope (VKCS) cut off in its 8-byte header",
+                             len(head), path=name)
+    version, codec, kind = head[4], head[5], head[7]
+    if version != VKCS_VERSION:
+        raise RDBFormatError(f"a Valkey compressed-stream envelope (VKCS) of version {version}: "
+                             f"only version {VKCS_VERSION} is known", 4, path=name)
+    if codec not in VKCS_CODECS:
+        raise RDBFormatError(f"a Valkey compressed-stream envelope (VKCS) with codec {codec}: "
+                             "only LZ4 (1) is known", 5, path=name)
+    if kind != VKCS_STREAM_RDB:
+        raise RDBFormatError(f"a Valkey compressed-stream envelope (VKCS) of stream kind {kind}, "
+                             f"not an RDB ({VKCS_STREAM_RDB})", 7, path=name)
+    return VKCS_CODECS[codec]
+
+
 def _decompressor(kind, raw):
     if kind == "gzip":
         return gzip.GzipFile(fileobj=raw, mode="rb")
@@ -152,6 +180,9 @@ def open_source(source):
         return Source(name, raw, raw, size, None)
     if isinstance(raw, io.FileIO):
         raw = io.BufferedReader(raw, buffer_size=1 << 16)
+    if kind == "vkcs":
+        kind = "vkcs-" + _vkcs(raw, name)
+        return Source(name, Decompressed(_decompressor("lz4", raw), kind), raw, size, kind)
     return Source(name, Decompressed(_decompressor(kind, raw), kind), raw, size, kind)
 
 

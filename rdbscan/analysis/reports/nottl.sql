@@ -2,11 +2,15 @@
 -- A pattern whose keys mostly have a TTL but some do not is a missed EXPIRE.
 
 -- table: totals
+-- expired_fields / expired_field_bytes: hash fields in these keys whose own TTL had passed at the
+-- snapshot (Valkey 9): the loader drops them, memory_bytes leaves them out, the writing server still held them
 SELECT count(*) FILTER (WHERE expire_at IS NULL) AS keys_no_ttl,
        round(count(*) FILTER (WHERE expire_at IS NULL) / nullif(count(*), 0), 4) AS keys_no_ttl_share,
        coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS memory_no_ttl,
        round(coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NULL), 0) / nullif(sum(memory_bytes), 0), 4)
-           AS memory_no_ttl_share
+           AS memory_no_ttl_share,
+       coalesce(sum(hash_fields_expired) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS expired_fields,
+       coalesce(sum(hash_expired_bytes) FILTER (WHERE expire_at IS NULL), 0)::BIGINT AS expired_field_bytes
 FROM keys;
 
 -- table: by_pattern

@@ -12,13 +12,15 @@ SELECT db, type, encoding, grouping(db, type, encoding) AS g,
        coalesce(sum(memory_bytes), 0)::BIGINT AS memory_bytes,
        count(*) FILTER (WHERE expire_at IS NOT NULL) AS keys_with_ttl,
        coalesce(sum(memory_bytes) FILTER (WHERE expire_at IS NOT NULL), 0)::BIGINT AS memory_with_ttl,
-       max(memory_bytes) AS biggest_bytes
+       max(memory_bytes) AS biggest_bytes,
+       coalesce(sum(hash_fields_expired), 0)::BIGINT AS expired_fields,
+       coalesce(sum(hash_expired_bytes), 0)::BIGINT AS expired_field_bytes
 FROM keys
 GROUP BY GROUPING SETS ((db), (type), (type, encoding), ());
 
 -- table: overview
 WITH k AS (
-    SELECT keys, memory_bytes, keys_with_ttl, memory_with_ttl,
+    SELECT keys, memory_bytes, keys_with_ttl, memory_with_ttl, expired_fields, expired_field_bytes,
            (SELECT count(*) FROM summary_groups WHERE g = 3) AS dbs
     FROM summary_groups WHERE g = 7
 ), m AS (
@@ -45,6 +47,8 @@ SELECT m.server, m.magic, m.rdb_version, m.snapshot_time, m.files,
        m.used_mem,
        round((coalesce(k.memory_bytes, 0) + m.keyspace_overhead_bytes) / nullif(m.used_mem, 0), 4)
            AS estimated_share_of_used_mem,
+       coalesce(k.expired_fields, 0) AS expired_hash_fields,
+       coalesce(k.expired_field_bytes, 0) AS expired_field_bytes,
        m.memory_model, m.what_if, m.partial
 FROM m LEFT JOIN k ON true;
 

@@ -1,6 +1,7 @@
 -- ttl: time to live at the moment of the snapshot (the dump's ctime aux),
--- keys already past their expiry but still in the dump, and the memory
--- that expiry frees within the next hour, day and week.
+-- keys already past their expiry but still in the dump, hash fields already
+-- past theirs (Valkey 9), and the memory that expiry frees within the next
+-- hour, day and week.
 
 -- view: ttl_keys
 SELECT db, key, type, memory_bytes, expire_at, snapshot_time, source, file, file_row_number,
@@ -57,4 +58,24 @@ SELECT db, key, type, memory_bytes, expire_at, round(-ttl_seconds)::BIGINT AS ex
 FROM ttl_keys t SEMI JOIN expired_candidates c ON t.file = c.file AND t.file_row_number = c.file_row_number
 WHERE t.file_row_number IN $expired_rows
 ORDER BY memory_bytes DESC NULLS LAST, db, key, source
+LIMIT $top;
+
+-- table: expired_fields
+-- hash fields whose own TTL had passed at the snapshot (Valkey 9 field expiration): the writing server
+-- still held them, a loader drops them (memory_bytes leaves them out; a hash left with none is not loaded)
+SELECT count(*) FILTER (WHERE hash_fields_expired > 0) AS hashes,
+       count(*) FILTER (WHERE hash_fields_expired > 0 AND length = 0) AS hashes_left_empty,
+       coalesce(sum(hash_fields_expired), 0)::BIGINT AS expired_fields,
+       coalesce(sum(hash_expired_bytes), 0)::BIGINT AS expired_field_bytes,
+       round(coalesce(sum(hash_expired_bytes), 0)
+             / nullif(coalesce(sum(memory_bytes), 0) + coalesce(sum(hash_expired_bytes), 0), 0), 4)
+           AS share_of_memory_held
+FROM keys;
+
+-- table: expired_field_hashes
+SELECT db, key, hash_fields_expired AS expired_fields, hash_expired_bytes AS expired_field_bytes,
+       length AS fields_left, memory_bytes
+FROM keys
+WHERE hash_fields_expired > 0
+ORDER BY hash_expired_bytes DESC, db, key
 LIMIT $top;
