@@ -27,11 +27,10 @@ def _run(cls, data, batch_size=64, verify=True):
     except rdbscan.RDBFormatError as e:
         return [], None, None, (type(e), str(e), e.offset, e.key)
     # Size hashtable elements as the API does, with both allocator quanta.
-    tables, big, rounded, _, stream_alloc, extra, vset_table, hash_value_limit, listpacks, ziplists = \
+    tables, big, rounded, _, stream_alloc, extra, vset_table, listpacks, ziplists = \
         sizing_tables(profile_from_meta(sc.meta))
     sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1, stream_alloc=stream_alloc,
-                  big_extra=extra, vset_table=vset_table, hash_value_limit=hash_value_limit,
-                  listpacks=listpacks, ziplists=ziplists)
+                  big_extra=extra, vset_table=vset_table, listpacks=listpacks, ziplists=ziplists)
     try:
         while (b := sc.next_batch()) is not None:
             batches.append(b)
@@ -115,8 +114,8 @@ def test_same_buffers_with_whatif_slots_and_conversions(name):
         sc = cls(io.BytesIO(data), 97, True)
         sc.preamble()
         profile = profile_from_meta(sc.meta)
-        tables, big, rounded, alloc, stream_alloc, extra, vset_table, value_limit, listpacks, _ = sizing_tables(profile)
-        sc.set_sizing(tables, big, rounded, alloc, stream_alloc, extra, vset_table, value_limit,
+        tables, big, rounded, alloc, stream_alloc, extra, vset_table, listpacks, _ = sizing_tables(profile)
+        sc.set_sizing(tables, big, rounded, alloc, stream_alloc, extra, vset_table,
                       listpacks=not listpacks, ziplists=True)
         sc.set_slots([slot_sizing(Scenario(k, *parse_slot(k)).apply(profile))
                       for k in ("valkey-8.1|libc", "6.2|", "|jemalloc-16", "7.4|", "8.4|libc", "8.6|jemalloc-16",

@@ -543,12 +543,13 @@ cdef int64_t loaded_hash_buckets(int64_t n, int64_t before) noexcept nogil:
     return g.top + g.old + <int64_t>nearbyint(children)
 
 
-cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t klen, bint ttl, int64_t n,
-                                     int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
+cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int t, int64_t klen, bint ttl,
+                                     int64_t n, int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
                                      int64_t mem_val, int64_t mem_blobs, int64_t groups, int64_t consumers,
-                                     int64_t pending) noexcept nogil:
-    # rdbscan.model.valkey.memory_column, row by row.
-    cdef bint q16 = P.quantum16
+                                     int64_t pending, int64_t conv) noexcept nogil:
+    # rdbscan.model.valkey.memory_column, row by row (conv: where a plain
+    # hash leaves its listpack, the conversion point for hash-max-listpack-value).
+    cdef int q16 = P.quantum16
     cdef int64_t key = valkey_key_bytes(klen)
     cdef int64_t obj = J(ROBJ + key + (EXPIRE_FIELD if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0), q16)
     cdef int64_t table, value
@@ -569,9 +570,9 @@ cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t
         if kind == KIND_HASH:
             if n == 0 and expired > 0:
                 return 0            # every field had expired: the loader drops the key
-            if nodes > 0 and n <= P.hash_max_entries:
+            if conv >= 0 and t == TYPE_HASH and n <= P.hash_max_entries:
                 # a plain hash that left its listpack while loading (the scanner noted where)
-                table = loaded_hash_buckets(n, nodes - 1) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+                table = loaded_hash_buckets(n, conv) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
             else:
                 table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
             if P.v_vset and volatile > 1 and volatile <= VSET_VECTOR_MAX:
@@ -659,10 +660,11 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
                                expires)
             e[i] = code
             if P.valkey:
-                m[i] = valkey_memory_of(&P, code, kind[i], klen, expires, n, expired[i] if exp_any else 0,
-                                        hfe[i] if hfe_any else 0, nodes[i], mem_el[i], mem_val[i],
-                                        mem_blobs[i], groups[i] if streams else 0,
-                                        consumers[i] if streams else 0, pending[i] if streams else 0)
+                m[i] = valkey_memory_of(&P, code, kind[i], rdb_type[i], klen, expires, n,
+                                        expired[i] if exp_any else 0, hfe[i] if hfe_any else 0, nodes[i],
+                                        mem_el[i], mem_val[i], mem_blobs[i], groups[i] if streams else 0,
+                                        consumers[i] if streams else 0, pending[i] if streams else 0,
+                                        conv[i] if convs else -1)
             else:
                 m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                                  mem_val[i], mem_blobs[i], groups[i] if streams else 0,

@@ -322,23 +322,18 @@ def sizing_tables(profile):
     7.4 metadata), set members and sorted-set members (the same as fields
     until Redis 8.6 sized each differently); a sixth table when hash
     fields and values pair up.  Returns ``(tables, big_headers, rounded,
-    allocator code, stream_alloc, big_extra, vset_table, hash_value_limit,
-    listpacks, ziplists)``, the scanner's ``set_sizing`` arguments:
-    ``vset_table`` (Valkey 9.0+) has the scanner price volatile sets past
-    one vector, ``hash_value_limit`` (Valkey 8.1+) has it note where a
-    plain hash leaves its listpack while loading (:mod:`rdbscan.model.valkey`);
-    ``listpacks`` when the release converts ziplists to listpacks on load
+    allocator code, stream_alloc, big_extra, vset_table, listpacks,
+    ziplists)``, the scanner's ``set_sizing`` arguments: ``vset_table``
+    (Valkey 9.0+) has the scanner price volatile sets past one vector
+    (:mod:`rdbscan.model.valkey`); ``listpacks`` when the release converts ziplists to listpacks on load
     (7.0+), ``ziplists`` when it holds ziplists (before 7.0: a listpack in
     the file is sized as one).  :func:`slot_sizing` is the part a what-if
     sizing slot takes.
     """
     lay = layout_for(profile)
     listpack_era = profile.redis_compat() >= (7, 0)
-    if lay.valkey is None:
-        valkey = (0, -1)
-    else:
-        valkey = (lay.valkey.hashtable_struct if lay.valkey.volatile_set else 0, profile.thresholds.hash_max_value)
-    return _sizing_tables(lay) + valkey + (listpack_era, not listpack_era)
+    vset_table = lay.valkey.hashtable_struct if lay.valkey is not None and lay.valkey.volatile_set else 0
+    return _sizing_tables(lay) + (vset_table, listpack_era, not listpack_era)
 
 
 def slot_sizing(profile):
@@ -346,7 +341,7 @@ def slot_sizing(profile):
     ``(tables, big_headers, rounded, allocator code, stream_alloc, big_extra,
     vset_table, listpacks)`` (see :func:`sizing_tables`)."""
     sizing = sizing_tables(profile)
-    return sizing[:7] + (sizing[8],)
+    return sizing[:8]
 
 
 @lru_cache(maxsize=8)

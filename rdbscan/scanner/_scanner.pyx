@@ -1042,7 +1042,6 @@ cdef class Scanner:
     cdef bint as_lp                  # size ziplist blobs as the listpacks a 7.0+ loader makes
     cdef bint want_zl                # also size listpack blobs as ziplists (a pre-7.0 what-if)
     cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
-    cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
     cdef uint8_t* vset_buf           # a hash's live field expiries (int64), in order (volatile set replay)
     cdef Py_ssize_t vset_cap
     cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
@@ -1214,7 +1213,6 @@ cdef class Scanner:
         self.pair = NULL
         self.last_field = 2 * PAIR_FIELDS
         self.vset_table = 0
-        self.hash_value_limit = -1
         self.vset_buf = NULL
         self.vset_cap = 0
         self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
@@ -1709,8 +1707,7 @@ cdef class Scanner:
 
     # ----------------------------------------------------------------- sizing
     def set_sizing(self, tables, big_headers, rounded, int quantum16=0, int stream_alloc=STREAM_NODES,
-                   big_extra=None, int64_t vset_table=0, int64_t hash_value_limit=-1, bint listpacks=False,
-                   bint ziplists=False):
+                   big_extra=None, int64_t vset_table=0, bint listpacks=False, bint ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         ``tables``: five sequences of 4,096 ints (hash fields, hash values,
@@ -1730,7 +1727,7 @@ cdef class Scanner:
         per group; ``True`` means ``STREAM_ALLOC``) rather than counting
         their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
         8.1+) by the allocations of the stream's own trees only.
-        ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+): as in
+        ``vset_table`` (9.0+): as in
         :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.  ``listpacks``:
         size ziplist blobs as the listpacks a 7.0+ loader converts them to;
         ``ziplists``: also work out what listpack blobs would be as
@@ -1752,7 +1749,6 @@ cdef class Scanner:
         self.q16 = quantum16
         self.stream_alloc = stream_alloc
         self.vset_table = vset_table
-        self.hash_value_limit = hash_value_limit
         self.as_lp = listpacks
         self.want_zl = ziplists
         self._stream_modes()
@@ -2598,8 +2594,6 @@ cdef class Scanner:
                 self._ht(m2, 1)
                 if m2 > m:
                     m = m2
-                if self.hash_value_limit >= 0 and self.v_runmax <= self.hash_value_limit < m:
-                    self.v_nodes = i + 1    # the loader leaves the listpack here (model.valkey)
                 if m > self.v_runmax:
                     self.v_runmax = m
                     for j in range(self.nconv):

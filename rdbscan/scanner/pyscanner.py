@@ -638,7 +638,7 @@ class Scanner:
         "_w_lp", "_w_zl", "_w_intw",
         # sizing tables (set_sizing): allocation size by element length
         "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
-        "_as_lp", "_want_zl", "_vset_table", "_hash_value_limit",
+        "_as_lp", "_want_zl", "_vset_table",
         # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
         "_expired_before",
         # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair, big_extra,
@@ -695,7 +695,6 @@ class Scanner:
         self._stream_alloc = STREAM_NODES
         self._last_field = 2 * PAIR_FIELDS
         self._vset_table = 0
-        self._hash_value_limit = -1
         self._expired_before = -(1 << 63)
         self._q16 = 0
         self._as_lp = False
@@ -1135,7 +1134,7 @@ class Scanner:
 
     # --------------------------------------------------------- main loop
     def set_sizing(self, tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
-                   vset_table=0, hash_value_limit=-1, listpacks=False, ziplists=False):
+                   vset_table=0, listpacks=False, ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are five sequences of
@@ -1157,11 +1156,9 @@ class Scanner:
         8.1+) by the allocations of the stream's own trees only.
         ``vset_table`` (Valkey 9.0+: the hashtable struct's size) adds to the
         sized fields of a hash with more than 127 fields with TTLs its
-        volatile set (:func:`rdbscan.model.valkey.vset_bytes`);
-        ``hash_value_limit`` (Valkey 8.1+: hash-max-listpack-value, else -1)
-        has a plain hash (RDB type 4) note in ``nodes`` where the loader
-        would leave the listpack: 1 + the pairs before its first longer
-        field or value.  ``listpacks``: size ziplist blobs as the listpacks
+        volatile set (:func:`rdbscan.model.valkey.vset_bytes`).  Where a
+        plain hash would leave the listpack its loader starts are the
+        conversion points (:meth:`set_conversions`).  ``listpacks``: size ziplist blobs as the listpacks
         a 7.0+ loader converts them to; ``ziplists``: also work out what
         listpack blobs would be as ziplists (``zl_bytes``).
         """
@@ -1169,7 +1166,6 @@ class Scanner:
         self._lut, self._big_hdr, self._big_rounded, self._big_extra = x.lut, x.big, x.rounded, x.extra
         self._pair, self._q16, self._stream_alloc, self._as_lp = x.pair, x.alloc, x.stream, x.as_lp
         self._vset_table = x.vset
-        self._hash_value_limit = int(hash_value_limit)
         self._want_zl = bool(ziplists)
         self._st_modes = self._stream_modes()
 
@@ -1773,12 +1769,9 @@ class Scanner:
         longest = total = 0
         conv, limits = self._v_conv, self._conv_limits
         runmax = -1
-        value_limit = self._hash_value_limit
         for i in range(n):
             field, fval = skip()
             value, vval = skip()
-            if value_limit >= 0 and runmax <= value_limit < max(field, value):
-                self._v_nodes = i + 1       # the loader leaves the listpack here (model.valkey)
             total += field + value
             self._built(field, fval, 0)
             self._built(value, vval, 1)
