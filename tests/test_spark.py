@@ -193,3 +193,40 @@ def test_workers_run_this_rdbscan(spark):
         import rdbscan as theirs
         return [theirs.__file__]
     assert spark.sparkContext.parallelize([1], 1).mapPartitions(where).collect() == [rdbscan.__file__]
+
+
+def test_filters_pushed_to_the_scan(spark, tmp_path):
+    """WHERE on source prunes dumps; db, type, key prefix and memory_bytes reach the scan; rows as Spark's own filter."""
+    from pyspark.sql import functions as F
+    dumps = [dump_path("redis-7.0.15-cluster"), dump_path("redis-7.4.1")]
+    wanted = str(dumps[0])
+
+    def query(*options):
+        reader = spark.read.format("rdb")
+        for name, value in options:
+            reader = reader.option(name, value)
+        df = reader.load(",".join(str(d) for d in dumps))
+        return df.where((F.col("source") == wanted) & F.col("db").isin(0, 1) & (F.col("type") == "hash")
+                        & F.col("key").startswith("user:") & (F.col("memory_bytes") >= 100))
+
+    unpushed = query()                                                     # Spark's defaults: Spark filters
+    assert unpushed.rdd.getNumPartitions() == 2
+    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    try:
+        pushed = query(("pushdown", "true"))
+        assert pushed.rdd.getNumPartitions() == 1                          # the other dump is never opened
+        got = ordered(pushed.toArrow())
+        empty = (spark.read.format("rdb").option("pushdown", "true").option("type", "string").load(wanted)
+                 .where(F.col("type") == "hash"))                          # type=string AND type=hash
+        assert empty.count() == 0
+    finally:
+        spark.conf.set("spark.sql.python.filterPushdown.enabled", "false")
+    all_rows = expected(tmp_path, dumps[:1], schema=got.schema)
+    mask = pc.and_(pc.and_(pc.is_in(all_rows.column("db"), pa.array([0, 1], all_rows.schema.field("db").type)),
+                           pc.equal(all_rows.column("type"), "hash")),
+                   pc.and_(pc.starts_with(all_rows.column("key"), "user:"),
+                           pc.greater_equal(all_rows.column("memory_bytes"), 100)))
+    want = ordered(all_rows.filter(mask))
+    assert 0 < want.num_rows < all_rows.num_rows
+    assert got.equals(want)
+    assert ordered(unpushed.toArrow()).equals(want)                        # the same rows without pushdown

@@ -25,15 +25,15 @@ WITH k AS (
     FROM summary_groups WHERE g = 7
 ), m AS (
     SELECT count(*) AS files,
-           string_agg(DISTINCT server, ', ') AS server,
-           string_agg(DISTINCT magic, ', ') AS magic,
-           string_agg(DISTINCT rdb_version::VARCHAR, ', ') AS rdb_version,
+           string_agg(DISTINCT server, ', ' ORDER BY server) AS server,
+           string_agg(DISTINCT magic, ', ' ORDER BY magic) AS magic,
+           string_agg(DISTINCT rdb_version::VARCHAR, ', ' ORDER BY rdb_version::VARCHAR) AS rdb_version,
            min(snapshot_time) AS snapshot_time,
            sum(main_dict_buckets + expires_overhead)::BIGINT AS keyspace_overhead_bytes,
            CASE WHEN count(used_mem) = count(*) THEN sum(used_mem)::BIGINT END AS used_mem,
            bool_or(partial) AS partial,
            bool_or(what_if) AS what_if,
-           string_agg(DISTINCT model_server, ', ') AS memory_model
+           string_agg(DISTINCT model_server, ', ' ORDER BY model_server) AS memory_model
     FROM meta
 )
 SELECT m.server, m.magic, m.rdb_version, m.snapshot_time, m.files,
