@@ -39,15 +39,18 @@ LOOP = r"""
 import sys, time
 from rdbscan.scanner._scanner import Scanner
 from rdbscan.model.encoding import profile_from_meta, ServerProfile
-from rdbscan.model.memory import sizing_tables, slot_sizing
+from rdbscan.model.memory import sizing_tables
 path, nslots = sys.argv[1], int(sys.argv[2])
 with open(path, "rb", buffering=0) as f:
     sc = Scanner(f, 65536, True)
     sc.preamble()
     profile = profile_from_meta(sc.meta)
     sc.set_sizing(*sizing_tables(profile))
+    if hasattr(sc, "set_conversions"):      # what a plain scan sets up (rdbscan.api)
+        sc.set_conversions([profile.thresholds.hash_max_value])
     if nslots:
         from rdbscan.model import scenario
+        from rdbscan.model.memory import slot_sizing
         others = ["|jemalloc-16", "|libc", "valkey-8.1|", "6.2|"][:nslots]
         sc.set_slots([slot_sizing(scenario.Scenario(k, *scenario.parse_slot(k)).apply(profile))
                       for k in others])
