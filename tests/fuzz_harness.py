@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from rdbscan.errors import RDBFormatError  # noqa: E402
 from rdbscan.model.encoding import profile_from_meta  # noqa: E402
-from rdbscan.model.memory import sizing_tables  # noqa: E402
+from rdbscan.model.memory import sizing_tables, slot_sizing  # noqa: E402
 
 SEEDS = sorted((ROOT / "fixtures").glob("*/dump.rdb"))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -33,6 +33,12 @@ from rdbgen import synthetic_seeds  # noqa: E402
 
 # The RDB 13-15 records no fixture dump holds (arrays, template hashes, GCRA, KEY_META, v5 streams).
 SYNTHETIC = synthetic_seeds()
+
+
+# What-if sizing slots every scan also keeps: another layout family and
+# stream sizing (8.6), the pre-7.0 ziplist sizes (6.2), another allocator,
+# Valkey 9's layouts (volatile sets, the stream's own trees).
+SLOTS = ("8.6|libc", "6.2|jemalloc-16", "valkey-9.0|")
 
 
 def hand_built_seeds():
@@ -44,8 +50,12 @@ def hand_built_seeds():
 
 def _scan(sc):
     # Every batch and the facts of a scanner (either twin, or the parallel decode).
+    from rdbscan.model.scenario import Scenario, parse_slot
     sc.preamble()
-    sc.set_sizing(*sizing_tables(profile_from_meta(sc.meta)))
+    profile = profile_from_meta(sc.meta)
+    sc.set_sizing(*sizing_tables(profile))
+    sc.set_slots([slot_sizing(Scenario(k, *parse_slot(k)).apply(profile)) for k in SLOTS])
+    sc.set_conversions([16, profile.thresholds.hash_max_value])
     batches = []
     while (b := sc.next_batch()) is not None:
         batches.append(b)

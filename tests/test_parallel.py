@@ -474,6 +474,18 @@ def test_imports_stay_light(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.parametrize("name", ["redis-7.0.15", "redis-7.4.1-lfu", "redis-8.4.0-edge", "redis-6.2.16"])
+def test_whatif_columns_alike(name):
+    # A what-if scan (sizing slots of other releases and allocators, every
+    # stream sizing, conversion points, the allocator evidence) stitched from
+    # chunks equals the one-decoder scan, column for column.
+    from rdbscan.analysis import whatif
+    scenarios = whatif.scenarios_from_specs(["8.6", "8.4,allocator=libc", "valkey-8.1", "6.2",
+                                             "hash-max-listpack-value=16"])
+    batches, _ = assert_same(dump_path(name), [509, 4096], slots=whatif.slots_for(scenarios),
+                             conv_limits=whatif.conv_limits_for(scenarios), allocator_evidence=True)
+    names = batches[0].schema.names
+    assert "_mem_blobs_4" in names and "_conv_at_3" in names and "_lp_bytes" in names
 def test_hand_built_valkey_dumps(tmp_path):
     # Valkey 9 hash fields whose TTL passed before the dump's ctime (every
     # chunk needs that time), volatile sets past one vector, hashes that start

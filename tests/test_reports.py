@@ -552,7 +552,8 @@ def test_json_validates_against_the_schema(cache_dir, name):
     doc = json.loads(r.stdout)
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     jsonschema.validate(doc, SCHEMA, cls=jsonschema.Draft202012Validator)
-    assert list(doc["sections"]) == [s for s in reports.SECTIONS if s not in reports.FLEET_SECTIONS]
+    assert list(doc["sections"]) == [s for s in reports.SECTIONS
+                                     if s not in reports.FLEET_SECTIONS + reports.ASKED_SECTIONS]
     one = json.loads(rdbscan_cli("report", "nottl", dump_path(name), "--cache-dir", cache_dir, "--format", "json",
                                  "--match", "no-such-key*").stdout)
     jsonschema.validate(one, SCHEMA, cls=jsonschema.Draft202012Validator)
@@ -564,8 +565,11 @@ def test_json_validates_against_the_schema(cache_dir, name):
 def test_schema_lists_exactly_the_columns(cache_dir, names):
     props = SCHEMA["properties"]["sections"]["properties"]
     assert set(props) == set(reports.SECTIONS) | {"query"}
-    with open_ds(cache_dir, *names) as ds:
-        result = reports.run(ds, reports.SECTIONS)
+    from rdbscan.analysis import whatif          # scanned for the default what-if scenarios
+    scenarios = whatif.scenarios_from_specs([])
+    with open_ds(cache_dir, *names, whatif_slots=whatif.slots_for(scenarios),
+                 whatif_conv=whatif.conv_limits_for(scenarios)) as ds:
+        result = reports.run(ds, reports.SECTIONS, scenarios=scenarios)
     for name, sec in result.items():
         tables = props[name]["properties"]["tables"]
         fleet_tables = {st.name for st in reports.parse(reports.sql_text(name))[1] if st.fleet}
@@ -604,7 +608,7 @@ def test_markdown_has_pipe_tables(cache_dir):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     for s in reports.SECTIONS:
-        assert (f"\n## {s}: " in "\n" + out) == (s not in reports.FLEET_SECTIONS), s
+        assert (f"\n## {s}: " in "\n" + out) == (s not in reports.FLEET_SECTIONS + reports.ASKED_SECTIONS), s
     assert "| db | key | type | encoding | memory_bytes | length | expire_at |" in out
     assert "|---:|---|---|---|---:|---:|---|" in out or "|---:|---|" in out
     lines = [line for line in out.splitlines() if line.startswith("|")]

@@ -10,7 +10,7 @@ import pytest
 
 import rdbscan
 from rdbscan.model.encoding import profile_from_meta
-from rdbscan.model.memory import sizing_tables
+from rdbscan.model.memory import sizing_tables, slot_sizing
 from conftest import FIXTURE_NAMES, dump_path, third_party_dumps
 
 pytest.importorskip("rdbscan.scanner._scanner", reason="compiled scanner not built")
@@ -27,10 +27,10 @@ def _run(cls, data, batch_size=64, verify=True):
     except rdbscan.RDBFormatError as e:
         return [], None, None, (type(e), str(e), e.offset, e.key)
     # Size hashtable elements as the API does, with both allocator quanta.
-    tables, big, rounded, _, stream_alloc, extra, vset_table, hash_value_limit = \
+    tables, big, rounded, _, stream_alloc, extra, vset_table, listpacks, ziplists = \
         sizing_tables(profile_from_meta(sc.meta))
     sc.set_sizing(tables, big, rounded, quantum16=batch_size % 2 == 1, stream_alloc=stream_alloc,
-                  big_extra=extra, vset_table=vset_table, hash_value_limit=hash_value_limit)
+                  big_extra=extra, vset_table=vset_table, listpacks=listpacks, ziplists=ziplists)
     try:
         while (b := sc.next_batch()) is not None:
             batches.append(b)
@@ -98,3 +98,32 @@ def test_compiled_model_equals_pyarrow_reference(name, allocator):
     unestimated = {e for e, m in zip(compiled.column("encoding").to_pylist(),
                                      compiled.column("memory_bytes").to_pylist()) if m is None}
     assert unestimated <= {"linkedlist"}
+
+
+@pytest.mark.parametrize("name", ["redis-2.8.24", "redis-4.0.14", "redis-7.0.15", "redis-7.4.1", "valkey-8.0.1",
+                                  "redis-8.4.0-edge", "redis-8.6.3"])
+def test_same_buffers_with_whatif_slots_and_conversions(name):
+    # What-if scans: sizing slots of other releases and allocators, ziplists
+    # as listpacks and listpacks as ziplists, conversion points per value
+    # limit, streams sized by counting and by allocations under several
+    # allocators in one pass.
+    from rdbscan.model.scenario import Scenario, parse_slot
+    data = dump_path(name).read_bytes()
+    results = []
+    for cls in (CScanner, PyScanner):
+        sc = cls(io.BytesIO(data), 97, True)
+        sc.preamble()
+        profile = profile_from_meta(sc.meta)
+        tables, big, rounded, alloc, stream_alloc, extra, vset_table, listpacks, _ = sizing_tables(profile)
+        sc.set_sizing(tables, big, rounded, alloc, stream_alloc, extra, vset_table,
+                      listpacks=not listpacks, ziplists=True)
+        sc.set_slots([slot_sizing(Scenario(k, *parse_slot(k)).apply(profile))
+                      for k in ("valkey-8.1|libc", "6.2|", "|jemalloc-16", "7.4|", "8.4|libc", "8.6|jemalloc-16",
+                                "8.6|")])
+        sc.set_conversions([64, 0, 5, 1000])
+        out = []
+        while (b := sc.next_batch()) is not None:
+            out.append(b)
+        results.append(out)
+    assert results[0] == results[1]
+    assert any(k.startswith("mem_blobs_7") for k in results[0][0][1])

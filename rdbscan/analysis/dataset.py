@@ -38,7 +38,7 @@ from rdbscan import fleet, storage
 from rdbscan.analysis import patterns, rebalance
 from rdbscan.errors import RdbscanError
 from rdbscan.fleet import MODEL_OPTIONS
-from rdbscan.scanner.records import redis_glob_to_regex
+from rdbscan.scanner.records import internal_schema, redis_glob_to_regex
 from rdbscan.scanner.sink import read_meta
 
 META_SCHEMA = pa.schema([
@@ -53,6 +53,8 @@ META_SCHEMA = pa.schema([
     ("thresholds", pa.string()), ("aux", pa.string()),
     ("slot_info", pa.list_(pa.struct([("slot", pa.int32()), ("keys", pa.int64()), ("expires", pa.int64()),
                                       ("keys_with_volatile_items", pa.int64())]))),
+    ("by_allocator", pa.string()), ("allocator_note", pa.string()), ("cluster_evidence", pa.string()),
+    ("notes", pa.string()),
 ])
 """Columns of the ``meta`` view."""
 
@@ -102,12 +104,27 @@ def _read_cache(path):
         return None
 
 
-def scan_cached(dumps, cache_dir=None, jobs=None, **options):
+def _whatif_current(meta, whatif_slots, whatif_conv):
+    """A cache holds the what-if columns asked for (none asked: any cache serves)."""
+    if whatif_slots is None:
+        return True
+    had = meta.get("whatif_slots")
+    had_conv = set((meta.get("whatif_conv_limits") or [])[1:])
+    return had is not None and set(whatif_slots) <= set(had) and set(whatif_conv or ()) <= had_conv
+
+
+def scan_cached(dumps, cache_dir=None, jobs=None, whatif_slots=None, whatif_conv=None, **options):
     """The Parquet scans of ``dumps``: caches still valid (see :func:`rdbscan.fleet.fingerprint`), or new scans.
 
     Stale or missing caches are scanned on ``jobs`` worker processes (default:
     the machine's cores), as ``rdbscan scan`` does for a fleet.  A dump that
-    fails raises its one-line error once the others are done.
+    fails raises its one-line error once the others are done.  The scans
+    carry the allocator evidence; ``whatif_slots`` (keys of
+    :func:`rdbscan.model.scenario.slot_of`) asks for caches that also hold
+    the what-if columns of those sizing slots and ``whatif_conv`` (hash
+    value limits) the conversion points: any cache with at least those
+    serves, and a new scan keeps the slots the old cache had too, so that
+    reports and what-ifs share one file.
     """
     single = isinstance(dumps, (str, os.PathLike))
     dumps = [os.fspath(dumps)] if single else [os.fspath(d) for d in dumps]
@@ -118,11 +135,19 @@ def scan_cached(dumps, cache_dir=None, jobs=None, **options):
         want = fleet.fingerprint(d, model, st)
         path = cache_path(d, cache_dir)
         meta = _read_cache(path)
-        if fleet.is_current(meta, want):
+        if fleet.is_current(meta, want) and _whatif_current(meta, whatif_slots, whatif_conv):
             out[i] = Resolved(path, d, True, meta)
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        job_list.append(fleet.DumpJob(i, d, path, want, {k: v for k, v in model.items() if v is not None}, st.size))
+        scan_options = {k: v for k, v in model.items() if v is not None}
+        scan_options["allocator_evidence"] = True
+        if whatif_slots is not None:
+            slots, conv = list(whatif_slots), set(whatif_conv or ())
+            if fleet.is_current(meta, want) and meta.get("whatif_slots"):
+                slots = list(meta["whatif_slots"]) + slots
+                conv |= set((meta.get("whatif_conv_limits") or [])[1:])
+            scan_options.update(slots=list(dict.fromkeys(slots)), conv_limits=sorted(conv))
+        job_list.append(fleet.DumpJob(i, d, path, want, scan_options, st.size))
     failed = []
 
     def done(event):
@@ -150,7 +175,7 @@ def _expand(source):
     return [e.location for e in storage.expand(source, keep=_is_parquet_or_dump, what="dump or Parquet file")]
 
 
-def resolve(sources, cache_dir=None, on_scan=None, jobs=None, **options):
+def resolve(sources, cache_dir=None, on_scan=None, jobs=None, whatif_slots=None, whatif_conv=None, **options):
     """Resolve SOURCE arguments to Parquet files, scanning (or reusing the caches of) dumps.
 
     A SOURCE is a dump, an rdbscan Parquet file, a directory, a glob, or
@@ -181,7 +206,8 @@ def resolve(sources, cache_dir=None, on_scan=None, jobs=None, **options):
             raise RdbscanError(f"{p}: neither an RDB dump nor a Parquet file written by rdbscan")
     dump_paths = {storage.canonical(d) for d in dumps}
     out = []
-    for r in scan_cached(dumps, cache_dir, jobs=jobs, **options):
+    for r in scan_cached(dumps, cache_dir, jobs=jobs, whatif_slots=whatif_slots, whatif_conv=whatif_conv,
+                         **options):
         if on_scan:
             on_scan(r)
         out.append(r)
@@ -272,6 +298,10 @@ def _meta_row(r, source=None, shard=None):
         "slot_info": [{"slot": i[0], "keys": i[1], "expires": i[2],
                        "keys_with_volatile_items": i[3] if len(i) > 3 else None}
                       for i in m.get("slot_info") or [] if len(i) >= 3],
+        "by_allocator": json.dumps(memory["by_allocator"]) if memory.get("by_allocator") else None,
+        "allocator_note": memory.get("allocator_note"),
+        "cluster_evidence": json.dumps(m["cluster_evidence"]) if m.get("cluster_evidence") else None,
+        "notes": json.dumps(m.get("notes") or []),
     }
 
 
@@ -316,8 +346,10 @@ class Dataset:
             where.append(f"type IN ({', '.join(_sql_str(t) for t in sorted(types))})")
         if match is not None:
             where.append(f"regexp_full_match(key, {_sql_str(redis_glob_to_regex(match))}, 's')")
+        stored = stored_patterns(resolved, self.pattern_rules)
         self.con.execute("CREATE VIEW keys AS " + keys_sql(resolved, self.pattern_rules.sql("key"), where,
-                                                           stored=stored_patterns(resolved, self.pattern_rules)))
+                                                           stored=stored))
+        self.keys_model_sql = keys_sql(resolved, self.pattern_rules.sql("key"), where, stored=stored, internal=True)
         self.con.execute("CREATE VIEW pattern_stats AS " + pattern_stats_sql("keys"))
         self.materialized = False
         if materialize:
@@ -361,6 +393,13 @@ def stored_patterns(resolved, rules):
         (r.meta or {}).get("pattern_inference") == patterns.INFERENCE_VERSION for r in resolved)
 
 
+def internal_names(resolved):
+    """The ``_``-prefixed columns of the what-if scans among ``resolved``."""
+    slots = max((len((r.meta or {}).get("whatif_slots") or []) for r in resolved), default=0)
+    conv = max((len((r.meta or {}).get("whatif_conv_limits") or []) for r in resolved), default=0)
+    return list(internal_schema(slots, conv).names) if slots else []
+
+
 def _per_file(files, values):
     """A SQL expression taking each file's value (SQL text) by the row's ``filename``."""
     if len(set(values)) == 1:
@@ -368,7 +407,7 @@ def _per_file(files, values):
     return "CASE filename " + " ".join(f"WHEN {_sql_str(f)} THEN {v}" for f, v in zip(files, values)) + " END"
 
 
-def keys_sql(resolved, pattern_sql, where=(), stored=False):
+def keys_sql(resolved, pattern_sql, where=(), stored=False, internal=False):
     """The ``keys`` query over resolved files, with ``source``, ``file``, ``file_index``, ``snapshot_time`` and
     ``pattern`` columns.
 
@@ -379,7 +418,8 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     join; ``file_index`` numbers the files from 0 in the order given (with
     ``file_row_number``, a row's identity in a few bytes).  With ``stored``,
     the files' own ``pattern`` column is used, else ``pattern_sql`` infers
-    it (and a stored one is left out).
+    it (and a stored one is left out).  ``internal`` keeps what-if scans'
+    ``_``-prefixed columns.
     """
     files = [location(r.parquet) for r in resolved]
     times = []
@@ -392,11 +432,15 @@ def keys_sql(resolved, pattern_sql, where=(), stored=False):
     index = _per_file(files, [f"{i}::INTEGER" for i in range(len(files))])
     common = (f"{source} AS source, filename AS file, {index} AS file_index, file_row_number, "
               f"{snapshot} AS snapshot_time" + _missing_columns(files))
+    # What-if scans carry the model's inputs as _-prefixed columns: not for
+    # the keys view (only for keys_model, the what-if report's).
+    hidden = [] if internal else internal_names(resolved)
     if stored:
-        columns = f"* EXCLUDE (filename, pattern), {common}, pattern"
+        columns = f"* EXCLUDE ({', '.join(['filename', 'pattern'] + hidden)}), {common}, pattern"
     else:
         has = any((r.meta or {}).get("pattern_inference") for r in resolved)   # files that carry a column
-        columns = f"* EXCLUDE (filename{', pattern' if has else ''}), {common}, {pattern_sql} AS pattern"
+        skip = ["filename"] + (["pattern"] if has else []) + hidden
+        columns = f"* EXCLUDE ({', '.join(skip)}), {common}, {pattern_sql} AS pattern"
     return (f"SELECT {columns} "
             f"FROM read_parquet({file_list}, filename = true, union_by_name = true)"
             + (" WHERE " + " AND ".join(where) if where else ""))
@@ -466,8 +510,14 @@ GROUP BY db, type, pattern
 
 def open_dataset(sources, *, cache_dir=None, on_scan=None, db=None, types=None, match=None,
                  delimiters=patterns.DEFAULT_DELIMITERS, depth=0, rules=None, materialize=False, jobs=None,
-                 **model_options):
-    """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`."""
-    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, **model_options)
+                 whatif_slots=None, whatif_conv=None, **model_options):
+    """Resolve ``sources`` (see :func:`resolve`) and open them as a :class:`Dataset`.
+
+    ``whatif_slots`` / ``whatif_conv``: dumps are scanned (or their caches
+    reused) with the what-if columns of these sizing slots and value limits
+    (see :mod:`rdbscan.analysis.whatif`).
+    """
+    resolved = resolve(sources, cache_dir=cache_dir, on_scan=on_scan, jobs=jobs, whatif_slots=whatif_slots,
+                       whatif_conv=whatif_conv, **model_options)
     return Dataset(resolved, db=db, types=types, match=match, delimiters=delimiters, depth=depth,
                    rules=rules, materialize=materialize)

@@ -48,6 +48,7 @@ def model_params(profile):
         vl.volatile_set if vl else False, vl.embstr_limit if vl else 0, vl.embstr_robj if vl else 0,
         vl.embstr_min_value if vl else 0,
         vl.embstr_max_len if vl else 0, vl.key_estimate if vl else False, vl.skiplist_embeds if vl else False,
+        v >= (7, 2),
     )
 
 
@@ -66,11 +67,9 @@ def derive(n, cols, arrays, profile, compiled=True):
         if n and pc.min(values).as_py() < 0:      # -1 marks module values: no estimate
             values = pc.if_else(pc.equal(values, -1), pa.scalar(None, pa.int64()), values)
         return encoding, values
-    key_len = pc.cast(pc.coalesce(pc.binary_length(arrays["key_bytes"]), pc.binary_length(arrays["key"])),
-                      pa.int64())
     encoding = enc.encoding_column(profile, arrays["kind"], arrays["rdb_type"], arrays["length"],
                                    arrays["max_element_bytes"], arrays["flags"], arrays["nodes"],
-                                   arrays["blob_bytes"], arrays["element_bytes"], key_len,
-                                   pc.is_valid(arrays["expire_at"]))
+                                   arrays["blob_bytes"], arrays["element_bytes"], mem.key_lengths(arrays),
+                                   mem.ttl_flags(arrays))
     memory = mem.memory_column(profile, {**arrays, "encoding": encoding}, arrays)
     return encoding, memory

@@ -61,7 +61,8 @@ cdef struct Params:
     int64_t set_max_intset_entries, set_max_listpack_entries, set_max_listpack_value
     int64_t list_max_ziplist_entries, list_max_ziplist_value, list_max_listpack_bytes
     # memory layout
-    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs, quantum16
+    bint zmalloc_strings, zmalloc_embstr, zmalloc_blobs
+    int quantum16                    # allocator code: rdbscan.model.alloc
     int embedded_key                 # rdbscan.model.memory KEY_* code: where the key lives
     int64_t dict_struct, quicklist_struct, quicklist_node, listpackex_alloc, key_entry_extra
     bint argv_key, bare_skiplist, set_entries_on_collision, zmalloc_stream_lp
@@ -75,9 +76,10 @@ cdef struct Params:
     bint valkey
     int64_t v_ht_struct, v_hash_meta, v_embstr_limit, v_embstr_robj, v_embstr_min_value, v_embstr_max_len
     bint v_vset, v_key_estimate, v_skiplist_embeds
+    bint scores_shortest             # 7.2+: d2string writes the shortest score text (fpconv)
 
 
-cdef inline int64_t J(int64_t n, bint q16) noexcept nogil:
+cdef inline int64_t J(int64_t n, int q16) noexcept nogil:
     return jemalloc_size(n, q16)
 
 
@@ -152,6 +154,65 @@ cdef inline int64_t ht_buckets(int64_t n) noexcept nogil:
     return top + <int64_t>nearbyint(ht_children(<double>n, top))
 
 
+cdef struct DictSim:
+    int64_t size, used, old, steps
+
+
+cdef void sim_expand(DictSim* d, int64_t target) noexcept nogil:
+    cdef int64_t new = buckets_for(target)
+    cdef double m
+    if d.old or d.used > target or new == d.size:
+        return
+    m = <double>d.size
+    d.old = d.size
+    d.steps = <int64_t>nearbyint(m * (1.0 - pow(1.0 - 1.0 / m, <double>d.used)))
+    if d.steps < 1:
+        d.steps = 1
+    d.size = new
+
+
+cdef void sim_add(DictSim* d, int64_t count) noexcept nogil:
+    cdef int64_t t
+    while count > 0:
+        if d.old:
+            t = count if count < d.steps else d.steps
+            d.used += t
+            count -= t
+            d.steps -= t
+            if d.steps <= 0:
+                d.old = 0
+        elif d.used >= d.size:
+            sim_expand(d, d.used + 1)
+            d.used += 1
+            count -= 1
+        else:
+            t = count if count < d.size - d.used else d.size - d.used
+            d.used += t
+            count -= t
+
+
+cdef int64_t dict_slots_after(int64_t k, int64_t n, bint is_set, bint presized) noexcept nogil:
+    """rdbscan.model.memory.dict_slots_after: a dict the loader converted to after k elements."""
+    cdef DictSim d
+    d.size = buckets_for(k)
+    d.used = k
+    d.old = 0
+    d.steps = 0
+    if not presized and not is_set:
+        d.size = 4
+        d.used = 0
+    if is_set:
+        sim_expand(&d, n)
+        sim_add(&d, n - k)
+    else:
+        sim_add(&d, k - d.used)
+        sim_add(&d, 1)
+        if n - k - 1 > 4:
+            sim_expand(&d, n - k - 1)
+        sim_add(&d, n - k - 1)
+    return d.size + d.old
+
+
 cdef inline int64_t buckets_for(int64_t n) noexcept nogil:
     cdef int64_t b = 4
     while b < n:
@@ -206,15 +267,20 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
             if t == TYPE_LIST and elem + n * 2 + 7 <= P.list_max_listpack_bytes:
                 return E_LISTPACK
         return E_QUICKLIST
+    # A compact value in the file stays compact unless it has too many
+    # elements (the loader does not look at their lengths); one built from
+    # elements must fit both limits.
     if kind == KIND_SET:
         if (t == TYPE_SET or t == TYPE_SET_INTSET) and is_int and n <= P.set_max_intset_entries:
             return E_INTSET
-        if P.sets_listpack and (t == TYPE_SET or t == TYPE_SET_LISTPACK) \
-                and n <= P.set_max_listpack_entries and mx <= P.set_max_listpack_value:
+        if P.sets_listpack and ((t == TYPE_SET and n <= P.set_max_listpack_entries
+                                 and mx <= P.set_max_listpack_value)
+                                or (t == TYPE_SET_LISTPACK and n <= P.set_max_listpack_entries)):
             return E_LISTPACK
         return E_HASHTABLE
     if kind == KIND_ZSET:
-        if n <= P.zset_max_entries and mx <= P.zset_max_value:
+        if n <= P.zset_max_entries and (mx <= P.zset_max_value or t == TYPE_ZSET_ZIPLIST
+                                        or t == TYPE_ZSET_LISTPACK):
             return E_LISTPACK if P.listpack_era else E_ZIPLIST
         return E_SKIPLIST
     if kind == KIND_HASH:
@@ -222,7 +288,9 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
             return E_TMPL_LISTPACK
         if P.redis_types and (t == TYPE_HASH_TMPL_ARRAY or t == TYPE_HASH_TMPL_ARRAY_REF):
             return E_TMPL_ARRAY
-        small = n <= P.hash_max_entries and mx <= P.hash_max_value
+        small = n <= P.hash_max_entries and (mx <= P.hash_max_value or t == TYPE_HASH_ZIPLIST
+                                             or t == TYPE_HASH_LISTPACK or t == TYPE_HASH_LISTPACK_EX
+                                             or t == TYPE_HASH_LISTPACK_EX_PRE_GA)
         if P.valkey_flavor:
             if P.valkey_hash2 and flags & FLAG_HFE:
                 return E_HASHTABLE
@@ -241,7 +309,18 @@ cdef inline int encoding_of(const Params* P, int kind, int t, int flags, int64_t
     return E_RAW
 
 
-cdef inline int64_t sds_alloc_86(int64_t n, bint q16) noexcept nogil:
+cdef inline int64_t built_bytes(const Params* P, int enc, int kind, int64_t lp, int64_t lp70, int64_t zl,
+                                int64_t intset) noexcept nogil:
+    # memory._built_blobs: the exact bytes of what the loader builds of a
+    # collection the file holds element by element.
+    if enc == E_INTSET:
+        return intset
+    if enc == E_ZIPLIST:
+        return zl
+    return lp if (P.scores_shortest or kind != KIND_ZSET) else lp70
+
+
+cdef inline int64_t sds_alloc_86(int64_t n, int q16) noexcept nogil:
     # rdbscan.model.memory.sds_alloc_86
     if 0 < n < 32:
         return n + 2
@@ -251,9 +330,10 @@ cdef inline int64_t sds_alloc_86(int64_t n, bint q16) noexcept nogil:
 cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
                                       int64_t nodes, int64_t blobs, int64_t mem_el, int64_t mem_val,
                                       int64_t groups, int64_t consumers, int64_t pending,
-                                      bint expires) noexcept nogil:
-    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize.
-    cdef bint q16 = P.quantum16
+                                      int64_t conv, bint expires) noexcept nogil:
+    # rdbscan.model.memory._memory_column_tracked: Redis 8.4+ kvobjAllocSize;
+    # blobs at their exact bytes (built_bytes for what the loader builds).
+    cdef int q16 = P.quantum16
     cdef int64_t base = (1 if klen < 32 else 3 if klen < 256 else 5 if klen < 65536 else 9) + klen + 1 + ROBJ + 1
     cdef int64_t head = base, kv, whole, value, buckets, half
     cdef bint slot = expires or klen >= EXPIRE_KEY_THRESHOLD
@@ -287,6 +367,10 @@ cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t,
             half = buckets // 2
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
+        if P.alloc_tracked == TRACKED_84 and conv >= 0 and t == TYPE_HASH and n <= P.hash_max_entries:
+            # 8.4 converts a hashtable-typed hash at its first long value and
+            # grows the dict from there (8.6 pre-sizes it for every field).
+            buckets = dict_slots_after(conv, n, 0, 1)
         value = buckets * 8 + n * 24 + P.dict_struct + mem_el
         if enc == E_HASHTABLE:
             value += mem_val
@@ -304,16 +388,23 @@ cdef inline int64_t memory_of_tracked(const Params* P, int enc, int kind, int t,
 cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t klen, int64_t n,
                               int64_t nodes, int64_t blob_bytes, int64_t mem_el, int64_t mem_val,
                               int64_t mem_blobs, int64_t groups, int64_t consumers,
-                              int64_t pending, bint expires) noexcept nogil:
-    cdef bint q16 = P.quantum16
+                              int64_t pending, int64_t lp, int64_t lp70, int64_t zl,
+                              int64_t intset, int64_t conv, bint expires) noexcept nogil:
+    cdef int q16 = P.quantum16
     cdef int64_t khdr = sds_hdr(klen)
     cdef int64_t key_part, value, blobs, buckets, half, table, m, entry
     cdef double mf, occupied
     if kind >= KIND_ARRAY:
         return -1                    # module values, arrays, GCRA: no estimate rather than a wrong one
+    # Built by the loader from elements the file holds one by one (memory._built_blobs).
+    cdef bint built = (t == TYPE_SET or t == TYPE_ZSET or t == TYPE_HASH or t == TYPE_ZSET_2
+                       or t == TYPE_HASH_METADATA_PRE_GA or t == TYPE_HASH_METADATA) and \
+        (kind == KIND_SET or kind == KIND_ZSET or kind == KIND_HASH)
     if P.alloc_tracked:
-        return memory_of_tracked(P, enc, kind, t, klen, n, nodes, blob_bytes, mem_el, mem_val,
-                                 groups, consumers, pending, expires)
+        # A ziplist as the listpack the loader converts it to (lp).
+        return memory_of_tracked(P, enc, kind, t, klen, n, nodes,
+                                 built_bytes(P, enc, kind, lp, lp70, zl, intset) if built else lp,
+                                 mem_el, mem_val, groups, consumers, pending, conv, expires)
     cdef int64_t ksds, together, decide
     if P.argv_key and klen <= 44:
         khdr = 3
@@ -328,7 +419,15 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
         key_part = J(khdr + klen + 1, q16) + 24 + P.key_entry_extra
     else:
         key_part = khdr + klen + 1 + 24 + P.key_entry_extra
-    blobs = mem_blobs if P.zmalloc_blobs else blob_bytes
+    # Before 7.0 the server measures blobs by their length: ziplists, and a
+    # listpack in the file would be one (zl_bytes); from 7.0 the allocator's
+    # classes, blob by blob (the scanner's sized sum).
+    blobs = mem_blobs if P.zmalloc_blobs else zl
+    if built:
+        # Built by the loader from elements the file holds one by one.
+        blobs = built_bytes(P, enc, kind, lp, lp70, zl, intset)
+        if P.zmalloc_blobs:
+            blobs = J(blobs, q16)
     if enc == E_INT:
         value = 16
     elif enc == E_EMBSTR:
@@ -356,10 +455,18 @@ cdef inline int64_t memory_of(const Params* P, int enc, int kind, int t, int64_t
             half = buckets // 2
             if n > 4 and (n - half) * 16 < half * 10:
                 buckets += half
+        if conv >= 0 and not P.hash_dict_grows and (
+                (t == TYPE_HASH and n <= P.hash_max_entries)
+                or (t == TYPE_SET and not P.sets_listpack and n <= P.set_max_intset_entries)):
+            buckets = dict_slots_after(conv, n, t == TYPE_SET, P.listpack_era)
         table = buckets * 8 + 16 + P.dict_struct
         entry = 24
         if enc == E_HASHTABLE:
             value = table + n * entry + mem_el + mem_val
+            if n > 0:
+                # objectComputeSize adds the elements as (double)sum/samples*size
+                # to the struct and buckets: the double can fall short by an ulp.
+                value = <int64_t>(<double>table + <double>(n * entry + mem_el + mem_val) / <double>n * <double>n)
             if P.set_entries_on_collision and kind == KIND_SET:
                 mf = <double>buckets
                 occupied = mf * (1.0 - pow(1.0 - 1.0 / mf, <double>n))
@@ -436,12 +543,13 @@ cdef int64_t loaded_hash_buckets(int64_t n, int64_t before) noexcept nogil:
     return g.top + g.old + <int64_t>nearbyint(children)
 
 
-cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t klen, bint ttl, int64_t n,
-                                     int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
+cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int t, int64_t klen, bint ttl,
+                                     int64_t n, int64_t expired, int64_t volatile, int64_t nodes, int64_t mem_el,
                                      int64_t mem_val, int64_t mem_blobs, int64_t groups, int64_t consumers,
-                                     int64_t pending) noexcept nogil:
-    # rdbscan.model.valkey.memory_column, row by row.
-    cdef bint q16 = P.quantum16
+                                     int64_t pending, int64_t conv) noexcept nogil:
+    # rdbscan.model.valkey.memory_column, row by row (conv: where a plain
+    # hash leaves its listpack, the conversion point for hash-max-listpack-value).
+    cdef int q16 = P.quantum16
     cdef int64_t key = valkey_key_bytes(klen)
     cdef int64_t obj = J(ROBJ + key + (EXPIRE_FIELD if (ttl or klen >= EXPIRE_KEY_THRESHOLD) else 0), q16)
     cdef int64_t table, value
@@ -462,9 +570,9 @@ cdef inline int64_t valkey_memory_of(const Params* P, int enc, int kind, int64_t
         if kind == KIND_HASH:
             if n == 0 and expired > 0:
                 return 0            # every field had expired: the loader drops the key
-            if nodes > 0 and n <= P.hash_max_entries:
+            if conv >= 0 and t == TYPE_HASH and n <= P.hash_max_entries:
                 # a plain hash that left its listpack while loading (the scanner noted where)
-                table = loaded_hash_buckets(n, nodes - 1) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
+                table = loaded_hash_buckets(n, conv) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
             else:
                 table = ht_buckets(n + expired) * HT_BUCKET + P.v_ht_struct + P.v_hash_meta
             if P.v_vset and volatile > 1 and volatile <= VSET_VECTOR_MAX:
@@ -497,7 +605,7 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
      P.stream_struct, P.stream_cg, P.stream_consumer, P.skiplist_header_alloc,
      P.skiplist_node, P.kvobj_embstr, P.redis_types, P.alloc_tracked, P.embstr_ttl,
      P.stream_nack, P.valkey, P.v_ht_struct, P.v_hash_meta, P.v_vset, P.v_embstr_limit, P.v_embstr_robj,
-     P.v_embstr_min_value, P.v_embstr_max_len, P.v_key_estimate, P.v_skiplist_embeds) = params
+     P.v_embstr_min_value, P.v_embstr_max_len, P.v_key_estimate, P.v_skiplist_embeds, P.scores_shortest) = params
     cdef const uint8_t[:] kind = cols["kind"]
     cdef const uint8_t[:] rdb_type = cols["rdb_type"]
     cdef const uint8_t[:] flags = cols["flags"]
@@ -509,6 +617,12 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
     cdef const int64_t[:] mem_el = memoryview(cols["mem_elements"]).cast("q")
     cdef const int64_t[:] mem_val = memoryview(cols["mem_values"]).cast("q")
     cdef const int64_t[:] mem_blobs = memoryview(cols["mem_blobs"]).cast("q")
+    cdef const int64_t[:] lp = memoryview(cols["lp_bytes"]).cast("q")
+    cdef const int64_t[:] lp70 = memoryview(cols["lp_bytes_70"]).cast("q")
+    cdef const int64_t[:] zl = memoryview(cols["zl_bytes"]).cast("q")
+    cdef const int64_t[:] intset = memoryview(cols["intset_bytes"]).cast("q")
+    cdef bint convs = cols.get("conv_at") is not None
+    cdef const int64_t[:] conv = memoryview(cols["conv_at"] if convs else bytes(8)).cast("q")
     cdef const int32_t[:] koff = memoryview(cols["key_offsets"]).cast("i")
     cdef bint streams = cols["stream_groups"] is not None
     cdef const int64_t[:] groups = memoryview(cols["stream_groups"] if streams else bytes(8)).cast("q")
@@ -546,12 +660,14 @@ def derive(Py_ssize_t rows, dict cols, tuple params):
                                expires)
             e[i] = code
             if P.valkey:
-                m[i] = valkey_memory_of(&P, code, kind[i], klen, expires, n, expired[i] if exp_any else 0,
-                                        hfe[i] if hfe_any else 0, nodes[i], mem_el[i], mem_val[i],
-                                        mem_blobs[i], groups[i] if streams else 0,
-                                        consumers[i] if streams else 0, pending[i] if streams else 0)
+                m[i] = valkey_memory_of(&P, code, kind[i], rdb_type[i], klen, expires, n,
+                                        expired[i] if exp_any else 0, hfe[i] if hfe_any else 0, nodes[i],
+                                        mem_el[i], mem_val[i], mem_blobs[i], groups[i] if streams else 0,
+                                        consumers[i] if streams else 0, pending[i] if streams else 0,
+                                        conv[i] if convs else -1)
             else:
                 m[i] = memory_of(&P, code, kind[i], rdb_type[i], klen, n, nodes[i], blob[i], mem_el[i],
                                  mem_val[i], mem_blobs[i], groups[i] if streams else 0,
-                                 consumers[i] if streams else 0, pending[i] if streams else 0, expires)
+                                 consumers[i] if streams else 0, pending[i] if streams else 0,
+                                 lp[i], lp70[i], zl[i], intset[i], conv[i] if convs else -1, expires)
     return bytes(enc_out), bytes(mem_out)

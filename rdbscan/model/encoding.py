@@ -203,9 +203,17 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
         """Rows whose RDB type byte is one of ``types``."""
         return pc.is_in(rdb_type, value_set=pa.array(types, pa.uint8()))
 
-    def small(max_entries, max_value):
-        """Rows within a compact encoding's entry and value limits."""
-        return pc.and_(pc.less_equal(length0, max_entries), pc.less_equal(max_elem, max_value))
+    def small(max_entries, max_value, *compact_types):
+        """Rows within a compact encoding's entry and value limits.
+
+        A compact value in the file (one of ``compact_types``) stays compact
+        unless it has too many elements: the loader does not look at their
+        lengths.  One built from elements must fit both limits.
+        """
+        fits = pc.less_equal(max_elem, max_value)
+        if compact_types:
+            fits = pc.or_(fits, rt(*compact_types))
+        return pc.and_(pc.less_equal(length0, max_entries), fits)
 
     cases = []   # (condition, encoding name), first match wins
 
@@ -253,17 +261,20 @@ def encoding_column(profile, kind, rdb_type, length, max_elem, flags, nodes, blo
                           pc.and_(is_int, pc.less_equal(length0, t.set_max_intset_entries))), "intset"))
     if v >= (7, 2):
         cases.append((pc.and_(rt(F.TYPE_SET, F.TYPE_SET_LISTPACK),
-                              small(t.set_max_listpack_entries, t.set_max_listpack_value)), "listpack"))
+                              small(t.set_max_listpack_entries, t.set_max_listpack_value,
+                                    F.TYPE_SET_LISTPACK)), "listpack"))
     cases.append((is_set, "hashtable"))
 
     # sorted sets: converted after load when within the compact limits
     is_zset = pc.equal(kind, F.KIND_ZSET)
-    cases.append((pc.and_(is_zset, small(t.zset_max_entries, t.zset_max_value)), compact_hash))
+    cases.append((pc.and_(is_zset, small(t.zset_max_entries, t.zset_max_value,
+                                         F.TYPE_ZSET_ZIPLIST, F.TYPE_ZSET_LISTPACK)), compact_hash))
     cases.append((is_zset, "skiplist"))
 
     # hashes
     is_hash = pc.equal(kind, F.KIND_HASH)
-    hash_small = small(t.hash_max_entries, t.hash_max_value)
+    hash_small = small(t.hash_max_entries, t.hash_max_value, F.TYPE_HASH_ZIPLIST, F.TYPE_HASH_LISTPACK,
+                       F.TYPE_HASH_LISTPACK_EX, F.TYPE_HASH_LISTPACK_EX_PRE_GA)
     if profile.flavor == "redis":
         # 8.10 template hashes load as they were saved (hash-rdb-load-* off)
         cases.append((rt(F.TYPE_HASH_TMPL_LP, F.TYPE_HASH_TMPL_LP_REF), "template-listpack"))

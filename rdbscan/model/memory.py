@@ -36,8 +36,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model import valkey as valkey_model
-from rdbscan.model.alloc import jemalloc_size
-from rdbscan.scanner.format import KIND_ARRAY, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME
+from rdbscan.model.alloc import ALLOCATORS, LIBC, LIBC_MMAP_THRESHOLD, jemalloc_size
+from rdbscan.scanner.format import (KIND_ARRAY, KIND_HASH, KIND_SET, KIND_ZSET, STREAM_ALLOC, STREAM_ALLOC_PEL_TIME,
+                                    TYPE_HASH, TYPE_HASH_METADATA, TYPE_HASH_METADATA_PRE_GA, TYPE_SET, TYPE_ZSET,
+                                    TYPE_ZSET_2)
 
 SIZING_LUT = 4096    # element lengths covered by the scanner's sizing tables
 
@@ -56,7 +58,11 @@ def sds_header(n, empty_type8=True):
 
 
 def _J(arr, quantum16=False):
-    """Vectorised :func:`jemalloc_size` over an int64 array."""
+    """Vectorised :func:`jemalloc_size` over an int64 array (``quantum16`` is an allocator code)."""
+    if quantum16 == LIBC:
+        chunk = pc.max_element_wise(pc.bit_wise_and(pc.add(arr, 8 + 15), ~15), 32)
+        mapped = pc.subtract(pc.bit_wise_and(pc.add(chunk, 8 + 4095), ~4095), 16)
+        return pc.if_else(pc.greater_equal(chunk, LIBC_MMAP_THRESHOLD), mapped, pc.subtract(chunk, 8))
     n = pc.max_element_wise(arr, 1)
     q, limit = (16, 128) if quantum16 else (8, 64)
     small = pc.multiply(pc.divide(pc.add(n, q - 1), q), q)
@@ -118,6 +124,73 @@ def _ht_buckets(n):
     return pc.add(top, pc.if_else(pc.less_equal(top, 1), 0, child))
 
 
+def _dict_next(size):
+    """_dictNextExp: the bucket count a dict expanded for ``size`` entries gets (a power of two, at least 4)."""
+    b = 4
+    while b < size:
+        b <<= 1
+    return b
+
+
+def dict_slots_after(k, n, is_set, presized=True):
+    """Buckets (both tables while rehashing) of a dict the loader converted to after ``k`` elements.
+
+    A hash read from a hashtable-typed record starts as a listpack; at the
+    first pair longer than the value limit (index ``k``) it becomes a dict
+    expanded for the ``k`` pairs so far, takes that pair, is expanded for
+    the ``n - k - 1`` still to come, and grows as they are inserted.  A set
+    (before 7.2) leaves its intset at its first non-integer member: a dict
+    for ``k`` members, expanded for all ``n``.  An expansion rehashes
+    incrementally, one bucket per insert: the old table's expected
+    occupied buckets (its ``used`` entries spread over ``size`` buckets)
+    is how many inserts it takes.  Before 7.0 (not ``presized``) the hash's
+    dict starts empty and grows through the ``k`` pairs as well.
+    """
+    size, used, old, steps = _dict_next(k), k, 0, 0
+    if not presized and not is_set:
+        size, used = 4, 0
+
+    def expand(target):
+        nonlocal size, old, steps
+        if old or used > target:
+            return
+        new = _dict_next(target)
+        if new == size:
+            return
+        m = float(size)
+        old, steps, size = size, max(1, int(round(m * (1.0 - (1.0 - 1.0 / m) ** used)))), new
+
+    def add(count):
+        nonlocal used, old, steps
+        while count > 0:
+            if old:
+                t = min(count, steps)
+                used += t
+                count -= t
+                steps -= t
+                if steps <= 0:
+                    old = 0
+            elif used >= size:
+                expand(used + 1)
+                used += 1
+                count -= 1
+            else:
+                t = min(count, size - used)
+                used += t
+                count -= t
+
+    if is_set:
+        expand(n)
+        add(n - k)
+    else:
+        add(k - used)
+        add(1)
+        if n - k - 1 > 4:
+            expand(n - k - 1)
+        add(n - k - 1)
+    return size + old
+
+
 @dataclass(frozen=True)
 class Layout:
     """The sizes and accounting rules of one family of server releases."""
@@ -131,7 +204,8 @@ class Layout:
     listpack_ex_struct: int    # sizeof(listpackEx), 7.4+: ExpireMeta, key, listpack pointer
     hfield_header_extra: int   # 7.4 hash fields are mstr: bytes beyond an sds header
     hfield_ttl_extra: int      # and with TTL metadata attached
-    quantum16: bool = False    # jemalloc with a 16-byte quantum (distribution builds)
+    quantum16: int = 0         # allocator code (rdbscan.model.alloc): 1 = jemalloc with a 16-byte
+                               # quantum (distribution builds), 2 = glibc malloc
     key_entry_extra: int = 0   # bytes of dictEntry metadata per key (7.0-7.2 cluster mode)
     argv_key: bool = False     # 4.0 measures the key as the command argument, not the stored key
     bare_skiplist: bool = False    # 4.0 counts neither the zskiplist, its header node nor the dict struct
@@ -196,7 +270,7 @@ MSTR_TTL_EXTRA = 18      # 8.4 hash field with a TTL: mstr flags (2) + ExpireMet
 def layout_for(profile):
     """The :class:`Layout` of the release a :class:`~rdbscan.model.encoding.ServerProfile` names."""
     v = profile.version
-    q16 = profile.allocator == "jemalloc-16"
+    q16 = ALLOCATORS.get(profile.allocator, 0)
     old_stream = dict(stream_struct=40, stream_cg=32, stream_consumer=24)
     if profile.flavor == "valkey":
         if v >= (8, 1):
@@ -248,17 +322,26 @@ def sizing_tables(profile):
     7.4 metadata), set members and sorted-set members (the same as fields
     until Redis 8.6 sized each differently); a sixth table when hash
     fields and values pair up.  Returns ``(tables, big_headers, rounded,
-    quantum16, stream_alloc, big_extra, vset_table, hash_value_limit)``,
-    the scanner's ``set_sizing`` arguments: ``vset_table`` (Valkey 9.0+) has
-    the scanner price volatile sets past one vector, ``hash_value_limit``
-    (Valkey 8.1+) has it note where a plain hash leaves its listpack while
-    loading (:mod:`rdbscan.model.valkey`).
+    allocator code, stream_alloc, big_extra, vset_table, listpacks,
+    ziplists)``, the scanner's ``set_sizing`` arguments: ``vset_table``
+    (Valkey 9.0+) has the scanner price volatile sets past one vector
+    (:mod:`rdbscan.model.valkey`); ``listpacks`` when the release converts ziplists to listpacks on load
+    (7.0+), ``ziplists`` when it holds ziplists (before 7.0: a listpack in
+    the file is sized as one).  :func:`slot_sizing` is the part a what-if
+    sizing slot takes.
     """
     lay = layout_for(profile)
-    if lay.valkey is None:
-        return _sizing_tables(lay) + (0, -1)
-    vset_table = lay.valkey.hashtable_struct if lay.valkey.volatile_set else 0
-    return _sizing_tables(lay) + (vset_table, profile.thresholds.hash_max_value)
+    listpack_era = profile.redis_compat() >= (7, 0)
+    vset_table = lay.valkey.hashtable_struct if lay.valkey is not None and lay.valkey.volatile_set else 0
+    return _sizing_tables(lay) + (vset_table, listpack_era, not listpack_era)
+
+
+def slot_sizing(profile):
+    """The scanner's ``set_slots`` tuple for one what-if release or allocator:
+    ``(tables, big_headers, rounded, allocator code, stream_alloc, big_extra,
+    vset_table, listpacks)`` (see :func:`sizing_tables`)."""
+    sizing = sizing_tables(profile)
+    return sizing[:8]
 
 
 @lru_cache(maxsize=8)
@@ -293,6 +376,58 @@ def skiplist_node_expected(quantum16=False):
     return total
 
 
+def _converted_buckets(profile, batch, n, conv, buckets):
+    """Buckets of hashes and sets the loader converted to a dict part-way (see :func:`dict_slots_after`)."""
+    t = profile.thresholds
+    rdb_type = pc.cast(batch["rdb_type"], pa.int64())
+    hashes = pc.and_(pc.equal(rdb_type, 4), pc.less_equal(n, t.hash_max_entries))
+    sets = pc.and_(pc.equal(rdb_type, 2), pc.less_equal(n, t.set_max_intset_entries))
+    if profile.redis_compat() >= (7, 2):
+        sets = pc.and_(sets, pa.scalar(False))      # 7.2+ expands for every member at once
+    which = pc.and_(pc.greater_equal(conv, 0), pc.or_(hashes, sets))
+    if not pc.any(which).as_py():
+        return buckets
+    rows = pc.indices_nonzero(which).to_pylist()
+    ks, ns, is_set = conv.to_pylist(), n.to_pylist(), rdb_type.to_pylist()
+    values = buckets.to_pylist()
+    presized = profile.redis_compat() >= (7, 0)
+    for i in rows:
+        values[i] = dict_slots_after(ks[i], ns[i], is_set[i] == 2, presized)
+    return pa.array(values, pa.int64())
+
+
+def key_lengths(batch):
+    """Bytes of each key: the scan's key columns, or ``key_len`` when rebuilt from a what-if scan."""
+    if "key_len" in batch:
+        return pc.cast(batch["key_len"], pa.int64())
+    return pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])), pa.int64())
+
+
+def ttl_flags(batch):
+    """Whether each key has an expiry (a valid ``expire_at``)."""
+    return pc.is_valid(batch["expire_at"])
+
+
+# Record types whose elements the file holds one by one (Valkey's 22, hash_2, too).
+ELEMENT_TYPES = (TYPE_SET, TYPE_ZSET, TYPE_HASH, TYPE_ZSET_2, TYPE_HASH_METADATA_PRE_GA, TYPE_HASH_METADATA)
+
+
+def _built_blobs(batch, extra, encoding, listpack_70=False):
+    """``(built, made)``: which hashes, sets and sorted sets the loader builds from
+    elements the file holds one by one, and the exact bytes of what it builds
+    (an intset, a ziplist before 7.0, else a listpack; ``listpack_70``: a
+    sorted set's scores as 7.0 writes their text)."""
+    kind = pc.cast(batch["kind"], pa.int16())
+    built = pc.and_(pc.is_in(pc.cast(batch["rdb_type"], pa.int16()), value_set=pa.array(ELEMENT_TYPES, pa.int16())),
+                    pc.is_in(kind, value_set=pa.array([KIND_SET, KIND_ZSET, KIND_HASH], pa.int16())))
+    lp = extra["lp_bytes"]
+    if listpack_70:
+        lp = pc.if_else(pc.equal(kind, KIND_ZSET), extra["lp_bytes_70"], lp)
+    made = pc.if_else(pc.equal(encoding, "intset"), extra["intset_bytes"],
+                      pc.if_else(pc.equal(encoding, "ziplist"), extra["zl_bytes"], lp))
+    return built, made
+
+
 def memory_column(profile, batch, extra):
     """The ``memory_bytes`` column for one batch.
 
@@ -310,8 +445,7 @@ def memory_column(profile, batch, extra):
     if lay.alloc_tracked:
         return _memory_column_tracked(profile, lay, batch, extra)
     q16 = lay.quantum16
-    key_len = pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"]))
-    key_len = pc.cast(key_len, pa.int64())
+    key_len = key_lengths(batch)
     key_hdr = _sds_hdr(key_len)
     if lay.argv_key:
         # The command argument: an embstr (sds type 8) up to 44 bytes.
@@ -361,7 +495,13 @@ def memory_column(profile, batch, extra):
         # Redis counts the kvobj's key with key_part: take it back out when embedded.
         shared = pc.subtract(_J(together, q16), key_part)
         embstr = pc.if_else(fits, shared, pc.add(_J(raw_sds, q16), robj))
-    blobs = mem_blobs if lay.zmalloc_blobs else blob_bytes
+    # Before 7.0 blobs count by their length: ziplists, and a listpack in the
+    # file would be one (zl_bytes); from 7.0 the allocator's classes, blob by
+    # blob (the scanner's sized sum).
+    blobs = mem_blobs if lay.zmalloc_blobs else extra["zl_bytes"]
+    # Built by the loader from elements the file holds one by one.
+    built, made = _built_blobs(batch, extra, encoding, listpack_70=profile.redis_compat() < (7, 2))
+    blobs = pc.if_else(built, _J(made, q16) if lay.zmalloc_blobs else made, blobs)
     compact = pc.add(blobs, robj)
     quicklist = pc.add(pc.add(blobs, pc.multiply(nodes, lay.quicklist_node)), robj + lay.quicklist_struct)
     buckets = _buckets(n)
@@ -378,9 +518,18 @@ def memory_column(profile, batch, extra):
         else:
             grows = pc.is_in(batch["rdb_type"], value_set=pa.array([22, 24], pa.uint8()))
         buckets = pc.if_else(grows, grown, buckets)
+    conv = extra.get("conv_at")
+    if conv is not None and not lay.hash_dict_grows:
+        buckets = _converted_buckets(profile, batch, n, conv, buckets)
     table = pc.add(pc.multiply(buckets, 8), robj + lay.dict_struct)
     entries = pc.multiply(n, 24)
     hashtable = pc.add(pc.add(pc.add(table, entries), mem_el), mem_val)
+    # objectComputeSize adds the elements as (double)sum/samples*size to
+    # the struct and buckets: the double can fall short by an ulp.
+    nf = pc.cast(n, pa.float64())
+    elements = pc.cast(pc.add(pc.add(entries, mem_el), mem_val), pa.float64())
+    averaged = pc.add(pc.cast(table, pa.float64()), pc.multiply(pc.divide(elements, pc.max_element_wise(nf, 1.0)), nf))
+    hashtable = pc.if_else(pc.greater(n, 0), pc.cast(pc.floor(averaged), pa.int64()), hashtable)
     if lay.set_entries_on_collision:
         # Valkey 8 stores a set member in its bucket unless the bucket is
         # taken; only the colliding ones get a 16-byte entry.  Expected
@@ -568,17 +717,21 @@ def _kvobj_columns(lay, key_len, expires, n):
 def _memory_column_tracked(profile, lay, batch, extra):
     """:func:`memory_column` for Redis 8.4 and later (``kvobjAllocSize``)."""
     q16 = lay.quantum16
-    key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
-                      pa.int64())
+    key_len = key_lengths(batch)
     encoding = pc.cast(batch["encoding"], pa.string())
     n = pc.fill_null(batch["length"], 0)
-    mem_el, mem_val, blobs = extra["mem_elements"], extra["mem_values"], extra["blob_bytes"]
+    mem_el, mem_val = extra["mem_elements"], extra["mem_values"]
     nodes = extra["nodes"]
     zero = pa.array([0] * len(n), pa.int64()) if len(n) else pa.array([], pa.int64())
+    # Blobs at their exact bytes: a ziplist as the listpack the loader
+    # converts it to (lp_bytes), a collection the file holds element by
+    # element as the listpack or intset the loader builds of it.
+    built, made = _built_blobs(batch, extra, encoding)
+    blobs = pc.if_else(built, made, extra["lp_bytes"])
 
     # Strings: an embstr shares the kvobj allocation (the encoding rule says
     # when); a raw value is its sds.
-    kvobj, embstr = _kvobj_columns(lay, key_len, pc.is_valid(batch["expire_at"]), n)
+    kvobj, embstr = _kvobj_columns(lay, key_len, ttl_flags(batch), n)
     raw = _sds_alloc_86_col(n, q16)
 
     buckets = _buckets(n)
@@ -589,6 +742,11 @@ def _memory_column_tracked(profile, lay, batch, extra):
     half = pc.divide(buckets, 2)
     rehashing = pc.and_(pc.greater(n, 4), pc.less(pc.multiply(pc.subtract(n, half), 16), pc.multiply(half, 10)))
     buckets = pc.if_else(pc.and_(grows, rehashing), pc.add(buckets, half), buckets)
+    conv = extra.get("conv_at")
+    if conv is not None and lay.alloc_tracked == TRACKED_84:
+        # 8.4 converts a hashtable-typed hash at its first long value and
+        # grows the dict from there (8.6 pre-sizes it for every field).
+        buckets = _converted_buckets(profile, batch, n, conv, buckets)
     dict_part = pc.add(pc.add(pc.multiply(buckets, 8), pc.multiply(n, 24)), lay.dict_struct)
     hashtable = pc.add(pc.add(dict_part, mem_el), mem_val)
     header = ZSKIPLIST_HEADER_84 if lay.alloc_tracked == TRACKED_84 else ZSKIPLIST_HEADER_86

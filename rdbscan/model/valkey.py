@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdbscan.model.alloc import jemalloc_size, valkey_sds_header
-from rdbscan.scanner.format import VSET_VECTOR_MAX  # VOLATILESET_VECTOR_BUCKET_MAX_SIZE
+from rdbscan.scanner.format import TYPE_HASH, VSET_VECTOR_MAX  # VOLATILESET_VECTOR_BUCKET_MAX_SIZE
 
 ROBJ = 16                 # sizeof(robj): type/encoding/lru/flags/refcount, value pointer
 EXPIRE_FIELD = 8          # the expiry embedded after the robj
@@ -435,11 +435,11 @@ def keyspace_bytes(vl, table_sizes):
     return int(pc.sum(buckets).as_py()) * HT_BUCKET + len(sizes) * vl.hashtable_struct
 
 
-def _loaded_buckets(buckets, left, n, nodes):
+def _loaded_buckets(buckets, left, n, conv):
     """``buckets`` with the rows in ``left`` replaced by :func:`loaded_hash_buckets` (few rows: a loop)."""
     sizes = pc.filter(n, left).to_pylist()
-    before = pc.filter(nodes, left).to_pylist()
-    loaded = [loaded_hash_buckets(size, at - 1) for size, at in zip(sizes, before)]
+    before = pc.filter(conv, left).to_pylist()
+    loaded = [loaded_hash_buckets(size, at) for size, at in zip(sizes, before)]
     return pc.replace_with_mask(buckets, left, pa.array(loaded, pa.int64()))
 
 
@@ -447,12 +447,13 @@ def memory_column(vl, q16, batch, extra, hash_max_entries):
     """``memory_bytes`` for one batch under a Valkey 8.1+ layout (module and path-hash values: null).
 
     ``hash_max_entries`` (hash-max-listpack-entries): a plain hash with at
-    most that many pairs and a longer element (the scanner notes where, in
-    ``nodes``) was a listpack first while loading.
+    most that many pairs and a longer element (the scanner notes where: the
+    conversion point ``conv_at`` for hash-max-listpack-value) was a
+    listpack first while loading.
     """
-    key_len = pc.cast(pc.coalesce(pc.binary_length(batch["key_bytes"]), pc.binary_length(batch["key"])),
-                      pa.int64())
-    has_ttl = pc.is_valid(batch["expire_at"])
+    from rdbscan.model.memory import key_lengths, ttl_flags     # (memory imports this module)
+    key_len = key_lengths(batch)
+    has_ttl = ttl_flags(batch)
     key, expire_field = key_parts(key_len, has_ttl)
     obj = _J(pc.add(pc.add(key, ROBJ), pc.if_else(expire_field, EXPIRE_FIELD, 0)), q16)
 
@@ -473,9 +474,12 @@ def memory_column(vl, q16, batch, extra, hash_max_entries):
     is_hash = pc.equal(pc.cast(batch["type"], pa.string()), "hash")
     stored = pc.add(n, expired)                       # the loader pre-sizes for every stored field
     buckets = _buckets(pc.if_else(is_hash, stored, n))
-    left = pc.and_(is_hash, pc.and_(pc.greater(nodes, 0), pc.less_equal(n, hash_max_entries)))
-    if pc.any(left).as_py():
-        buckets = _loaded_buckets(buckets, left, n, nodes)
+    conv = extra.get("conv_at")
+    if conv is not None:
+        plain = pc.equal(pc.cast(batch["rdb_type"], pa.int16()), TYPE_HASH)
+        left = pc.and_(pc.and_(is_hash, plain), pc.and_(pc.greater_equal(conv, 0), pc.less_equal(n, hash_max_entries)))
+        if pc.any(left).as_py():
+            buckets = _loaded_buckets(buckets, left, n, conv)
     table = pc.add(pc.multiply(buckets, HT_BUCKET), vl.hashtable_struct)
     table = pc.add(table, pc.if_else(is_hash, vl.hash_metadata, 0))
     if vl.volatile_set:

@@ -281,25 +281,33 @@ class RaxSizer:
     are ``[depth, compressed, n, iskey]``: a compressed node holds ``n``
     characters and one child, a branch node ``n`` children (a one-character
     node is the same size either way).  The compiled scanner has the same
-    walk in C.
+    walk in C.  ``codes``: the allocator codes (rdbscan.model.alloc) to
+    count the bytes under, when more than ``quantum16``'s: the tree's shape
+    does not depend on them.
     """
 
-    def __init__(self, quantum16=False, null_values=False):
+    def __init__(self, quantum16=False, null_values=False, codes=None):
         from rdbscan.model.alloc import jemalloc_size
         # Keys inserted with a NULL value (Redis 8.4 pel_by_time) keep no value pointer.
-        self._size = lambda node: jemalloc_size(rax_node_bytes(node[1], node[2], node[3] and not null_values),
-                                                quantum16)
+        self._raw = lambda node: rax_node_bytes(node[1], node[2], node[3] and not null_values)
         self._j = jemalloc_size
-        self._q16 = quantum16
-        self.done = 0           # bytes of the nodes off the rightmost path
+        self._codes = tuple(codes) if codes is not None else (quantum16,)
+        self._q16 = self._codes[0] if codes is not None else quantum16
+        self.done = dict.fromkeys(self._codes, 0)   # bytes of the nodes off the rightmost path
         self.path = []
         self._prev = None
 
-    def bytes(self):
-        """Bytes so far: the struct, the final nodes and the rightmost path."""
+    def _final(self, node):
+        raw = self._raw(node)
+        for code in self._codes:
+            self.done[code] += self._j(raw, code)
+
+    def bytes(self, code=None):
+        """Bytes so far: the struct, the final nodes and the rightmost path (under allocator ``code``)."""
+        code = self._q16 if code is None else code
         if self._prev is None:
-            return self._j(RAX_STRUCT, self._q16) + self._j(RAX_EMPTY_HEAD, self._q16)
-        return self._j(RAX_STRUCT, self._q16) + self.done + sum(self._size(n) for n in self.path)
+            return self._j(RAX_STRUCT, code) + self._j(RAX_EMPTY_HEAD, code)
+        return self._j(RAX_STRUCT, code) + self.done[code] + sum(self._j(self._raw(n), code) for n in self.path)
 
     def add(self, key):
         """Insert the next key, greater than the previous one."""
@@ -323,13 +331,13 @@ class RaxSizer:
             i -= 1
         depth, compressed, n, iskey = path[i]
         for node in path[i + 1:]:                 # the old continuation is final
-            self.done += self._size(node)
+            self._final(node)
         del path[i + 1:]
         if not compressed or n == 1:
             path[i] = [depth, False, (n if not compressed else 1) + 1, iskey]
         else:
             if depth + n - j - 1 > 0:             # the old remainder, off the path
-                self.done += self._size([j + 1, True, depth + n - j - 1, False])
+                self._final([j + 1, True, depth + n - j - 1, False])
             if j > depth:
                 path[i] = [depth, True, j - depth, iskey]
                 path.append([j, False, 2, False])

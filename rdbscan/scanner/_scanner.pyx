@@ -17,6 +17,8 @@ cimport cython
 from libc.stdint cimport uint8_t, uint16_t, int16_t, uint32_t, int32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memmove, memchr, memcmp, memset
 from libc.stdio cimport snprintf
+from libc.stdlib cimport strtod
+from libc.math cimport INFINITY
 
 include "_alloc.pxi"
 from libc.stdlib cimport malloc, calloc, realloc, free, qsort
@@ -38,6 +40,10 @@ DEF WINDOW = 1 << 20          # bytes asked of the source per read
 DEF SMALL_INT_LEN = 20        # longest string that can parse as a 64-bit integer
 DEF SIZING_LUT = 4096         # element lengths covered by the sizing tables
 DEF PAIR_FIELDS = 128         # field lengths covered by the optional hash pair table
+DEF MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
+DEF SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
+DEF SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
+DEF MAX_CONV = 8              # value limits whose conversion points are tracked (set_conversions)
 DEF RESP_DIGITS_MAX = 18      # digits of an UPDATE opcode's "*<argc>" / "$<len>" (more: corrupt)
 DEF KEY_TEXT_MAX = 1 << 30    # longest key (as text); a batch also ends once its keys reach this
 DEF ROLES = 5                 # sizing roles: field, value, field with TTL, set member, zset member
@@ -45,6 +51,7 @@ DEF ROLE_SET = 3
 DEF ROLE_ZSET = 4
 DEF IDMP_PRODUCER = 24        # Redis 8.6 sizeof(idmpProducer)
 DEF IDMP_ENTRY = 32           # sizeof(idmpEntry) before its inline IID
+DEF ALLOCATOR_CODES = 3       # rdbscan.model.alloc: jemalloc, jemalloc-16, libc
 
 cdef uint64_t CRC64[8][256]
 cdef uint64_t CRC64_SHIFT[8][256]   # advance a CRC over CRC_BLOCK zero bytes
@@ -252,8 +259,8 @@ cdef inline int utf8_valid(const uint8_t* p, Py_ssize_t n) noexcept nogil:
     return 1
 
 
-def allocation_size(int64_t n, bint quantum16=False):
-    """jemalloc's usable size for an allocation of ``n`` bytes (8- or 16-byte quantum)."""
+def allocation_size(int64_t n, int quantum16=0):
+    """The allocator's usable size for ``n`` bytes (code: rdbscan.model.alloc; 1 = jemalloc-16)."""
     return jemalloc_size(n, quantum16)
 
 
@@ -322,9 +329,10 @@ cdef void rax_add(RaxCount* r, const uint8_t* key) noexcept nogil:
 
 cdef struct RaxSizer:
     # _common.RaxSizer in C: the bytes a Redis 8.4+ radix tree allocates
-    # for keys inserted in ascending order.  The rightmost path is kept as
-    # parallel arrays; the previous key is copied aside.
-    int64_t done
+    # for keys inserted in ascending order, under each allocator of amask
+    # (the tree's shape does not depend on it).  The rightmost path is kept
+    # as parallel arrays; the previous key is copied aside.
+    int64_t done[ALLOCATOR_CODES]
     Py_ssize_t npath, cap
     int64_t* depth
     uint8_t* comp
@@ -333,29 +341,39 @@ cdef struct RaxSizer:
     uint8_t* prev
     Py_ssize_t prev_len, prev_cap
     bint has_prev
-    bint q16
+    int amask            # allocator codes (bits) the bytes are wanted for
     bint nullval         # keys carry NULL values (8.4 pel_by_time): no value pointers
 
 
-cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey, bint q16) noexcept nogil:
-    # _common.rax_node_bytes at its allocator size class.
+cdef inline int64_t rs_node(bint comp, int64_t n, bint iskey) noexcept nogil:
+    # _common.rax_node_bytes: a node's request, before its allocator size class.
     cdef int64_t size = (4 + n + 7) & ~7
     size += 8 if comp else 8 * n
     if iskey:
         size += 8
-    return jemalloc_size(size, q16)
+    return size
+
+
+cdef inline void rs_final(RaxSizer* r, int64_t size) noexcept nogil:
+    # A node off the rightmost path, counted under each allocator.
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        if (r.amask >> a) & 1:
+            r.done[a] += jemalloc_size(size, a)
 
 
 cdef void rs_free(RaxSizer* r) noexcept nogil:
     free(r.depth); free(r.comp); free(r.cnt); free(r.iskey); free(r.prev)
 
 
-cdef inline void rs_reset(RaxSizer* r, bint q16, bint nullval=0) noexcept nogil:
-    r.done = 0
+cdef inline void rs_reset(RaxSizer* r, int amask, bint nullval=0) noexcept nogil:
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        r.done[a] = 0
     r.npath = 0
     r.has_prev = 0
     r.prev_len = 0
-    r.q16 = q16
+    r.amask = amask
     r.nullval = nullval
 
 
@@ -410,7 +428,7 @@ cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogi
             while r.depth[i] > j:
                 i -= 1
             for k in range(i + 1, r.npath):          # the old continuation is final
-                r.done += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+                rs_final(r, rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval))
             r.npath = i + 1
             d = r.depth[i]
             comp = r.comp[i]
@@ -422,7 +440,7 @@ cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogi
             else:
                 rem = d + n - j - 1
                 if rem > 0:                          # the old remainder, off the path
-                    r.done += rs_node(1, rem, 0, r.q16)
+                    rs_final(r, rs_node(1, rem, 0))
                 if j > d:
                     r.cnt[i] = j - d
                     rs_push(r, j, 0, 2, 0)
@@ -438,16 +456,25 @@ cdef int rs_add(RaxSizer* r, const uint8_t* key, Py_ssize_t klen) except -1 nogi
     return 0
 
 
-cdef int64_t rs_bytes(RaxSizer* r) noexcept nogil:
-    # The struct, the final nodes and the rightmost path (an empty tree: its head).
-    cdef int64_t total = jemalloc_size(32, r.q16)
+cdef int64_t rs_bytes(RaxSizer* r, int a) noexcept nogil:
+    # The struct, the final nodes and the rightmost path (an empty tree: its
+    # head) under allocator a.
+    cdef int64_t total = jemalloc_size(32, a)
     cdef Py_ssize_t k
     if not r.has_prev:
-        return total + jemalloc_size(8, r.q16)
-    total += r.done
+        return total + jemalloc_size(8, a)
+    total += r.done[a]
     for k in range(r.npath):
-        total += rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval, r.q16)
+        total += jemalloc_size(rs_node(r.comp[k], r.cnt[k], r.iskey[k] and not r.nullval), a)
     return total
+
+
+cdef inline void rs_sum(RaxSizer* r, int64_t* out) noexcept nogil:
+    # out[a] += the tree's bytes, for every allocator a of its mask.
+    cdef int a
+    for a in range(ALLOCATOR_CODES):
+        if (r.amask >> a) & 1:
+            out[a] += rs_bytes(r, a)
 
 
 cdef int cmp_id(const void* a, const void* b) noexcept nogil:
@@ -475,7 +502,7 @@ cdef int grow_buffer(uint8_t** buf, Py_ssize_t* cap, Py_ssize_t need, Py_ssize_t
     return 0
 
 
-cdef inline int64_t sds_alloc_size(int64_t n, bint q16) noexcept nogil:
+cdef inline int64_t sds_alloc_size(int64_t n, int q16) noexcept nogil:
     # pyscanner.sds_alloc_size: Redis 8.4+ sdsAllocSize of a new n-byte sds.
     if 0 < n < 32:
         return n + 2
@@ -674,8 +701,8 @@ cdef inline int64_t lp_backlen(int64_t entry) noexcept nogil:
     return 5
 
 
-cdef inline int64_t canonical_int_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
-    # The value of a string is_canonical_int accepted (wraps like C for -2^63).
+cdef inline int64_t canonical_value(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    # The value of a canonical integer's text (is_canonical_int said yes; wraps like C for -2^63).
     cdef Py_ssize_t i = 1 if p[0] == 45 else 0
     cdef uint64_t v = 0
     while i < n:
@@ -684,35 +711,119 @@ cdef inline int64_t canonical_int_value(const uint8_t* p, Py_ssize_t n) noexcept
     return -<int64_t>v if p[0] == 45 else <int64_t>v
 
 
-cdef inline int64_t lp_entry_bytes(int64_t n, bint is_int, int64_t ival) noexcept nogil:
-    # pyscanner._lp_entry_bytes: one listpack entry (encoding, data, back-length).
-    cdef int64_t entry
-    if is_int:
-        if 0 <= ival <= 127:
-            entry = 1
-        elif -4096 <= ival <= 4095:
-            entry = 2
-        elif -32768 <= ival <= 32767:
-            entry = 3
-        elif -8388608 <= ival <= 8388607:
-            entry = 4
-        elif -2147483648 <= ival <= 2147483647:
-            entry = 5
-        else:
-            entry = 9
-    elif n <= LISTPACK_STR6_MAX:
-        entry = 1 + n
-    elif n <= LISTPACK_STR12_MAX:
-        entry = 2 + n
-    else:
-        entry = 5 + n
-    return entry + lp_backlen(entry)
+# --- what the loader would build: listpack / ziplist / intset sizes -------
+cdef inline int64_t lp_with_backlen(int64_t l) noexcept nogil:
+    # A listpack entry of l bytes plus its back-length (lpEncodeBacklen).
+    return l + lp_backlen(l)
 
 
-cdef inline int intset_width(int64_t ival) noexcept nogil:
-    if -32768 <= ival <= 32767:
+cdef inline int64_t lp_int_entry(int64_t v) noexcept nogil:
+    # A listpack integer entry with its back-length (lpEncodeIntegerGetType).
+    if 0 <= v <= 127:
         return 2
-    return 4 if -2147483648 <= ival <= 2147483647 else 8
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+cdef inline int64_t lp_str_entry(int64_t n) noexcept nogil:
+    # A listpack string entry with its back-length (lpEncodeString).
+    if n < 64:
+        return lp_with_backlen(1 + n)
+    if n < 4096:
+        return lp_with_backlen(2 + n)
+    return lp_with_backlen(5 + n)
+
+
+cdef inline int64_t zl_int_body(int64_t v) noexcept nogil:
+    # A ziplist integer entry without its prevlen field (zipTryEncoding).
+    if 0 <= v <= 12:
+        return 1
+    if -128 <= v <= 127:
+        return 2
+    if -32768 <= v <= 32767:
+        return 3
+    if -8388608 <= v <= 8388607:
+        return 4
+    if -2147483648 <= v <= 2147483647:
+        return 5
+    return 9
+
+
+cdef inline int64_t zl_str_body(int64_t n) noexcept nogil:
+    # A ziplist string entry without its prevlen field (zipStoreEntryEncoding).
+    if n <= 63:
+        return 1 + n
+    if n <= 16383:
+        return 2 + n
+    return 5 + n
+
+
+cdef inline int64_t intset_width(int64_t v) noexcept nogil:
+    if -32768 <= v <= 32767:
+        return 2
+    if -2147483648 <= v <= 2147483647:
+        return 4
+    return 8
+
+
+cdef inline bint double_to_ll(double d, int64_t* out) noexcept nogil:
+    # Redis double2ll: integral and within +-LLONG_MAX/2.
+    cdef int64_t ll
+    if d < -4611686018427387903.0 or d > 4611686018427387903.0 or d != d:
+        return 0
+    ll = <int64_t>d
+    if <double>ll == d:
+        out[0] = ll
+        return 1
+    return 0
+
+
+cdef int64_t shortest_text_len(double d) noexcept nogil:
+    # Length of 7.2+ d2string's fpconv_dtoa text: the shortest digits that
+    # read back as d, laid out as fpconv's emit_digits does.
+    cdef char buf[40]
+    cdef int p, n, i, nd = 0, e_at = 0, E, K, ex, off
+    cdef bint neg = d < 0
+    # The shortest digits that read back: a 15-digit rounding stripped of
+    # its trailing zeros is the shortest whenever one of 15 digits or fewer
+    # reads back (it is that decimal); else 16, else 17 digits.
+    for p in range(14, 17):
+        n = snprintf(buf, sizeof(buf), "%.*e", p, d)
+        if strtod(buf, NULL) == d:
+            break
+    for i in range(n):
+        if buf[i] == 101:        # 'e'
+            e_at = i
+            break
+    E = 0
+    for i in range(e_at + 2, n):
+        E = E * 10 + (buf[i] - 48)
+    if buf[e_at + 1] == 45:
+        E = -E
+    for i in range(e_at):
+        if 48 <= buf[i] <= 57:
+            nd += 1
+    i = e_at - 1
+    while nd > 1 and buf[i] == 48:   # trailing zeros of the mantissa
+        nd -= 1
+        i -= 1
+    K = E - (nd - 1)
+    ex = E if E >= 0 else -E
+    if K >= 0 and ex < nd + 7:
+        return neg + nd + K
+    if K < 0 and (K > -7 or ex < 4):
+        off = nd + K
+        return neg + (nd + 2 - off if off <= 0 else nd + 1)
+    if nd > 18 - neg:
+        nd = 18 - neg
+    return neg + 1 + (nd if nd > 1 else 0) + 2 + (3 if ex > 99 else (2 if ex > 9 else 1))
 
 
 cdef inline int64_t le_int(const uint8_t* p, int n) noexcept nogil:
@@ -902,13 +1013,24 @@ cdef class Scanner:
     # --- last string read ---
     cdef int64_t s_len
     cdef bint s_int
+    cdef int64_t s_val               # its value when s_int
     # --- per-value facts ---
     cdef int64_t v_len, v_max, v_nodes, v_blob, v_elem, v_groups, v_consumers, v_pending, v_hfe
     cdef int64_t v_expired, v_expired_bytes  # Valkey hash fields already expired at the snapshot
     cdef int64_t v_mem[ROLES]        # sized elements: fields, values, fields with TTL, set / zset members
     cdef int64_t v_mem_blobs         # sized blobs (listpacks, ziplists, intsets, quicklist nodes)
-    cdef int64_t v_lp                # listpack entries built from elements stored one by one
-    cdef int v_iset                  # ... and the intset member width of integer ones
+    # what the loader would build of the elements: a listpack (7.2+ / 7.0 score
+    # text), a ziplist (before 7.0), an intset (widest member; -1: not all integers)
+    cdef int64_t v_lp, v_lp70, v_zl, v_intw
+    cdef int64_t zl_prev             # size of the last ziplist entry built (its successor's prevlen)
+    # where the loader turns a collection it started as a listpack / intset
+    # into a hashtable: per value limit, the index of the first hash pair
+    # with a longer field or value; for sets, of the first non-integer member
+    cdef int nconv
+    cdef int64_t conv_limit[MAX_CONV]
+    cdef int64_t v_conv[MAX_CONV]
+    cdef int64_t v_runmax
+    cdef int64_t* c_conv[MAX_CONV]
     # --- sizing tables (set_sizing): allocation size by element length ---
     cdef int32_t* lut[ROLES]
     cdef int32_t* pair               # optional hash pair table (PAIR_FIELDS x 129), NULL when unused
@@ -916,16 +1038,41 @@ cdef class Scanner:
     cdef int64_t big_hdr[ROLES]
     cdef int64_t big_extra[ROLES]
     cdef bint big_rounded[ROLES]
-    cdef bint q16                    # allocator with a 16-byte quantum
+    cdef int q16                     # allocator code (rdbscan.model.alloc; 1 = 16-byte quantum)
+    cdef bint as_lp                  # size ziplist blobs as the listpacks a 7.0+ loader makes
+    cdef bint want_zl                # also size listpack blobs as ziplists (a pre-7.0 what-if)
     cdef int64_t vset_table          # Valkey 9.0+: hashtable struct of a volatile set's buckets (0: none)
-    cdef int64_t hash_value_limit    # Valkey 8.1+: hash-max-listpack-value for plain hashes (-1: none)
     cdef uint8_t* vset_buf           # a hash's live field expiries (int64), in order (volatile set replay)
     cdef Py_ssize_t vset_cap
     cdef int64_t expired_before      # Valkey: field expiries before this (ctime, ms) are past
+    # --- what-if sizing slots (set_slots): the same sums under other rules ---
+    cdef int nx
+    cdef int32_t* x_lut[MAX_X * ROLES]
+    cdef int32_t* x_pair[MAX_X]
+    cdef int64_t x_big[MAX_X * ROLES]
+    cdef int64_t x_extra[MAX_X * ROLES]
+    cdef bint x_rounded[MAX_X * ROLES]
+    cdef int x_alloc[MAX_X]
+    cdef bint x_as_lp[MAX_X]
+    cdef int x_stream[MAX_X]
+    cdef int64_t x_vset[MAX_X]
+    cdef int64_t x_mem[MAX_X * ROLES]
+    cdef int64_t x_blobs[MAX_X]
+    cdef int64_t* cx[MAX_X * 3]      # their columns: elements, values, blobs
+    # --- stream sizings every slot needs, all kept in one pass (_stream_modes) ---
+    cdef bint st_nodes, st_alloc, st_tables, st_time
+    cdef int st_amask                # allocator codes the allocation-mode sums are wanted for (bits)
+    cdef int64_t st_n0, st_n1        # counting mode: tree nodes, consumer name bytes
+    cdef int64_t st_a0[ALLOCATOR_CODES]   # allocation modes, per allocator: the stream's own trees,
+    cdef int64_t st_g0[ALLOCATOR_CODES]   # Redis 8.4+'s name trees and PEL index,
+    cdef int64_t st_a1[ALLOCATOR_CODES]   # consumer names, IDMP producers and entries,
+    cdef int64_t st_i1[ALLOCATOR_CODES]
+    cdef int64_t st_t0[ALLOCATOR_CODES]   # and 8.4's per-group PEL-by-time trees
     cdef bint v_len_valid, v_stream, v_hfe_valid, v_expired_valid
     cdef int v_flags, v_kind
     # --- blob walker results ---
     cdef int64_t w_count, w_max, w_sum, w_ttl
+    cdef int64_t w_lp, w_zl, w_intw  # the blob as a listpack / ziplist; intset width of its members
     cdef bint w_allint
     cdef bint w_sized                # walks also size elements as hashtable entries
     cdef int w_role                  # ... in this role (its values in the next one)
@@ -979,6 +1126,10 @@ cdef class Scanner:
     cdef int64_t* c_mem_elems
     cdef int64_t* c_mem_values
     cdef int64_t* c_mem_blobs
+    cdef int64_t* c_lp
+    cdef int64_t* c_lp70
+    cdef int64_t* c_zl
+    cdef int64_t* c_intset
     cdef int32_t* c_key_off
     cdef uint8_t* c_key_data
     cdef Py_ssize_t key_cap
@@ -1045,6 +1196,15 @@ cdef class Scanner:
         self.c_mem_elems = <int64_t*>malloc(n * 8)
         self.c_mem_values = <int64_t*>malloc(n * 8)
         self.c_mem_blobs = <int64_t*>malloc(n * 8)
+        self.c_lp = <int64_t*>malloc(n * 8)
+        self.c_lp70 = <int64_t*>malloc(n * 8)
+        self.c_zl = <int64_t*>malloc(n * 8)
+        self.c_intset = <int64_t*>malloc(n * 8)
+        self.nx = 0
+        self.as_lp = 0
+        self.want_zl = 0
+        self.nconv = 0
+        self._stream_modes()
         for i in range(ROLES):
             self.lut[i] = <int32_t*>calloc(SIZING_LUT, 4)
             self.big_hdr[i] = 0
@@ -1053,7 +1213,6 @@ cdef class Scanner:
         self.pair = NULL
         self.last_field = 2 * PAIR_FIELDS
         self.vset_table = 0
-        self.hash_value_limit = -1
         self.vset_buf = NULL
         self.vset_cap = 0
         self.expired_before = -0x7FFFFFFFFFFFFFFF - 1
@@ -1073,8 +1232,10 @@ cdef class Scanner:
                 self.c_stream_valid == NULL or self.c_hfe == NULL or self.c_hfe_valid == NULL or
                 self.c_flags == NULL or self.c_nodes == NULL or self.c_blob == NULL or
                 self.c_elem == NULL or self.c_mem_elems == NULL or self.c_mem_values == NULL or
-                self.c_mem_blobs == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
-                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or self.c_key_off == NULL or self.c_raw_off == NULL or
+                self.c_mem_blobs == NULL or self.c_lp == NULL or self.c_lp70 == NULL or
+                self.c_zl == NULL or self.c_intset == NULL or self.lut[0] == NULL or self.lut[1] == NULL or
+                self.lut[2] == NULL or self.lut[3] == NULL or self.lut[4] == NULL or
+                self.c_key_off == NULL or self.c_raw_off == NULL or
                 self.c_expired == NULL or self.c_expired_bytes == NULL or self.c_expired_valid == NULL or
                 self.c_raw_valid == NULL or self.c_key_data == NULL or
                 self.db_keys == NULL or self.db_expires == NULL):
@@ -1205,6 +1366,10 @@ cdef class Scanner:
         free(self.c_key_data)
         free(self.db_keys)
         free(self.c_mem_elems); free(self.c_mem_values); free(self.c_mem_blobs)
+        free(self.c_lp); free(self.c_lp70); free(self.c_zl); free(self.c_intset)
+        self._free_slots()
+        for i in range(self.nconv):
+            free(self.c_conv[i])
         free(self.lut[0]); free(self.lut[1]); free(self.lut[2]); free(self.lut[3]); free(self.lut[4])
         free(self.pair)
         free(self.db_expires)
@@ -1374,6 +1539,7 @@ cdef class Scanner:
         else:
             with gil: self.fail(f"unknown string encoding {n}", at)
         clen[0] = v
+        self.s_val = v
         self.s_len = digits(v)
         return 1
 
@@ -1392,43 +1558,22 @@ cdef class Scanner:
         if self.s_len <= SMALL_INT_LEN:
             self.need(self.s_len)
             self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
-            self.pos += self.s_len
-        else:
-            self.skip(self.s_len)
-        return self.s_len
-
-    cdef int64_t skip_element(self) except -1 nogil:
-        # Like skip_string, for an element the loader may pack into a listpack
-        # (or intset): adds its listpack entry to v_lp and widens v_iset.
-        cdef int64_t clen = 0, ival = 0
-        cdef int kind = self.read_string_header(&clen)
-        cdef int w
-        self.s_int = 0
-        if kind == 1:
-            self.s_int = 1
-            ival = clen
-        elif kind == 2:
-            self.skip(clen)
-        elif self.s_len <= SMALL_INT_LEN:
-            self.need(self.s_len)
-            self.s_int = is_canonical_int(self.p + self.pos, self.s_len)
             if self.s_int:
-                ival = canonical_int_value(self.p + self.pos, self.s_len)
+                self.s_val = canonical_value(self.p + self.pos, self.s_len)
             self.pos += self.s_len
         else:
             self.skip(self.s_len)
-        self.v_lp += lp_entry_bytes(self.s_len, self.s_int, ival)
-        if self.s_int:
-            w = intset_width(ival)
-            if w > self.v_iset:
-                self.v_iset = w
         return self.s_len
 
     cdef inline void _packed(self, int64_t n, bint all_int) noexcept nogil:
         # The listpack (or intset, for integer sets) the loader builds from
-        # elements stored one by one, should it keep the value compact.
-        self.v_blob = (INTSET_HEADER + n * self.v_iset) if all_int else (LISTPACK_HEADER + 1 + self.v_lp)
+        # elements stored one by one, should it keep the value compact (_pack
+        # and _built summed it), in the scan's own and every slot's allocator.
+        cdef int s
+        self.v_blob = (INTSET_HEADER + n * (self.v_intw if self.v_intw > 2 else 2)) if all_int else self.v_lp
         self.v_mem_blobs = jemalloc_size(self.v_blob, self.q16)
+        for s in range(self.nx):
+            self.x_blobs[s] = jemalloc_size(self.v_blob, self.x_alloc[s])
 
     cdef int64_t skip_value_string(self, int* fmt) except -1 nogil:
         # skip_string for a string value, also sniffing its format from the
@@ -1561,27 +1706,32 @@ cdef class Scanner:
         self.rec_start = -1
 
     # ----------------------------------------------------------------- sizing
-    def set_sizing(self, tables, big_headers, rounded, bint quantum16=False, int stream_alloc=STREAM_NODES,
-                   big_extra=None, int64_t vset_table=0, int64_t hash_value_limit=-1):
+    def set_sizing(self, tables, big_headers, rounded, int quantum16=0, int stream_alloc=STREAM_NODES,
+                   big_extra=None, int64_t vset_table=0, bint listpacks=False, bint ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         ``tables``: five sequences of 4,096 ints (hash fields, hash values,
         hash fields with TTL metadata, set members, sorted-set members);
         ``big_headers``: for longer elements, the bytes added to the length
         (header, terminator); ``rounded``: whether the server measures them
-        in jemalloc size classes.  An optional sixth table (2 x
+        in its allocator's size classes.  An optional sixth table (2 x
         ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
         TTL) adds to each hash value what its pairing with the field before
         it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
         in one allocation).  ``rounded`` may also be one flag per role, and
         ``big_extra`` bytes added per role to the longer elements after
-        rounding.  ``stream_alloc`` sizes streams by their allocations
-        (Redis 8.4+: ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for
-        8.4's extra tree per group; ``True`` means ``STREAM_ALLOC``) rather
-        than counting their radix-tree nodes (``STREAM_NODES``);
-        ``STREAM_TREES`` (Valkey 8.1+) by the allocations of the stream's own
-        trees only.  ``vset_table`` (9.0+) and ``hash_value_limit`` (8.1+):
-        as in :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.
+        rounding.  ``quantum16`` is the allocator code (rdbscan.model.alloc:
+        0 jemalloc, 1 jemalloc with a 16-byte quantum, 2 glibc).
+        ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
+        ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
+        per group; ``True`` means ``STREAM_ALLOC``) rather than counting
+        their radix-tree nodes (``STREAM_NODES``); ``STREAM_TREES`` (Valkey
+        8.1+) by the allocations of the stream's own trees only.
+        ``vset_table`` (9.0+): as in
+        :meth:`rdbscan.scanner.pyscanner.Scanner.set_sizing`.  ``listpacks``:
+        size ziplist blobs as the listpacks a 7.0+ loader converts them to;
+        ``ziplists``: also work out what listpack blobs would be as
+        ziplists (``zl_bytes``).
         """
         cdef int role
         free(self.pair)
@@ -1599,7 +1749,106 @@ cdef class Scanner:
         self.q16 = quantum16
         self.stream_alloc = stream_alloc
         self.vset_table = vset_table
-        self.hash_value_limit = hash_value_limit
+        self.as_lp = listpacks
+        self.want_zl = ziplists
+        self._stream_modes()
+
+    def set_slots(self, slots):
+        """What-if sizing slots: the element and blob sums again under other rules.
+
+        ``slots`` is a sequence of at most 7 tuples with :meth:`set_sizing`'s
+        arguments ``(tables, big_headers, rounded, quantum16, stream_alloc,
+        big_extra, vset_table, listpacks)``; each adds the columns
+        ``mem_elements_N``, ``mem_values_N`` and ``mem_blobs_N`` (N from 1)
+        to every batch.  Call before the first key.
+        """
+        cdef int s, role, i, k
+        if len(slots) > MAX_X:
+            raise ValueError(f"at most {MAX_X} what-if sizing slots")
+        self._free_slots()
+        for s, (tables, big_headers, rounded, quantum16, stream_alloc, big_extra, vset_table,
+                listpacks) in enumerate(slots):
+            self.x_pair[s] = NULL
+            self.nx = s + 1          # _free_slots frees what this slot got so far
+            for i in range(3):
+                self.cx[s * 3 + i] = <int64_t*>malloc(self.batch_size * 8)
+                if self.cx[s * 3 + i] == NULL:
+                    raise MemoryError()
+            for role in range(ROLES):
+                k = s * ROLES + role
+                self.x_lut[k] = <int32_t*>calloc(SIZING_LUT, 4)
+                if self.x_lut[k] == NULL:
+                    raise MemoryError()
+                _copy_ints(self.x_lut[k], tables[role], SIZING_LUT)
+                self.x_big[k] = big_headers[role]
+                self.x_rounded[k] = bool(rounded[role]) if isinstance(rounded, (tuple, list)) else bool(rounded)
+                self.x_extra[k] = big_extra[role] if big_extra is not None else 0
+            if len(tables) > ROLES and tables[ROLES] is not None:
+                self.x_pair[s] = <int32_t*>calloc(2 * PAIR_FIELDS * 129, 4)
+                if self.x_pair[s] == NULL:
+                    raise MemoryError()
+                _copy_ints(self.x_pair[s], tables[ROLES], 2 * PAIR_FIELDS * 129)
+            self.x_alloc[s] = quantum16
+            self.x_stream[s] = stream_alloc
+            self.x_vset[s] = vset_table
+            self.x_as_lp[s] = listpacks
+        self._stream_modes()
+
+    def set_conversions(self, limits):
+        """Value limits (at most 8) whose conversion points each key records.
+
+        Adds a column ``conv_at_N`` per limit: for hashtable-typed hashes, the
+        index of the first field-value pair with a field or value longer
+        than the limit (where a loader that started a listpack converts it);
+        for hashtable-typed sets, of the first member that is not an
+        integer (where it leaves the intset); -1 when there is none.
+        """
+        cdef int i
+        if len(limits) > MAX_CONV:
+            raise ValueError(f"at most {MAX_CONV} conversion limits")
+        for i in range(self.nconv):
+            free(self.c_conv[i])
+        self.nconv = 0
+        for i, limit in enumerate(limits):
+            self.c_conv[i] = <int64_t*>malloc(self.batch_size * 8)
+            if self.c_conv[i] == NULL:
+                raise MemoryError()
+            self.conv_limit[i] = limit
+            self.nconv = i + 1
+
+    cdef void _free_slots(self) noexcept:
+        cdef int s, i
+        for s in range(self.nx):
+            for i in range(ROLES):
+                free(self.x_lut[s * ROLES + i])
+                self.x_lut[s * ROLES + i] = NULL
+            for i in range(3):
+                free(self.cx[s * 3 + i])
+                self.cx[s * 3 + i] = NULL
+            free(self.x_pair[s])
+            self.x_pair[s] = NULL
+        self.nx = 0
+
+    cdef void _stream_modes(self) noexcept:
+        # Which stream sizings the scan and its slots need (_stream keeps
+        # them all in one pass): radix-tree node counts, allocations (for
+        # which allocators), Redis 8.4+'s name trees and PEL index, 8.4's
+        # per-group PEL-by-time trees.
+        cdef int s, mode, code
+        self.st_nodes = self.st_alloc = self.st_tables = self.st_time = 0
+        self.st_amask = 0
+        for s in range(-1, self.nx):
+            mode = self.stream_alloc if s < 0 else self.x_stream[s]
+            code = self.q16 if s < 0 else self.x_alloc[s]
+            if mode == STREAM_NODES:
+                self.st_nodes = 1
+            else:
+                self.st_alloc = 1
+                self.st_amask |= 1 << code
+                if mode != STREAM_TREES:
+                    self.st_tables = 1
+                if mode == STREAM_ALLOC_PEL_TIME:
+                    self.st_time = 1
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1867,49 +2116,60 @@ cdef class Scanner:
         # Valkey 9 reuses 22 for [field][value][absolute ms or -1] triples.  The
         # loader drops the fields whose time passed before the snapshot's:
         # they are counted apart, with what their entries held.
-        cdef int64_t n, i, field, value, expiry, packed
+        cdef int64_t n, i, field, value, expiry, lp, lp70, zl, zl_prev, intw
+        cdef int s
+        cdef bint keep = self.vset_table != 0
+        for s in range(self.nx):
+            keep = keep or self.x_vset[s] != 0
         self.v_kind = KIND_HASH
         n = self._count()
         self.v_hfe = 0
         self.v_expired = 0
         self.v_expired_bytes = 0
         for i in range(n):
-            packed = self.v_lp
-            field = self.skip_element()
-            value = self.skip_element()
+            lp, lp70, zl, zl_prev, intw = self.v_lp, self.v_lp70, self.v_zl, self.zl_prev, self.v_intw
+            field = self.skip_string()
+            self._pack(field)
+            value = self.skip_string()
+            self._pack(value)
             expiry = self.fixed(8)
             if expiry != -1 and expiry < self.expired_before:
-                self.v_lp = packed
+                self.v_lp, self.v_lp70, self.v_zl, self.zl_prev, self.v_intw = lp, lp70, zl, zl_prev, intw
                 self.v_expired += 1
                 self.v_expired_bytes += self._entry_cost(field, value)
                 continue
             self._elem(field)
             self._elem(value)
             if expiry != -1:
-                if self.vset_table:
+                if keep:
                     self._keep_expiry(expiry, self.v_hfe)
                 self.v_hfe += 1
                 self._size(field, 2)
             else:
                 self._size(field, 0)
             self._size(value, 1)
-        if self.v_hfe > VSET_VECTOR_MAX and self.vset_table:
+        if self.v_hfe > VSET_VECTOR_MAX and keep:
             # Past one vector the volatile set depends on the expiries themselves.
             with gil:
-                self.v_mem[2] += self._vset_bytes()
+                self._vset_bytes()
         self.v_len = n - self.v_expired
         self.v_hfe_valid = 1
         self.v_expired_valid = 1
         self.v_flags |= FLAG_HFE
+        self._built()
         self._packed(self.v_len, 0)
         return 0
 
     cdef int64_t _entry_cost(self, int64_t field, int64_t value) noexcept nogil:
         # pyscanner.Scanner._entry_cost: an expired field's entry, sized as a
-        # field with a TTL and its value, then taken back out of the sums.
+        # field with a TTL and its value (the scan's own sizing only), then
+        # taken back out of the sums.
         cdef int64_t m1 = self.v_mem[1], m2 = self.v_mem[2], last = self.last_field, cost
+        cdef int nx = self.nx
+        self.nx = 0
         self._size(field, 2)
         self._size(value, 1)
+        self.nx = nx
         cost = self.v_mem[2] + self.v_mem[1] - m2 - m1
         self.v_mem[1] = m1
         self.v_mem[2] = m2
@@ -1921,9 +2181,18 @@ cdef class Scanner:
         (<int64_t*>self.vset_buf)[at] = expiry
         return 0
 
-    cdef int64_t _vset_bytes(self) except? -1:
+    cdef int _vset_bytes(self) except -1:
+        # The volatile set of the expiries kept, in the scan's own sizing and
+        # every slot's that has one.
         cdef const int64_t* kept = <const int64_t*>self.vset_buf
-        return vset_bytes([kept[i] for i in range(self.v_hfe)], self.q16, self.vset_table)
+        cdef int s
+        expiries = [kept[i] for i in range(self.v_hfe)]
+        if self.vset_table:
+            self.v_mem[2] += vset_bytes(expiries, self.q16, self.vset_table)
+        for s in range(self.nx):
+            if self.x_vset[s]:
+                self.x_mem[s * ROLES + 2] += vset_bytes(expiries, self.x_alloc[s], self.x_vset[s])
+        return 0
 
     cdef int _path_hash(self) except -1 nogil:
         # Valkey 9.2 path hash: [paths], then per path [path][fields] and its
@@ -1977,6 +2246,7 @@ cdef class Scanner:
         cdef Py_ssize_t r = self.rows
         cdef int32_t koff = self.c_key_off[r]
         cdef uint16_t db = <uint16_t>self.db
+        cdef int s
         self._start(at)
         kind = self.read_string_header(&clen)
         if kind != 1 and self.s_len > KEY_TEXT_MAX:
@@ -2010,8 +2280,15 @@ cdef class Scanner:
         self.v_elem = 0
         self.v_mem[0] = self.v_mem[1] = self.v_mem[2] = self.v_mem[3] = self.v_mem[4] = 0
         self.v_mem_blobs = 0
-        self.v_lp = 0
-        self.v_iset = 2
+        self.v_lp = self.v_lp70 = self.v_zl = self.v_intw = 0
+        self.zl_prev = 0
+        self.v_runmax = -1
+        for s in range(self.nconv):
+            self.v_conv[s] = -1
+        for s in range(self.nx * ROLES):
+            self.x_mem[s] = 0
+        for s in range(self.nx):
+            self.x_blobs[s] = 0
         self.w_sized = 0
         self.v_flags = 0
         self.v_stream = 0
@@ -2060,6 +2337,18 @@ cdef class Scanner:
         self.c_mem_elems[r] = self.v_mem[0] + self.v_mem[2] + self.v_mem[3] + self.v_mem[4]
         self.c_mem_values[r] = self.v_mem[1]
         self.c_mem_blobs[r] = self.v_mem_blobs
+        self.c_lp[r] = self.v_lp
+        self.c_lp70[r] = self.v_lp70
+        self.c_zl[r] = self.v_zl
+        self.c_intset[r] = INTSET_HEADER + self.v_len * self.v_intw \
+            if self.v_kind == KIND_SET and self.v_intw > 0 else 0
+        for s in range(self.nconv):
+            self.c_conv[s][r] = self.v_conv[s]
+        for s in range(self.nx):
+            self.cx[s * 3][r] = self.x_mem[s * ROLES] + self.x_mem[s * ROLES + 2] + self.x_mem[s * ROLES + 3] \
+                + self.x_mem[s * ROLES + 4]
+            self.cx[s * 3 + 1][r] = self.x_mem[s * ROLES + 1]
+            self.cx[s * 3 + 2][r] = self.x_blobs[s]
         self.rows = r + 1
         if self.db_keys[db] == 0:
             with gil:
@@ -2101,23 +2390,80 @@ cdef class Scanner:
 
     cdef inline int _ht(self, int64_t n, int role) except -1 nogil:
         # An element that the loader keeps as its own allocation (hashtable,
-        # skiplist): add what that allocation costs, by the sizing tables.
+        # skiplist): add what that allocation costs, by the sizing tables,
+        # and what it would take in a listpack, ziplist or intset instead
+        # (from the string just read: s_int, s_val).
         self._elem(n)
         self._size(n, role)
+        self._pack(n)
         return 0
+
+    cdef inline void _pack(self, int64_t n) noexcept nogil:
+        # What the element just read (n bytes; s_int, s_val) takes in a
+        # listpack, ziplist or intset the loader might build instead.
+        if self.s_int:
+            self.v_lp += lp_int_entry(self.s_val)
+            self.v_lp70 += lp_int_entry(self.s_val)
+            self._zl_add(zl_int_body(self.s_val))
+            if self.v_intw >= 0 and intset_width(self.s_val) > self.v_intw:
+                self.v_intw = intset_width(self.s_val)
+        else:
+            self.v_lp += lp_str_entry(n)
+            self.v_lp70 += lp_str_entry(n)
+            self._zl_add(zl_str_body(n))
+            self.v_intw = -1
+
+    cdef inline void _zl_add(self, int64_t body) noexcept nogil:
+        # One more ziplist entry: its prevlen field holds the previous entry's size.
+        cdef int64_t entry = body + (1 if self.zl_prev < 254 else 5)
+        self.zl_prev = entry
+        self.v_zl += entry
+
+    cdef void _zscore(self, double d, bint exact) noexcept nogil:
+        # A sorted-set score as the loader would store it in a listpack (7.2+
+        # and 7.0 text) or a ziplist (before 7.0: d2string, then the ziplist
+        # tries the text as an integer).  exact: work out 7.2's shortest text.
+        cdef int64_t ll
+        cdef char buf[40]
+        cdef int n17, ns
+        if double_to_ll(d, &ll):
+            self.v_lp += lp_int_entry(ll)
+            self.v_lp70 += lp_int_entry(ll)
+            if d == 0 and 1.0 / d < 0:
+                self._zl_add(zl_str_body(2))            # "-0"
+                return
+            if -4503599627370495.0 < d < 4503599627370496.0:
+                self._zl_add(zl_int_body(ll))
+                return
+        elif d != d or d - d != d - d:                  # inf (nan cannot be a score)
+            ns = 3 if d > 0 else 4
+            self.v_lp += lp_str_entry(ns)
+            self.v_lp70 += lp_str_entry(ns)
+            self._zl_add(zl_str_body(ns))
+            return
+        if not exact:
+            # a zset this big converts only under limits far beyond the
+            # defaults: its fractional scores' text is estimated
+            if not double_to_ll(d, &ll):
+                self.v_lp += lp_str_entry(SCORE_TEXT_GUESS)
+                self.v_lp70 += lp_str_entry(SCORE_TEXT_GUESS)
+            self._zl_add(zl_str_body(SCORE_TEXT_GUESS))
+            return
+        n17 = snprintf(buf, sizeof(buf), "%.17g", d)
+        if is_canonical_int(<const uint8_t*>buf, n17):
+            self._zl_add(zl_int_body(canonical_value(<const uint8_t*>buf, n17)))
+        else:
+            self._zl_add(zl_str_body(n17))
+        if double_to_ll(d, &ll):
+            return
+        ns = shortest_text_len(d)
+        self.v_lp += lp_str_entry(ns)
+        self.v_lp70 += lp_str_entry(n17)
 
     cdef inline void _size(self, int64_t n, int role) noexcept nogil:
         cdef int64_t size
-        if self.pair != NULL:
-            if role != 1:
-                # The pair table's row: the field's length, in the second
-                # half for a field with TTL metadata; none past PAIR_FIELDS.
-                if n < PAIR_FIELDS:
-                    self.last_field = n + (PAIR_FIELDS if role == 2 else 0)
-                else:
-                    self.last_field = 2 * PAIR_FIELDS
-            elif self.last_field < 2 * PAIR_FIELDS:
-                self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+        if self.pair != NULL and role == 1 and self.last_field < 2 * PAIR_FIELDS:
+            self.v_mem[1] += self.pair[self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
         if n < SIZING_LUT:
             self.v_mem[role] += self.lut[role][n]
         else:
@@ -2125,6 +2471,36 @@ cdef class Scanner:
             size = n + self.big_hdr[role] + (4 if n >= 65536 else 0)
             self.v_mem[role] += (jemalloc_size(size, self.q16) if self.big_rounded[role] else size) \
                 + self.big_extra[role]
+        if self.nx:
+            self._size_x(n, role)
+        if role != 1:
+            # The pair table's row for the value that follows: the field's
+            # length, in the second half for a field with TTL metadata; none
+            # past PAIR_FIELDS.
+            self.last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS else 2 * PAIR_FIELDS
+
+    cdef void _size_x(self, int64_t n, int role) noexcept nogil:
+        # The what-if slots: the same element under their own tables.
+        cdef int s, k
+        cdef int64_t size
+        for s in range(self.nx):
+            k = s * ROLES + role
+            if self.x_pair[s] != NULL and role == 1 and self.last_field < 2 * PAIR_FIELDS:
+                self.x_mem[s * ROLES + 1] += self.x_pair[s][self.last_field * 129 + (n if n < PAIR_FIELDS else PAIR_FIELDS)]
+            if n < SIZING_LUT:
+                self.x_mem[k] += self.x_lut[k][n]
+            else:
+                size = n + self.x_big[k] + (4 if n >= 65536 else 0)
+                self.x_mem[k] += (jemalloc_size(size, self.x_alloc[s]) if self.x_rounded[k] else size) \
+                    + self.x_extra[k]
+
+    cdef inline void _blob_mem(self, int64_t raw, int64_t lp) noexcept nogil:
+        # A blob the loader keeps: its allocation in every slot (a ziplist
+        # becomes a listpack of lp bytes in slots of 7.0 and later).
+        cdef int s
+        self.v_mem_blobs += jemalloc_size(lp if self.as_lp else raw, self.q16)
+        for s in range(self.nx):
+            self.x_blobs[s] += jemalloc_size(lp if self.x_as_lp[s] else raw, self.x_alloc[s])
 
     cdef inline int _elem(self, int64_t n) except -1 nogil:
         if n > self.v_max:
@@ -2132,12 +2508,21 @@ cdef class Scanner:
         self.v_elem += n
         return 0
 
+    cdef inline void _built(self) noexcept nogil:
+        # The elements were streamed: the listpack / ziplist the loader would
+        # build of them has a header and an end byte.
+        self.v_lp += LISTPACK_HEADER + 1
+        self.v_lp70 += LISTPACK_HEADER + 1
+        self.v_zl += ZIPLIST_HEADER + 1
+
     cdef int _value(self, int t) except -1 nogil:
         cdef int64_t n, i, nodes, container
         cdef int fmt = 0
         cdef int role
-        cdef int64_t m, second
+        cdef int64_t m, m2
+        cdef int j
         cdef bint allint
+        cdef double score
         if t == TYPE_STRING:
             self.v_kind = KIND_STRING
             n = self.skip_value_string(&fmt)
@@ -2151,17 +2536,24 @@ cdef class Scanner:
             self.v_kind = KIND_LIST
             n = self._count()
             for i in range(n):
-                self._elem(self.skip_element())
+                m = self.skip_string()
+                self._elem(m)
+                self._pack(m)
             self.v_len = n
+            self._built()
             self._packed(n, 0)
         elif t == TYPE_SET:
             self.v_kind = KIND_SET
             n = self._count()
             allint = 1
             for i in range(n):
-                self._ht(self.skip_element(), ROLE_SET)
+                self._ht(self.skip_string(), ROLE_SET)
+                if allint and not self.s_int:
+                    for j in range(self.nconv):
+                        self.v_conv[j] = i
                 allint = allint and self.s_int
             self.v_len = n
+            self._built()
             if allint:
                 self.v_flags |= FLAG_INTEGER
             self._packed(n, allint)
@@ -2172,24 +2564,43 @@ cdef class Scanner:
                 self._ht(self.skip_string(), ROLE_ZSET)
                 if t == TYPE_ZSET_2:
                     self.need(8)
+                    memcpy(&score, self.p + self.pos, 8)
                     self.pos += 8
+                    self._zscore(score, n <= SCORE_EXACT_MAX)
                 else:
                     m = self.u8()
                     if m < ZSET_SCORE_NAN:
+                        # Taken as written (RDB 1-7): an integer text or a string.
                         self.need(m)
+                        if is_canonical_int(self.p + self.pos, m):
+                            self.v_lp += lp_int_entry(canonical_value(self.p + self.pos, m))
+                            self._zl_add(zl_int_body(canonical_value(self.p + self.pos, m)))
+                        else:
+                            self.v_lp += lp_str_entry(m)
+                            self._zl_add(zl_str_body(m))
+                        self.v_lp70 = self.v_lp
                         self.pos += m
+                    else:
+                        self._zscore(INFINITY if m == ZSET_SCORE_NAN + 1 else -INFINITY, n <= SCORE_EXACT_MAX)
             self.v_len = n
+            self._built()
         elif t == TYPE_HASH:
             self.v_kind = KIND_HASH
             n = self._count()
             for i in range(n):
-                m = self.skip_element()
-                second = self.skip_element()
-                if self.v_max <= self.hash_value_limit < (m if m > second else second):
-                    self.v_nodes = i + 1    # the loader leaves the listpack here (model.valkey)
+                m = self.skip_string()
                 self._ht(m, 0)
-                self._ht(second, 1)
+                m2 = self.skip_string()
+                self._ht(m2, 1)
+                if m2 > m:
+                    m = m2
+                if m > self.v_runmax:
+                    self.v_runmax = m
+                    for j in range(self.nconv):
+                        if self.v_conv[j] < 0 and m > self.conv_limit[j]:
+                            self.v_conv[j] = i
             self.v_len = n
+            self._built()
             self._packed(n, 0)
         elif t == VALKEY_TYPE_HASH_2 and self.flavor == FLAVOR_VALKEY:
             self._valkey_hash_2()
@@ -2209,7 +2620,11 @@ cdef class Scanner:
                     role = 2
                 self._ht(self.skip_string(), role)
                 self._ht(self.skip_string(), 1)
+                # listpackEx keeps a TTL entry per field: 0, or a millisecond time
+                self.v_lp += 10 if role == 2 else 2
+                self.v_lp70 += 10 if role == 2 else 2
             self.v_len = n
+            self._built()
             self.v_hfe_valid = 1
             self.v_flags |= FLAG_HFE
         elif t == TYPE_LIST_QUICKLIST or t == TYPE_LIST_QUICKLIST_2:
@@ -2226,7 +2641,10 @@ cdef class Scanner:
                     n = self.skip_string()
                     self.v_len += 1
                     self.v_blob += n
-                    self.v_mem_blobs += jemalloc_size(n, self.q16)
+                    self._blob_mem(n, n)
+                    self.v_lp += n
+                    self.v_lp70 += n
+                    self.v_zl += n
                     self._elem(n)
                     self.v_flags |= FLAG_PLAIN_NODE
                     continue
@@ -2265,6 +2683,7 @@ cdef class Scanner:
                 self.v_kind = KIND_SET
                 self.walk_listpack(1, 1, -1)
                 self.v_len = self.w_count
+                self.v_intw = self.w_intw
                 if self.w_allint:
                     self.v_flags |= FLAG_INTEGER
             elif t == TYPE_ZSET_LISTPACK:
@@ -2295,6 +2714,7 @@ cdef class Scanner:
             self.w_sized = 1
             self.walk_intset()
             self.v_len = self.w_count
+            self.v_intw = self.w_intw
             self.v_flags |= FLAG_INTEGER
             self._absorb()
         elif t == TYPE_HASH_ZIPMAP:
@@ -2343,7 +2763,10 @@ cdef class Scanner:
             self.v_max = self.w_max
         self.v_elem += self.w_sum
         self.v_blob += self.blob_len
-        self.v_mem_blobs += jemalloc_size(self.blob_len, self.q16)
+        self.v_lp += self.w_lp
+        self.v_lp70 += self.w_lp
+        self.v_zl += self.w_zl
+        self._blob_mem(self.blob_len, self.w_lp)
 
     cdef int _module_value(self) except -1:
         cdef uint64_t mid = self.read_u64_len()
@@ -2372,16 +2795,24 @@ cdef class Scanner:
         # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
         # time; Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
         # PEL and each consumer PEL, and the bytes of consumer names
-        # (pyscanner._stream).
-        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0, pel_bytes = 0
+        # (pyscanner._stream).  What-if slots may want another mode or
+        # allocator than the scan's own: every sum any of them needs is kept
+        # in this one pass (st_*), then each takes its own (_stream_pick).
+        cdef int64_t nodes, i, j, i2, groups, consumers, pel, cpel, pel_groups = 0
         cdef int64_t total_pel = 0, size
+        cdef int64_t pel_bytes[ALLOCATOR_CODES]
         cdef RaxCount tree
-        cdef bint alloc = self.stream_alloc != STREAM_NODES
-        cdef bint tables = alloc and self.stream_alloc != STREAM_TREES   # Redis 8.4+: names, tables, PEL index
-        cdef bint by_time = self.stream_alloc == STREAM_ALLOC_PEL_TIME
+        cdef bint counted = self.st_nodes
+        cdef bint alloc = self.st_alloc
+        cdef bint tables = self.st_tables      # Redis 8.4+: names, tables, PEL index
+        cdef bint by_time = self.st_time
+        cdef int amask = self.st_amask, a
         cdef const uint8_t* name
+        self.st_n0 = self.st_n1 = 0
+        for a in range(ALLOCATOR_CODES):
+            self.st_a0[a] = self.st_g0[a] = self.st_a1[a] = self.st_i1[a] = self.st_t0[a] = pel_bytes[a] = 0
         rax_reset(&tree)
-        rs_reset(&self.rs_ids, self.q16)
+        rs_reset(&self.rs_ids, amask)
         nodes = self._count()
         for i in range(nodes):
             self.load_blob()            # master ID of the node (16 bytes)
@@ -2389,13 +2820,15 @@ cdef class Scanner:
                 with gil: self.fail(f"stream node key must be {STREAM_ID_BYTES} bytes, found {self.blob_len}")
             if alloc:
                 rs_add(&self.rs_ids, self.blob, STREAM_ID_BYTES)
-            else:
+            if counted:
                 rax_add(&tree, self.blob)
             self.load_blob()
             self.walk_listpack(1, 1, -1)
             self._absorb()
         self.v_nodes = nodes
-        self.v_mem[0] = rs_bytes(&self.rs_ids) if alloc else tree.nodes
+        self.st_n0 = tree.nodes
+        if alloc:
+            rs_sum(&self.rs_ids, self.st_a0)
         self.v_len = self.read_plain_len()
         self.read_u64_len(); self.read_u64_len()              # last ID
         if t >= TYPE_STREAM_LISTPACKS_2:
@@ -2406,7 +2839,7 @@ cdef class Scanner:
         self.v_groups = groups
         self.v_consumers = 0
         self.v_pending = 0
-        rs_reset(&self.rs_groups, self.q16)
+        rs_reset(&self.rs_groups, amask)
         for i in range(groups):
             if tables:
                 name = self.read_name(&size)                  # group name
@@ -2419,7 +2852,7 @@ cdef class Scanner:
             pel = self._count()
             self.v_pending += pel
             rax_reset(&tree)
-            rs_reset(&self.rs_ids, self.q16)
+            rs_reset(&self.rs_ids, amask)
             for j in range(pel):
                 self.need(STREAM_ID_BYTES + 8)
                 if alloc:
@@ -2427,75 +2860,99 @@ cdef class Scanner:
                     if tables:
                         self.keep_pel_id(total_pel)
                         total_pel += 1
-                else:
+                if counted:
                     rax_add(&tree, self.p + self.pos)
                 if by_time:                                   # delivery time, big-endian, then the ID
                     self.keep_time_key(j)
                 self.pos += STREAM_ID_BYTES + 8               # ID, delivery time
                 self.read_u64_len()                           # delivery count
+            self.st_n0 += tree.nodes
             if alloc:
-                self.v_mem[0] += rs_bytes(&self.rs_ids)
+                rs_sum(&self.rs_ids, self.st_a0)
                 if pel and tables:
                     pel_groups += 1
-                    pel_bytes = rs_bytes(&self.rs_ids)
-            else:
-                self.v_mem[0] += tree.nodes
+                    for a in range(ALLOCATOR_CODES):
+                        pel_bytes[a] = 0
+                    rs_sum(&self.rs_ids, pel_bytes)
             if by_time:
                 # Redis 8.4 pel_by_time: the same entries keyed by delivery
                 # time, no values; built in time order.
                 qsort(self.time_keys, pel, PEL_TIME_KEY_BYTES, cmp_time_key)
-                rs_reset(&self.rs_union, self.q16, 1)
+                rs_reset(&self.rs_union, amask, 1)
                 for j in range(pel):
                     rs_add(&self.rs_union, self.time_keys + j * PEL_TIME_KEY_BYTES, PEL_TIME_KEY_BYTES)
-                self.v_mem[0] += rs_bytes(&self.rs_union)
+                rs_sum(&self.rs_union, self.st_t0)
             consumers = self._count()
             self.v_consumers += consumers
-            rs_reset(&self.rs_consumers, self.q16)
+            rs_reset(&self.rs_consumers, amask)
             for j in range(consumers):
                 if tables:
                     name = self.read_name(&size)              # consumer name
                     rs_add(&self.rs_consumers, name, size)
-                    self.v_mem[1] += sds_alloc_size(size, self.q16)
+                    for a in range(ALLOCATOR_CODES):
+                        if (amask >> a) & 1:
+                            self.st_a1[a] += sds_alloc_size(size, a)
                 else:
-                    self.v_mem[1] += self.skip_string()       # consumer name
+                    size = self.skip_string()                 # consumer name
+                self.st_n1 += size
                 self.fixed(8)                                 # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self.fixed(8)                             # active time
                 cpel = self._count()
                 rax_reset(&tree)
-                rs_reset(&self.rs_ids, self.q16)
+                rs_reset(&self.rs_ids, amask)
                 for i2 in range(cpel):
                     self.need(STREAM_ID_BYTES)
                     if alloc:
                         rs_add(&self.rs_ids, self.p + self.pos, STREAM_ID_BYTES)
-                    else:
+                    if counted:
                         rax_add(&tree, self.p + self.pos)
                     self.pos += STREAM_ID_BYTES
-                self.v_mem[0] += rs_bytes(&self.rs_ids) if alloc else tree.nodes
+                self.st_n0 += tree.nodes
+                if alloc:
+                    rs_sum(&self.rs_ids, self.st_a0)
             if tables:
-                self.v_mem[0] += rs_bytes(&self.rs_consumers)
+                rs_sum(&self.rs_consumers, self.st_g0)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self.skip(self._count() * STREAM_ID_BYTES)
         if tables and groups:
-            self.v_mem[0] += rs_bytes(&self.rs_groups)
+            rs_sum(&self.rs_groups, self.st_g0)
         if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
                 qsort(self.pel_ids, total_pel, STREAM_ID_BYTES, cmp_id)
-                rs_reset(&self.rs_union, self.q16)
+                rs_reset(&self.rs_union, amask)
                 for i in range(total_pel):
                     if i == 0 or memcmp(self.pel_ids + i * STREAM_ID_BYTES,
                                         self.pel_ids + (i - 1) * STREAM_ID_BYTES, STREAM_ID_BYTES) != 0:
                         rs_add(&self.rs_union, self.pel_ids + i * STREAM_ID_BYTES, STREAM_ID_BYTES)
-                pel_bytes = rs_bytes(&self.rs_union)
-            self.v_mem[0] += pel_bytes
+                for a in range(ALLOCATOR_CODES):
+                    pel_bytes[a] = 0
+                rs_sum(&self.rs_union, pel_bytes)
+            for a in range(ALLOCATOR_CODES):
+                self.st_g0[a] += pel_bytes[a]
         if t >= TYPE_STREAM_LISTPACKS_4:
-            self._stream_idmp(alloc)
+            self._stream_idmp(alloc, amask)
+        self._stream_pick(self.stream_alloc, self.q16, &self.v_mem[0], &self.v_mem[1])
+        for i in range(self.nx):
+            self._stream_pick(self.x_stream[i], self.x_alloc[i], &self.x_mem[i * ROLES], &self.x_mem[i * ROLES + 1])
         self.v_stream = 1
         return 0
+
+    cdef inline void _stream_pick(self, int mode, int a, int64_t* elements, int64_t* values) noexcept nogil:
+        # The stream sums of one sizing (mode and allocator) from those _stream kept.
+        if mode == STREAM_NODES:
+            elements[0] = self.st_n0
+            values[0] = self.st_n1
+        elif mode == STREAM_TREES:
+            elements[0] = self.st_a0[a]
+            values[0] = self.st_n1 + self.st_i1[a]
+        else:
+            elements[0] = self.st_a0[a] + self.st_g0[a] + (self.st_t0[a] if mode == STREAM_ALLOC_PEL_TIME else 0)
+            values[0] = self.st_a1[a] + self.st_i1[a]
 
     cdef int keep_time_key(self, int64_t index) except -1 nogil:
         # The pel_by_time key of the PEL entry at pos into slot index:
@@ -2533,23 +2990,29 @@ cdef class Scanner:
         self.pos += self.s_len
         return self.p + self.pos - self.s_len
 
-    cdef int _stream_idmp(self, bint alloc) except -1 nogil:
+    cdef int _stream_idmp(self, bint alloc, int amask) except -1 nogil:
         # Redis 8.6 IDMP tail: duration, max entries, then per producer its
         # id and (IID, stream ID) pairs; all-time IID counters last.  In
         # allocation mode each producer and each entry (its IID inline)
-        # is counted; the producers' own table is not tracked by Redis.
+        # is counted, under each allocator of amask; the producers' own
+        # table is not tracked by Redis.
         cdef int64_t producers, entries, i, j, size
+        cdef int a
         self.read_u64_len(); self.read_u64_len()          # IDMP duration, max entries
         producers = self._count()
         for i in range(producers):
             self.skip_string()                            # producer id
             if alloc:
-                self.v_mem[1] += jemalloc_size(IDMP_PRODUCER, self.q16)
+                for a in range(ALLOCATOR_CODES):
+                    if (amask >> a) & 1:
+                        self.st_i1[a] += jemalloc_size(IDMP_PRODUCER, a)
             entries = self._count()
             for j in range(entries):
                 size = self.skip_string()                 # IID
                 if alloc:
-                    self.v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self.q16)
+                    for a in range(ALLOCATOR_CODES):
+                        if (amask >> a) & 1:
+                            self.st_i1[a] += jemalloc_size(IDMP_ENTRY + size, a)
                 self.read_u64_len(); self.read_u64_len()  # stream ID it maps to
         self.read_u64_len(); self.read_u64_len()          # IIDs added, duplicates
         return 0
@@ -2629,7 +3092,8 @@ cdef class Scanner:
         if count - 1 != fields:
             with gil: self.blob_fail(f"template listpack holds {count - 1} values for {fields} fields")
         self.v_blob = self.blob_len
-        self.v_mem_blobs = jemalloc_size(self.blob_len, self.q16)
+        self.v_lp = self.v_lp70 = self.v_zl = self.blob_len
+        self._blob_mem(self.blob_len, self.blob_len)
         if longest <= dig:
             # The id may be the longest entry: measure the values without it.
             rest = self.blob_len - first
@@ -2702,6 +3166,9 @@ cdef class Scanner:
         cdef bint isint, allint = 1
         cdef int pos_in = 0
         cdef int64_t total
+        cdef int64_t zl = ZIPLIST_HEADER + 1, zprev = 0, zbody, intw = 0
+        cdef bint want_zl = self.want_zl
+        cdef bint want_intw = stride == 1 and self.v_kind == KIND_SET
         if n < LISTPACK_HEADER + 1:
             with gil: self.blob_fail("shorter than a listpack header")
         total = <int64_t>le_int(p, 4) & 0xFFFFFFFFLL
@@ -2750,8 +3217,15 @@ cdef class Scanner:
                 if c >= 0xF1:
                     val = le_int(e + 1, ln - 1)
                 slen = digits(val)
+                if want_intw and intset_width(val) > intw:
+                    intw = intset_width(val)
             else:
                 allint = 0
+            if want_zl:
+                # the entry in the ziplist a release before 7.0 would hold
+                zbody = zl_int_body(val) if isint else zl_str_body(slen)
+                zprev = zbody + (1 if zprev < 254 else 5)
+                zl += zprev
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
@@ -2776,6 +3250,9 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = ttl
         self.w_allint = allint
+        self.w_lp = n
+        self.w_zl = zl if want_zl else n
+        self.w_intw = intw if allint and want_intw else -1
         return 0
 
     cdef int walk_ziplist(self, int stride, int mask) except -1 nogil:
@@ -2787,6 +3264,8 @@ cdef class Scanner:
         cdef uint8_t c
         cdef int pos_in = 0
         cdef int64_t total
+        cdef int64_t lp = LISTPACK_HEADER + 1
+        cdef bint isint
         if n < ZIPLIST_HEADER + 1:
             with gil: self.blob_fail("shorter than a ziplist header")
         total = le_int(p, 4) & 0xFFFFFFFFLL
@@ -2807,6 +3286,7 @@ cdef class Scanner:
             if e >= endp:
                 with gil: self.blob_fail("truncated ziplist entry")
             c = e[0]
+            isint = 0
             if (c >> 6) == 0:
                 slen = c & 0x3F; e += 1 + slen
             elif (c >> 6) == 1:
@@ -2843,8 +3323,11 @@ cdef class Scanner:
                 else:
                     with gil: self.blob_fail(f"ziplist entry encoding 0x{c:02x}")
                 slen = digits(val)
+                isint = 1
             if e > endp:
                 with gil: self.blob_fail("ziplist entry runs past the end")
+            # the entry in the listpack a 7.0+ loader converts the ziplist to
+            lp += lp_int_entry(val) if isint else lp_str_entry(slen)
             if (mask >> pos_in) & 1:
                 if slen > mx: mx = slen
                 sm += slen
@@ -2861,6 +3344,9 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 0
+        self.w_lp = lp
+        self.w_zl = n
+        self.w_intw = -1
         return 0
 
     cdef int walk_intset(self) except -1 nogil:
@@ -2885,6 +3371,8 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 1
+        self.w_lp = self.w_zl = n
+        self.w_intw = width
         return 0
 
     cdef int walk_zipmap(self) except -1 nogil:
@@ -2929,6 +3417,8 @@ cdef class Scanner:
         self.w_sum = sm
         self.w_ttl = 0
         self.w_allint = 0
+        self.w_lp = self.w_zl = self.blob_len
+        self.w_intw = -1
         return 0
 
     # ------------------------------------------------------------------ flush
@@ -2940,6 +3430,7 @@ cdef class Scanner:
         for a nullable column no row of the batch has.
         """
         cdef Py_ssize_t n = self.rows
+        cdef int s
         if n == 0:
             return None
         dbs = self.meta["dbs"]
@@ -2964,7 +3455,17 @@ cdef class Scanner:
             "mem_elements": _bytes(self.c_mem_elems, n * 8),
             "mem_values": _bytes(self.c_mem_values, n * 8),
             "mem_blobs": _bytes(self.c_mem_blobs, n * 8),
+            "lp_bytes": _bytes(self.c_lp, n * 8),
+            "lp_bytes_70": _bytes(self.c_lp70, n * 8),
+            "zl_bytes": _bytes(self.c_zl, n * 8),
+            "intset_bytes": _bytes(self.c_intset, n * 8),
         }
+        for s in range(self.nconv):
+            cols[f"conv_at_{s}"] = _bytes(self.c_conv[s], n * 8)
+        for s in range(self.nx):
+            cols[f"mem_elements_{s + 1}"] = _bytes(self.cx[s * 3], n * 8)
+            cols[f"mem_values_{s + 1}"] = _bytes(self.cx[s * 3 + 1], n * 8)
+            cols[f"mem_blobs_{s + 1}"] = _bytes(self.cx[s * 3 + 2], n * 8)
         # Nullable groups: the bitmap, and values only when some row has them.
         v = cols["key_raw_valid"] = _bitmap(self.c_raw_valid, n)
         cols["key_raw_offsets"] = None if v is False else _bytes(self.c_raw_off, (n + 1) * 4)

@@ -20,14 +20,16 @@ into the batches the sequential scanner hands out, so the output is the
 same, row for row and batch for batch.
 
 :class:`ParallelScanner` has the scanners' interface (``preamble``,
-``set_sizing``, ``next_batch``, ``flush``, ``meta``, ``module_names``,
-``offset``, ``trailing``), so the API layer treats it as one more scanner.
+``set_sizing``, ``set_slots``, ``set_conversions``, ``next_batch``,
+``flush``, ``meta``, ``module_names``, ``offset``, ``trailing``), so the API
+layer treats it as one more scanner.
 """
 
 import collections
 import mmap
 from array import array
 import os
+import re
 import struct
 import time
 from bisect import bisect_left
@@ -114,7 +116,10 @@ _GROUPS = (   # validity bitmap -> the columns it covers (values dropped when no
 )
 _FIXED = (("db", 2), ("kind", 1), ("rdb_type", 1), ("max_element_bytes", 8), ("serialized_bytes", 8),
           ("offset", 8), ("slot", 2), ("flags", 1), ("nodes", 8), ("blob_bytes", 8),
-          ("element_bytes", 8), ("mem_elements", 8), ("mem_values", 8), ("mem_blobs", 8))
+          ("element_bytes", 8), ("mem_elements", 8), ("mem_values", 8), ("mem_blobs", 8),
+          ("lp_bytes", 8), ("lp_bytes_70", 8), ("zl_bytes", 8), ("intset_bytes", 8))
+# The what-if columns, as many as the scanners were set up for (set_slots, set_conversions): int64 each.
+_WHATIF = re.compile(r"(mem_elements|mem_values|mem_blobs|conv_at)_\d+$")
 _I32 = struct.Struct("<i")
 _I64 = struct.Struct("<q")
 _U16 = struct.Struct("<H")
@@ -262,6 +267,8 @@ class _Assembler:
         cols = {}
         for name, width in _FIXED:
             cols[name] = b"".join(p.cols[name][r0 * width:r1 * width] for p, r0, r1 in spans)
+        for name in (name for name in spans[0][0].cols if _WHATIF.match(name)):
+            cols[name] = b"".join(p.cols[name][r0 * 8:r1 * 8] for p, r0, r1 in spans)
         cols["key_offsets"], cols["key_data"] = self._strings(spans, "key_offsets", "koff", "key_data")
         raw = self._join_mask(spans, "key_raw_valid", n)
         cols["key_raw_valid"] = raw
@@ -349,6 +356,8 @@ class ParallelScanner:
         self._name_rows = []          # the dump-wide row where each first appears (None: only in an error)
         self._visible = 0             # names handed out with the batches so far
         self._sizing = None
+        self._slots = None            # what-if sizing slots and conversion limits, for every chunk
+        self._conversions = None
         self._expired_before = -(1 << 63)
         self._fd = None
         self._executor = executor
@@ -372,6 +381,16 @@ class ParallelScanner:
         tables = [None if t is None else array("i", t) for t in tables]
         self._sizing = ((tables, *args), kwargs)
         self._head.set_sizing(tables, *args, **kwargs)
+
+    def set_slots(self, slots):
+        """What-if sizing slots every chunk's scanner keeps (see the scanners' ``set_slots``)."""
+        self._slots = [([None if t is None else array("i", t) for t in tables], *rest) for tables, *rest in slots]
+        self._head.set_slots(self._slots)
+
+    def set_conversions(self, limits):
+        """Value limits whose conversion points every chunk's scanner records (``set_conversions``)."""
+        self._conversions = list(limits)
+        self._head.set_conversions(self._conversions)
 
     @property
     def module_names(self):
@@ -526,6 +545,10 @@ class ParallelScanner:
                             resume=resume)
         args, kwargs = self._sizing
         scanner.set_sizing(*args, **kwargs)
+        if self._slots:
+            scanner.set_slots(self._slots)
+        if self._conversions is not None:
+            scanner.set_conversions(self._conversions)
         try:
             while (batch := scanner.next_batch()) is not None:
                 chunk.pieces.append(batch)

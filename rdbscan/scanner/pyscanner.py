@@ -19,6 +19,7 @@ import binascii
 import struct
 import sys
 from array import array
+from collections import namedtuple
 from operator import index
 
 from rdbscan.errors import RDBChecksumError, RDBFormatError, RDBTruncatedError
@@ -31,7 +32,7 @@ from rdbscan.scanner._common import (
 from rdbscan.scanner.format import (
     FORMAT_BINARY, FORMAT_EMPTY, FORMAT_GZIP, FORMAT_HTML, FORMAT_INT, FORMAT_JAVA, FORMAT_JSON,
     FORMAT_LZ4, FORMAT_PICKLE, FORMAT_SHIFT, FORMAT_SNAPPY, FORMAT_TEXT, FORMAT_XML, FORMAT_ZLIB,
-    FORMAT_ZSTD, LISTPACK_STR6_MAX, LISTPACK_STR12_MAX, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
+    FORMAT_ZSTD, SNIFF_BYTES, ARRAY_SMALL_STR_MAX, ARRAY_TAG_FLOAT, ARRAY_TAG_INT, ARRAY_TAG_SDS,
     ARRAY_TAG_SMALL_STR, KEY_META_MAX_CLASSES, KEY_META_SPEC_BYTES, KIND_ARRAY, KIND_GCRA,
     OP_HASH_TEMPLATE, OP_KEY_META, RDB_VERSION_ARRAY, RDB_VERSION_KEY_META, TEMPLATE_ID_MAX, TYPE_ARRAY,
     TYPE_GCRA, TYPE_HASH_TMPL_ARRAY, TYPE_HASH_TMPL_ARRAY_REF, TYPE_HASH_TMPL_LP, TYPE_HASH_TMPL_LP_REF,
@@ -88,6 +89,7 @@ _RAW, _INT, _LZF = 0, 1, 2
 _U32_BE = struct.Struct(">I")
 _U64_BE = struct.Struct(">Q")
 _U32_LE = struct.Struct("<I")
+_F64_LE = struct.Struct("<d")
 _U64_LE = struct.Struct("<Q")
 _I64_LE = struct.Struct("<q")
 _F64_LE = struct.Struct("<d")
@@ -237,6 +239,109 @@ def _is_canonical_int(text):
     return int(digits) <= (INT64_MAX + 1 if negative else INT64_MAX)
 
 
+# --- what the loader would build: listpack / ziplist / intset sizes -------
+MAX_X = 7                 # what-if sizing slots besides the scan's own (set_slots)
+SCORE_EXACT_MAX = 1024    # zsets up to this size get their scores' text lengths exactly (printf is slow)
+SCORE_TEXT_GUESS = 18     # for bigger ones: a fractional score's text, typically 17 digits and a dot
+
+
+def _lp_with_backlen(size):
+    # A listpack entry of `size` bytes plus its back-length (lpEncodeBacklen).
+    return size + _lp_backlen(size)
+
+
+def _lp_int_entry(v):
+    # A listpack integer entry with its back-length (lpEncodeIntegerGetType).
+    if 0 <= v <= 127:
+        return 2
+    if -4096 <= v <= 4095:
+        return 3
+    if -32768 <= v <= 32767:
+        return 4
+    if -8388608 <= v <= 8388607:
+        return 5
+    if -2147483648 <= v <= 2147483647:
+        return 6
+    return 10
+
+
+def _lp_str_entry(n):
+    # A listpack string entry with its back-length (lpEncodeString).
+    if n < 64:
+        return _lp_with_backlen(1 + n)
+    if n < 4096:
+        return _lp_with_backlen(2 + n)
+    return _lp_with_backlen(5 + n)
+
+
+def _zl_int_body(v):
+    # A ziplist integer entry without its prevlen field (zipTryEncoding).
+    if 0 <= v <= 12:
+        return 1
+    if -128 <= v <= 127:
+        return 2
+    if -32768 <= v <= 32767:
+        return 3
+    if -8388608 <= v <= 8388607:
+        return 4
+    if -2147483648 <= v <= 2147483647:
+        return 5
+    return 9
+
+
+def _zl_str_body(n):
+    # A ziplist string entry without its prevlen field (zipStoreEntryEncoding).
+    if n <= 63:
+        return 1 + n
+    if n <= 16383:
+        return 2 + n
+    return 5 + n
+
+
+def _intset_width(v):
+    if -32768 <= v <= 32767:
+        return 2
+    if -2147483648 <= v <= 2147483647:
+        return 4
+    return 8
+
+
+def _double_to_ll(d):
+    # Redis double2ll: the integer when d is integral and within +-LLONG_MAX/2, else None.
+    if d != d or d < -4611686018427387903.0 or d > 4611686018427387903.0:
+        return None
+    ll = int(d)
+    return ll if float(ll) == d else None
+
+
+def _shortest_text_len(d):
+    # Length of 7.2+ d2string's fpconv_dtoa text: the shortest digits that
+    # read back as d, laid out as fpconv's emit_digits does.
+    # The shortest digits that read back: a 15-digit rounding stripped of
+    # its trailing zeros is the shortest whenever one of 15 digits or fewer
+    # reads back (it is that decimal); else 16, else 17 digits.
+    for p in range(14, 17):
+        text = "%.*e" % (p, d)
+        if float(text) == d:
+            break
+    mantissa, exponent = text.split("e")
+    E = int(exponent)
+    digits = mantissa.replace("-", "").replace(".", "")
+    nd = len(digits)
+    while nd > 1 and digits[nd - 1] == "0":
+        nd -= 1
+    neg = 1 if d < 0 else 0
+    K = E - (nd - 1)
+    ex = abs(E)
+    if K >= 0 and ex < nd + 7:
+        return neg + nd + K
+    if K < 0 and (K > -7 or ex < 4):
+        off = nd + K
+        return neg + (nd + 2 - off if off <= 0 else nd + 1)
+    nd = min(nd, 18 - neg)
+    return neg + 1 + (nd if nd > 1 else 0) + 2 + (3 if ex > 99 else (2 if ex > 9 else 1))
+
+
 def float_text_len(d):
     """Length of the text Redis reads an array's float element back as (8.8 ``ARRAY_TAG_FLOAT``).
 
@@ -258,6 +363,26 @@ def float_text_len(d):
     if exp >= 0:
         return sign + (exp + 3 if p <= exp + 1 else p + 1)
     return sign + 1 - exp + p                          # "0." + zeros + digits
+
+
+_Sizing = namedtuple("_Sizing", "lut big rounded alloc as_lp pair extra stream vset")
+"""One sizing (set_sizing's or a what-if slot's): per-role tables, headers past them, rounding and
+extra bytes; the allocator code; ziplists as listpacks; the hash pair table; the stream mode; the
+Valkey 9.0+ volatile set's table struct (0: none)."""
+
+
+def _sizing(tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
+            vset_table=0, listpacks=False):
+    """A :data:`_Sizing` from ``set_sizing``'s arguments."""
+    pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
+        if len(tables) > ROLES and tables[ROLES] is not None else None
+    return _Sizing(tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES)),
+                   tuple(big_headers[:ROLES]),
+                   tuple(bool(r) for r in rounded[:ROLES]) if isinstance(rounded, (tuple, list))
+                   else (bool(rounded),) * ROLES,
+                   int(quantum16), bool(listpacks), pair,
+                   tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES, int(stream_alloc),
+                   int(vset_table))
 
 
 _WS = b" \t\n\r"
@@ -393,41 +518,6 @@ def _lp_backlen(entry):
         4 if entry < 268435455 else 5
 
 
-def _lp_entry_bytes(n, ival):
-    """Bytes of one listpack entry (encoding, data, back-length) for an ``n``-byte element.
-
-    ``ival`` is its integer value when it is a canonical integer (listpacks
-    store those as 7/13/16/24/32/64-bit integers), else None.
-    """
-    if ival is not None:
-        if 0 <= ival <= 127:
-            entry = 1
-        elif -4096 <= ival <= 4095:
-            entry = 2
-        elif -32768 <= ival <= 32767:
-            entry = 3
-        elif -8388608 <= ival <= 8388607:
-            entry = 4
-        elif -2147483648 <= ival <= 2147483647:
-            entry = 5
-        else:
-            entry = 9
-    elif n <= LISTPACK_STR6_MAX:
-        entry = 1 + n
-    elif n <= LISTPACK_STR12_MAX:
-        entry = 2 + n
-    else:
-        entry = 5 + n
-    return entry + _lp_backlen(entry)
-
-
-def _intset_width(ival):
-    """Bytes per member of an intset holding ``ival`` (16, 32 or 64-bit)."""
-    if -32768 <= ival <= 32767:
-        return 2
-    return 4 if -2147483648 <= ival <= 2147483647 else 8
-
-
 class _Columns:
     """The rows of one batch, column by column, as the compiled twin's C arrays."""
 
@@ -436,10 +526,10 @@ class _Columns:
                  "freq_valid", "slot", "groups", "consumers", "pending", "stream_valid",
                  "hfe", "hfe_valid", "expired", "expired_bytes", "expired_valid", "flags",
                  "nodes", "blob", "elem", "mem_elements",
-                 "mem_values", "mem_blobs", "key_offsets",
+                 "mem_values", "mem_blobs", "lp", "lp70", "zl", "intset", "slots", "conv", "key_offsets",
                  "key_data", "raw_offsets", "raw_valid", "raw_keys")
 
-    def __init__(self):
+    def __init__(self, nx=0, nconv=0):
         for name, code in (("db", "H"), ("kind", "B"), ("rdb_type", "B"), ("length", "q"),
                            ("length_valid", "B"), ("max", "q"), ("serialized", "q"),
                            ("offset", "q"), ("expire", "q"), ("expire_valid", "B"),
@@ -450,8 +540,11 @@ class _Columns:
                            ("expired_bytes", "q"), ("expired_valid", "B"), ("flags", "B"),
                            ("nodes", "q"),
                            ("blob", "q"), ("elem", "q"), ("mem_elements", "q"),
-                           ("mem_values", "q"), ("mem_blobs", "q"), ("raw_valid", "B")):
+                           ("mem_values", "q"), ("mem_blobs", "q"), ("lp", "q"), ("lp70", "q"),
+                           ("zl", "q"), ("intset", "q"), ("raw_valid", "B")):
             setattr(self, name, array(code))
+        self.slots = [(array("q"), array("q"), array("q")) for _ in range(nx)]
+        self.conv = [array("q") for _ in range(nconv)]
         self.key_offsets = array("i", [0])
         self.raw_offsets = array("i", [0])
         self.key_data = bytearray()
@@ -478,7 +571,17 @@ class _Columns:
             "mem_elements": self.mem_elements.tobytes(),
             "mem_values": self.mem_values.tobytes(),
             "mem_blobs": self.mem_blobs.tobytes(),
+            "lp_bytes": self.lp.tobytes(),
+            "lp_bytes_70": self.lp70.tobytes(),
+            "zl_bytes": self.zl.tobytes(),
+            "intset_bytes": self.intset.tobytes(),
         }
+        for s, conv in enumerate(self.conv):
+            cols[f"conv_at_{s}"] = conv.tobytes()
+        for s, (elements, values, blobs) in enumerate(self.slots, 1):
+            cols[f"mem_elements_{s}"] = elements.tobytes()
+            cols[f"mem_values_{s}"] = values.tobytes()
+            cols[f"mem_blobs_{s}"] = blobs.tobytes()
         # Nullable groups: the bitmap, and values only when some row has them.
         v = cols["key_raw_valid"] = _bitmap(self.raw_valid)
         cols["key_raw_offsets"] = None if v is False else self.raw_offsets.tobytes()
@@ -526,12 +629,25 @@ class Scanner:
         "_batch_limit", "_new_templates",
         # per-value facts
         "_v_kind", "_v_len", "_v_len_valid", "_v_max", "_v_elem", "_v_blob", "_v_nodes",
-        "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs", "_v_lp", "_v_iset",
+        "_v_flags", "_v_stream", "_v_hfe", "_v_expired", "_v_mem", "_v_mem_blobs",
+        # what the loader would build of the elements: a listpack (7.2+ / 7.0
+        # score text), a ziplist (before 7.0), an intset (widest member; -1:
+        # not all integers); the last ziplist entry's size (the next prevlen)
+        "_v_lp", "_v_lp70", "_v_zl", "_v_intw", "_zl_prev",
+        # the last blob walked, as a listpack / ziplist; its members' intset width (-1: not all ints)
+        "_w_lp", "_w_zl", "_w_intw",
         # sizing tables (set_sizing): allocation size by element length
         "_lut", "_big_hdr", "_big_rounded", "_big_extra", "_q16", "_pair", "_last_field", "_stream_alloc",
-        "_vset_table", "_hash_value_limit",
+        "_as_lp", "_want_zl", "_vset_table",
         # Valkey: field TTLs before this (the snapshot's ctime, ms) are expired
         "_expired_before",
+        # what-if slots (set_slots): (lut, big_hdr, rounded, alloc, as_lp, pair, big_extra,
+        # stream_alloc, vset_table); their sums
+        "_x", "_x_mem", "_x_blobs",
+        # the stream sizings the scan and its slots need (_stream_modes)
+        "_st_modes",
+        # conversion points (set_conversions): value limits, per-key indexes, the running longest
+        "_conv_limits", "_v_conv", "_v_runmax",
         # the batch
         "_batch_size", "_rows", "_cols",
     )
@@ -579,12 +695,22 @@ class Scanner:
         self._stream_alloc = STREAM_NODES
         self._last_field = 2 * PAIR_FIELDS
         self._vset_table = 0
-        self._hash_value_limit = -1
         self._expired_before = -(1 << 63)
-        self._q16 = False
+        self._q16 = 0
+        self._as_lp = False
+        self._want_zl = False
+        self._x = []
+        self._x_mem = []
+        self._x_blobs = []
+        self._st_modes = self._stream_modes()
+        self._conv_limits = []
+        self._v_conv = []
+        self._v_runmax = -1
         self._v_mem = [0] * ROLES
-        self._v_mem_blobs = self._v_lp = 0
-        self._v_iset = 2
+        self._v_mem_blobs = 0
+        self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
+        self._w_lp = self._w_zl = self._w_intw = 0
+        self._v_kind = 0
         self._clear_pending()
         if resume is None:
             self._read_header()
@@ -841,33 +967,15 @@ class Scanner:
                 self._skip(n)
         return n
 
-    def _skip_element(self):
-        # Like _skip_string_int, for an element the loader may pack into a
-        # listpack (or intset): adds its listpack entry to _v_lp and widens
-        # _v_iset for integers.
-        kind, value, n = self._string_header()
-        ival = None
-        if kind == _INT:
-            ival = value
-        elif kind == _LZF:
-            self._skip(value)
-        elif n <= SMALL_INT_LEN:
-            data = self._take(n)
-            if _is_canonical_int(data):
-                ival = int(data)
-        else:
-            self._skip(n)
-        self._v_lp += _lp_entry_bytes(n, ival)
-        if ival is not None:
-            self._v_iset = max(self._v_iset, _intset_width(ival))
-        return n, ival is not None
-
     def _packed(self, n, all_int):
         # The listpack (or intset, for integer sets) the loader builds from
-        # elements stored one by one, should it keep the value compact.
-        size = INTSET_HEADER + n * self._v_iset if all_int else LISTPACK_HEADER + 1 + self._v_lp
+        # elements stored one by one, should it keep the value compact (_pack
+        # and _finish_built summed it), in the scan's own and every slot's allocator.
+        size = INTSET_HEADER + n * max(self._v_intw, 2) if all_int else self._v_lp
         self._v_blob = _wrap_int64(size)
         self._v_mem_blobs = jemalloc_size(self._v_blob, self._q16)
+        for s, x in enumerate(self._x):
+            self._x_blobs[s] = jemalloc_size(self._v_blob, x.alloc)
 
     def _skip_string_int(self):
         # Like _skip_string; (length, is it a canonical integer).
@@ -881,6 +989,20 @@ class Scanner:
         else:
             self._skip(n)
         return n, False
+
+    def _skip_element(self):
+        # Like _skip_string_int; (length, its value when it is a canonical integer, else None).
+        kind, value, n = self._string_header()
+        if kind == _INT:
+            return n, value
+        if kind == _LZF:
+            self._skip(value)
+        elif n <= SMALL_INT_LEN:
+            text = self._take(n)
+            return n, int(text) if _is_canonical_int(text) else None
+        else:
+            self._skip(n)
+        return n, None
 
     def _read_bytes(self, limit=None):
         # A whole string as bytes (keys, aux fields, names); longer than
@@ -1011,21 +1133,22 @@ class Scanner:
         self._rec_start = -1
 
     # --------------------------------------------------------- main loop
-    def set_sizing(self, tables, big_headers, rounded, quantum16=False, stream_alloc=False, big_extra=None,
-                   vset_table=0, hash_value_limit=-1):
+    def set_sizing(self, tables, big_headers, rounded, quantum16=0, stream_alloc=STREAM_NODES, big_extra=None,
+                   vset_table=0, listpacks=False, ziplists=False):
         """Allocation size by element length, for five roles of hashtable elements.
 
         Same contract as the compiled twin: ``tables`` are five sequences of
         4,096 ints (hash fields, hash values, hash fields with TTL metadata,
         set members, sorted-set members), ``big_headers`` the bytes added to
-        longer elements, ``rounded`` whether they are measured in jemalloc
-        size classes, ``quantum16`` whether those classes have a 16-byte
-        quantum.  An optional sixth table (2 x ``PAIR_FIELDS`` x 129 ints,
-        row-major: fields without, then with a TTL) adds to each hash value
-        what its pairing with the field before it changes (Valkey 8.1 and
-        Redis 8.6 embed small field-value pairs in one allocation).
-        ``rounded`` may also be one flag per role, and ``big_extra`` bytes
-        added per role to the longer elements after rounding.
+        longer elements, ``rounded`` whether they are measured in the
+        allocator's size classes.  An optional sixth table (2 x
+        ``PAIR_FIELDS`` x 129 ints, row-major: fields without, then with a
+        TTL) adds to each hash value what its pairing with the field before
+        it changes (Valkey 8.1 and Redis 8.6 embed small field-value pairs
+        in one allocation).  ``rounded`` may also be one flag per role, and
+        ``big_extra`` bytes added per role to the longer elements after
+        rounding.  ``quantum16`` is the allocator code (rdbscan.model.alloc:
+        0 jemalloc, 1 jemalloc with a 16-byte quantum, 2 glibc).
         ``stream_alloc`` sizes streams by their allocations (Redis 8.4+:
         ``STREAM_ALLOC``, or ``STREAM_ALLOC_PEL_TIME`` for 8.4's extra tree
         per group; ``True`` means ``STREAM_ALLOC``) rather than counting
@@ -1033,34 +1156,62 @@ class Scanner:
         8.1+) by the allocations of the stream's own trees only.
         ``vset_table`` (Valkey 9.0+: the hashtable struct's size) adds to the
         sized fields of a hash with more than 127 fields with TTLs its
-        volatile set (:func:`rdbscan.model.valkey.vset_bytes`);
-        ``hash_value_limit`` (Valkey 8.1+: hash-max-listpack-value, else -1)
-        has a plain hash (RDB type 4) note in ``nodes`` where the loader
-        would leave the listpack: 1 + the pairs before its first longer
-        field or value.
+        volatile set (:func:`rdbscan.model.valkey.vset_bytes`).  Where a
+        plain hash would leave the listpack its loader starts are the
+        conversion points (:meth:`set_conversions`).  ``listpacks``: size ziplist blobs as the listpacks
+        a 7.0+ loader converts them to; ``ziplists``: also work out what
+        listpack blobs would be as ziplists (``zl_bytes``).
         """
-        self._stream_alloc = int(stream_alloc)
-        self._pair = [int(v) for v in tables[ROLES][:2 * PAIR_FIELDS * 129]] \
-            if len(tables) > ROLES and tables[ROLES] is not None else None
-        self._lut = tuple([int(v) for v in tables[role][:SIZING_LUT]] for role in range(ROLES))
-        self._big_hdr = tuple(big_headers[:ROLES])
-        self._big_rounded = tuple(bool(r) for r in rounded[:ROLES]) \
-            if isinstance(rounded, (tuple, list)) else (bool(rounded),) * ROLES
-        self._big_extra = tuple(big_extra[:ROLES]) if big_extra is not None else (0,) * ROLES
-        self._q16 = bool(quantum16)
-        self._vset_table = int(vset_table)
-        self._hash_value_limit = int(hash_value_limit)
+        x = _sizing(tables, big_headers, rounded, quantum16, stream_alloc, big_extra, vset_table, listpacks)
+        self._lut, self._big_hdr, self._big_rounded, self._big_extra = x.lut, x.big, x.rounded, x.extra
+        self._pair, self._q16, self._stream_alloc, self._as_lp = x.pair, x.alloc, x.stream, x.as_lp
+        self._vset_table = x.vset
+        self._want_zl = bool(ziplists)
+        self._st_modes = self._stream_modes()
+
+    def set_slots(self, slots):
+        """What-if sizing slots: the element and blob sums again under other rules.
+
+        Same contract as the compiled twin: at most 7 tuples of
+        ``(tables, big_headers, rounded, quantum16, stream_alloc, big_extra,
+        vset_table, listpacks)``, each adding the columns ``mem_elements_N``,
+        ``mem_values_N``, ``mem_blobs_N``.
+        """
+        if len(slots) > MAX_X:
+            raise ValueError(f"at most {MAX_X} what-if sizing slots")
+        self._x = [_sizing(*slot) for slot in slots]
+        self._x_mem = [[0] * ROLES for _ in self._x]
+        self._x_blobs = [0] * len(self._x)
+        self._st_modes = self._stream_modes()
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
+
+    def _stream_modes(self):
+        """The stream sizings the scan and its slots need, kept in one pass by
+        :meth:`_stream`: ``(counted, alloc, tables, by_time, allocator codes)``
+        (tables: Redis 8.4+'s name trees and PEL index)."""
+        sizings = [(self._stream_alloc, self._q16)] + [(x.stream, x.alloc) for x in self._x]
+        codes = tuple(sorted({a for mode, a in sizings if mode != STREAM_NODES}))
+        return (any(mode == STREAM_NODES for mode, _ in sizings), bool(codes),
+                any(mode not in (STREAM_NODES, STREAM_TREES) for mode, _ in sizings),
+                any(mode == STREAM_ALLOC_PEL_TIME for mode, _ in sizings), codes)
+
+    def set_conversions(self, limits):
+        """Value limits (at most 8) whose conversion points each key records.
+
+        Same contract as the compiled twin: a column ``conv_at_N`` per limit,
+        the index of the first hash pair with a field or value longer than
+        it (for sets: of the first non-integer member), -1 when none.
+        """
+        if len(limits) > 8:
+            raise ValueError("at most 8 conversion limits")
+        self._conv_limits = [int(v) for v in limits]
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
 
     def _sized(self, n, role):
         # What one hashtable/skiplist element's own allocation costs.
-        if self._pair is not None:
-            if role != 1:
-                # The pair table's row: the field's length, in the second
-                # half for a field with TTL metadata; none past PAIR_FIELDS.
-                self._last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS \
-                    else 2 * PAIR_FIELDS
-            elif self._last_field < 2 * PAIR_FIELDS:
-                self._v_mem[1] += self._pair[self._last_field * 129 + min(n, PAIR_FIELDS)]
+        last = self._last_field
+        if self._pair is not None and role == 1 and last < 2 * PAIR_FIELDS:
+            self._v_mem[1] += self._pair[last * 129 + min(n, PAIR_FIELDS)]
         if n < SIZING_LUT:
             self._v_mem[role] += self._lut[role][n]
         else:
@@ -1068,6 +1219,99 @@ class Scanner:
             size = _wrap_int64(n + self._big_hdr[role] + (4 if n >= 65536 else 0))
             size = jemalloc_size(size, self._q16) if self._big_rounded[role] else size
             self._v_mem[role] += size + self._big_extra[role]
+        for x, mem in zip(self._x, self._x_mem):
+            if x.pair is not None and role == 1 and last < 2 * PAIR_FIELDS:
+                mem[1] += x.pair[last * 129 + min(n, PAIR_FIELDS)]
+            if n < SIZING_LUT:
+                mem[role] += x.lut[role][n]
+            else:
+                size = _wrap_int64(n + x.big[role] + (4 if n >= 65536 else 0))
+                mem[role] += (jemalloc_size(size, x.alloc) if x.rounded[role] else size) + x.extra[role]
+        if role != 1:
+            # The pair table's row for the value that follows: the field's
+            # length, in the second half for a field with TTL metadata; none
+            # past PAIR_FIELDS.
+            self._last_field = n + (PAIR_FIELDS if role == 2 else 0) if n < PAIR_FIELDS else 2 * PAIR_FIELDS
+
+    def _built(self, n, ival, role):
+        # A hashtable element as _sized, plus what it would take in the
+        # listpack, ziplist or intset the loader may build instead (_pack).
+        self._sized(n, role)
+        self._pack(n, ival)
+
+    def _pack(self, n, ival):
+        # What an n-byte element (ival: its integer value when it is a
+        # canonical integer, else None) takes in a listpack, ziplist or intset.
+        if ival is not None:
+            self._v_lp += _lp_int_entry(ival)
+            self._v_lp70 += _lp_int_entry(ival)
+            self._zl_add(_zl_int_body(ival))
+            if self._v_intw >= 0 and _intset_width(ival) > self._v_intw:
+                self._v_intw = _intset_width(ival)
+        else:
+            self._v_lp += _lp_str_entry(n)
+            self._v_lp70 += _lp_str_entry(n)
+            self._zl_add(_zl_str_body(n))
+            self._v_intw = -1
+
+    def _zl_add(self, body):
+        # One more ziplist entry: its prevlen field holds the previous entry's size.
+        entry = body + (1 if self._zl_prev < 254 else 5)
+        self._zl_prev = entry
+        self._v_zl += entry
+
+    def _zscore(self, d, exact):
+        # A sorted-set score as the loader would store it in a listpack (7.2+
+        # and 7.0 text) or a ziplist (before 7.0: d2string, then the ziplist
+        # tries the text as an integer).  exact: work out 7.2's shortest text.
+        ll = _double_to_ll(d)
+        if ll is not None:
+            self._v_lp += _lp_int_entry(ll)
+            self._v_lp70 += _lp_int_entry(ll)
+            if d == 0 and str(d).startswith("-"):
+                self._zl_add(_zl_str_body(2))           # "-0"
+                return
+            if -4503599627370495.0 < d < 4503599627370496.0:
+                self._zl_add(_zl_int_body(ll))
+                return
+        elif d != d or d - d != d - d:                  # inf (nan cannot be a score)
+            ns = 3 if d > 0 else 4
+            self._v_lp += _lp_str_entry(ns)
+            self._v_lp70 += _lp_str_entry(ns)
+            self._zl_add(_zl_str_body(ns))
+            return
+        if not exact:
+            # a zset this big converts only under limits far beyond the
+            # defaults: its fractional scores' text is estimated
+            if ll is None:
+                self._v_lp += _lp_str_entry(SCORE_TEXT_GUESS)
+                self._v_lp70 += _lp_str_entry(SCORE_TEXT_GUESS)
+            self._zl_add(_zl_str_body(SCORE_TEXT_GUESS))
+            return
+        text = ("%.17g" % d).encode()
+        if _is_canonical_int(text):
+            self._zl_add(_zl_int_body(int(text)))
+        else:
+            self._zl_add(_zl_str_body(len(text)))
+        if ll is not None:
+            return
+        ns = _shortest_text_len(d)
+        self._v_lp += _lp_str_entry(ns)
+        self._v_lp70 += _lp_str_entry(len(text))
+
+    def _finish_built(self):
+        # The elements were streamed: the listpack / ziplist the loader would
+        # build of them has a header and an end byte.
+        self._v_lp += LISTPACK_HEADER + 1
+        self._v_lp70 += LISTPACK_HEADER + 1
+        self._v_zl += ZIPLIST_HEADER + 1
+
+    def _blob_mem(self, raw, lp):
+        # A blob the loader keeps: its allocation in every slot (a ziplist
+        # becomes a listpack of lp bytes in slots of 7.0 and later).
+        self._v_mem_blobs += jemalloc_size(lp if self._as_lp else raw, self._q16)
+        for s, x in enumerate(self._x):
+            self._x_blobs[s] += jemalloc_size(lp if x.as_lp else raw, x.alloc)
 
     def preamble(self):
         """Read the file-level records that precede the keys (AUX, module aux, functions).
@@ -1326,8 +1570,13 @@ class Scanner:
         self._v_max = self._v_elem = self._v_blob = self._v_nodes = self._v_flags = 0
         self._v_stream = self._v_hfe = self._v_expired = None
         self._v_mem = [0] * ROLES
-        self._v_mem_blobs = self._v_lp = 0
-        self._v_iset = 2
+        self._v_mem_blobs = 0
+        self._v_lp = self._v_lp70 = self._v_zl = self._v_intw = self._zl_prev = 0
+        self._v_conv = [-1] * len(self._conv_limits)
+        self._v_runmax = -1
+        if self._x:
+            self._x_mem = [[0] * ROLES for _ in self._x]
+            self._x_blobs = [0] * len(self._x)
         reader(rdb_type)
         # Only now is the row complete: commit it.
         self._commit(key, rdb_type, self._base + self._pos - value_start + self._meta_bytes)
@@ -1384,6 +1633,17 @@ class Scanner:
         cols.mem_elements.append(_wrap_int64(mem[0] + mem[2] + mem[3] + mem[4]))
         cols.mem_values.append(_wrap_int64(mem[1]))
         cols.mem_blobs.append(_wrap_int64(self._v_mem_blobs))
+        cols.lp.append(_wrap_int64(self._v_lp))
+        cols.lp70.append(_wrap_int64(self._v_lp70))
+        cols.zl.append(_wrap_int64(self._v_zl))
+        cols.intset.append(_wrap_int64(INTSET_HEADER + self._v_len * self._v_intw)
+                           if self._v_kind == KIND_SET and self._v_intw > 0 else 0)
+        for conv, at in zip(cols.conv, self._v_conv):
+            conv.append(at)
+        for (elements, values, blobs), m, b in zip(cols.slots, self._x_mem, self._x_blobs):
+            elements.append(_wrap_int64(m[0] + m[2] + m[3] + m[4]))
+            values.append(_wrap_int64(m[1]))
+            blobs.append(_wrap_int64(b))
         self._rows += 1
         if len(cols.key_data) >= KEY_TEXT_MAX:
             self._batch_limit = self._rows         # a batch's keys stay within int32 offsets
@@ -1396,12 +1656,16 @@ class Scanner:
         self._clear_pending()
 
     def _absorb(self, longest, total, blob_len):
-        # Fold a walked blob into the value's facts.
+        # Fold a walked blob into the value's facts (with what the walk found
+        # it would be as a listpack / ziplist).
         if longest > self._v_max:
             self._v_max = longest
         self._v_elem += total
         self._v_blob += blob_len
-        self._v_mem_blobs += jemalloc_size(blob_len, self._q16)
+        self._v_lp += self._w_lp
+        self._v_lp70 += self._w_lp
+        self._v_zl += self._w_zl
+        self._blob_mem(blob_len, self._w_lp)
 
     # ----------------------------------------------------------- values
     def _skip_value_string(self):
@@ -1443,10 +1707,12 @@ class Scanner:
         skip = self._skip_element
         longest = total = 0
         for _ in range(n):
-            size, _ = skip()
+            size, ival = skip()
             if size > longest:
                 longest = size
             total += size
+            self._pack(size, ival)
+        self._finish_built()
         self._v_kind = KIND_LIST
         self._v_len, self._v_max, self._v_elem = n, longest, total
         self._packed(n, False)
@@ -1455,13 +1721,16 @@ class Scanner:
         n = self._count()
         longest = total = 0
         all_int = True
-        for _ in range(n):
-            size, is_int = self._skip_element()
+        for i in range(n):
+            size, ival = self._skip_element()
             if size > longest:
                 longest = size
             total += size
-            all_int = all_int and is_int
-            self._sized(size, ROLE_SET)
+            if all_int and ival is None:
+                self._v_conv = [i] * len(self._conv_limits)
+            all_int = all_int and ival is not None
+            self._built(size, ival, ROLE_SET)
+        self._finish_built()
         self._v_kind = KIND_SET
         self._v_len, self._v_max, self._v_elem = n, longest, total
         if all_int:
@@ -1470,20 +1739,27 @@ class Scanner:
 
     def _zset(self, t):
         n = self._count()
-        skip = self._skip_string
         longest = total = 0
+        exact = n <= SCORE_EXACT_MAX
         for _ in range(n):
-            size = skip()
+            size, ival = self._skip_element()
             if size > longest:
                 longest = size
             total += size
-            self._sized(size, ROLE_ZSET)
+            self._built(size, ival, ROLE_ZSET)
             if t == TYPE_ZSET_2:
-                self._advance(8)                       # binary double score
+                self._zscore(_F64_LE.unpack(self._take(8))[0], exact)   # binary double score
             else:
                 m = self._u8()                         # text score, or NaN/inf marker
                 if m < ZSET_SCORE_NAN:
-                    self._advance(m)
+                    # Taken as written (RDB 1-7): an integer text or a string.
+                    text = self._take(m)
+                    self._v_lp += _lp_int_entry(int(text)) if _is_canonical_int(text) else _lp_str_entry(m)
+                    self._v_lp70 = self._v_lp
+                    self._zl_add(_zl_int_body(int(text)) if _is_canonical_int(text) else _zl_str_body(m))
+                else:
+                    self._zscore(float("inf") if m == ZSET_SCORE_NAN + 1 else float("-inf"), exact)
+        self._finish_built()
         self._v_kind = KIND_ZSET
         self._v_len, self._v_max, self._v_elem = n, longest, total
 
@@ -1491,16 +1767,23 @@ class Scanner:
         n = self._count()
         skip = self._skip_element
         longest = total = 0
-        limit = self._hash_value_limit
+        conv, limits = self._v_conv, self._conv_limits
+        runmax = -1
         for i in range(n):
-            field, _ = skip()
-            value, _ = skip()
-            if longest <= limit < max(field, value):
-                self._v_nodes = i + 1       # the loader leaves the listpack here (model.valkey)
-            longest = max(longest, field, value)
+            field, fval = skip()
+            value, vval = skip()
             total += field + value
-            self._sized(field, 0)
-            self._sized(value, 1)
+            self._built(field, fval, 0)
+            self._built(value, vval, 1)
+            m = max(field, value)
+            if m > longest:
+                longest = m
+            if m > runmax:
+                runmax = m
+                for j, limit in enumerate(limits):
+                    if conv[j] < 0 and m > limit:
+                        conv[j] = i
+        self._finish_built()
         self._v_kind = KIND_HASH
         self._v_len, self._v_max, self._v_elem = n, longest, total
         self._packed(n, False)
@@ -1512,14 +1795,17 @@ class Scanner:
         n = self._count()
         skip = self._skip_element
         longest = total = with_ttl = expired = expired_bytes = 0
-        volatile = [] if self._vset_table else None
+        keep = self._vset_table or any(x.vset for x in self._x)
+        volatile = [] if keep else None
         for _ in range(n):
-            packed = self._v_lp
-            field, _ = skip()
-            value, _ = skip()
+            packed = (self._v_lp, self._v_lp70, self._v_zl, self._zl_prev, self._v_intw)
+            field, fval = skip()
+            self._pack(field, fval)
+            value, vval = skip()
+            self._pack(value, vval)
             expiry = self._fixed(8)
             if expiry != -1 and expiry < self._expired_before:
-                self._v_lp = packed
+                self._v_lp, self._v_lp70, self._v_zl, self._zl_prev, self._v_intw = packed
                 expired += 1
                 expired_bytes += self._entry_cost(field, value)
                 continue
@@ -1535,19 +1821,26 @@ class Scanner:
             self._sized(value, 1)
         if with_ttl > VSET_VECTOR_MAX and volatile is not None:
             # Past one vector the volatile set depends on the expiries themselves.
-            self._v_mem[2] = _wrap_int64(self._v_mem[2] + vset_bytes(volatile, self._q16, self._vset_table))
+            if self._vset_table:
+                self._v_mem[2] = _wrap_int64(self._v_mem[2] + vset_bytes(volatile, self._q16, self._vset_table))
+            for x, mem in zip(self._x, self._x_mem):
+                if x.vset:
+                    mem[2] = _wrap_int64(mem[2] + vset_bytes(volatile, x.alloc, x.vset))
+        self._finish_built()
         self._set_hash_with_ttls(n - expired, longest, total, with_ttl)
         self._v_expired = (expired, expired_bytes)
         self._packed(n - expired, False)
 
     def _entry_cost(self, field, value):
         # What an expired field's entry held on the server that wrote the
-        # dump (sized as a field with a TTL and its value, then taken back).
-        mem, last = list(self._v_mem), self._last_field
+        # dump (sized as a field with a TTL and its value in the scan's own
+        # sizing, then taken back).
+        mem, last, slots = list(self._v_mem), self._last_field, self._x
+        self._x = []
         self._sized(field, 2)
         self._sized(value, 1)
         cost = _wrap_int64(self._v_mem[2] + self._v_mem[1] - mem[2] - mem[1])
-        self._v_mem, self._last_field = mem, last
+        self._v_mem, self._last_field, self._x = mem, last, slots
         return cost
 
     def _path_hash(self, t):
@@ -1577,19 +1870,23 @@ class Scanner:
         if t == TYPE_HASH_METADATA:
             self._advance(8)        # minimum field expiry, relative base of the TTLs
         n = self._count()
-        skip = self._skip_string
+        skip = self._skip_element
         longest = total = with_ttl = 0
         for _ in range(n):
             role = 0
             if self._read_plain_len() != 0:
                 with_ttl += 1
                 role = 2
-            field = skip()
-            value = skip()
+            field, fval = skip()
+            value, vval = skip()
             longest = max(longest, field, value)
             total += field + value
-            self._sized(field, role)
-            self._sized(value, 1)
+            self._built(field, fval, role)
+            self._built(value, vval, 1)
+            # listpackEx keeps a TTL entry per field: 0, or a millisecond time
+            self._v_lp += 10 if role == 2 else 2
+            self._v_lp70 += 10 if role == 2 else 2
+        self._finish_built()
         self._set_hash_with_ttls(n, longest, total, with_ttl)
 
     def _set_hash_with_ttls(self, n, longest, total, with_ttl):
@@ -1612,6 +1909,7 @@ class Scanner:
                 # A plain node holds one big element as a string.
                 n = self._skip_string()
                 length += 1
+                self._w_lp = self._w_zl = n
                 self._absorb(n, n, n)
                 self._v_flags |= FLAG_PLAIN_NODE
                 continue
@@ -1648,6 +1946,7 @@ class Scanner:
             self._v_kind = KIND_SET
             count, longest, total, _, all_int = self._walk_listpack(data, start, size, 1, 1, -1, ROLE_SET)
             self._v_len = count
+            self._v_intw = self._w_intw
             if all_int:
                 self._v_flags |= FLAG_INTEGER
         elif t == TYPE_ZSET_LISTPACK:
@@ -1675,6 +1974,7 @@ class Scanner:
     def _intset(self, t):
         data, start, size = self._load_blob()
         count, longest, total = self._walk_intset(data, start, size)
+        self._v_intw = self._w_intw
         self._v_kind = KIND_SET
         self._v_len = count
         self._v_flags |= FLAG_INTEGER
@@ -1713,25 +2013,47 @@ class Scanner:
         # allocates (main, groups, each PEL and consumer table, each
         # consumer PEL, the PEL-ID index), and the allocations of consumer
         # names and IDMP producers and entries; Redis 8.4
-        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery time.
-        # Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each PEL
-        # and each consumer PEL, and the bytes of consumer names.
-        mem = self._v_mem
-        alloc = self._stream_alloc != STREAM_NODES
-        tables = alloc and self._stream_alloc != STREAM_TREES     # Redis 8.4+: names, tables, PEL index
-        by_time = self._stream_alloc == STREAM_ALLOC_PEL_TIME
-        tree = RaxSizer(self._q16) if alloc else RaxCounter()
+        # (STREAM_ALLOC_PEL_TIME) also keeps each group's PEL by delivery
+        # time.  Valkey 8.1+ (STREAM_TREES): the bytes of the main tree, each
+        # PEL and each consumer PEL, and the bytes of consumer names.
+        # What-if slots may want another mode or allocator than the scan's
+        # own: every sum any of them needs is kept in this one pass, then
+        # each takes its own (pick).
+        counted, alloc, tables, by_time, codes = self._st_modes
+        nodes_sum = [0, 0]                             # counting mode: tree nodes, name bytes
+        trees = dict.fromkeys(codes, 0)                # allocation modes, per allocator: own trees,
+        tables_sum = dict.fromkeys(codes, 0)           # 8.4+'s name trees and PEL index,
+        names_sum = dict.fromkeys(codes, 0)            # consumer names,
+        idmp_sum = dict.fromkeys(codes, 0)             # IDMP producers and entries,
+        time_trees = dict.fromkeys(codes, 0)           # and 8.4's per-group PEL-by-time trees
+
+        def sized(tree, into):
+            for code in codes:
+                into[code] += tree.bytes(code)
+
+        def new_trees():
+            return RaxCounter() if counted else None, RaxSizer(codes=codes) if alloc else None
+
+        def add(pair, key):
+            for tree in pair:
+                if tree is not None:
+                    tree.add(key)
+
+        ids = new_trees()
         nodes = self._count()
         for _ in range(nodes):
             data, start, _ = self._load_blob()         # master ID of the node
             if self._blob_len != STREAM_ID_BYTES:
                 self._fail(f"stream node key must be {STREAM_ID_BYTES} bytes, "
                            f"found {self._blob_len}")
-            tree.add(bytes(data[start:start + STREAM_ID_BYTES]))
+            add(ids, bytes(data[start:start + STREAM_ID_BYTES]))
             data, start, size = self._load_blob()
             _, longest, total, _, _ = self._walk_listpack(data, start, size, 1, 1, -1)
             self._absorb(longest, total, size)
-        mem[0] = tree.bytes() if alloc else tree.nodes
+        if counted:
+            nodes_sum[0] = ids[0].nodes
+        if alloc:
+            sized(ids[1], trees)
         length = self._read_plain_len()
         number = self._read_u64_len
         number(); number()                             # last ID
@@ -1741,8 +2063,8 @@ class Scanner:
             number()                                   # entries added
         groups = self._count()
         consumers = pending = 0
-        names = RaxSizer(self._q16) if tables else None    # the groups table
-        all_pel, pel_groups, pel_bytes = [], 0, 0          # the PEL-ID index (8.6 cgroups_ref)
+        names = RaxSizer(codes=codes) if tables else None  # the groups table
+        all_pel, pel_groups, pel_bytes = [], 0, {}         # the PEL-ID index (8.6 cgroups_ref)
         for _ in range(groups):
             if tables:
                 names.add(self._read_bytes())          # group name
@@ -1753,88 +2075,113 @@ class Scanner:
                 number()                               # entries read
             pel = self._count()
             pending += pel
-            tree = RaxSizer(self._q16) if alloc else RaxCounter()
+            ids = new_trees()
             times = []
             for _ in range(pel):
                 self._need(STREAM_ID_BYTES + 8)
                 nack = self._take(STREAM_ID_BYTES)     # ID
-                tree.add(nack)
+                add(ids, nack)
                 if tables:
                     all_pel.append(nack)
                 if by_time:                            # delivery time, big-endian, then the ID
                     times.append(bytes(reversed(self._buf[self._pos:self._pos + 8])) + nack)
                 self._advance(8)                       # delivery time
                 number()                               # delivery count
+            if counted:
+                nodes_sum[0] += ids[0].nodes
             if alloc:
-                mem[0] += tree.bytes()
+                sized(ids[1], trees)
                 if pel and tables:
                     pel_groups += 1
-                    pel_bytes = tree.bytes()
-            else:
-                mem[0] += tree.nodes
+                    pel_bytes = {code: ids[1].bytes(code) for code in codes}
             if by_time:
                 # Redis 8.4 pel_by_time: the same entries keyed by delivery
                 # time, no values; built in time order.
-                tree = RaxSizer(self._q16, null_values=True)
+                tree = RaxSizer(null_values=True, codes=codes)
                 for key in sorted(times):
                     tree.add(key)
-                mem[0] += tree.bytes()
+                sized(tree, time_trees)
             n = self._count()
             consumers += n
-            table = RaxSizer(self._q16) if tables else None  # the group's consumers
+            table = RaxSizer(codes=codes) if tables else None  # the group's consumers
             for _ in range(n):
                 if tables:
                     name = self._read_bytes()          # consumer name
                     table.add(name)
-                    mem[1] += sds_alloc_size(len(name), self._q16)
+                    size = len(name)
+                    for code in codes:
+                        names_sum[code] += sds_alloc_size(size, code)
                 else:
-                    mem[1] += self._skip_string()
+                    size = self._skip_string()
+                nodes_sum[1] += size
                 self._advance(8)                       # seen time
                 if t >= TYPE_STREAM_LISTPACKS_3:
                     self._advance(8)                   # active time
-                tree = RaxSizer(self._q16) if alloc else RaxCounter()
+                ids = new_trees()
                 for _ in range(self._count()):
-                    tree.add(self._take(STREAM_ID_BYTES))   # consumer PEL IDs
-                mem[0] += tree.bytes() if alloc else tree.nodes
+                    add(ids, self._take(STREAM_ID_BYTES))   # consumer PEL IDs
+                if counted:
+                    nodes_sum[0] += ids[0].nodes
+                if alloc:
+                    sized(ids[1], trees)
             if tables:
-                mem[0] += table.bytes()
+                sized(table, tables_sum)
             if t >= TYPE_STREAM_LISTPACKS_5:
                 # The group's NACK zone (8.8 XNACK): IDs of PEL entries no
                 # consumer owns.  They are in the group PEL above already.
                 self._skip(self._count() * STREAM_ID_BYTES)
         if tables and groups:
-            mem[0] += names.bytes()
+            sized(names, tables_sum)
         if tables and pel_groups:
             # The index of PEL IDs across groups: one group's PEL tree again,
             # or the tree of their union.
             if pel_groups > 1:
-                union = RaxSizer(self._q16)
+                union = RaxSizer(codes=codes)
                 for nack in sorted(set(all_pel)):
                     union.add(nack)
-                pel_bytes = union.bytes()
-            mem[0] += pel_bytes
+                pel_bytes = {code: union.bytes(code) for code in codes}
+            for code in codes:
+                tables_sum[code] += pel_bytes[code]
         if t >= TYPE_STREAM_LISTPACKS_4:
-            self._stream_idmp(alloc)
+            self._stream_idmp(alloc, codes, idmp_sum)
+
+        def pick(mode, code, mem):
+            # The stream sums of one sizing (mode and allocator).
+            if mode == STREAM_NODES:
+                mem[0], mem[1] = nodes_sum
+            elif mode == STREAM_TREES:
+                mem[0] = trees[code]
+                mem[1] = nodes_sum[1] + idmp_sum[code]
+            else:
+                mem[0] = trees[code] + tables_sum[code] + (time_trees[code] if mode == STREAM_ALLOC_PEL_TIME else 0)
+                mem[1] = names_sum[code] + idmp_sum[code]
+
+        pick(self._stream_alloc, self._q16, self._v_mem)
+        for x, mem in zip(self._x, self._x_mem):
+            pick(x.stream, x.alloc, mem)
         self._v_kind = KIND_STREAM
         self._v_len = length
         self._v_nodes = nodes
         self._v_stream = (groups, consumers, pending)
 
-    def _stream_idmp(self, alloc):
+    def _stream_idmp(self, alloc, codes, idmp_sum):
         # Redis 8.6 IDMP tail: duration, max entries, then per producer its
         # id and (IID, stream ID) pairs; all-time IID counters last.  In
         # allocation mode each producer and each entry (its IID inline)
-        # is counted; the producers' own table is not tracked by Redis.
+        # is counted, under each allocator of codes (into idmp_sum); the
+        # producers' own table is not tracked by Redis.
         number = self._read_u64_len
         number(); number()                             # IDMP duration, max entries
         for _ in range(self._count()):
             self._skip_string()                        # producer id
             if alloc:
-                self._v_mem[1] += jemalloc_size(IDMP_PRODUCER, self._q16)
+                for code in codes:
+                    idmp_sum[code] += jemalloc_size(IDMP_PRODUCER, code)
             for _ in range(self._count()):
                 size = self._skip_string()             # IID
                 if alloc:
-                    self._v_mem[1] += jemalloc_size(IDMP_ENTRY + size, self._q16)
+                    for code in codes:
+                        idmp_sum[code] += jemalloc_size(IDMP_ENTRY + size, code)
                 number(); number()                     # stream ID it maps to
         number(); number()                             # IIDs added, duplicates
 
@@ -1904,7 +2251,8 @@ class Scanner:
         self._v_max = max(longest, f_longest)
         self._v_elem = total - digits + f_total
         self._v_blob = size
-        self._v_mem_blobs = jemalloc_size(size, self._q16)
+        self._v_lp = self._v_lp70 = self._v_zl = size
+        self._blob_mem(size, size)
 
     def _hash_tmpl_array(self, t):
         # Redis 8.10 template hash with values as separate strings:
@@ -1961,6 +2309,9 @@ class Scanner:
         count = longest = total = ttls = 0
         all_int = True
         at = 0                                  # position within the entry group
+        want_zl = self._want_zl
+        want_intw = stride == 1 and self._v_kind == KIND_SET
+        zl, zprev, intw = ZIPLIST_HEADER + 1, 0, 0
         while True:
             if e >= end:
                 self._blob_fail("listpack has no end marker")
@@ -2011,8 +2362,14 @@ class Scanner:
                 if c >= 0xF1:
                     value = int.from_bytes(data[e + 1:e + entry], "little", signed=True)
                 size = len(str(value))
+                if want_intw and _intset_width(value) > intw:
+                    intw = _intset_width(value)
             else:
                 all_int = False
+            if want_zl:
+                # the entry in the ziplist a release before 7.0 would hold
+                zprev = (_zl_int_body(value) if is_int else _zl_str_body(size)) + (1 if zprev < 254 else 5)
+                zl += zprev
             if (mask >> at) & 1:
                 if size > longest:
                     longest = size
@@ -2038,6 +2395,9 @@ class Scanner:
                 e += entry + 5
         if e + 1 != end:
             self._blob_fail("bytes after the listpack end marker")
+        self._w_lp = n
+        self._w_zl = zl if want_zl else n
+        self._w_intw = intw if all_int and want_intw else -1
         return count, longest, total, ttls, all_int
 
     def _walk_ziplist(self, data, start, n, stride, mask, role=-1):
@@ -2051,6 +2411,7 @@ class Scanner:
         e = start + ZIPLIST_HEADER
         count = longest = total = 0
         at = 0
+        lp = LISTPACK_HEADER + 1
         while True:
             if e >= end:
                 self._blob_fail("ziplist has no end marker")
@@ -2061,6 +2422,7 @@ class Scanner:
             if e >= end:
                 self._blob_fail("truncated ziplist entry")
             c = data[e]
+            is_int = False
             if (c >> 6) == 0:                           # string, 6-bit length
                 size = c & 0x3F
                 e += 1 + size
@@ -2087,8 +2449,11 @@ class Scanner:
                 else:
                     self._blob_fail(f"ziplist entry encoding 0x{c:02x}")
                 size = len(str(value))
+                is_int = True
             if e > end:
                 self._blob_fail("ziplist entry runs past the end")
+            # the entry in the listpack a 7.0+ loader converts the ziplist to
+            lp += _lp_int_entry(value) if is_int else _lp_str_entry(size)
             if (mask >> at) & 1:
                 if size > longest:
                     longest = size
@@ -2101,6 +2466,7 @@ class Scanner:
                 at = 0
         if e + 1 != end:
             self._blob_fail("bytes after the ziplist end marker")
+        self._w_lp, self._w_zl, self._w_intw = lp, n, -1
         return count, longest, total
 
     def _walk_intset(self, data, start, n):
@@ -2116,6 +2482,8 @@ class Scanner:
         sizes = [len(str(m)) for m in members]
         for size in sizes:                  # as hashtable members, should the loader convert
             self._sized(size, ROLE_SET)
+        self._w_lp = self._w_zl = n
+        self._w_intw = width
         return count, max(sizes, default=0), sum(sizes)
 
     def _walk_zipmap(self, data, start, n):
@@ -2155,6 +2523,8 @@ class Scanner:
             count += 1
         if count % 2:
             self._blob_fail("zipmap has a field without a value")
+        self._w_lp = self._w_zl = n
+        self._w_intw = -1
         return count, longest, total
 
     # ------------------------------------------------------------ flush
@@ -2172,7 +2542,7 @@ class Scanner:
         for db, (keys, expires) in self._db_counts.items():
             dbs[db] = [keys, expires]
         cols = self._cols.buffers()
-        self._cols = _Columns()
+        self._cols = _Columns(len(self._x), len(self._conv_limits))
         self._rows = 0
         self._flushed += n
         self._batch_limit = self._batch_size

@@ -98,9 +98,14 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
     arrays = {"kind": kind, "rdb_type": rdb_type, "length": length, "max_element_bytes": max_elem,
               "flags": _fixed(cols, "flags", pa.uint8(), n), "key": key, "key_bytes": key_bytes,
               "type": type_col, "expire_at": expire, "hash_fields_with_ttl": hfe, **streams, **expired}
+    if cols.get("conv_at_0") is not None and cols.get("conv_at") is None:
+        cols = {**cols, "conv_at": cols["conv_at_0"]}     # the loader's own value limit comes first
     if not compiled_model:
+        if cols.get("conv_at") is not None:
+            arrays["conv_at"] = _fixed(cols, "conv_at", pa.int64(), n)
         arrays.update({name: _fixed(cols, name, pa.int64(), n) for name in
-                       ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs")})
+                       ("nodes", "blob_bytes", "element_bytes", "mem_elements", "mem_values", "mem_blobs",
+                        "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")})
     encoding_col, memory = model.derive(n, cols, arrays, profile, compiled=compiled_model)
 
     columns = [
@@ -128,6 +133,100 @@ def build_batch(n, cols, module_names, profile, compiled_model=True):
         expired["hash_expired_bytes"],
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
+
+
+INTERNAL_FIXED = [("_kind", pa.uint8()), ("_flags", pa.uint8()), ("_key_len", pa.int32()),
+                  ("_nodes", pa.int64()), ("_blob_bytes", pa.int64()), ("_element_bytes", pa.int64()),
+                  ("_lp_bytes", pa.int64()), ("_lp_bytes_70", pa.int64()), ("_zl_bytes", pa.int64()),
+                  ("_intset_bytes", pa.int64())]
+SLOT_SUMS = ("mem_elements", "mem_values", "mem_blobs")
+
+
+def internal_schema(slots, conv=0):
+    """The model's inputs a what-if scan keeps per key (``_``-prefixed), with ``slots`` sizing slots
+    and ``conv`` columns of conversion points (``_conv_at_N``: the limits are in the scan's metadata)."""
+    fields = [pa.field(name, typ, nullable=False) for name, typ in INTERNAL_FIXED]
+    for i in range(slots):
+        fields += [pa.field(f"_{name}_{i}", pa.int64(), nullable=False) for name in SLOT_SUMS]
+    fields += [pa.field(f"_conv_at_{i}", pa.int64(), nullable=False) for i in range(conv)]
+    return pa.schema(fields)
+
+
+def internal_columns(batch, n, cols, scanner_slots):
+    """The internal columns of one batch (see :func:`internal_schema`).
+
+    ``scanner_slots[i]`` is the scanner slot holding requested slot ``i``'s
+    sums: 0 for the scan's own columns, ``j`` for ``mem_elements_j`` ...
+    """
+    key_len = pc.coalesce(pc.binary_length(batch.column("key_bytes")), pc.binary_length(batch.column("key")))
+    out = [_fixed(cols, "kind", pa.uint8(), n), _fixed(cols, "flags", pa.uint8(), n),
+           pc.cast(key_len, pa.int32())]
+    out += [_fixed(cols, name, pa.int64(), n) for name in
+            ("nodes", "blob_bytes", "element_bytes", "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes")]
+    for j in scanner_slots:
+        out += [_fixed(cols, name if j == 0 else f"{name}_{j}", pa.int64(), n) for name in SLOT_SUMS]
+    i = 0
+    while cols.get(f"conv_at_{i}") is not None:
+        out.append(_fixed(cols, f"conv_at_{i}", pa.int64(), n))
+        i += 1
+    return out
+
+
+def model_inputs(table, slot, conv=None):
+    """The raw buffers :func:`rdbscan.model.derive` takes, rebuilt from a what-if scan's columns.
+
+    ``table`` holds the public columns the model reads and the internal
+    ones of :func:`internal_schema`; ``slot`` picks the sizing slot,
+    ``conv`` the column of conversion points (for the hash value limit in force).
+    Returns ``(n, cols, arrays)``.
+    """
+    n = table.num_rows
+
+    def data(name, typ=None, fill=None):
+        arr = table.column(name).combine_chunks() if isinstance(table, pa.Table) else table.column(name)
+        if fill is not None and arr.null_count:
+            arr = pc.fill_null(arr, fill)
+        if typ is not None and arr.type != typ:
+            arr = pc.cast(arr, typ)
+        arr = pa.concat_arrays([arr]) if arr.offset else arr
+        return arr
+
+    def buf(arr):
+        width = arr.type.bit_width // 8
+        return arr.buffers()[1].to_pybytes()[arr.offset * width:(arr.offset + len(arr)) * width]
+
+    key_len = data("_key_len", pa.int64())
+    expire = table.column("expire_at")
+    expire = expire.combine_chunks() if isinstance(table, pa.Table) else expire
+    has_ttl = pc.is_valid(expire)
+    offsets = pc.cast(pc.cumulative_sum(key_len), pa.int32()) if n else pa.array([], pa.int32())
+    cols = {"kind": buf(data("_kind")), "rdb_type": buf(data("rdb_type")), "flags": buf(data("_flags")),
+            "length": buf(data("length", pa.int64(), 0)), "max_element_bytes": buf(data("max_element_bytes")),
+            "key_offsets": b"\0\0\0\0" + buf(offsets), "key_raw_valid": False,
+            "expire_valid": False if n and expire.null_count == n else
+            (None if expire.null_count == 0 else has_ttl.buffers()[1].to_pybytes()[:(n + 7) // 8]),
+            "key_raw_offsets": None, "key_raw_data": None}
+    arrays = {"kind": data("_kind"), "rdb_type": data("rdb_type"), "length": data("length"),
+              "max_element_bytes": data("max_element_bytes"), "flags": data("_flags"),
+              "type": data("type"), "key_len": key_len, "expire_at": expire}
+    for name in ("nodes", "blob_bytes", "element_bytes", "lp_bytes", "lp_bytes_70", "zl_bytes", "intset_bytes"):
+        arrays[name] = data("_" + name)
+        cols[name] = buf(arrays[name])
+    for name in SLOT_SUMS:
+        arrays[name] = data(f"_{name}_{slot}")
+        cols[name] = buf(arrays[name])
+    if conv is not None:
+        arrays["conv_at"] = data(conv)
+        cols["conv_at"] = buf(arrays["conv_at"])
+    streams = any(table.column(name).null_count < n for name in
+                  ("stream_groups", "stream_consumers", "stream_pending")) if n else False
+    for name in ("stream_groups", "stream_consumers", "stream_pending"):
+        arrays[name] = data(name)
+        cols[name] = buf(data(name, pa.int64(), 0)) if streams else None
+    for name in ("hash_fields_with_ttl", "hash_fields_expired"):      # Valkey layouts read them
+        arrays[name] = data(name, pa.int64())
+        cols[name] = buf(data(name, pa.int64(), 0)) if n and arrays[name].null_count < n else None
+    return n, cols, arrays
 
 
 def _lit(c):

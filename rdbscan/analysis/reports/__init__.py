@@ -36,8 +36,10 @@ from importlib import resources
 
 import pyarrow as pa
 
+from rdbscan.errors import RdbscanError
+
 SECTIONS = ("summary", "memmap", "bigkeys", "sizes", "patterns", "nottl", "ttl", "idle", "hot", "eviction",
-            "advice", "streams", "slots", "shards", "rebalance")
+            "whatif", "advice", "streams", "slots", "shards", "rebalance")
 """Every section, in the order ``rdbscan report`` prints them."""
 
 FLEET_SECTIONS = ("shards", "rebalance")
@@ -118,8 +120,15 @@ def _title(description):
     return first[1].split(".")[0].strip() if len(first) == 2 else description
 
 
-def run_section(dataset, section, **params):
-    """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables."""
+def run_section(dataset, section, scenarios=None, explicit=True, **params):
+    """Run one section on ``dataset``; returns a :class:`Section` of pyarrow Tables.
+
+    ``scenarios`` (for ``whatif``): :class:`rdbscan.model.scenario.Scenario`
+    objects or SPEC strings; default the newest layouts and compact encodings.
+    A ``whatif`` over scans without what-if columns raises RdbscanError,
+    unless not ``explicit`` (every section asked): then its tables are
+    empty and a note says why.
+    """
     values = dict(DEFAULTS)
     values.update({k: v for k, v in params.items() if v is not None})
     unknown = set(values) - set(DEFAULTS)
@@ -128,7 +137,24 @@ def run_section(dataset, section, **params):
     description, statements = parse(sql_text(section))
     if any("pattern_stats" in st.sql for st in statements):
         dataset.materialize_pattern_stats(idle=values["idle"], big_value=values["big_value"])
+    missing = None
+    if section == "whatif":
+        from rdbscan.analysis import whatif
+        if not scenarios or isinstance(scenarios[0], str):
+            scenarios = whatif.scenarios_from_specs(scenarios)
+        missing = whatif.missing_columns(dataset, scenarios)
+        if missing and explicit:
+            raise RdbscanError(missing)
+        if missing:
+            whatif.ensure_tables(dataset)
+        else:
+            whatif.materialize(dataset, scenarios)
+    elif section == "advice":
+        from rdbscan.analysis import whatif
+        whatif.ensure_tables(dataset)
     result = Section(section, _title(description), description)
+    if missing:
+        result.notes.append(missing)
     con = dataset.con
     lists = {}
     for st in statements:
@@ -164,16 +190,27 @@ def per_source(table, files):
     return table
 
 
+ASKED_SECTIONS = ("whatif",)
+"""Sections that run only when named: a what-if re-evaluates the model for every key and scenario
+(about a second per scenario and 1.5 M keys), and its scan keeps more per key."""
+
+
 def default_sections(dataset):
-    """The sections of a whole report: all of them, the fleet sections only for more than one dump."""
+    """The sections of a whole report: all but :data:`ASKED_SECTIONS`, the fleet sections only for more than one dump."""
     several = len(dataset.files) > 1
-    return [s for s in SECTIONS if several or s not in FLEET_SECTIONS]
+    return [s for s in SECTIONS if (several or s not in FLEET_SECTIONS) and s not in ASKED_SECTIONS]
 
 
-def run(dataset, sections=None, **params):
-    """Run ``sections`` (default: :func:`default_sections`) on ``dataset``; returns ``{name: Section}`` in order."""
+def run(dataset, sections=None, scenarios=None, **params):
+    """Run ``sections`` (default: :func:`default_sections`) on ``dataset``; returns ``{name: Section}`` in order.
+
+    ``scenarios`` go to the ``whatif`` section (which runs before ``advice``,
+    whose encoding advice then cites the matching scenario's figure).
+    """
     names = default_sections(dataset) if not sections else sections
     for name in names:
         if name not in SECTIONS:
             raise KeyError(name)
-    return {name: run_section(dataset, name, **params) for name in names}
+    return {name: run_section(dataset, name, scenarios=scenarios if name == "whatif" else None,
+                              explicit=bool(sections), **params)
+            for name in names}

@@ -1,6 +1,10 @@
 -- advice: changes that would shrink the dataset, each with the memory at
 -- stake (the memory of the keys concerned) and, where the saving can be
--- estimated from the scan, an estimated saving.
+-- estimated from the scan, an estimated saving.  Encoding advice cites the
+-- what-if scenario that raises that limit far enough (scenario: the
+-- report's compact-encodings scenario, or a --scenario), when the whatif
+-- section ran, with its figure for the pattern (scenario_delta_bytes: every
+-- key of the pattern, re-encoded as that limit has them).
 
 -- table: advice
 WITH t AS (
@@ -24,7 +28,8 @@ WITH t AS (
            sum(memory_bytes)::BIGINT AS memory_at_stake,
            greatest(sum(memory_bytes - serialized_bytes - 64), 0)::BIGINT AS estimated_saving,
            'collections just above the listpack limit (' || any_value(setting) || ' ' || any_value(lim)
-           || '): raising it to ' || max(length) || ' keeps them compact' AS detail
+           || '): raising it to ' || max(length) || ' keeps them compact' AS detail,
+           type, pattern, max(length) AS need_entries, max(max_element_bytes) AS need_value
     FROM (SELECT k.pattern, k.type, k.length, k.max_element_bytes, k.memory_bytes, k.serialized_bytes,
                  CASE k.type WHEN 'hash' THEN t.hash_entries WHEN 'zset' THEN t.zset_entries
                                   ELSE t.set_entries END AS lim,
@@ -36,6 +41,28 @@ WITH t AS (
           WHERE k.type IN ('hash', 'zset', 'set') AND k.encoding IN ('hashtable', 'skiplist'))
     WHERE length > lim AND length <= 2 * lim AND max_element_bytes <= vlim
     GROUP BY type, pattern
+), near_linked AS (
+    -- the first limits-only what-if scenario under which these collections fit
+    SELECT n.*, (SELECT min(s.scenario_no) FROM whatif_scenarios s
+                 WHERE s.scenario_no > 0 AND s.release IS NULL AND s.allocator IS NULL
+                   AND greatest(coalesce(json_extract(s.limits, CASE n.type WHEN 'hash' THEN '$.hash_max_entries'
+                                                                     WHEN 'zset' THEN '$.zset_max_entries'
+                                                                     ELSE '$.set_max_listpack_entries' END)::BIGINT, -1),
+                                CASE WHEN n.type = 'set' THEN coalesce(json_extract(s.limits,
+                                     '$.set_max_intset_entries')::BIGINT, -1) ELSE -1 END)
+                       >= n.need_entries) AS scenario_no
+    FROM near_threshold n
+), near AS (
+    SELECT l.advice, l.subject, l.keys, l.memory_at_stake,
+           l.estimated_saving,
+           l.detail || coalesce(' (what-if "' || s.scenario || '": ' || d.delta || ' bytes for the pattern)', '')
+               AS detail,
+           s.scenario, d.delta AS scenario_delta_bytes
+    FROM near_linked l
+    LEFT JOIN whatif_scenarios s ON s.scenario_no = l.scenario_no
+    LEFT JOIN (SELECT scenario_no, type, pattern, sum(memory_bytes - asis_bytes)::BIGINT AS delta
+               FROM whatif_stats GROUP BY ALL) d
+           ON d.scenario_no = l.scenario_no AND d.type = l.type AND d.pattern = l.pattern
 ), tiny AS (
     SELECT 'bucket-tiny-keys' AS advice, pattern AS subject, sum(keys)::BIGINT AS keys,
            sum(memory_bytes)::BIGINT AS memory_at_stake,
@@ -64,8 +91,10 @@ WITH t AS (
     FROM keys
     WHERE type = 'stream' AND stream_pending >= $pending
 )
-SELECT advice, subject, keys, memory_at_stake, estimated_saving, detail
-FROM (SELECT * FROM json_docs UNION ALL SELECT * FROM near_threshold UNION ALL SELECT * FROM tiny
-      UNION ALL SELECT * FROM big_values UNION ALL SELECT * FROM pel)
+SELECT advice, subject, keys, memory_at_stake, estimated_saving, detail, scenario, scenario_delta_bytes
+FROM (SELECT *, NULL::VARCHAR AS scenario, NULL::BIGINT AS scenario_delta_bytes FROM json_docs
+      UNION ALL SELECT * FROM near
+      UNION ALL SELECT *, NULL, NULL FROM tiny
+      UNION ALL SELECT *, NULL, NULL FROM big_values UNION ALL SELECT *, NULL, NULL FROM pel)
 ORDER BY memory_at_stake DESC NULLS LAST, advice, subject
 LIMIT $top;

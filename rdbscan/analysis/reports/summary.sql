@@ -1,6 +1,9 @@
 -- summary: keys and memory by db, type and encoding; TTL coverage; the dump's facts.
 -- memory_bytes is the per-key MEMORY USAGE estimate; used_mem is the dump's
 -- own used-mem aux field (the whole server: keys, keyspace tables, buffers).
+-- allocators: the estimated total (keys and keyspace tables) under each
+-- allocator as a share of used-mem: above it is impossible, nearly all of it
+-- fits (the notes name the likely allocator and its --allocator option).
 
 -- temp: summary_groups
 -- one pass over the keys for every table below: GROUPING SETS of db, type, (type, encoding) and the total
@@ -70,3 +73,28 @@ SELECT type, encoding, keys, memory_bytes,
        round(memory_bytes / keys)::BIGINT AS avg_bytes
 FROM summary_groups WHERE g = 4
 ORDER BY memory_bytes DESC, type, encoding;
+
+-- table: allocators
+WITH a AS (
+    SELECT file, used_mem,
+           unnest(from_json(by_allocator, '[{"allocator": "VARCHAR", "estimated_total": "BIGINT", "fit": "VARCHAR"}]'))
+               AS r
+    FROM meta WHERE by_allocator IS NOT NULL
+)
+SELECT r.allocator AS allocator, sum(r.estimated_total)::BIGINT AS estimated_total,
+       CASE WHEN count(used_mem) = count(*) THEN sum(used_mem)::BIGINT END AS used_mem,
+       round(sum(r.estimated_total) / nullif(CASE WHEN count(used_mem) = count(*) THEN sum(used_mem) END, 0), 4)
+           AS share_of_used_mem,
+       CASE WHEN bool_or(r.fit = 'impossible') THEN 'impossible'
+            WHEN bool_and(r.fit = 'fits') THEN 'fits'
+            WHEN count(r.fit) = count(*) THEN 'possible' END AS fit,
+       bool_or(r.allocator = (SELECT any_value(allocator) FROM meta)) AS assumed
+FROM a
+GROUP BY r.allocator
+ORDER BY r.allocator;
+
+-- table: notes
+SELECT DISTINCT allocator_note AS note FROM meta WHERE allocator_note IS NOT NULL
+UNION ALL
+SELECT DISTINCT n AS note FROM (SELECT unnest(from_json(notes, '["VARCHAR"]')) AS n FROM meta)
+WHERE n LIKE 'cluster mode assumed%';
