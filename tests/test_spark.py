@@ -115,7 +115,8 @@ def test_memory_options_change_memory_as_the_cli_does(spark, tmp_path):
     dump = dump_path("redis-7.0.15")
     for flags, options in ((("--allocator", "jemalloc"), {"allocator": "jemalloc"}),
                            (("--allocator", "jemalloc-16", "--redis-version", "7.0.15"),
-                            {"allocator": "jemalloc-16", "redis_version": "7.0.15"})):
+                            {"allocator": "jemalloc-16", "redis_version": "7.0.15"}),
+                           (("--allocator", "libc"), {"allocator": "libc"})):
         reader = spark.read.format("rdb")
         for k, v in options.items():
             reader = reader.option(k, v)
@@ -166,7 +167,7 @@ def test_object_storage_urls(spark, tmp_path):
 @pytest.mark.parametrize("setup, message", [
     (lambda r, p: r.load(str(p / "nothing-*.rdb")).count(), "no file matches"),
     (lambda r, p: r.option("allocator", "tcmalloc").load(str(FIXTURES / "redis-7.4.1" / "dump.rdb")),
-     "jemalloc or jemalloc-16"),
+     "jemalloc, jemalloc-16, libc, not 'tcmalloc'"),
     (lambda r, p: r.option("redis_verison", "7.0").load(str(FIXTURES / "redis-7.4.1" / "dump.rdb")),
      "unknown rdb option(s) redis-verison"),
     (lambda r, p: r.load(str(p / "bad.rdb")).count(), "bad.rdb"),

@@ -117,8 +117,9 @@ def parse_options(options):
                       ("config", "config"), ("match", "match")):
         if given.get(name) not in (None, ""):
             kw[key] = str(given[name])
-    if kw.get("allocator") not in (None, "jemalloc", "jemalloc-16"):
-        raise ValueError(f"rdb option 'allocator': jemalloc or jemalloc-16, not {kw['allocator']!r}")
+    from rdbscan.model.alloc import ALLOCATORS
+    if kw.get("allocator") is not None and kw["allocator"] not in ALLOCATORS:
+        raise ValueError(f"rdb option 'allocator': {', '.join(ALLOCATORS)}, not {kw['allocator']!r}")
     if given.get("cluster") not in (None, ""):
         kw["cluster"] = _flag(given["cluster"], "cluster")
     if given.get("verify") not in (None, ""):
