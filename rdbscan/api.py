@@ -127,7 +127,9 @@ class ScanBatches:
     limits whose conversion points those columns keep; ``allocator_evidence``
     the whole dump's estimate under every allocator, next to its used-mem.
 
-    ``jobs`` decoder threads share one dump (default: the machine's cores);
+    ``jobs`` decoder threads share one dump (default: the machine's cores,
+    but one on a machine of two cores or fewer, see
+    :func:`rdbscan.process.default_decoders`);
     only an uncompressed dump in a regular file is split, compressed input
     and stdin are read by one.  The batches, rows and :attr:`meta` are the
     same whatever ``jobs``.  ``chunk_size`` (bytes) fixes the size of the
@@ -281,8 +283,12 @@ class ScanBatches:
                 return False
         except (OSError, AttributeError, ValueError):
             return False
-        jobs = self.jobs or parallel.default_jobs()
-        return jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK)
+        from rdbscan import process
+        jobs = self.jobs or process.default_decoders()
+        if jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK):
+            process.bounded_mmap()
+            return True
+        return False
 
     @staticmethod
     def _fault(error, src):

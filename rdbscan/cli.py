@@ -289,7 +289,8 @@ def scan(sources, output, dbs, types, match, min_bytes, server, target, config, 
     parallel, each reused on a rerun while its dump is unchanged.
 
     --jobs N (default: the machine's cores) is how many cores the scan
-    uses.  One uncompressed dump in a file is cut into chunks decoded by N
+    uses (without it, one dump on a two-core machine gets one decoder:
+    the Parquet writer needs the other core).  One uncompressed dump in a file is cut into chunks decoded by N
     threads, with the same result as one decoder; gzip/zstd/lz4/bzip2/xz
     input, stdin and URLs are decoded by one.  Several dumps are scanned N
     at a time, and once fewer than N remain the spare cores decode their
@@ -439,7 +440,8 @@ def _format_info(meta):
 @click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
 @click.option("--no-verify", is_flag=True, help="Do not check the CRC64 of a dump.")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
-              help="Decoder threads for a dump (default: the machine's cores; compressed input and stdin: one).")
+              help="Decoder threads for a dump (default: the machine's cores, one on two cores or fewer; "
+                   "compressed input and stdin: one).")
 @click.option("--chunk-size", type=SizeType(), help="With several jobs: the size of the chunks a dump is cut into.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 def info(source, server, target, config, allocator, cluster, as_json, no_verify, jobs, chunk_size, debug):
