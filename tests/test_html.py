@@ -244,6 +244,27 @@ def test_unusual_reports_draw_cleanly(pw, tmp_path, cache_dir, name, args):
         p.assert_clean()
 
 
+def test_whatif_scenarios_drawn_side_by_side(pw, tmp_path, cache_dir, artifacts):
+    """The whatif section's chart: one bar per scenario, as-is first, each the document's memory_bytes."""
+    path, doc = write_pages(tmp_path, cache_dir, "whatif", "report", "whatif", dump_path("redis-7.0.15"),
+                            "--scenario", "valkey-8.1", "--scenario", "hash-max-listpack-entries=1",
+                            "--scenario", "allocator=libc")
+    scenarios = doc["sections"]["whatif"]["tables"]["scenarios"]
+    assert [r["scenario"] for r in scenarios][0] == "as-is" and len(scenarios) == 4
+    with chromium(pw) as ctx:
+        p = Loaded(ctx, path)
+        assert "whatif" in every_chart_draws(p.page)
+        assert p.values("[data-chart='whatif'] .mark") == [r["memory_bytes"] for r in scenarios]
+        rules = p.page.eval_on_selector_all("[data-chart='whatif'] .rule", "rs => rs.map(r => r.title)")
+        assert len(rules) == len(scenarios) - 1 and all(r.startswith("as-is ") for r in rules)
+        colors = p.page.eval_on_selector_all("[data-chart='whatif'] .mark", "ms => ms.map(m => m.style.background)")
+        for r, color in zip(scenarios[1:], colors[1:]):           # savings green, growth red
+            assert ("good" in color) == (r["delta_bytes"] < 0) and ("bad" in color) == (r["delta_bytes"] > 0)
+        tables_match(p.page, doc)
+        p.page.screenshot(path=str(artifacts / "whatif-top.png"))
+        p.assert_clean()
+
+
 def test_treemap_zooms_on_click(pw, tmp_path, cache_dir, artifacts):
     path, doc = write_pages(tmp_path, cache_dir, "zoom", "report", dump_path("redis-7.4.1"))
     patterns = doc["sections"]["memmap"]["tables"]["patterns"]

@@ -883,6 +883,20 @@
     return out;
   }
 
+  function whatifCharts(sec) {
+    const rows = t(sec, 'scenarios');
+    if (!rows.length) return [];
+    const asIs = rows[0];                 // the dump as it is comes first
+    const max = Math.max(1, ...rows.map((r) => r.memory_bytes || 0));
+    return [chart('whatif', 'Memory under each scenario', 'bar: the estimate; green: less than as-is, red: more; line: as-is',
+      bars(rows.map((r, i) => ({
+        label: r.scenario, sub: r.why || null, value: r.memory_bytes,
+        color: i === 0 ? 'var(--mark)' : (r.delta_bytes < 0 ? 'var(--good)' : r.delta_bytes > 0 ? 'var(--bad)' : 'var(--mark)'),
+        rule: i === 0 ? null : asIs.memory_bytes, ruleTitle: 'as-is ' + human(asIs.memory_bytes),
+        extra: i === 0 ? 'as-is' : signedHuman(r.delta_bytes) + ' (' + signedPct(r.delta_share) + ')',
+        title: r.scenario + ': ' + int(r.keys_changing_encoding) + ' keys change encoding' })), { kind: 'bytes', max }))];
+  }
+
   const ADVICE = { 'json-strings': 'JSON stored as strings', 'above-listpack-threshold': 'Just above a listpack limit',
                    'bucket-tiny-keys': 'Many tiny keys', 'compress-big-values': 'Big compressible values',
                    'stream-pending': 'Unacknowledged stream entries' };
@@ -987,7 +1001,7 @@
 
   const CHARTS = { summary: summaryCharts, memmap: (s) => [treemapChart(s)], sizes: sizesCharts, bigkeys: bigkeysCharts,
                    patterns: patternsCharts, nottl: nottlCharts, ttl: ttlCharts, idle: idleCharts, hot: hotCharts,
-                   eviction: evictionCharts, advice: adviceCharts, streams: streamsCharts, slots: slotsCharts,
+                   eviction: evictionCharts, whatif: whatifCharts, advice: adviceCharts, streams: streamsCharts, slots: slotsCharts,
                    shards: shardsCharts, rebalance: rebalanceCharts, diff: diffCharts };
 
   // ---- the page -----------------------------------------------------------------------------------
@@ -996,7 +1010,7 @@
                    patterns: 'Key patterns', nottl: 'Keys without a TTL', ttl: 'Time to live', idle: 'Idle keys (LRU)',
                    hot: 'Hot keys (LFU)', eviction: 'Eviction', advice: 'Advice', streams: 'Streams',
                    slots: 'Cluster hash slots', shards: 'Dumps side by side', rebalance: 'Rebalance plan',
-                   diff: 'What changed', query: 'Query' };
+                   diff: 'What changed', whatif: 'What if', query: 'Query' };
   const capital = (x) => x.charAt(0).toUpperCase() + x.slice(1);
   function sectionTitle(name, sec) { return TITLES[name] || capital(sec.title || name); }
 
