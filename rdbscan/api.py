@@ -218,7 +218,9 @@ class ScanBatches:
             cls = scanner_class(self.pure)
             try:
                 if self._parallel(src, cls):
+                    from rdbscan.process import bounded_mmap
                     from rdbscan.scanner.parallel import ParallelScanner
+                    bounded_mmap()
                     scanner = ParallelScanner(src.name, _Prefixed(head, src.stream), src.stream, self.batch_size,
                                               self.verify, jobs=self.jobs, chunk_size=self.chunk_size)
                     self.parallel_stats = scanner.stats
@@ -285,12 +287,9 @@ class ScanBatches:
                 return False
         except (OSError, AttributeError, ValueError):
             return False
-        from rdbscan import process
-        jobs = self.jobs or process.default_decoders()
-        if jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK):
-            process.bounded_mmap()
-            return True
-        return False
+        from rdbscan.process import default_decoders
+        jobs = self.jobs or default_decoders()
+        return jobs > 1 and (self.chunk_size is not None or src.size >= 2 * parallel.FIRST_CHUNK)
 
     @staticmethod
     def _fault(error, src):
@@ -684,19 +683,21 @@ def scan(source, out=None, *, compression="zstd", keep_going=False, extra_meta=N
     counts = [0, 0]
 
     def build(item):
-        batch = item.build() if isinstance(item, _Deferred) else item
-        memory = pc.sum(batch.column("memory_bytes")).as_py() or 0
-        with lock:
-            counts[0] += len(batch)
-            counts[1] += memory
-        return with_pattern(batch) if len(batch) else batch
+        if isinstance(item, _Deferred):      # built here: counted here (ScanBatches counts its own)
+            item = item.build()
+            memory = pc.sum(item.column("memory_bytes")).as_py() or 0
+            with lock:
+                counts[0] += len(item)
+                counts[1] += memory
+        return with_pattern(item) if len(item) else item
 
     sink = ParquetSink(out, output_schema(batches.schema), compression=compression, transform=build,
                        threads=encoders(options.get("jobs")))
 
     def finish():
         sink.drain()
-        batches._settle(*counts)
+        if batches._decoders > 1:
+            batches._settle(*counts)
         batches.meta["output"] = os.path.abspath(out)
         batches.meta["pattern_inference"] = patterns.INFERENCE_VERSION
         batches.meta.update(extra_meta or {})

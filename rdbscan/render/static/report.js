@@ -845,6 +845,8 @@
     return 'bad';
   }
 
+  const VERDICT_COLORS = { good: 'var(--good)', warn: 'var(--warn)', bad: 'var(--bad)' };
+
   function evictionCharts(sec) {
     const out = [];
     const p = t(sec, 'pressure')[0];
@@ -860,9 +862,8 @@
     const rows = t(sec, 'policies');
     if (rows.length) {
       const max = Math.max(1, p ? p.key_memory : 0, p ? p.must_free : 0, ...rows.map((r) => r.evictable_bytes || 0));
-      const colors = { good: 'var(--good)', warn: 'var(--warn)', bad: 'var(--bad)' };
       out.push(chart('eviction', 'What each maxmemory-policy could evict', 'bar: evictable memory; hatched: of it, cold; red line: what must be freed', bars(rows.map((r) => ({
-        label: plain(r.policy), sub: r.verdict, value: r.evictable_bytes, color: colors[verdictClass(r.verdict)] || 'var(--mark)',
+        label: plain(r.policy), sub: r.verdict, value: r.evictable_bytes, color: VERDICT_COLORS[verdictClass(r.verdict)] || 'var(--mark)',
         overlay: r.cold_evictable_bytes || 0, overlayTitle: r.cold_evictable_bytes === null ? null : human(r.cold_evictable_bytes) + ' of it cold',
         rule: p ? p.must_free : null, ruleTitle: p ? 'must free ' + human(p.must_free) : null,
         extra: pct(r.evictable_share), title: r.verdict })), { kind: 'bytes', max })));
@@ -870,11 +871,10 @@
     const shards = t(sec, 'shards');     // a fleet: each server on its own, the one that runs out first on top
     if (shards.length) {
       const max = Math.max(1, ...shards.map((r) => Math.max(r.key_memory || 0, r.must_free || 0)));
-      const colors = { good: 'var(--good)', warn: 'var(--warn)', bad: 'var(--bad)' };
       out.push(chart('eviction-shards', 'What eviction could free on each shard',
         'bar: key memory (what allkeys-* reach); hatched: keys with a TTL (what volatile-* reach); red line: what the shard must free',
         bars(shards.map((r) => ({
-          label: r.shard, value: r.key_memory, color: colors[verdictClass(r.verdict)] || 'var(--mark)',
+          label: r.shard, value: r.key_memory, color: VERDICT_COLORS[verdictClass(r.verdict)] || 'var(--mark)',
           overlay: r.volatile_evictable_bytes, overlayTitle: human(r.volatile_evictable_bytes) + ' with a TTL (' + pct(r.volatile_share) + ')',
           rule: r.must_free, ruleTitle: 'must free ' + human(r.must_free),
           extra: 'uses ' + pct(r.used_share_of_maxmemory) + ' of ' + human(r.maxmemory), sub: r.verdict,
